@@ -1,0 +1,116 @@
+// Domain types of the probe engine. Times are milliseconds (float) from a
+// monotonic clock unless named otherwise. No gRPC, metrics or React here.
+import type { LookupFunction } from 'node:net';
+
+/** Why an attempt failed. Bounded: safe as a metric label. */
+export const ERROR_REASONS = [
+  'DNS',
+  'CONNECT_REFUSED',
+  'CONNECT_TIMEOUT',
+  'TLS',
+  'TIMEOUT',
+  'RESET',
+  'PROTOCOL',
+  'BAD_STATUS',
+  'BODY_TOO_LARGE',
+  'ABORTED',
+  'UNREACHABLE',
+  'OTHER',
+] as const;
+export type ErrorReason = (typeof ERROR_REASONS)[number];
+
+export type HttpMethod = 'GET' | 'HEAD';
+
+/** Inclusive range of HTTP status codes. */
+export interface StatusRange {
+  readonly min: number;
+  readonly max: number;
+}
+
+/** Time per phase of one attempt; a phase that did not happen is undefined, not 0. */
+export interface Phases {
+  readonly dnsMs?: number;
+  readonly connectMs?: number;
+  readonly tlsMs?: number;
+  /** Connection ready (request sent) to first response byte (headers). */
+  readonly ttfbMs?: number;
+  /** First response byte to end of body. */
+  readonly transferMs?: number;
+}
+
+export interface AttemptError {
+  readonly reason: ErrorReason;
+  readonly message: string;
+  /** Retrying may succeed (timeouts, resets, 5xx). */
+  readonly temporary: boolean;
+  /** System error code, e.g. ECONNREFUSED. */
+  readonly code?: string;
+}
+
+/** One finished attempt. Success is `error === undefined`. */
+export interface AttemptResult {
+  /** 1-based, in start order. */
+  readonly seq: number;
+  /** Wall-clock start, epoch milliseconds. */
+  readonly startedAt: number;
+  /** Start to end of body (or to the failure), monotonic clock. */
+  readonly latencyMs: number;
+  readonly phases: Phases;
+  /** HTTP status; undefined when no response arrived. */
+  readonly status?: number;
+  readonly bodyBytes: number;
+  /** "1.0" / "1.1"; undefined when no response arrived. */
+  readonly httpVersion?: string;
+  /** "ip:port" (IPv6 as "[::1]:443"); undefined if never connected. */
+  readonly remoteAddress?: string;
+  readonly error?: AttemptError;
+  /** Ran on a kept-alive connection. */
+  readonly reused: boolean;
+  /** Interval mode: how late the attempt started, set only when it slipped. */
+  readonly scheduleDelayMs?: number;
+}
+
+/**
+ * A probe request as callers express it (CLI flags, gRPC request). Field names
+ * follow the proto so validation errors name the wire field.
+ */
+export interface ProbeInput {
+  readonly endpoint: string;
+  /** 0 = continuous (streaming only). */
+  readonly repetitions: number;
+  readonly timeoutMs?: number;
+  readonly intervalMs?: number;
+  readonly concurrency?: number;
+  readonly reuseConnections?: boolean;
+  readonly expectedStatus?: readonly StatusRange[];
+  readonly method?: HttpMethod;
+}
+
+/** Server-side limits applied when validating a ProbeInput. */
+export interface ProbeLimits {
+  readonly maxRepetitions: number;
+  readonly maxConcurrency: number;
+  readonly maxTimeoutMs: number;
+  readonly defaultTimeoutMs: number;
+  readonly maxIntervalMs: number;
+  readonly maxBodyBytes: number;
+  /** Whether repetitions = 0 (continuous) is allowed (ProbeStream only). */
+  readonly allowContinuous: boolean;
+}
+
+/** A validated, normalised probe: what the engine runs. */
+export interface ProbeSpec {
+  readonly url: URL;
+  readonly method: HttpMethod;
+  /** 0 = continuous. */
+  readonly repetitions: number;
+  readonly timeoutMs: number;
+  /** 0 = back to back. */
+  readonly intervalMs: number;
+  readonly concurrency: number;
+  readonly reuseConnections: boolean;
+  readonly expectedStatus: readonly StatusRange[];
+  readonly maxBodyBytes: number;
+  /** Resolver hook (e.g. a later target policy checks the resolved IP here). */
+  readonly lookup?: LookupFunction;
+}

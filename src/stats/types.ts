@@ -1,0 +1,80 @@
+// Statistics types. This folder imports nothing internal: an Observation is
+// structurally what the probe engine's AttemptResult already is.
+
+/** The part of an attempt that statistics need. */
+export interface Observation {
+  readonly latencyMs: number;
+  /** HTTP status; undefined when no response arrived. */
+  readonly status?: number;
+  /** Present when the attempt failed; reason is a bounded name like "TIMEOUT". */
+  readonly error?: { readonly reason: string };
+  readonly phases?: {
+    readonly dnsMs?: number;
+    readonly connectMs?: number;
+    readonly tlsMs?: number;
+    readonly ttfbMs?: number;
+    readonly transferMs?: number;
+  };
+  /** Set only when the attempt started later than scheduled. */
+  readonly scheduleDelayMs?: number;
+}
+
+export interface HistogramBucket {
+  /** Inclusive upper bound, ms. */
+  readonly upperBoundMs: number;
+  readonly count: number;
+}
+
+export interface StatusCount {
+  readonly status: number;
+  readonly count: number;
+}
+
+export interface ReasonCount {
+  readonly reason: string;
+  readonly count: number;
+}
+
+/** Median per phase over the attempts where the phase happened. */
+export interface PhaseMedians {
+  readonly dnsMs?: number;
+  readonly connectMs?: number;
+  readonly tlsMs?: number;
+  readonly ttfbMs?: number;
+  readonly transferMs?: number;
+}
+
+/**
+ * Statistics over one run. Latency fields are over attempts that got an HTTP
+ * response (`responses`), whatever the status; undefined when responses = 0.
+ */
+export interface Summary {
+  readonly attempts: number;
+  readonly successes: number;
+  readonly failures: number;
+  readonly responses: number;
+  /** Mean response time (the wire's `average_latency`). */
+  readonly averageMs?: number;
+  readonly minMs?: number;
+  readonly maxMs?: number;
+  readonly p50Ms?: number;
+  readonly p90Ms?: number;
+  readonly p95Ms?: number;
+  readonly p99Ms?: number;
+  /** Population standard deviation. */
+  readonly stddevMs?: number;
+  /** 1-2-5 log buckets, first to last non-empty. */
+  readonly histogram: readonly HistogramBucket[];
+  /** Responses above the largest bound. */
+  readonly histogramOverflow: number;
+  /** Ascending by status. */
+  readonly statuses: readonly StatusCount[];
+  /** Descending by count, then by reason. */
+  readonly errors: readonly ReasonCount[];
+  readonly scheduleSlips: number;
+  /** Run-level facts set by whoever ran the attempts (server). */
+  readonly deadlineReached: boolean;
+  readonly backpressureWaitMs: number;
+  readonly elapsedMs: number;
+  readonly eventsSent: number;
+}
