@@ -78,3 +78,19 @@ export interface Summary {
   readonly elapsedMs: number;
   readonly eventsSent: number;
 }
+
+/** A re-binned histogram: one bucket per requested bound, plus what lies above. */
+export interface Histogram {
+  /** Non-cumulative, one per bound, ascending. */
+  readonly buckets: readonly HistogramBucket[];
+  /** Values above the largest bound. */
+  readonly overflow: number;
+}
+
+/** Run-level facts only the runner knows, passed to `RunStats.summary()`. */
+export interface RunFacts {
+  readonly deadlineReached?: boolean;
+  readonly backpressureWaitMs?: number;
+  readonly elapsedMs?: number;
+  readonly eventsSent?: number;
+}

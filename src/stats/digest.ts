@@ -1,0 +1,186 @@
+// Latency digest: exact moments always, exact nearest-rank percentiles up to
+// EXACT_LIMIT samples, a fine log histogram (<= 0.5% relative error) always.
+import type { Histogram, HistogramBucket } from './types.js';
+
+/** Samples kept for exact percentiles; beyond this the fine histogram answers. */
+export const EXACT_LIMIT = 100_000;
+
+// Fine log histogram: bucket i covers (LOW * R^(i-1), LOW * R^i]; bucket 0 is
+// everything <= LOW. Reporting a bucket by its geometric midpoint is off by at
+// most sqrt(R) - 1 ~= 0.5% relative, inside the 1% the proto promises.
+const FINE_LOW_MS = 0.001; // 1 µs: below this the absolute error is irrelevant
+const FINE_HIGH_MS = 1e8; // ~28 h: far above any timeout
+const FINE_RATIO = 1.01;
+const LOG_RATIO = Math.log(FINE_RATIO);
+const FINE_BUCKETS = Math.ceil(Math.log(FINE_HIGH_MS / FINE_LOW_MS) / LOG_RATIO) + 1;
+
+function fineIndex(v: number): number {
+  if (!(v > FINE_LOW_MS)) return 0; // also NaN and negatives
+  const i = Math.ceil(Math.log(v / FINE_LOW_MS) / LOG_RATIO);
+  return i >= FINE_BUCKETS ? FINE_BUCKETS - 1 : i;
+}
+
+/** Representative value of a fine bucket: its geometric midpoint. */
+function fineValue(i: number): number {
+  if (i === 0) return FINE_LOW_MS;
+  return FINE_LOW_MS * Math.pow(FINE_RATIO, i - 0.5);
+}
+
+/** Nearest-rank index (0-based) of percentile p (0..100] in n sorted values. */
+export function nearestRankIndex(p: number, n: number): number {
+  const rank = Math.ceil((p / 100) * n);
+  return Math.min(n, Math.max(1, rank)) - 1;
+}
+
+export class LatencyDigest {
+  private n = 0;
+  private total = 0;
+  private lo = Infinity;
+  private hi = -Infinity;
+  private mu = 0;
+  private m2 = 0;
+  // Exact samples; released (undefined) once more than EXACT_LIMIT arrive.
+  private samples: Float64Array | undefined = new Float64Array(1024);
+  // samples[0, sortedTo) are sorted; the tail is merged in lazily.
+  private sortedTo = 0;
+  private fine = new Float64Array(FINE_BUCKETS);
+
+  add(ms: number): void {
+    this.n++;
+    this.total += ms;
+    if (ms < this.lo) this.lo = ms;
+    if (ms > this.hi) this.hi = ms;
+    // Welford: numerically stable running mean and sum of squared deviations.
+    const d = ms - this.mu;
+    this.mu += d / this.n;
+    this.m2 += d * (ms - this.mu);
+    const fi = fineIndex(ms);
+    this.fine[fi] = (this.fine[fi] ?? 0) + 1;
+
+    const s = this.samples;
+    if (s === undefined) return;
+    if (this.n > EXACT_LIMIT) {
+      this.samples = undefined;
+      return;
+    }
+    if (this.n > s.length) {
+      const grown = new Float64Array(Math.min(EXACT_LIMIT, s.length * 2));
+      grown.set(s);
+      this.samples = grown;
+    }
+    this.samples![this.n - 1] = ms;
+  }
+
+  get count(): number {
+    return this.n;
+  }
+  get sum(): number {
+    return this.total;
+  }
+  /** True while percentiles are exact (count <= EXACT_LIMIT). */
+  get exact(): boolean {
+    return this.samples !== undefined;
+  }
+  get min(): number | undefined {
+    return this.n === 0 ? undefined : this.lo;
+  }
+  get max(): number | undefined {
+    return this.n === 0 ? undefined : this.hi;
+  }
+  get mean(): number | undefined {
+    return this.n === 0 ? undefined : this.mu;
+  }
+  /** Population variance. */
+  get variance(): number | undefined {
+    return this.n === 0 ? undefined : this.m2 / this.n;
+  }
+  get stddev(): number | undefined {
+    const v = this.variance;
+    return v === undefined ? undefined : Math.sqrt(Math.max(0, v));
+  }
+
+  /** Nearest-rank percentile, p in (0, 100]. Undefined when empty. */
+  percentile(p: number): number | undefined {
+    if (this.n === 0) return undefined;
+    const idx = nearestRankIndex(p, this.n);
+    const sorted = this.sorted();
+    if (sorted !== undefined) return sorted[idx];
+    let seen = 0;
+    for (let i = 0; i < FINE_BUCKETS; i++) {
+      seen += this.fine[i]!;
+      if (seen > idx) return Math.min(this.hi, Math.max(this.lo, fineValue(i)));
+    }
+    return this.hi;
+  }
+
+  /**
+   * Re-bins into ascending inclusive upper bounds: bucket k counts values in
+   * (bounds[k-1], bounds[k]]; values above the last bound go to `overflow`.
+   * Exact while samples are kept, else bucket placement is within 1%.
+   */
+  histogram(boundsMs: readonly number[]): Histogram {
+    const counts = new Array<number>(boundsMs.length).fill(0);
+    let overflow = 0;
+    const place = (v: number, c: number): void => {
+      const k = lowerBound(boundsMs, v);
+      if (k === boundsMs.length) overflow += c;
+      else counts[k] = counts[k]! + c;
+    };
+    const sorted = this.sorted();
+    if (sorted !== undefined) {
+      for (let i = 0; i < sorted.length; i++) place(sorted[i]!, 1);
+    } else {
+      for (let i = 0; i < FINE_BUCKETS; i++) {
+        const c = this.fine[i]!;
+        if (c > 0) place(Math.min(this.hi, Math.max(this.lo, fineValue(i))), c);
+      }
+    }
+    const buckets: HistogramBucket[] = boundsMs.map((upperBoundMs, k) => ({ upperBoundMs, count: counts[k]! }));
+    return { buckets, overflow };
+  }
+
+  reset(): void {
+    this.n = 0;
+    this.total = 0;
+    this.lo = Infinity;
+    this.hi = -Infinity;
+    this.mu = 0;
+    this.m2 = 0;
+    this.samples = new Float64Array(1024);
+    this.sortedTo = 0;
+    this.fine.fill(0);
+  }
+
+  /** The exact samples sorted ascending, or undefined past EXACT_LIMIT. */
+  private sorted(): Float64Array | undefined {
+    const s = this.samples;
+    if (s === undefined) return undefined;
+    const n = this.n;
+    if (this.sortedTo < n) {
+      // Sort only the new tail, then merge it into the sorted prefix: cheap
+      // when a live view asks for a summary after every few attempts.
+      const tail = s.slice(this.sortedTo, n).sort();
+      let i = this.sortedTo - 1;
+      let j = tail.length - 1;
+      let k = n - 1;
+      while (j >= 0) {
+        if (i >= 0 && s[i]! > tail[j]!) s[k--] = s[i--]!;
+        else s[k--] = tail[j--]!;
+      }
+      this.sortedTo = n;
+    }
+    return s.subarray(0, n);
+  }
+}
+
+/** First index k with bounds[k] >= v (bounds ascending); bounds.length if none. */
+function lowerBound(bounds: readonly number[], v: number): number {
+  let lo = 0;
+  let hi = bounds.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (bounds[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

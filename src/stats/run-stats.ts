@@ -1,0 +1,141 @@
+// RunStats folds a stream of observations into a Summary. One implementation
+// behind the unary reply, the CLI and the TUI.
+import { LatencyDigest } from './digest.js';
+import type {
+  Histogram,
+  HistogramBucket,
+  Observation,
+  PhaseMedians,
+  ReasonCount,
+  RunFacts,
+  StatusCount,
+  Summary,
+} from './types.js';
+
+/**
+ * Display bounds (ms) of `Summary.histogram`: a pure 1-2-5 series from 0.1 ms
+ * to 100 s. It ends at 100 s rather than 60 s so the series stays regular and
+ * still covers any attempt up to the longest plausible timeout; slower
+ * responses land in `histogramOverflow`. Literals, not products, so bounds are
+ * exact decimals (0.2, not 0.20000000000000004).
+ */
+export const DISPLAY_BOUNDS_MS: readonly number[] = Object.freeze([
+  0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000,
+]);
+
+const PHASES = ['dnsMs', 'connectMs', 'tlsMs', 'ttfbMs', 'transferMs'] as const;
+type PhaseName = (typeof PHASES)[number];
+
+/** Drops leading and trailing empty buckets (keeps empty ones in between). */
+export function trimHistogram(buckets: readonly HistogramBucket[]): HistogramBucket[] {
+  let first = 0;
+  let last = buckets.length - 1;
+  while (first <= last && buckets[first]!.count === 0) first++;
+  while (last >= first && buckets[last]!.count === 0) last--;
+  return buckets.slice(first, last + 1);
+}
+
+export class RunStats {
+  private attempts = 0;
+  private successes = 0;
+  private failures = 0;
+  private slips = 0;
+  private readonly latency = new LatencyDigest();
+  private readonly statuses = new Map<number, number>();
+  private readonly reasons = new Map<string, number>();
+  private readonly phases: Record<PhaseName, LatencyDigest> = {
+    dnsMs: new LatencyDigest(),
+    connectMs: new LatencyDigest(),
+    tlsMs: new LatencyDigest(),
+    ttfbMs: new LatencyDigest(),
+    transferMs: new LatencyDigest(),
+  };
+
+  /** O(1) amortised. */
+  add(obs: Observation): void {
+    this.attempts++;
+    if (obs.error === undefined) this.successes++;
+    else {
+      this.failures++;
+      const r = obs.error.reason;
+      this.reasons.set(r, (this.reasons.get(r) ?? 0) + 1);
+    }
+    if (obs.status !== undefined) {
+      // Latency statistics cover attempts that got a response, whatever status.
+      this.latency.add(obs.latencyMs);
+      this.statuses.set(obs.status, (this.statuses.get(obs.status) ?? 0) + 1);
+    }
+    if (obs.scheduleDelayMs !== undefined) this.slips++;
+    const ph = obs.phases;
+    if (ph !== undefined) {
+      for (const name of PHASES) {
+        const v = ph[name];
+        if (v !== undefined) this.phases[name].add(v);
+      }
+    }
+  }
+
+  get attemptCount(): number {
+    return this.attempts;
+  }
+
+  /** Median of each phase over the attempts where it happened. */
+  phaseMedians(): PhaseMedians {
+    const out: { -readonly [K in PhaseName]?: number } = {};
+    for (const name of PHASES) {
+      const m = this.phases[name].percentile(50);
+      if (m !== undefined) out[name] = m;
+    }
+    return out;
+  }
+
+  /** Response latencies re-binned into any ascending bounds (all buckets, untrimmed). */
+  histogram(boundsMs: readonly number[]): Histogram {
+    return this.latency.histogram(boundsMs);
+  }
+
+  summary(run: RunFacts = {}): Summary {
+    const d = this.latency;
+    const hist = d.histogram(DISPLAY_BOUNDS_MS);
+    const statuses: StatusCount[] = [...this.statuses]
+      .map(([status, count]) => ({ status, count }))
+      .sort((a, b) => a.status - b.status);
+    const errors: ReasonCount[] = [...this.reasons]
+      .map(([reason, count]) => ({ reason, count }))
+      .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+    return {
+      attempts: this.attempts,
+      successes: this.successes,
+      failures: this.failures,
+      responses: d.count,
+      averageMs: d.mean,
+      minMs: d.min,
+      maxMs: d.max,
+      p50Ms: d.percentile(50),
+      p90Ms: d.percentile(90),
+      p95Ms: d.percentile(95),
+      p99Ms: d.percentile(99),
+      stddevMs: d.stddev,
+      histogram: trimHistogram(hist.buckets),
+      histogramOverflow: hist.overflow,
+      statuses,
+      errors,
+      scheduleSlips: this.slips,
+      deadlineReached: run.deadlineReached ?? false,
+      backpressureWaitMs: run.backpressureWaitMs ?? 0,
+      elapsedMs: run.elapsedMs ?? 0,
+      eventsSent: run.eventsSent ?? 0,
+    };
+  }
+
+  reset(): void {
+    this.attempts = 0;
+    this.successes = 0;
+    this.failures = 0;
+    this.slips = 0;
+    this.latency.reset();
+    this.statuses.clear();
+    this.reasons.clear();
+    for (const name of PHASES) this.phases[name].reset();
+  }
+}

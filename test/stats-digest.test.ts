@@ -1,0 +1,124 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { EXACT_LIMIT, LatencyDigest, nearestRankIndex } from '../src/stats/index.js';
+
+// Deterministic PRNG (mulberry32) so failures reproduce.
+function rng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Brute force nearest rank: smallest value with at least p% of values <= it. */
+function bruteNearestRank(values: number[], p: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  for (const v of sorted) {
+    const atOrBelow = sorted.filter((x) => x <= v).length;
+    if (atOrBelow / sorted.length >= p / 100 - 1e-12) return v;
+  }
+  return sorted[sorted.length - 1]!;
+}
+
+test('nearestRankIndex follows the textbook definition', () => {
+  assert.equal(nearestRankIndex(50, 1), 0);
+  assert.equal(nearestRankIndex(50, 4), 1);
+  assert.equal(nearestRankIndex(50, 5), 2);
+  assert.equal(nearestRankIndex(90, 10), 8);
+  assert.equal(nearestRankIndex(99, 100), 98);
+  assert.equal(nearestRankIndex(100, 7), 6);
+});
+
+test('empty digest has undefined latency fields', () => {
+  const d = new LatencyDigest();
+  assert.equal(d.count, 0);
+  assert.equal(d.mean, undefined);
+  assert.equal(d.min, undefined);
+  assert.equal(d.max, undefined);
+  assert.equal(d.stddev, undefined);
+  assert.equal(d.percentile(50), undefined);
+});
+
+test('mean, variance, min, max match brute force', () => {
+  const r = rng(1);
+  const d = new LatencyDigest();
+  const xs: number[] = [];
+  for (let i = 0; i < 5000; i++) {
+    const v = 1000 + r() * 50 + (r() < 0.01 ? 3000 : 0);
+    xs.push(v);
+    d.add(v);
+  }
+  const mean = xs.reduce((a, b) => a + b, 0) / xs.length;
+  const variance = xs.reduce((a, b) => a + (b - mean) ** 2, 0) / xs.length;
+  assert.ok(Math.abs(d.mean! - mean) < 1e-9 * mean);
+  assert.ok(Math.abs(d.stddev! - Math.sqrt(variance)) < 1e-9 * Math.sqrt(variance));
+  assert.equal(d.min, Math.min(...xs));
+  assert.equal(d.max, Math.max(...xs));
+  assert.ok(Math.abs(d.sum - xs.reduce((a, b) => a + b, 0)) < 1e-6);
+});
+
+test('percentiles equal brute-force nearest rank on random data, across lazy re-sorts', () => {
+  const r = rng(2);
+  const d = new LatencyDigest();
+  const xs: number[] = [];
+  for (const batch of [1, 2, 7, 50, 333, 600]) {
+    for (let i = 0; i < batch; i++) {
+      // Log-normal-ish with ties (rounded to 0.1 ms).
+      const v = Math.round(Math.exp(r() * 6) * 10) / 10;
+      xs.push(v);
+      d.add(v);
+    }
+    for (const p of [1, 25, 50, 90, 95, 99, 100]) {
+      assert.equal(d.percentile(p), bruteNearestRank(xs, p), `p${p} after ${xs.length} samples`);
+    }
+  }
+  assert.ok(d.exact);
+});
+
+test('beyond the exact limit percentiles stay within 1%', () => {
+  const r = rng(3);
+  const d = new LatencyDigest();
+  const n = EXACT_LIMIT + 50_000;
+  const xs = new Float64Array(n);
+  for (let i = 0; i < n; i++) {
+    const v = 0.05 + Math.exp(r() * 10); // 1 ms .. ~22 s
+    xs[i] = v;
+    d.add(v);
+  }
+  assert.equal(d.exact, false);
+  xs.sort();
+  for (const p of [1, 10, 50, 90, 95, 99, 99.9, 100]) {
+    const want = xs[nearestRankIndex(p, n)]!;
+    const got = d.percentile(p)!;
+    assert.ok(Math.abs(got - want) / want <= 0.01, `p${p}: got ${got}, want ${want}`);
+  }
+  // Re-binning still accounts for every sample.
+  const h = d.histogram([1, 10, 100, 1000, 10000]);
+  assert.equal(h.buckets.reduce((a, b) => a + b.count, 0) + h.overflow, n);
+});
+
+test('histogram re-bins exactly with inclusive upper bounds', () => {
+  const d = new LatencyDigest();
+  for (const v of [0.5, 1, 1.0001, 2, 3, 10, 11]) d.add(v);
+  const h = d.histogram([1, 2, 10]);
+  assert.deepEqual(
+    h.buckets.map((b) => b.count),
+    [2, 2, 2],
+  );
+  assert.equal(h.overflow, 1);
+});
+
+test('reset empties the digest', () => {
+  const d = new LatencyDigest();
+  for (let i = 0; i < 10; i++) d.add(i);
+  d.reset();
+  assert.equal(d.count, 0);
+  assert.equal(d.percentile(50), undefined);
+  d.add(5);
+  assert.equal(d.percentile(50), 5);
+  assert.equal(d.mean, 5);
+});
