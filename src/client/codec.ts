@@ -1,0 +1,325 @@
+// The wire codec: the only place proto (src/generated) and domain types meet.
+// Shared by the server (src/server) and the typed client (src/client).
+//
+// Durations are float milliseconds on the domain side and
+// google.protobuf.Duration on the wire, rounded to the nanosecond. "Unset" is
+// kept distinct from zero both ways (a phase that did not happen stays absent).
+import { prober } from '../generated/prober/v1/prober.js';
+import { google as gd } from '../generated/google/protobuf/duration.js';
+import { google as gt } from '../generated/google/protobuf/timestamp.js';
+import {
+  ERROR_REASONS,
+  type AttemptResult,
+  type ErrorReason,
+  type HttpMethod,
+  type Phases,
+  type ProbeInput,
+  type StatusRange,
+} from '../probe/types.js';
+import type { ReasonCount, Summary } from '../stats/types.js';
+
+import pb = prober.v1;
+type Duration = gd.protobuf.Duration;
+type Timestamp = gt.protobuf.Timestamp;
+
+const NS_PER_MS = 1e6;
+const NS_PER_S = 1e9;
+
+// ---------------------------------------------------------------- durations
+
+/** Float milliseconds -> Duration (seconds and nanos share the sign). */
+export function msToDuration(ms: number): Duration {
+  if (!Number.isFinite(ms)) throw new RangeError(`duration must be a finite number of milliseconds, got ${ms}`);
+  const totalNs = Math.round(ms * NS_PER_MS);
+  const seconds = Math.trunc(totalNs / NS_PER_S);
+  const nanos = totalNs - seconds * NS_PER_S;
+  // `+ 0` turns -0 into 0 so equal durations serialize identically.
+  return new gd.protobuf.Duration({ seconds: seconds + 0, nanos: nanos + 0 });
+}
+
+export function durationToMs(d: Duration): number {
+  return d.seconds * 1e3 + d.nanos / NS_PER_MS;
+}
+
+/** Duration or nothing; `undefined` stays unset on the wire. */
+function optDuration(ms: number | undefined): Duration | undefined {
+  return ms === undefined ? undefined : msToDuration(ms);
+}
+
+function optMs(has: boolean, d: Duration | undefined): number | undefined {
+  return has && d !== undefined ? durationToMs(d) : undefined;
+}
+
+/** Epoch milliseconds -> Timestamp (nanos always 0..999999999). */
+export function epochMsToTimestamp(ms: number): Timestamp {
+  if (!Number.isFinite(ms)) throw new RangeError(`timestamp must be finite, got ${ms}`);
+  const totalNs = Math.round(ms * NS_PER_MS);
+  const seconds = Math.floor(totalNs / NS_PER_S);
+  const nanos = totalNs - seconds * NS_PER_S;
+  return new gt.protobuf.Timestamp({ seconds: seconds + 0, nanos: nanos + 0 });
+}
+
+export function timestampToEpochMs(t: Timestamp): number {
+  return t.seconds * 1e3 + t.nanos / NS_PER_MS;
+}
+
+/** Drops keys whose value is undefined: absent on the wire = absent key. */
+function compact<T extends object>(o: T): T {
+  for (const k of Object.keys(o) as (keyof T)[]) if (o[k] === undefined) delete o[k];
+  return o;
+}
+
+// ---------------------------------------------------------------- enums
+
+const METHOD_TO_PROTO: Record<HttpMethod, pb.HttpMethod> = {
+  GET: pb.HttpMethod.HTTP_METHOD_GET,
+  HEAD: pb.HttpMethod.HTTP_METHOD_HEAD,
+};
+
+/**
+ * Wire method -> domain. UNSPECIFIED means "default" (undefined). An enum
+ * number this build does not know must not silently become GET: it maps to a
+ * string that is not a valid HttpMethod, so validation rejects it naming
+ * `method`.
+ */
+export function methodFromProto(m: number): HttpMethod | undefined {
+  switch (m) {
+    case pb.HttpMethod.HTTP_METHOD_UNSPECIFIED:
+      return undefined;
+    case pb.HttpMethod.HTTP_METHOD_GET:
+      return 'GET';
+    case pb.HttpMethod.HTTP_METHOD_HEAD:
+      return 'HEAD';
+    default:
+      return `HTTP_METHOD_${m}` as HttpMethod;
+  }
+}
+
+export function methodToProto(m: HttpMethod | undefined): pb.HttpMethod {
+  if (m === undefined) return pb.HttpMethod.HTTP_METHOD_UNSPECIFIED;
+  const v = METHOD_TO_PROTO[m];
+  if (v === undefined) throw new RangeError(`method must be GET or HEAD, got ${String(m)}`);
+  return v;
+}
+
+const PREFIX = 'ERROR_REASON_';
+const KNOWN_REASONS: ReadonlySet<string> = new Set(ERROR_REASONS);
+
+/** 'DNS' -> ERROR_REASON_DNS. A name outside ERROR_REASONS becomes OTHER. */
+export function reasonToProto(r: string): pb.ErrorReason {
+  const v = (pb.ErrorReason as unknown as Record<string, number | undefined>)[PREFIX + r];
+  return KNOWN_REASONS.has(r) && v !== undefined ? v : pb.ErrorReason.ERROR_REASON_OTHER;
+}
+
+/** ERROR_REASON_DNS -> 'DNS'. Unknown numbers (a newer peer) and UNSPECIFIED become 'OTHER'. */
+export function reasonFromProto(r: number): ErrorReason {
+  const name = (pb.ErrorReason as unknown as Record<number, string | undefined>)[r];
+  const short = name?.startsWith(PREFIX) ? name.slice(PREFIX.length) : undefined;
+  return short !== undefined && KNOWN_REASONS.has(short) ? (short as ErrorReason) : 'OTHER';
+}
+
+// ---------------------------------------------------------------- request
+
+export function requestToProto(input: ProbeInput): pb.ProbeRequest {
+  const req = new pb.ProbeRequest({
+    endpoint: input.endpoint,
+    repetitions: input.repetitions,
+    concurrency: input.concurrency ?? 0,
+    reuse_connections: input.reuseConnections ?? false,
+    expected_status: (input.expectedStatus ?? []).map((r) => new pb.StatusRange({ min: r.min, max: r.max })),
+    method: methodToProto(input.method),
+  });
+  if (input.timeoutMs !== undefined) req.timeout = msToDuration(input.timeoutMs);
+  if (input.intervalMs !== undefined) req.interval = msToDuration(input.intervalMs);
+  return req;
+}
+
+/**
+ * Wire request -> ProbeInput, without judging it (validateProbeInput does).
+ * Proto defaults become "unset": concurrency 0, no expected_status,
+ * UNSPECIFIED method. A range's max 0 means "same as min" (proto).
+ */
+export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
+  const expected: StatusRange[] = req.expected_status.map((r) => ({
+    min: r.min,
+    max: r.max === 0 ? r.min : r.max,
+  }));
+  return compact<ProbeInput>({
+    endpoint: req.endpoint,
+    repetitions: req.repetitions,
+    timeoutMs: optMs(req.has_timeout, req.timeout),
+    intervalMs: optMs(req.has_interval, req.interval),
+    concurrency: req.concurrency === 0 ? undefined : req.concurrency,
+    reuseConnections: req.reuse_connections,
+    expectedStatus: expected.length === 0 ? undefined : expected,
+    method: methodFromProto(req.method),
+  });
+}
+
+// ---------------------------------------------------------------- attempt
+
+function phasesToProto(p: Phases): pb.Phases {
+  const out = new pb.Phases();
+  if (p.dnsMs !== undefined) out.dns = msToDuration(p.dnsMs);
+  if (p.connectMs !== undefined) out.connect = msToDuration(p.connectMs);
+  if (p.tlsMs !== undefined) out.tls = msToDuration(p.tlsMs);
+  if (p.ttfbMs !== undefined) out.ttfb = msToDuration(p.ttfbMs);
+  if (p.transferMs !== undefined) out.transfer = msToDuration(p.transferMs);
+  return out;
+}
+
+function phasesFromProto(p: pb.Phases | undefined): Phases {
+  if (p === undefined) return {};
+  const out: { -readonly [K in keyof Phases]: Phases[K] } = {};
+  if (p.has_dns) out.dnsMs = durationToMs(p.dns);
+  if (p.has_connect) out.connectMs = durationToMs(p.connect);
+  if (p.has_tls) out.tlsMs = durationToMs(p.tls);
+  if (p.has_ttfb) out.ttfbMs = durationToMs(p.ttfb);
+  if (p.has_transfer) out.transferMs = durationToMs(p.transfer);
+  return out;
+}
+
+export function attemptToProto(a: AttemptResult): pb.Attempt {
+  const out = new pb.Attempt({
+    seq: a.seq,
+    start_time: epochMsToTimestamp(a.startedAt),
+    latency: msToDuration(a.latencyMs),
+    phases: phasesToProto(a.phases),
+    http_status: a.status ?? 0,
+    body_bytes: a.bodyBytes,
+    http_version: a.httpVersion ?? '',
+    remote_address: a.remoteAddress ?? '',
+    connection_reused: a.reused,
+  });
+  if (a.error !== undefined) {
+    out.error = new pb.ProbeError({
+      reason: reasonToProto(a.error.reason),
+      message: a.error.message,
+      temporary: a.error.temporary,
+      code: a.error.code ?? '',
+    });
+  }
+  if (a.scheduleDelayMs !== undefined) out.schedule_delay = msToDuration(a.scheduleDelayMs);
+  return out;
+}
+
+export function attemptFromProto(a: pb.Attempt): AttemptResult {
+  const e = a.has_error ? a.error : undefined;
+  return compact<AttemptResult>({
+    seq: a.seq,
+    startedAt: a.has_start_time ? timestampToEpochMs(a.start_time) : 0,
+    latencyMs: a.has_latency ? durationToMs(a.latency) : 0,
+    phases: phasesFromProto(a.has_phases ? a.phases : undefined),
+    status: a.http_status === 0 ? undefined : a.http_status,
+    bodyBytes: a.body_bytes,
+    httpVersion: a.http_version === '' ? undefined : a.http_version,
+    remoteAddress: a.remote_address === '' ? undefined : a.remote_address,
+    error:
+      e === undefined
+        ? undefined
+        : compact({
+            reason: reasonFromProto(e.reason),
+            message: e.message,
+            temporary: e.temporary,
+            code: e.code === '' ? undefined : e.code,
+          }),
+    reused: a.connection_reused,
+    scheduleDelayMs: optMs(a.has_schedule_delay, a.schedule_delay),
+  });
+}
+
+// ---------------------------------------------------------------- summary
+
+/** Domain order of `errors`: descending by count, then by reason name. */
+export function compareReasonCounts(a: ReasonCount, b: ReasonCount): number {
+  return b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0);
+}
+
+export function summaryToProto(s: Summary): pb.Summary {
+  // Wire order is ascending by enum; unknown names fold into OTHER.
+  const byReason = new Map<pb.ErrorReason, number>();
+  for (const e of s.errors) {
+    const r = reasonToProto(e.reason);
+    byReason.set(r, (byReason.get(r) ?? 0) + e.count);
+  }
+  const errors = [...byReason]
+    .sort(([a], [b]) => a - b)
+    .map(([reason, count]) => new pb.ReasonCount({ reason, count }));
+
+  return new pb.Summary({
+    attempts: s.attempts,
+    successes: s.successes,
+    failures: s.failures,
+    responses: s.responses,
+    average_latency: optDuration(s.averageMs),
+    min: optDuration(s.minMs),
+    max: optDuration(s.maxMs),
+    p50: optDuration(s.p50Ms),
+    p90: optDuration(s.p90Ms),
+    p95: optDuration(s.p95Ms),
+    p99: optDuration(s.p99Ms),
+    stddev: optDuration(s.stddevMs),
+    histogram: s.histogram.map(
+      (b) => new pb.HistogramBucket({ upper_bound: msToDuration(b.upperBoundMs), count: b.count }),
+    ),
+    histogram_overflow: s.histogramOverflow,
+    statuses: [...s.statuses]
+      .sort((a, b) => a.status - b.status)
+      .map((c) => new pb.StatusCount({ status: c.status, count: c.count })),
+    errors,
+    deadline_reached: s.deadlineReached,
+    schedule_slips: s.scheduleSlips,
+    backpressure_wait: msToDuration(s.backpressureWaitMs),
+    elapsed: msToDuration(s.elapsedMs),
+    events_sent: s.eventsSent,
+  });
+}
+
+/** Several unknown wire reasons may all fold into OTHER: merge them. */
+function reasonCountsFromProto(list: readonly pb.ReasonCount[]): ReasonCount[] {
+  const byReason = new Map<ErrorReason, number>();
+  for (const e of list) {
+    const r = reasonFromProto(e.reason);
+    byReason.set(r, (byReason.get(r) ?? 0) + e.count);
+  }
+  return [...byReason].map(([reason, count]) => ({ reason, count })).sort(compareReasonCounts);
+}
+
+export function summaryFromProto(s: pb.Summary): Summary {
+  return compact<Summary>({
+    attempts: s.attempts,
+    successes: s.successes,
+    failures: s.failures,
+    responses: s.responses,
+    averageMs: optMs(s.has_average_latency, s.average_latency),
+    minMs: optMs(s.has_min, s.min),
+    maxMs: optMs(s.has_max, s.max),
+    p50Ms: optMs(s.has_p50, s.p50),
+    p90Ms: optMs(s.has_p90, s.p90),
+    p95Ms: optMs(s.has_p95, s.p95),
+    p99Ms: optMs(s.has_p99, s.p99),
+    stddevMs: optMs(s.has_stddev, s.stddev),
+    histogram: s.histogram.map((b) => ({
+      upperBoundMs: b.has_upper_bound ? durationToMs(b.upper_bound) : 0,
+      count: b.count,
+    })),
+    histogramOverflow: s.histogram_overflow,
+    statuses: s.statuses.map((c) => ({ status: c.status, count: c.count })).sort((a, b) => a.status - b.status),
+    errors: reasonCountsFromProto(s.errors),
+    deadlineReached: s.deadline_reached,
+    scheduleSlips: s.schedule_slips,
+    backpressureWaitMs: s.has_backpressure_wait ? durationToMs(s.backpressure_wait) : 0,
+    elapsedMs: s.has_elapsed ? durationToMs(s.elapsed) : 0,
+    eventsSent: s.events_sent,
+  });
+}
+
+// ---------------------------------------------------------------- events
+
+export function attemptEvent(a: AttemptResult): pb.ProbeEvent {
+  return new pb.ProbeEvent({ attempt: attemptToProto(a) });
+}
+
+export function summaryEvent(s: Summary): pb.ProbeEvent {
+  return new pb.ProbeEvent({ summary: summaryToProto(s) });
+}
