@@ -1,0 +1,241 @@
+// Prometheus metrics of the server: probe results per endpoint, stream health,
+// gRPC server metrics (named as go-grpc-prometheus) and Node process metrics.
+// The registry is passed in so tests use a fresh one.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { AttemptResult, ErrorReason } from '../probe/types.js';
+import type { ProbeObserver } from './observer.js';
+
+/** Network latency buckets, seconds: sub-millisecond to a minute. */
+export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60,
+];
+
+/** Label value that endpoints beyond the cap are folded into. */
+export const OVERFLOW_ENDPOINT = 'other';
+export const DEFAULT_MAX_ENDPOINTS = 100;
+
+export const PHASES = ['dns', 'connect', 'tls', 'ttfb', 'transfer'] as const;
+export type PhaseName = (typeof PHASES)[number];
+
+export interface MetricsOptions {
+  /** Distinct `endpoint` label values kept; later endpoints become "other". */
+  readonly maxEndpoints?: number;
+  /** Register Node process metrics (default true). */
+  readonly defaultMetrics?: boolean;
+}
+
+/** gRPC call labels as go-grpc-prometheus names them. */
+export interface GrpcLabels {
+  readonly grpc_service: string;
+  readonly grpc_method: string;
+  readonly grpc_type: 'unary' | 'client_stream' | 'server_stream' | 'bidi_stream';
+}
+
+/** What the server interceptor records. */
+export interface GrpcServerMetrics {
+  started(labels: GrpcLabels): void;
+  msgReceived(labels: GrpcLabels): void;
+  msgSent(labels: GrpcLabels): void;
+  /** `code` is the go-grpc-prometheus name, e.g. "OK", "InvalidArgument". */
+  handled(labels: GrpcLabels, code: string, seconds: number): void;
+}
+
+export interface ProberMetrics extends ProbeObserver {
+  readonly registry: Registry;
+  readonly grpc: GrpcServerMetrics;
+  /** The label value `endpoint` is recorded under (after redaction and the cap). */
+  endpointLabel(endpoint: string): string;
+}
+
+/** Failure reason label: the bounded enum, lower-cased ("connect_refused"). */
+export function reasonLabel(reason: ErrorReason): string {
+  return reason.toLowerCase();
+}
+
+/** Drops credentials and fragment so they never end up in a label. */
+export function redactEndpoint(endpoint: string): string {
+  let url: URL;
+  try {
+    url = new URL(endpoint);
+  } catch {
+    return endpoint;
+  }
+  if (!url.username && !url.password && !url.hash) return endpoint;
+  url.username = '';
+  url.password = '';
+  url.hash = '';
+  return url.toString();
+}
+
+export function createMetrics(registry: Registry, options: MetricsOptions = {}): ProberMetrics {
+  const maxEndpoints = options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS;
+  if (!Number.isInteger(maxEndpoints) || maxEndpoints < 1) {
+    throw new RangeError(`maxEndpoints must be an integer >= 1, got ${maxEndpoints}`);
+  }
+  const registers = [registry];
+
+  const latency = new Gauge({
+    name: 'prober_latency_seconds',
+    help: 'Latency of the latest attempt against the endpoint (start to end of body, or to the failure).',
+    labelNames: ['endpoint'] as const,
+    registers,
+  });
+  const attemptDuration = new Histogram({
+    name: 'prober_attempt_duration_seconds',
+    help: 'Duration of attempts (start to end of body, or to the failure), by endpoint and result.',
+    labelNames: ['endpoint', 'result'] as const,
+    buckets: [...LATENCY_BUCKETS_SECONDS],
+    registers,
+  });
+  const phaseDuration = new Histogram({
+    name: 'prober_attempt_phase_duration_seconds',
+    help: 'Duration of each phase of an attempt (dns, connect, tls, ttfb, transfer); phases that did not happen are not observed.',
+    labelNames: ['endpoint', 'phase'] as const,
+    buckets: [...LATENCY_BUCKETS_SECONDS],
+    registers,
+  });
+  const attempts = new Counter({
+    name: 'prober_attempts_total',
+    help: 'Finished attempts, by endpoint and result (success or failure).',
+    labelNames: ['endpoint', 'result'] as const,
+    registers,
+  });
+  const failures = new Counter({
+    name: 'prober_failures_total',
+    help: 'Failed attempts, by endpoint and bounded reason (the ErrorReason enum, lower case).',
+    labelNames: ['endpoint', 'reason'] as const,
+    registers,
+  });
+  const responses = new Counter({
+    name: 'prober_http_responses_total',
+    help: 'HTTP responses received from probed endpoints, by endpoint and status code.',
+    labelNames: ['endpoint', 'code'] as const,
+    registers,
+  });
+  const overflow = new Counter({
+    name: 'prober_endpoint_label_overflow_total',
+    help: `Attempts recorded under endpoint="${OVERFLOW_ENDPOINT}" because the cap of distinct endpoint label values (${maxEndpoints}) was reached.`,
+    registers,
+  });
+  const eventsSent = new Counter({
+    name: 'prober_stream_events_sent_total',
+    help: 'Events (attempts and summaries) written to ProbeStream calls.',
+    registers,
+  });
+  const backpressureSeconds = new Counter({
+    name: 'prober_stream_backpressure_wait_seconds_total',
+    help: 'Time ProbeStream calls spent blocked on flow control (waiting for drain) while no new attempt started.',
+    registers,
+  });
+  const backpressureStalls = new Counter({
+    name: 'prober_stream_backpressure_stalls_total',
+    help: 'Times a ProbeStream call blocked on flow control (a write returned false and it waited for drain).',
+    registers,
+  });
+  const streamsOpen = new Gauge({
+    name: 'prober_streams_open',
+    help: 'ProbeStream calls currently open.',
+    registers,
+  });
+
+  const grpcLabelNames = ['grpc_service', 'grpc_method', 'grpc_type'] as const;
+  const grpcStarted = new Counter({
+    name: 'grpc_server_started_total',
+    help: 'Total number of RPCs started on the server.',
+    labelNames: grpcLabelNames,
+    registers,
+  });
+  const grpcHandled = new Counter({
+    name: 'grpc_server_handled_total',
+    help: 'Total number of RPCs completed on the server, regardless of success or failure.',
+    labelNames: [...grpcLabelNames, 'grpc_code'] as const,
+    registers,
+  });
+  const grpcReceived = new Counter({
+    name: 'grpc_server_msg_received_total',
+    help: 'Total number of RPC stream messages received on the server.',
+    labelNames: grpcLabelNames,
+    registers,
+  });
+  const grpcSent = new Counter({
+    name: 'grpc_server_msg_sent_total',
+    help: 'Total number of gRPC stream messages sent by the server.',
+    labelNames: grpcLabelNames,
+    registers,
+  });
+  const grpcHandling = new Histogram({
+    name: 'grpc_server_handling_seconds',
+    help: 'Histogram of response latency (seconds) of gRPC that had been application-level handled by the server.',
+    labelNames: grpcLabelNames,
+    buckets: [...LATENCY_BUCKETS_SECONDS, 300, 900, 3600],
+    registers,
+  });
+
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+
+  // Endpoints are user-controlled: keep at most maxEndpoints distinct values.
+  const known = new Set<string>();
+  const endpointLabel = (endpoint: string): string => {
+    const value = redactEndpoint(endpoint);
+    if (known.has(value)) return value;
+    if (known.size < maxEndpoints) {
+      known.add(value);
+      return value;
+    }
+    overflow.inc();
+    return OVERFLOW_ENDPOINT;
+  };
+
+  const phaseValues = (a: AttemptResult): Array<[PhaseName, number | undefined]> => [
+    ['dns', a.phases.dnsMs],
+    ['connect', a.phases.connectMs],
+    ['tls', a.phases.tlsMs],
+    ['ttfb', a.phases.ttfbMs],
+    ['transfer', a.phases.transferMs],
+  ];
+
+  return {
+    registry,
+    endpointLabel,
+    attempt(endpoint, a) {
+      const ep = endpointLabel(endpoint);
+      const result = a.error ? 'failure' : 'success';
+      const seconds = a.latencyMs / 1000;
+      latency.set({ endpoint: ep }, seconds);
+      attemptDuration.observe({ endpoint: ep, result }, seconds);
+      attempts.inc({ endpoint: ep, result });
+      for (const [phase, ms] of phaseValues(a)) {
+        if (ms !== undefined) phaseDuration.observe({ endpoint: ep, phase }, ms / 1000);
+      }
+      if (a.error) failures.inc({ endpoint: ep, reason: reasonLabel(a.error.reason) });
+      if (a.status !== undefined) responses.inc({ endpoint: ep, code: String(a.status) });
+    },
+    streamOpened() {
+      streamsOpen.inc();
+    },
+    streamClosed() {
+      streamsOpen.dec();
+    },
+    eventSent() {
+      eventsSent.inc();
+    },
+    backpressureWait(ms) {
+      backpressureStalls.inc();
+      if (ms > 0) backpressureSeconds.inc(ms / 1000);
+    },
+    grpc: {
+      started: (l) => grpcStarted.inc({ ...l }),
+      msgReceived: (l) => grpcReceived.inc({ ...l }),
+      msgSent: (l) => grpcSent.inc({ ...l }),
+      handled(l, code, seconds) {
+        grpcHandled.inc({ ...l, grpc_code: code });
+        grpcHandling.observe({ ...l }, seconds);
+      },
+    },
+  };
+}
+
+/** Convenience for callers that do not need their own registry. */
+export function createRegistry(): Registry {
+  return new Registry();
+}

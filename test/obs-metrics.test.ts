@@ -1,0 +1,155 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Registry } from 'prom-client';
+import { createMetrics, OVERFLOW_ENDPOINT, redactEndpoint } from '../src/server/metrics.js';
+import type { AttemptResult } from '../src/probe/types.js';
+
+function attempt(over: Partial<AttemptResult> = {}): AttemptResult {
+  return {
+    seq: 1,
+    startedAt: Date.now(),
+    latencyMs: 12,
+    phases: { dnsMs: 1, connectMs: 2, ttfbMs: 8, transferMs: 1 },
+    status: 200,
+    bodyBytes: 3,
+    httpVersion: '1.1',
+    remoteAddress: '127.0.0.1:80',
+    reused: false,
+    ...over,
+  };
+}
+
+async function value(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+  const metric = registry.getSingleMetric(name);
+  assert.ok(metric, `metric ${name} is registered`);
+  const data = await metric.get();
+  const found = data.values.find((v) => {
+    const mn = (v as { metricName?: string }).metricName;
+    if (mn !== undefined && mn !== name) return false;
+    return Object.entries(labels).every(([k, want]) => String((v.labels as Record<string, unknown>)[k]) === want);
+  });
+  return found?.value;
+}
+
+test('latency gauge: one labelled series per endpoint, latest value wins', async () => {
+  const registry = new Registry();
+  const m = createMetrics(registry, { defaultMetrics: false });
+  m.attempt('http://a.test/ok', attempt({ latencyMs: 10 }));
+  m.attempt('http://a.test/ok', attempt({ latencyMs: 30 }));
+  m.attempt('http://b.test/ok', attempt({ latencyMs: 250 }));
+  assert.equal(await value(registry, 'prober_latency_seconds', { endpoint: 'http://a.test/ok' }), 0.03);
+  assert.equal(await value(registry, 'prober_latency_seconds', { endpoint: 'http://b.test/ok' }), 0.25);
+  const text = await registry.metrics();
+  assert.match(text, /prober_latency_seconds\{endpoint="http:\/\/a\.test\/ok"\} 0\.03/);
+  assert.match(text, /prober_latency_seconds\{endpoint="http:\/\/b\.test\/ok"\} 0\.25/);
+});
+
+test('histogram, counters, phases and failures by bounded reason', async () => {
+  const registry = new Registry();
+  const m = createMetrics(registry, { defaultMetrics: false });
+  const ep = 'http://a.test/x';
+  m.attempt(ep, attempt({ latencyMs: 3 }));
+  m.attempt(ep, attempt({ latencyMs: 700, status: 503, error: { reason: 'BAD_STATUS', message: 'HTTP 503 is not expected', temporary: true } }));
+  m.attempt(
+    ep,
+    attempt({
+      latencyMs: 1,
+      phases: { dnsMs: 0.5 },
+      status: undefined,
+      error: { reason: 'CONNECT_REFUSED', message: 'connect ECONNREFUSED 10.0.0.1:80 (free text)', temporary: true, code: 'ECONNREFUSED' },
+    }),
+  );
+
+  assert.equal(await value(registry, 'prober_attempts_total', { endpoint: ep, result: 'success' }), 1);
+  assert.equal(await value(registry, 'prober_attempts_total', { endpoint: ep, result: 'failure' }), 2);
+  assert.equal(await value(registry, 'prober_failures_total', { endpoint: ep, reason: 'bad_status' }), 1);
+  assert.equal(await value(registry, 'prober_failures_total', { endpoint: ep, reason: 'connect_refused' }), 1);
+  assert.equal(await value(registry, 'prober_http_responses_total', { endpoint: ep, code: '200' }), 1);
+  assert.equal(await value(registry, 'prober_http_responses_total', { endpoint: ep, code: '503' }), 1);
+
+  const text = await registry.metrics();
+  // The free-form message never becomes a label value.
+  assert.doesNotMatch(text, /ECONNREFUSED|free text/);
+  // Histogram: 3 ms lands in le=0.005, 700 ms in le=1 but not le=0.5.
+  assert.match(text, /prober_attempt_duration_seconds_bucket\{le="0\.005",endpoint="http:\/\/a\.test\/x",result="success"\} 1/);
+  assert.match(text, /prober_attempt_duration_seconds_bucket\{le="0\.5",endpoint="http:\/\/a\.test\/x",result="failure"\} 1/);
+  assert.match(text, /prober_attempt_duration_seconds_bucket\{le="1",endpoint="http:\/\/a\.test\/x",result="failure"\} 2/);
+  assert.match(text, /prober_attempt_duration_seconds_count\{endpoint="http:\/\/a\.test\/x",result="failure"\} 2/);
+  // Phases: dns seen 3 times, tls never (unset is not zero).
+  assert.match(text, /prober_attempt_phase_duration_seconds_count\{endpoint="http:\/\/a\.test\/x",phase="dns"\} 3/);
+  assert.match(text, /prober_attempt_phase_duration_seconds_count\{endpoint="http:\/\/a\.test\/x",phase="ttfb"\} 2/);
+  assert.doesNotMatch(text, /phase="tls"/);
+});
+
+test('endpoint cardinality is capped; overflow goes to "other" and is counted', async () => {
+  const registry = new Registry();
+  const m = createMetrics(registry, { maxEndpoints: 2, defaultMetrics: false });
+  for (const host of ['a', 'b', 'c', 'd', 'a']) m.attempt(`http://${host}.test/`, attempt());
+  const text = await registry.metrics();
+  const series = [...text.matchAll(/^prober_latency_seconds\{endpoint="([^"]+)"\}/gm)].map((x) => x[1]).sort();
+  assert.deepEqual(series, ['http://a.test/', 'http://b.test/', OVERFLOW_ENDPOINT]);
+  assert.equal(await value(registry, 'prober_attempts_total', { endpoint: OVERFLOW_ENDPOINT, result: 'success' }), 2);
+  assert.equal(await value(registry, 'prober_attempts_total', { endpoint: 'http://a.test/', result: 'success' }), 2);
+  assert.equal(await value(registry, 'prober_endpoint_label_overflow_total'), 2);
+});
+
+test('credentials and fragments never reach a label', async () => {
+  assert.equal(redactEndpoint('http://user:secret@a.test/p?q=1#frag'), 'http://a.test/p?q=1');
+  assert.equal(redactEndpoint('http://a.test/p'), 'http://a.test/p');
+  const registry = new Registry();
+  const m = createMetrics(registry, { defaultMetrics: false });
+  m.attempt('https://user:hunter2@a.test/', attempt());
+  const text = await registry.metrics();
+  assert.doesNotMatch(text, /hunter2/);
+  assert.match(text, /endpoint="https:\/\/a\.test\/"/);
+});
+
+test('stream health: events, backpressure time and stalls, open streams', async () => {
+  const registry = new Registry();
+  const m = createMetrics(registry, { defaultMetrics: false });
+  m.streamOpened();
+  m.streamOpened();
+  m.eventSent();
+  m.eventSent();
+  m.eventSent();
+  m.backpressureWait(250);
+  m.backpressureWait(750);
+  m.streamClosed();
+  assert.equal(await value(registry, 'prober_streams_open'), 1);
+  assert.equal(await value(registry, 'prober_stream_events_sent_total'), 3);
+  assert.equal(await value(registry, 'prober_stream_backpressure_wait_seconds_total'), 1);
+  assert.equal(await value(registry, 'prober_stream_backpressure_stalls_total'), 2);
+});
+
+test('every metric has help text and a unit or _total suffix; process metrics included', async () => {
+  const registry = new Registry();
+  createMetrics(registry);
+  const metrics = await registry.getMetricsAsJSON();
+  const names = metrics.map((x) => x.name);
+  assert.ok(names.includes('process_cpu_seconds_total'), 'default process metrics are registered');
+  assert.ok(names.includes('nodejs_eventloop_lag_seconds'));
+  for (const x of metrics.filter((x) => x.name.startsWith('prober_') || x.name.startsWith('grpc_'))) {
+    assert.ok(x.help.length > 10, `${x.name} has help`);
+    if (x.type === 'counter') assert.match(x.name, /_total$/, `${x.name} is a counter ending in _total`);
+    else if (x.name !== 'prober_streams_open') assert.match(x.name, /_seconds$/, `${x.name} has a unit suffix`);
+  }
+});
+
+test('bad maxEndpoints is rejected with a clear message', () => {
+  assert.throws(() => createMetrics(new Registry(), { maxEndpoints: 0 }), /maxEndpoints must be an integer >= 1/);
+});
+
+test('gRPC metrics use go-grpc-prometheus names and labels', async () => {
+  const registry = new Registry();
+  const m = createMetrics(registry, { defaultMetrics: false });
+  const l = { grpc_service: 'prober.v1.Prober', grpc_method: 'Probe', grpc_type: 'unary' } as const;
+  m.grpc.started(l);
+  m.grpc.msgReceived(l);
+  m.grpc.msgSent(l);
+  m.grpc.handled(l, 'OK', 0.02);
+  const text = await registry.metrics();
+  assert.match(text, /grpc_server_started_total\{grpc_service="prober\.v1\.Prober",grpc_method="Probe",grpc_type="unary"\} 1/);
+  assert.match(text, /grpc_server_handled_total\{grpc_service="prober\.v1\.Prober",grpc_method="Probe",grpc_type="unary",grpc_code="OK"\} 1/);
+  assert.match(text, /grpc_server_msg_sent_total\{[^}]*\} 1/);
+  assert.match(text, /grpc_server_handling_seconds_bucket\{le="0\.025",grpc_service="prober\.v1\.Prober",grpc_method="Probe",grpc_type="unary"\} 1/);
+});
