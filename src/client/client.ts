@@ -1,0 +1,210 @@
+// Typed client over the generated prober.v1.ProberClient: domain types in,
+// domain types out, one error type for every RPC failure.
+import * as grpc from '@grpc/grpc-js';
+import { prober } from '../generated/prober/v1/prober.js';
+import type { AttemptResult, ProbeInput } from '../probe/types.js';
+import type { Summary } from '../stats/types.js';
+import { attemptFromProto, requestToProto, summaryFromProto } from './codec.js';
+
+import pb = prober.v1;
+
+export interface ProberConnection {
+  readonly address: string;
+  /** The generated client, for callers that need raw access (tests, health). */
+  readonly client: pb.ProberClient;
+  close(): void;
+}
+
+export interface CallOpts {
+  /** Call deadline, milliseconds from now. The server stops launching attempts before it. */
+  readonly deadlineMs?: number;
+  /** Aborting cancels the call (CANCELLED). */
+  readonly signal?: AbortSignal;
+}
+
+export type StreamEvent =
+  | { readonly kind: 'attempt'; readonly attempt: AttemptResult }
+  | { readonly kind: 'summary'; readonly summary: Summary };
+
+/** An RPC that ended with a non-OK status (or could not be sent). */
+export class ProberRpcError extends Error {
+  /** Numeric gRPC status code. */
+  readonly code: grpc.status;
+  /** Status name, e.g. 'INVALID_ARGUMENT'. */
+  readonly codeName: string;
+  readonly details: string;
+
+  constructor(code: grpc.status, details: string, options?: { cause?: unknown }) {
+    const codeName = grpc.status[code] ?? `CODE_${code}`;
+    super(`${codeName}: ${details}`, options);
+    this.name = 'ProberRpcError';
+    this.code = code;
+    this.codeName = codeName;
+    this.details = details;
+  }
+}
+
+export function isProberRpcError(err: unknown): err is ProberRpcError {
+  return err instanceof ProberRpcError;
+}
+
+function toRpcError(err: unknown): ProberRpcError {
+  if (err instanceof ProberRpcError) return err;
+  const e = err as Partial<grpc.ServiceError> | null;
+  if (e !== null && typeof e === 'object' && typeof e.code === 'number') {
+    return new ProberRpcError(e.code, e.details ?? e.message ?? '', { cause: err });
+  }
+  return new ProberRpcError(grpc.status.INTERNAL, err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/** Bad input that cannot even be encoded (e.g. a non-finite timeout) is INVALID_ARGUMENT, as the server would say. */
+function encode(input: ProbeInput): pb.ProbeRequest {
+  try {
+    return requestToProto(input);
+  } catch (err) {
+    throw new ProberRpcError(grpc.status.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err), {
+      cause: err,
+    });
+  }
+}
+
+function callOptions(opts: CallOpts): grpc.CallOptions {
+  const o: grpc.CallOptions = {};
+  if (opts.deadlineMs !== undefined) o.deadline = new Date(Date.now() + opts.deadlineMs);
+  return o;
+}
+
+function cancelledBeforeStart(): ProberRpcError {
+  return new ProberRpcError(grpc.status.CANCELLED, 'cancelled before the call started');
+}
+
+/** A lazily connecting channel to a prober at `host:port` (plaintext). */
+export function connect(address: string, options?: Partial<grpc.ChannelOptions>): ProberConnection {
+  const client = new pb.ProberClient(address, grpc.credentials.createInsecure(), options);
+  return {
+    address,
+    client,
+    close: () => client.close(),
+  };
+}
+
+/** Unary Probe: resolves with the Summary, rejects with ProberRpcError. */
+export function probeOnce(conn: ProberConnection, input: ProbeInput, opts: CallOpts = {}): Promise<Summary> {
+  return new Promise<Summary>((resolve, reject) => {
+    const { signal } = opts;
+    if (signal?.aborted) return reject(cancelledBeforeStart());
+    let req: pb.ProbeRequest;
+    try {
+      req = encode(input);
+    } catch (err) {
+      return reject(err);
+    }
+    const onAbort = (): void => call.cancel();
+    const call = conn.client.Probe(req, callOptions(opts), (err, reply) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (err) return reject(toRpcError(err));
+      if (reply === undefined || !reply.has_summary) {
+        return reject(new ProberRpcError(grpc.status.INTERNAL, 'reply has no summary'));
+      }
+      resolve(summaryFromProto(reply.summary));
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** A running ProbeStream call: iterate it once; `cancel()` ends it early. */
+export interface ProbeStreamCall extends AsyncIterable<StreamEvent> {
+  cancel(): void;
+}
+
+/**
+ * ProbeStream. The call starts at once; events are pulled from the gRPC
+ * Readable only as the consumer asks, so a slow consumer leaves messages in
+ * the HTTP/2 window and the server pauses probing. Leaving the loop early,
+ * `cancel()` or aborting `signal` cancels the call. A non-OK status, or a
+ * stream that ends without its summary, throws ProberRpcError.
+ */
+export function probeStream(conn: ProberConnection, input: ProbeInput, opts: CallOpts = {}): ProbeStreamCall {
+  const { signal } = opts;
+  let early: ProberRpcError | undefined;
+  let call: grpc.ClientReadableStream<pb.ProbeEvent> | undefined;
+  if (signal?.aborted) early = cancelledBeforeStart();
+  else {
+    try {
+      call = conn.client.ProbeStream(encode(input), callOptions(opts));
+    } catch (err) {
+      early = toRpcError(err);
+    }
+  }
+
+  // grpc-js emits 'error' on the Readable itself; without a listener from the
+  // start an error before iteration would be an uncaught exception. Recorded
+  // here and rethrown after the buffered events are consumed.
+  let failure: unknown;
+  let done = false;
+  const onAbort = (): void => call?.cancel();
+  const cleanup = (): void => {
+    signal?.removeEventListener('abort', onAbort);
+    if (!done) {
+      done = true;
+      call?.cancel();
+    }
+  };
+  if (call !== undefined) {
+    call.on('error', (err) => {
+      failure ??= err;
+    });
+    call.on('status', () => {
+      done = true; // the call is over; nothing left to cancel
+    });
+    signal?.addEventListener('abort', onAbort, { once: true });
+  }
+
+  async function* events(c: grpc.ClientReadableStream<pb.ProbeEvent>): AsyncGenerator<StreamEvent> {
+    let sawSummary = false;
+    try {
+      for await (const ev of c as AsyncIterable<pb.ProbeEvent>) {
+        if (ev.has_attempt) yield { kind: 'attempt', attempt: attemptFromProto(ev.attempt) };
+        else if (ev.has_summary) {
+          sawSummary = true;
+          yield { kind: 'summary', summary: summaryFromProto(ev.summary) };
+        }
+      }
+    } catch (err) {
+      throw toRpcError(failure ?? err);
+    } finally {
+      cleanup();
+    }
+    if (failure !== undefined) throw toRpcError(failure);
+    if (signal?.aborted) throw new ProberRpcError(grpc.status.CANCELLED, 'Cancelled on client');
+    if (!sawSummary) throw new ProberRpcError(grpc.status.INTERNAL, 'stream ended without a summary');
+  }
+
+  let iterated = false;
+  return {
+    cancel: cleanup,
+    [Symbol.asyncIterator](): AsyncIterator<StreamEvent> {
+      if (iterated) throw new Error('probeStream: iterate the call only once');
+      iterated = true;
+      if (early !== undefined || call === undefined) {
+        const err = early ?? new ProberRpcError(grpc.status.INTERNAL, 'call not started');
+        return (async function* (): AsyncGenerator<StreamEvent> {
+          throw err;
+        })();
+      }
+      const gen = events(call);
+      return {
+        next: () => gen.next(),
+        // A generator not yet started skips its finally on return(): cancel here too.
+        return: async (value?: unknown) => {
+          cleanup();
+          return gen.return(value as never);
+        },
+        throw: async (err?: unknown) => {
+          cleanup();
+          return gen.throw(err);
+        },
+      };
+    },
+  };
+}
