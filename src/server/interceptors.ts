@@ -1,0 +1,134 @@
+// gRPC server interceptor: go-grpc-prometheus style metrics and one structured
+// log line per RPC (method, peer, status code, duration, attempts).
+import {
+  ResponderBuilder,
+  ServerInterceptingCall,
+  ServerListenerBuilder,
+  status as Status,
+  type ServerInterceptor,
+} from '@grpc/grpc-js';
+import type { Logger } from 'pino';
+import { prober } from '../generated/prober/v1/prober.js';
+import { redactEndpoint, type GrpcLabels, type GrpcServerMetrics } from './metrics.js';
+
+/** go-grpc-prometheus `grpc_code` values (Go's codes.Code.String()). */
+export const GRPC_CODE_NAMES: readonly string[] = [
+  'OK',
+  'Canceled',
+  'Unknown',
+  'InvalidArgument',
+  'DeadlineExceeded',
+  'NotFound',
+  'AlreadyExists',
+  'PermissionDenied',
+  'ResourceExhausted',
+  'FailedPrecondition',
+  'Aborted',
+  'OutOfRange',
+  'Unimplemented',
+  'Internal',
+  'Unavailable',
+  'DataLoss',
+  'Unauthenticated',
+];
+
+export function grpcCodeName(code: number): string {
+  return GRPC_CODE_NAMES[code] ?? 'Unknown';
+}
+
+/** "/pkg.Service/Method" -> service and method. */
+export function splitMethodPath(path: string): { service: string; method: string } {
+  const m = /^\/([^/]+)\/([^/]+)$/.exec(path);
+  return m ? { service: m[1]!, method: m[2]! } : { service: 'unknown', method: path };
+}
+
+export function grpcType(d: { requestStream: boolean; responseStream: boolean }): GrpcLabels['grpc_type'] {
+  if (d.requestStream) return d.responseStream ? 'bidi_stream' : 'client_stream';
+  return d.responseStream ? 'server_stream' : 'unary';
+}
+
+// Errors on the server's side, worth a warning; the rest are the caller's.
+const SERVER_FAULTS = new Set<number>([Status.UNKNOWN, Status.INTERNAL, Status.UNAVAILABLE, Status.DATA_LOSS]);
+
+// Health checks and reflection are operator noise: logged at debug.
+const QUIET_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
+
+export interface InterceptorOptions {
+  readonly metrics?: GrpcServerMetrics;
+  readonly logger?: Logger;
+}
+
+export function createServerInterceptor(options: InterceptorOptions): ServerInterceptor {
+  const { metrics, logger } = options;
+  return (descriptor, call) => {
+    const { service, method } = splitMethodPath(descriptor.path);
+    const labels: GrpcLabels = { grpc_service: service, grpc_method: method, grpc_type: grpcType(descriptor) };
+    const start = performance.now();
+    let sent = 0;
+    let streamedAttempts = 0;
+    let summaryAttempts: number | undefined;
+    let endpoint: string | undefined;
+    let finished = false;
+    metrics?.started(labels);
+
+    const finish = (code: number, details: string | undefined): void => {
+      if (finished) return;
+      finished = true;
+      const seconds = (performance.now() - start) / 1000;
+      const codeName = grpcCodeName(code);
+      metrics?.handled(labels, codeName, seconds);
+      if (!logger) return;
+      const line: Record<string, unknown> = {
+        method: descriptor.path,
+        peer: call.getPeer(),
+        code: codeName,
+        grpc_code: code,
+        duration_ms: Math.round(seconds * 1e6) / 1e3,
+      };
+      if (service === 'prober.v1.Prober') {
+        line.attempts = summaryAttempts ?? streamedAttempts;
+        if (endpoint !== undefined) line.endpoint = endpoint;
+        if (labels.grpc_type !== 'unary') line.msgs_sent = sent;
+      }
+      if (code !== Status.OK && details) line.details = details;
+      const level = SERVER_FAULTS.has(code) ? 'warn' : QUIET_SERVICES.has(service) ? 'debug' : 'info';
+      logger[level](line, 'rpc');
+    };
+
+    const listener = new ServerListenerBuilder()
+      .withOnReceiveMessage((message: unknown, next) => {
+        metrics?.msgReceived(labels);
+        if (message instanceof prober.v1.ProbeRequest) endpoint = redactEndpoint(message.endpoint);
+        next(message);
+      })
+      .withOnCancel(() => {
+        // grpc-js ends expired calls itself, bypassing sendStatus below.
+        const deadline = call.getDeadline();
+        const ms = deadline instanceof Date ? deadline.getTime() : deadline;
+        const expired = Number.isFinite(ms) && Date.now() >= ms;
+        finish(expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, expired ? 'Deadline exceeded' : 'Cancelled by client');
+      })
+      .build();
+
+    const responder = new ResponderBuilder()
+      .withStart((next) => next(listener))
+      .withSendMessage((message: unknown, next) => {
+        sent++;
+        metrics?.msgSent(labels);
+        if (message instanceof prober.v1.ProbeEvent) {
+          if (message.has_attempt) streamedAttempts++;
+          else if (message.has_summary) summaryAttempts = message.summary.attempts;
+        } else if (message instanceof prober.v1.ProbeReply && message.has_summary) {
+          summaryAttempts = message.summary.attempts;
+        }
+        next(message);
+      })
+      .withSendStatus((status, next) => {
+        finish(status.code, status.details);
+        next(status);
+      })
+      .build();
+
+    return new ServerInterceptingCall(call, responder);
+  };
+}
