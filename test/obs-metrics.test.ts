@@ -130,7 +130,7 @@ test('every metric has help text and a unit or _total suffix; process metrics in
   assert.ok(names.includes('nodejs_eventloop_lag_seconds'));
   for (const x of metrics.filter((x) => x.name.startsWith('prober_') || x.name.startsWith('grpc_'))) {
     assert.ok(x.help.length > 10, `${x.name} has help`);
-    if (x.type === 'counter') assert.match(x.name, /_total$/, `${x.name} is a counter ending in _total`);
+    if (String(x.type) === 'counter') assert.match(x.name, /_total$/, `${x.name} is a counter ending in _total`);
     else if (x.name !== 'prober_streams_open') assert.match(x.name, /_seconds$/, `${x.name} has a unit suffix`);
   }
 });
