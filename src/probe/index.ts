@@ -1,0 +1,9 @@
+// Public surface of the probe engine.
+export * from './types.js';
+export { InvalidArgumentError, isInvalidArgumentError, classifyError, isTemporaryStatus } from './errors.js';
+export type { FailureContext } from './errors.js';
+export { validateProbeInput, DEFAULT_LIMITS, DEFAULT_EXPECTED_STATUS, statusExpected } from './validate.js';
+export { runAttempt, USER_AGENT } from './attempt.js';
+export type { AttemptOptions } from './attempt.js';
+export { runProbes, MIN_ATTEMPT_MS, slipToleranceMs } from './schedule.js';
+export type { ProbeRun, RunOptions } from './schedule.js';

@@ -1,0 +1,218 @@
+// Scheduling of a probe's attempts: concurrency slots, interval pacing,
+// deadline, and pull-based backpressure. Results come out in completion order.
+import http from 'node:http';
+import https from 'node:https';
+import { performance } from 'node:perf_hooks';
+import { runAttempt } from './attempt.js';
+import type { AttemptResult, ProbeSpec } from './types.js';
+
+export interface RunOptions {
+  /** Aborting destroys in-flight requests and ends iteration at once. */
+  readonly signal?: AbortSignal;
+  /** `performance.now()` time by which every attempt must have finished. */
+  readonly deadline?: number;
+  /**
+   * Most finished-but-unconsumed results held (default: concurrency). A slot
+   * stays taken from launch until its result is handed to the consumer, so a
+   * value below `concurrency` also lowers the attempts in flight.
+   */
+  readonly maxBuffered?: number;
+}
+
+/** The attempts of one probe, as they finish. Iterate once. */
+export interface ProbeRun extends AsyncIterable<AttemptResult> {
+  /** True once the deadline stopped new attempts from starting. */
+  readonly deadlineReached: boolean;
+  /** Attempts started so far. */
+  readonly launched: number;
+}
+
+/** No attempt starts with less than this left before the deadline. */
+export const MIN_ATTEMPT_MS = 10;
+
+/** How late an interval-mode start may be before it counts as a slip. */
+export function slipToleranceMs(intervalMs: number): number {
+  return Math.max(1, intervalMs * 0.05);
+}
+
+/**
+ * Run `spec`'s attempts. Nothing starts until the first `next()`; after that
+ * attempts start while a slot is free (at most `concurrency` in flight, at
+ * most `maxBuffered` in flight or waiting for the consumer), spaced by
+ * `intervalMs` when set. Iteration ends after `repetitions` results (never,
+ * for 0, until abort, deadline or `return()`).
+ */
+export function runProbes(spec: ProbeSpec, options: RunOptions = {}): ProbeRun {
+  return new Scheduler(spec, options);
+}
+
+type Waiter = (r: IteratorResult<AttemptResult>) => void;
+
+class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
+  private readonly spec: ProbeSpec;
+  private readonly signal: AbortSignal | undefined;
+  private readonly deadline: number | undefined;
+  private readonly capacity: number;
+  private readonly agent: http.Agent | undefined;
+
+  private started = false;
+  /** No more launches (count reached, deadline, abort, return). */
+  private exhausted = false;
+  /** Iteration over: waiters get done, results are dropped. */
+  private closed = false;
+  private launchedCount = 0;
+  private deadlineHit = false;
+  private readonly inFlight = new Set<AbortController>();
+  private readonly buffer: AttemptResult[] = [];
+  private readonly waiters: Waiter[] = [];
+  /** Interval mode: monotonic time the next attempt is due. */
+  private nextDue = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly onAbort = (): void => this.close();
+
+  constructor(spec: ProbeSpec, options: RunOptions) {
+    this.spec = spec;
+    this.signal = options.signal;
+    this.deadline = options.deadline;
+    const maxBuffered = options.maxBuffered ?? spec.concurrency;
+    this.capacity = Number.isFinite(maxBuffered) ? Math.max(1, Math.floor(maxBuffered)) : spec.concurrency;
+    if (spec.reuseConnections) {
+      // One pool per run, sized to the slots; destroyed when the run ends.
+      const agentOptions = { keepAlive: true, maxSockets: spec.concurrency };
+      this.agent = spec.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+    }
+  }
+
+  get deadlineReached(): boolean {
+    return this.deadlineHit;
+  }
+
+  get launched(): number {
+    return this.launchedCount;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<AttemptResult> {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<AttemptResult>> {
+    if (!this.started) this.start();
+    const r = this.buffer.shift();
+    if (r !== undefined) {
+      this.pump();
+      return Promise.resolve({ value: r, done: false });
+    }
+    if (this.closed) return Promise.resolve({ value: undefined, done: true });
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  return(): Promise<IteratorResult<AttemptResult>> {
+    this.close();
+    return Promise.resolve({ value: undefined, done: true });
+  }
+
+  private start(): void {
+    this.started = true;
+    if (this.signal?.aborted) {
+      this.close();
+      return;
+    }
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.nextDue = performance.now();
+    this.pump();
+  }
+
+  /** Launch what may be launched now; arm the interval timer otherwise. */
+  private pump(): void {
+    while (!this.closed && !this.exhausted) {
+      const { repetitions, concurrency, intervalMs } = this.spec;
+      if (repetitions > 0 && this.launchedCount >= repetitions) {
+        this.exhausted = true;
+        break;
+      }
+      if (this.inFlight.size >= concurrency || this.inFlight.size + this.buffer.length >= this.capacity) break;
+      const now = performance.now();
+      const due = intervalMs > 0 ? this.nextDue : now;
+      if (this.deadline !== undefined && this.deadline - Math.max(now, due) < MIN_ATTEMPT_MS) {
+        // Too little time left for this attempt, now or when it falls due.
+        this.deadlineHit = true;
+        this.exhausted = true;
+        break;
+      }
+      if (intervalMs > 0 && now < due) {
+        if (this.timer === undefined) {
+          this.timer = setTimeout(() => {
+            this.timer = undefined;
+            this.pump();
+          }, due - now);
+        }
+        break;
+      }
+      let scheduleDelayMs: number | undefined;
+      if (intervalMs > 0) {
+        const late = now - due;
+        if (late > slipToleranceMs(intervalMs)) {
+          // Never burst to catch up: pace the rest from this actual start.
+          scheduleDelayMs = late;
+          this.nextDue = now + intervalMs;
+        } else {
+          this.nextDue = due + intervalMs;
+        }
+      }
+      this.launch(now, scheduleDelayMs);
+    }
+    this.maybeEnd();
+  }
+
+  private launch(now: number, scheduleDelayMs: number | undefined): void {
+    const seq = ++this.launchedCount;
+    let timeoutMs = this.spec.timeoutMs;
+    let timeoutIsDeadline = false;
+    if (this.deadline !== undefined && this.deadline - now < timeoutMs) {
+      timeoutMs = this.deadline - now;
+      timeoutIsDeadline = true;
+    }
+    const ac = new AbortController();
+    this.inFlight.add(ac);
+    const attempt = runAttempt(this.spec, {
+      seq,
+      signal: ac.signal,
+      timeoutMs,
+      timeoutIsDeadline,
+      ...(this.agent ? { agent: this.agent } : {}),
+    });
+    void attempt.then((result) => {
+      this.inFlight.delete(ac);
+      if (this.closed) return;
+      this.deliver(scheduleDelayMs === undefined ? result : { ...result, scheduleDelayMs });
+      this.pump();
+    });
+  }
+
+  private deliver(result: AttemptResult): void {
+    const waiter = this.waiters.shift();
+    if (waiter) waiter({ value: result, done: false });
+    else this.buffer.push(result);
+  }
+
+  private maybeEnd(): void {
+    if (!this.closed && this.exhausted && this.inFlight.size === 0 && this.buffer.length === 0) this.close();
+  }
+
+  /** End iteration: abort in-flight attempts, drop timers and the pool. */
+  private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.exhausted = true;
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    this.signal?.removeEventListener('abort', this.onAbort);
+    for (const ac of this.inFlight) ac.abort();
+    this.inFlight.clear();
+    this.buffer.length = 0;
+    this.agent?.destroy();
+    for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
+  }
+}

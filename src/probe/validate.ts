@@ -1,0 +1,179 @@
+// Validate a ProbeInput once, up front, into a ProbeSpec (as undici validates
+// request options before dispatch). Errors name the proto field and the range.
+import { InvalidArgumentError } from './errors.js';
+import type { HttpMethod, ProbeInput, ProbeLimits, ProbeSpec, StatusRange } from './types.js';
+
+export const DEFAULT_LIMITS: ProbeLimits = Object.freeze({
+  maxRepetitions: 10_000,
+  maxConcurrency: 100,
+  maxTimeoutMs: 60_000,
+  defaultTimeoutMs: 5_000,
+  maxIntervalMs: 3_600_000,
+  maxBodyBytes: 10 * 1024 * 1024,
+  allowContinuous: false,
+});
+
+/** Used when `expected_status` is empty. */
+export const DEFAULT_EXPECTED_STATUS: readonly StatusRange[] = Object.freeze([
+  Object.freeze({ min: 200, max: 399 }),
+]);
+
+const METHODS: readonly HttpMethod[] = ['GET', 'HEAD'];
+
+/** Render a bad value for a message: strings quoted and truncated. */
+function show(value: unknown): string {
+  if (typeof value === 'string') {
+    const s = value.length > 200 ? `${value.slice(0, 200)}...` : value;
+    return JSON.stringify(s);
+  }
+  if (typeof value === 'number') return String(value);
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : String(value);
+}
+
+function isInt(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value);
+}
+
+/** "a whole number " when the value is a fraction or not a number at all. */
+function wholeNote(value: unknown): string {
+  return isInt(value) ? '' : 'a whole number ';
+}
+
+function isFiniteNumber(value: unknown): value is number {
+  return typeof value === 'number' && Number.isFinite(value);
+}
+
+function validateEndpoint(endpoint: unknown): URL {
+  const bad = (): InvalidArgumentError =>
+    new InvalidArgumentError(
+      'endpoint',
+      `endpoint must be an absolute http:// or https:// URL (got ${endpoint === undefined || endpoint === '' ? 'nothing' : show(endpoint)})`,
+    );
+  if (typeof endpoint !== 'string' || endpoint.trim() === '') throw bad();
+  let url: URL;
+  try {
+    url = new URL(endpoint.trim());
+  } catch {
+    throw bad();
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad();
+  if (url.hostname === '') {
+    throw new InvalidArgumentError('endpoint', `endpoint must name a host (got ${show(endpoint)})`);
+  }
+  // The fragment is never sent; dropping it keeps the spec canonical.
+  url.hash = '';
+  return url;
+}
+
+function validateRepetitions(value: unknown, limits: ProbeLimits): number {
+  const min = limits.allowContinuous ? 0 : 1;
+  if (!isInt(value) || value < min || value > limits.maxRepetitions) {
+    const note = limits.allowContinuous ? ' (0 = continuous)' : '';
+    throw new InvalidArgumentError(
+      'repetitions',
+      `repetitions must be ${wholeNote(value)}between ${min} and ${limits.maxRepetitions}${note} (got ${show(value)})`,
+    );
+  }
+  return value;
+}
+
+function validateTimeout(value: unknown, limits: ProbeLimits): number {
+  if (value === undefined) return limits.defaultTimeoutMs;
+  if (!isFiniteNumber(value) || value <= 0 || value > limits.maxTimeoutMs) {
+    throw new InvalidArgumentError(
+      'timeout',
+      `timeout must be greater than 0 ms and at most ${limits.maxTimeoutMs} ms (got ${show(value)})`,
+    );
+  }
+  return value;
+}
+
+function validateInterval(value: unknown, limits: ProbeLimits): number {
+  if (value === undefined) return 0;
+  if (!isFiniteNumber(value) || value < 0 || value > limits.maxIntervalMs) {
+    throw new InvalidArgumentError(
+      'interval',
+      `interval must be between 0 and ${limits.maxIntervalMs} ms (got ${show(value)})`,
+    );
+  }
+  return value;
+}
+
+function validateConcurrency(value: unknown, limits: ProbeLimits): number {
+  if (value === undefined || value === 0) return 1;
+  if (!isInt(value) || value < 1 || value > limits.maxConcurrency) {
+    throw new InvalidArgumentError(
+      'concurrency',
+      `concurrency must be ${wholeNote(value)}between 1 and ${limits.maxConcurrency} (0 means 1) (got ${show(value)})`,
+    );
+  }
+  return value;
+}
+
+function validateExpectedStatus(value: unknown): readonly StatusRange[] {
+  if (value === undefined) return DEFAULT_EXPECTED_STATUS;
+  if (!Array.isArray(value)) {
+    throw new InvalidArgumentError('expected_status', `expected_status must be a list of status ranges (got ${show(value)})`);
+  }
+  if (value.length === 0) return DEFAULT_EXPECTED_STATUS;
+  return Object.freeze(
+    value.map((range: unknown, i): StatusRange => {
+      const r = (range ?? {}) as { min?: unknown; max?: unknown };
+      if (!isInt(r.min) || r.min < 100 || r.min > 599) {
+        throw new InvalidArgumentError(
+          'expected_status',
+          `expected_status[${i}].min must be ${wholeNote(r.min)}between 100 and 599 (got ${show(r.min)})`,
+        );
+      }
+      const max = r.max === undefined || r.max === 0 ? r.min : r.max;
+      if (!isInt(max) || max < r.min || max > 599) {
+        throw new InvalidArgumentError(
+          'expected_status',
+          `expected_status[${i}].max must be ${wholeNote(r.max)}between min (${r.min}) and 599, or 0 for "same as min" (got ${show(r.max)})`,
+        );
+      }
+      return Object.freeze({ min: r.min, max });
+    }),
+  );
+}
+
+function validateMethod(value: unknown): HttpMethod {
+  if (value === undefined) return 'GET';
+  if (typeof value === 'string' && (METHODS as readonly string[]).includes(value)) return value as HttpMethod;
+  throw new InvalidArgumentError('method', `method must be GET or HEAD (got ${show(value)})`);
+}
+
+/**
+ * Check every field of `input` against `limits` and normalise defaults.
+ * Throws InvalidArgumentError naming the first bad field (in proto order).
+ */
+export function validateProbeInput(input: ProbeInput, limits: ProbeLimits = DEFAULT_LIMITS): ProbeSpec {
+  if (input === null || typeof input !== 'object') {
+    throw new InvalidArgumentError('endpoint', 'probe request must be an object with an endpoint');
+  }
+  const url = validateEndpoint(input.endpoint);
+  const repetitions = validateRepetitions(input.repetitions, limits);
+  const timeoutMs = validateTimeout(input.timeoutMs, limits);
+  const intervalMs = validateInterval(input.intervalMs, limits);
+  const concurrency = validateConcurrency(input.concurrency, limits);
+  const reuseConnections = input.reuseConnections === true;
+  const expectedStatus = validateExpectedStatus(input.expectedStatus);
+  const method = validateMethod(input.method);
+  return Object.freeze({
+    url,
+    method,
+    repetitions,
+    timeoutMs,
+    intervalMs,
+    concurrency,
+    reuseConnections,
+    expectedStatus,
+    maxBodyBytes: limits.maxBodyBytes,
+  });
+}
+
+/** Whether `status` falls in one of the ranges. */
+export function statusExpected(status: number, ranges: readonly StatusRange[]): boolean {
+  return ranges.some((r) => status >= r.min && status <= r.max);
+}
