@@ -29,7 +29,7 @@ const port = await new Promise<number>((resolve, reject) =>
 );
 const address = `127.0.0.1:${port}`;
 const HealthClient = grpc.makeGenericClientConstructor(healthService, 'Health');
-const health = new HealthClient(address, grpc.credentials.createInsecure()) as grpc.Client & {
+const health = new HealthClient(address, grpc.credentials.createInsecure()) as unknown as grpc.Client & {
   Check(req: { service: string }, cb: (err: grpc.ServiceError | null, res?: { status: string }) => void): void;
   Watch(req: { service: string }): grpc.ClientReadableStream<{ status: string }>;
 };
