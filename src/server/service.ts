@@ -1,0 +1,274 @@
+// prober.v1.Prober: a small class with a thin addToServer, after grpc-node's
+// grpc-health-check HealthImplementation. Handlers are
+//   request -> ProbeInput (codec) -> ProbeSpec (validation) -> engine run
+//   -> RunStats -> Summary (codec) -> reply / stream.
+// The engine is pull-based, so not pulling is how the stream's reader paces
+// probing: while call.write() waits for 'drain', no new attempt starts.
+import { once } from 'node:events';
+import type * as grpc from '@grpc/grpc-js';
+import { prober } from '../generated/prober/v1/prober.js';
+import { attemptEvent, requestFromProto, summaryEvent, summaryToProto } from '../client/codec.js';
+import { DEFAULT_LIMITS, runProbes as engineRunProbes, validateProbeInput } from '../probe/index.js';
+import type { AttemptResult, ProbeLimits, ProbeSpec } from '../probe/types.js';
+import type { RunOptions } from '../probe/index.js';
+import { RunStats } from '../stats/index.js';
+import { NOOP_OBSERVER, type ProbeObserver } from './observer.js';
+import { STDERR_LOGGER, toServiceError, type ErrorLogger } from './status.js';
+
+import pb = prober.v1;
+
+/** What the service needs from the engine (a seam for tests). */
+export type RunProbesFn = (
+  spec: ProbeSpec,
+  options: RunOptions,
+) => AsyncIterable<AttemptResult> & { readonly deadlineReached: boolean };
+
+export interface ProberServiceOptions {
+  /** Server limits (missing ones from DEFAULT_LIMITS); allowContinuous is set per RPC. */
+  readonly limits?: Partial<ProbeLimits>;
+  readonly observer?: ProbeObserver;
+  /**
+   * Time kept free before the call's deadline for the summary to travel, in
+   * ms; default `defaultDeadlineMargin(budget)`.
+   */
+  readonly deadlineMarginMs?: number | ((budgetMs: number) => number);
+  /** Where unexpected errors are logged (INTERNAL replies). */
+  readonly logger?: ErrorLogger;
+  /** Engine's finished-but-unconsumed buffer (default: the request's concurrency). */
+  readonly maxBuffered?: number;
+  /** The engine; tests may substitute it. */
+  readonly runProbes?: RunProbesFn;
+}
+
+/** 10% of the budget, at least 20 ms, at most 250 ms. */
+export function defaultDeadlineMargin(budgetMs: number): number {
+  return Math.max(20, Math.min(250, budgetMs * 0.1));
+}
+
+/**
+ * Turn a grpc-js call deadline (epoch ms or Date; Infinity = none) into
+ * performance.now() times: `engine`, by which every attempt must have ended,
+ * and `guard`, halfway through the margin, when the service stops waiting on
+ * anything (engine or flow control) and sends what it has.
+ */
+export function deadlinePlan(
+  deadline: grpc.Deadline,
+  margin: (budgetMs: number) => number,
+  nowEpoch = Date.now(),
+  nowMono = performance.now(),
+): { engine: number; guard: number } | undefined {
+  const epoch = deadline instanceof Date ? deadline.getTime() : deadline;
+  if (!Number.isFinite(epoch)) return undefined;
+  const budget = epoch - nowEpoch;
+  const m = Math.max(0, margin(budget));
+  return { engine: nowMono + budget - m, guard: nowMono + budget - m / 2 };
+}
+
+/**
+ * Per-call lifetime: one AbortController for the engine, aborted when the
+ * caller leaves ('cancelled'), when the deadline guard fires, or when the
+ * handler is done. Abort is idempotent, so grpc-js's 'cancelled' after a
+ * normal completion is harmless.
+ */
+class CallControl {
+  readonly ac = new AbortController();
+  cancelled = false;
+  guardFired = false;
+  private readonly timer: NodeJS.Timeout | undefined;
+  private readonly onCancelled = (): void => {
+    this.cancelled = true;
+    this.ac.abort();
+  };
+
+  constructor(
+    call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'cancelled' | 'on'>,
+    guardAt: number | undefined,
+  ) {
+    if (call.cancelled) this.onCancelled();
+    call.on('cancelled', this.onCancelled);
+    if (guardAt !== undefined) {
+      this.timer = setTimeout(() => {
+        this.guardFired = true;
+        this.ac.abort();
+      }, Math.max(0, guardAt - performance.now()));
+    }
+  }
+
+  get stopped(): boolean {
+    return this.ac.signal.aborted;
+  }
+
+  dispose(): void {
+    clearTimeout(this.timer);
+    this.ac.abort();
+    // Keep listening: a late 'cancelled' must not be an unhandled event, and
+    // the listener is a no-op once aborted.
+  }
+}
+
+/** Resolves on 'drain' or when `signal` aborts (cancel, deadline guard). */
+async function drainOrStop(call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>, signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return;
+  try {
+    await once(call, 'drain', { signal });
+  } catch {
+    // AbortError, or the stream errored: either way stop waiting.
+  }
+}
+
+function safeObserver(o: ProbeObserver, log: ErrorLogger): ProbeObserver {
+  let reported = false;
+  const guard =
+    <A extends unknown[]>(fn: (...a: A) => void) =>
+    (...a: A): void => {
+      try {
+        fn(...a);
+      } catch (err) {
+        // A metrics bug must not turn a probe into an RPC error; say it once.
+        if (!reported) log.error({ err }, 'probe observer threw; continuing');
+        reported = true;
+      }
+    };
+  return {
+    attempt: guard(o.attempt.bind(o)),
+    streamOpened: guard(o.streamOpened.bind(o)),
+    streamClosed: guard(o.streamClosed.bind(o)),
+    eventSent: guard(o.eventSent.bind(o)),
+    backpressureWait: guard(o.backpressureWait.bind(o)),
+  };
+}
+
+export class ProberService {
+  readonly limits: ProbeLimits;
+  private readonly observer: ProbeObserver;
+  private readonly logger: ErrorLogger;
+  private readonly margin: (budgetMs: number) => number;
+  private readonly maxBuffered: number | undefined;
+  private readonly runProbes: RunProbesFn;
+
+  constructor(options: ProberServiceOptions = {}) {
+    this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    this.logger = options.logger ?? STDERR_LOGGER;
+    this.observer = safeObserver(options.observer ?? NOOP_OBSERVER, this.logger);
+    const m = options.deadlineMarginMs;
+    this.margin = typeof m === 'function' ? m : typeof m === 'number' ? () => m : defaultDeadlineMargin;
+    this.maxBuffered = options.maxBuffered;
+    this.runProbes = options.runProbes ?? engineRunProbes;
+  }
+
+  addToServer(server: grpc.Server): void {
+    server.addService(pb.UnimplementedProberService.definition, {
+      Probe: (call: grpc.ServerUnaryCall<pb.ProbeRequest, pb.ProbeReply>, callback: grpc.sendUnaryData<pb.ProbeReply>) => {
+        void this.probe(call, callback);
+      },
+      ProbeStream: (call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>) => {
+        void this.probeStream(call);
+      },
+    });
+  }
+
+  /** Unary Probe. Never rejects: every outcome goes to `callback`. */
+  async probe(
+    call: grpc.ServerUnaryCall<pb.ProbeRequest, pb.ProbeReply>,
+    callback: grpc.sendUnaryData<pb.ProbeReply>,
+  ): Promise<void> {
+    let spec: ProbeSpec;
+    try {
+      spec = this.validate(call.request, false);
+    } catch (err) {
+      callback(toServiceError(err, this.logger, 'Probe'));
+      return;
+    }
+    const plan = deadlinePlan(call.getDeadline(), this.margin);
+    const ctl = new CallControl(call, plan?.guard);
+    try {
+      const endpoint = spec.url.href;
+      const stats = new RunStats();
+      const run = this.start(spec, ctl, plan?.engine);
+      const t0 = performance.now();
+      for await (const a of run) {
+        if (ctl.stopped) break;
+        stats.add(a);
+        this.observer.attempt(endpoint, a);
+      }
+      if (ctl.cancelled) return; // the caller left: nobody to answer
+      const summary = stats.summary({
+        deadlineReached: run.deadlineReached || ctl.guardFired,
+        elapsedMs: performance.now() - t0,
+        backpressureWaitMs: 0,
+        eventsSent: 0,
+      });
+      callback(null, new pb.ProbeReply({ summary: summaryToProto(summary) }));
+    } catch (err) {
+      callback(toServiceError(err, this.logger, 'Probe'));
+    } finally {
+      ctl.dispose();
+    }
+  }
+
+  /** Server-streaming ProbeStream. Never rejects. */
+  async probeStream(call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>): Promise<void> {
+    this.observer.streamOpened();
+    let ctl: CallControl | undefined;
+    try {
+      let spec: ProbeSpec;
+      try {
+        spec = this.validate(call.request, true);
+      } catch (err) {
+        call.emit('error', toServiceError(err, this.logger, 'ProbeStream'));
+        return;
+      }
+      const plan = deadlinePlan(call.getDeadline(), this.margin);
+      ctl = new CallControl(call, plan?.guard);
+      const endpoint = spec.url.href;
+      const stats = new RunStats();
+      const run = this.start(spec, ctl, plan?.engine);
+      let eventsSent = 0;
+      let waitMs = 0;
+      const t0 = performance.now();
+      for await (const a of run) {
+        if (ctl.stopped) break;
+        stats.add(a);
+        this.observer.attempt(endpoint, a);
+        const more = call.write(attemptEvent(a));
+        eventsSent++;
+        this.observer.eventSent();
+        if (!more) {
+          // Not pulling from `run` while we wait is what pauses the engine.
+          const w0 = performance.now();
+          await drainOrStop(call, ctl.ac.signal);
+          const w = performance.now() - w0;
+          waitMs += w;
+          this.observer.backpressureWait(w);
+        }
+      }
+      if (ctl.cancelled) return;
+      const summary = stats.summary({
+        deadlineReached: run.deadlineReached || ctl.guardFired,
+        elapsedMs: performance.now() - t0,
+        backpressureWaitMs: waitMs,
+        eventsSent,
+      });
+      call.write(summaryEvent(summary));
+      this.observer.eventSent();
+      call.end();
+    } catch (err) {
+      if (!ctl?.cancelled) call.emit('error', toServiceError(err, this.logger, 'ProbeStream'));
+    } finally {
+      ctl?.dispose();
+      this.observer.streamClosed();
+    }
+  }
+
+  private validate(req: pb.ProbeRequest, stream: boolean): ProbeSpec {
+    return validateProbeInput(requestFromProto(req), { ...this.limits, allowContinuous: stream });
+  }
+
+  private start(spec: ProbeSpec, ctl: CallControl, deadline: number | undefined) {
+    const options: { signal: AbortSignal; deadline?: number; maxBuffered?: number } = { signal: ctl.ac.signal };
+    if (deadline !== undefined) options.deadline = deadline;
+    if (this.maxBuffered !== undefined) options.maxBuffered = this.maxBuffered;
+    return this.runProbes(spec, options);
+  }
+}
+
