@@ -355,3 +355,43 @@ test('an https peer that is not TLS is TLS', async () => {
   const r = await attempt(spec('/ok', {}, `https://127.0.0.1:${target.port}`));
   assert.equal(r.error?.reason, 'TLS', JSON.stringify(r.error));
 });
+
+test('a connection cut mid-body is RESET, keeping status and bytes read', async () => {
+  const server = http.createServer((req, res) => {
+    res.writeHead(200, { 'content-length': '1000' });
+    res.write('x'.repeat(100), () => setTimeout(() => req.socket.destroy(), 20));
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  try {
+    const { port } = server.address() as AddressInfo;
+    const r = await attempt(spec('/', {}, `http://127.0.0.1:${port}`));
+    assert.equal(r.error?.reason, 'RESET', JSON.stringify(r.error));
+    assert.equal(r.status, 200);
+    assert.equal(r.bodyBytes, 100);
+    assert.ok(r.phases.transferMs !== undefined);
+  } finally {
+    server.closeAllConnections();
+    server.close();
+  }
+});
+
+test('IPv6 literal: remoteAddress is bracketed', async (t) => {
+  const server = http.createServer((_req, res) => res.end('v6'));
+  try {
+    server.listen(0, '::1');
+    await once(server, 'listening');
+  } catch {
+    t.skip('no IPv6 loopback here');
+    return;
+  }
+  try {
+    const { port } = server.address() as AddressInfo;
+    const r = await attempt(spec('/', {}, `http://[::1]:${port}`));
+    assert.equal(r.error, undefined, JSON.stringify(r.error));
+    assert.equal(r.remoteAddress, `[::1]:${port}`);
+    assert.equal(r.phases.dnsMs, undefined);
+  } finally {
+    server.close();
+  }
+});

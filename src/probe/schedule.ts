@@ -30,6 +30,13 @@ export interface ProbeRun extends AsyncIterable<AttemptResult> {
 /** No attempt starts with less than this left before the deadline. */
 export const MIN_ATTEMPT_MS = 10;
 
+/**
+ * Idle kept-alive sockets are closed after this (server Keep-Alive hints can
+ * lower it). Same default as undici's keepAliveTimeout: reusing a socket the
+ * server is about to close would report a spurious RESET.
+ */
+export const KEEP_ALIVE_IDLE_MS = 4_000;
+
 /** How late an interval-mode start may be before it counts as a slip. */
 export function slipToleranceMs(intervalMs: number): number {
   return Math.max(1, intervalMs * 0.05);
@@ -78,7 +85,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
     this.capacity = Number.isFinite(maxBuffered) ? Math.max(1, Math.floor(maxBuffered)) : spec.concurrency;
     if (spec.reuseConnections) {
       // One pool per run, sized to the slots; destroyed when the run ends.
-      const agentOptions = { keepAlive: true, maxSockets: spec.concurrency };
+      const agentOptions = { keepAlive: true, maxSockets: spec.concurrency, timeout: KEEP_ALIVE_IDLE_MS };
       this.agent = spec.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     }
   }

@@ -1,0 +1,90 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { classifyError, ERROR_REASONS, InvalidArgumentError, isTemporaryStatus } from '../src/probe/index.js';
+
+function sysErr(code: string, message = `${code} happened`, extra: Record<string, unknown> = {}): Error {
+  return Object.assign(new Error(message), { code, ...extra });
+}
+
+const fresh = { connected: false, secured: false };
+const up = { connected: true, secured: false };
+const ready = { connected: true, secured: true };
+
+test('DNS codes: ENOTFOUND permanent, EAI_AGAIN temporary', () => {
+  const nx = classifyError(sysErr('ENOTFOUND', 'getaddrinfo ENOTFOUND x.invalid', { syscall: 'getaddrinfo' }), fresh);
+  assert.deepEqual([nx.reason, nx.temporary, nx.code], ['DNS', false, 'ENOTFOUND']);
+  assert.match(nx.message, /x\.invalid/);
+  const again = classifyError(sysErr('EAI_AGAIN', 'getaddrinfo EAI_AGAIN x', { syscall: 'getaddrinfo' }), fresh);
+  assert.deepEqual([again.reason, again.temporary], ['DNS', true]);
+  // A c-ares resolver's ECONNREFUSED is a DNS failure, not a refused TCP connect.
+  const resolverDown = classifyError(sysErr('ECONNREFUSED', 'queryA ECONNREFUSED x', { syscall: 'queryA' }), fresh);
+  assert.equal(resolverDown.reason, 'DNS');
+});
+
+test('connect-level codes', () => {
+  assert.deepEqual(
+    [classifyError(sysErr('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1', { syscall: 'connect' }), fresh)].map((e) => [e.reason, e.temporary]),
+    [['CONNECT_REFUSED', true]],
+  );
+  assert.equal(classifyError(sysErr('ETIMEDOUT'), fresh).reason, 'CONNECT_TIMEOUT');
+  assert.equal(classifyError(sysErr('ETIMEDOUT'), ready).reason, 'TIMEOUT');
+  assert.equal(classifyError(sysErr('EHOSTUNREACH'), fresh).reason, 'UNREACHABLE');
+  assert.equal(classifyError(sysErr('ENETUNREACH'), fresh).reason, 'UNREACHABLE');
+});
+
+test('TLS codes', () => {
+  for (const code of [
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'CERT_HAS_EXPIRED',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'ERR_SSL_WRONG_VERSION_NUMBER',
+  ]) {
+    const e = classifyError(sysErr(code), up);
+    assert.equal(e.reason, 'TLS', code);
+    assert.equal(e.temporary, false, code);
+    assert.equal(e.code, code);
+  }
+  assert.equal(classifyError(sysErr('EPROTO'), up).reason, 'TLS');
+  const cut = classifyError(
+    sysErr('ECONNRESET', 'Client network socket disconnected before secure TLS connection was established'),
+    up,
+  );
+  assert.deepEqual([cut.reason, cut.temporary], ['TLS', true]);
+});
+
+test('resets, protocol errors, and the rest', () => {
+  for (const code of ['ECONNRESET', 'EPIPE']) assert.equal(classifyError(sysErr(code), ready).reason, 'RESET', code);
+  assert.equal(classifyError(sysErr('ECONNRESET', 'socket hang up'), ready).temporary, true);
+  assert.equal(classifyError(new Error('socket hang up'), ready).reason, 'RESET');
+  const parse = classifyError(sysErr('HPE_INVALID_CONSTANT', 'Parse Error: Expected HTTP/'), ready);
+  assert.deepEqual([parse.reason, parse.temporary, parse.code], ['PROTOCOL', false, 'HPE_INVALID_CONSTANT']);
+  const other = classifyError(sysErr('EMFILE', 'too many open files'), fresh);
+  assert.deepEqual([other.reason, other.code], ['OTHER', 'EMFILE']);
+  assert.match(other.message, /too many open files/);
+  assert.equal(classifyError('weird', fresh).reason, 'OTHER');
+});
+
+test('every classified reason is a known ErrorReason', () => {
+  const samples = ['ENOTFOUND', 'ECONNREFUSED', 'ETIMEDOUT', 'CERT_HAS_EXPIRED', 'ECONNRESET', 'HPE_X', 'EHOSTUNREACH', 'EWHATEVER'];
+  for (const code of samples) {
+    assert.ok((ERROR_REASONS as readonly string[]).includes(classifyError(sysErr(code), fresh).reason));
+  }
+});
+
+test('temporary statuses: 5xx and 429', () => {
+  assert.equal(isTemporaryStatus(500), true);
+  assert.equal(isTemporaryStatus(503), true);
+  assert.equal(isTemporaryStatus(429), true);
+  assert.equal(isTemporaryStatus(404), false);
+  assert.equal(isTemporaryStatus(302), false);
+});
+
+test('InvalidArgumentError carries code and field', () => {
+  const e = new InvalidArgumentError('timeout', 'timeout must be ...');
+  assert.ok(e instanceof Error);
+  assert.equal(e.code, 'INVALID_ARGUMENT');
+  assert.equal(e.field, 'timeout');
+  assert.equal(e.name, 'InvalidArgumentError');
+});
