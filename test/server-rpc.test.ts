@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { once } from 'node:events';
+import { getDefaultHighWaterMark } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
 import { attemptFromProto, msToDuration, summaryFromProto } from '../src/client/codec.js';
@@ -15,8 +16,8 @@ import { startTarget, type Target } from './helpers/target.js';
 
 import pb = prober.v1;
 
-// A fixed stream window so the backpressure bound below is computable.
-const CLIENT_WINDOW = 65_535;
+// Stream window of the slow-reader test's client: fixed, so the bound is computable.
+const SMALL_WINDOW = 4096;
 
 interface StreamResult {
   attempts: AttemptResult[];
@@ -27,10 +28,9 @@ interface StreamResult {
   status: grpc.StatusObject;
 }
 
-function newClient(address: string): pb.ProberClient {
-  return new pb.ProberClient(address, grpc.credentials.createInsecure(), {
-    'grpc-node.flow_control_window': CLIENT_WINDOW,
-  });
+function newClient(address: string, window?: number): pb.ProberClient {
+  const options = window === undefined ? {} : { 'grpc-node.flow_control_window': window };
+  return new pb.ProberClient(address, grpc.credentials.createInsecure(), options);
 }
 
 function deadlineIn(ms: number | undefined): grpc.CallOptions {
@@ -219,14 +219,15 @@ describe('Prober over gRPC', () => {
   });
 
   it('Probe: a deadline shorter than the work returns OK with a partial summary', async () => {
-    const s = await probe(client, req({ endpoint: `${target.url}/delay/100`, repetitions: 20 }), 500);
+    // 20 x 200 ms needs 4 s; the call allows 1.5 s (generous margins for loaded machines).
+    const s = await probe(client, req({ endpoint: `${target.url}/delay/200`, repetitions: 20 }), 1500);
     assert.equal(s.deadlineReached, true);
     assert.ok(s.attempts < 20, `attempts ${s.attempts}`);
     assert.ok(s.successes >= 1, 'the first attempts fit in the budget');
   });
 
   it('ProbeStream: a deadline shorter than the work ends OK with deadline_reached', async () => {
-    const r = await stream(client, req({ endpoint: `${target.url}/delay/100`, repetitions: 20 }), 500);
+    const r = await stream(client, req({ endpoint: `${target.url}/delay/200`, repetitions: 20 }), 1500);
     assert.equal(r.status.code, grpc.status.OK, r.status.details);
     const s = r.summary!;
     assert.equal(s.deadlineReached, true);
@@ -243,58 +244,80 @@ describe('Prober over gRPC', () => {
     const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
     call.on('error', () => {});
     call.on('data', () => {});
-    await until(() => (target.hits.get('/hang') ?? 0) > hangsBefore, 5000, 'the target request');
-    call.cancel();
-    await target.waitForClientAborts(aborts + 1, 5000);
-    assert.equal((await status).code, grpc.status.CANCELLED);
-    // Nothing keeps probing for a caller that left.
-    const n = target.hits.get('/hang');
-    await sleep(200);
-    assert.equal(target.hits.get('/hang'), n);
+    try {
+      await until(() => (target.hits.get('/hang') ?? 0) > hangsBefore, 5000, 'the target request');
+      call.cancel();
+      await target.waitForClientAborts(aborts + 1, 5000);
+      assert.equal((await status).code, grpc.status.CANCELLED);
+      // Nothing keeps probing for a caller that left.
+      const n = target.hits.get('/hang');
+      await sleep(200);
+      assert.equal(target.hits.get('/hang'), n);
+    } finally {
+      call.cancel();
+    }
   });
 
   it('a slow reader pauses the prober (flow control), and the summary reports the wait', async () => {
     const before = { ...observer };
-    const call = client.ProbeStream(req({ endpoint: `${target.url}/ok`, repetitions: 0 }), deadlineIn(4000));
-    const requestsBefore = target.requests();
-    let read = 0;
-    let minEventBytes = Infinity;
-    let summary: Summary | undefined;
-    const stalled = new Promise<void>((resolve) => {
-      call.on('data', (ev: pb.ProbeEvent) => {
-        read++;
-        if (ev.has_attempt) minEventBytes = Math.min(minEventBytes, ev.serialize().length);
-        if (ev.has_summary) summary = summaryFromProto(ev.summary);
-        if (read === 5) {
-          call.pause();
-          resolve();
-        }
+    // A small stream window fills quickly even on a loaded machine.
+    const slow = newClient(server.address, SMALL_WINDOW);
+    const call = slow.ProbeStream(req({ endpoint: `${target.url}/ok`, repetitions: 0 }), deadlineIn(8000));
+    try {
+      const requestsBefore = target.requests();
+      let read = 0;
+      let minEventBytes = Infinity;
+      let summary: Summary | undefined;
+      const stalled = new Promise<void>((resolve) => {
+        call.on('data', (ev: pb.ProbeEvent) => {
+          read++;
+          if (ev.has_attempt) minEventBytes = Math.min(minEventBytes, ev.serialize().length);
+          if (ev.has_summary) summary = summaryFromProto(ev.summary);
+          if (read === 5) {
+            call.pause();
+            resolve();
+          }
+        });
       });
-    });
-    const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-    call.on('error', () => {});
-    await stalled;
-    await sleep(1000);
-    const r1 = target.requests() - requestsBefore;
-    await sleep(300);
-    const r2 = target.requests() - requestsBefore;
-    assert.equal(r2, r1, 'no new target requests while the reader is stalled');
+      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+      call.on('error', () => {});
+      await stalled;
+      // Wait until probing stops (how long the buffers take to fill depends on
+      // the machine's load), then require that it stays stopped.
+      let r1 = -1;
+      let r2 = target.requests() - requestsBefore;
+      const giveUp = Date.now() + 5000;
+      while (r1 !== r2 && Date.now() < giveUp) {
+        r1 = r2;
+        await sleep(300);
+        r2 = target.requests() - requestsBefore;
+      }
+      assert.equal(r2, r1, `probing did not pause while the reader was stalled (${r1} -> ${r2})`);
+      await sleep(300);
+      assert.equal(target.requests() - requestsBefore, r1, 'no new target requests while the reader is stalled');
 
-    // Upper bound: what fits in the stream window (each message costs its
-    // bytes + 5 framing bytes) plus the client's HTTP/2 read buffer (<= 64 KiB),
-    // grpc-js's object-mode write buffer (16), the engine's buffer and slot (2).
-    const bound = read + Math.ceil((CLIENT_WINDOW + 65_536) / (minEventBytes + 5)) + 16 + 2;
-    assert.ok(r1 <= bound, `target saw ${r1} requests, bound ${bound} (event >= ${minEventBytes} B)`);
+      // Upper bound on attempts beyond those read: messages (bytes + 5 framing
+      // bytes each) fitting in the stream window plus the client's HTTP/2
+      // read buffer (Node's default highWaterMark), grpc-js's object-mode
+      // write buffer (16) and the one in _write, the engine's buffer and slot
+      // (2), and a message or two held half-decoded by the client (2).
+      const clientBuffer = getDefaultHighWaterMark(false);
+      const bound = read + Math.ceil((SMALL_WINDOW + clientBuffer) / (minEventBytes + 5)) + 16 + 1 + 2 + 2;
+      assert.ok(r1 <= bound, `target saw ${r1} requests, bound ${bound} (event >= ${minEventBytes} B)`);
 
-    call.resume();
-    const st = await status;
-    assert.equal(st.code, grpc.status.OK, st.details);
-    assert.ok(summary, 'summary arrived');
-    assert.equal(summary.deadlineReached, true);
-    assert.ok(summary.backpressureWaitMs > 0, 'backpressure_wait > 0');
-    assert.equal(summary.eventsSent, read - 1);
-    assert.equal(summary.attempts, read - 1);
-    assert.ok(observer.waitMs - before.waitMs > 0);
+      call.resume();
+      const st = await status;
+      assert.equal(st.code, grpc.status.OK, st.details);
+      assert.ok(summary, 'summary arrived');
+      assert.equal(summary.deadlineReached, true);
+      assert.ok(summary.backpressureWaitMs > 0, 'backpressure_wait > 0');
+      assert.equal(summary.eventsSent, read - 1);
+      assert.equal(summary.attempts, read - 1);
+      assert.ok(observer.waitMs - before.waitMs > 0);
+    } finally {
+      call.cancel();
+      slow.close();
+    }
   });
 
   it('invalid requests are INVALID_ARGUMENT naming the field', async () => {

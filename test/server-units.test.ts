@@ -1,0 +1,277 @@
+// Server pieces without a network where possible: deadline plan, listen
+// parsing, limits, status mapping, handlers over fake calls and a fake engine.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EventEmitter } from 'node:events';
+import * as grpc from '@grpc/grpc-js';
+import { prober } from '../src/generated/prober/v1/prober.js';
+import { summaryFromProto } from '../src/client/codec.js';
+import { InvalidArgumentError } from '../src/probe/errors.js';
+import type { AttemptResult } from '../src/probe/types.js';
+import { DEFAULT_LIMITS } from '../src/probe/validate.js';
+import { ProberService, deadlinePlan, defaultDeadlineMargin, type RunProbesFn } from '../src/server/service.js';
+import { installSignalHandlers, parseListen, resolveLimits } from '../src/server/server.js';
+import { INTERNAL_DETAILS, toServiceError, type ErrorLogger } from '../src/server/status.js';
+import { NOOP_OBSERVER } from '../src/server/observer.js';
+
+import pb = prober.v1;
+
+function recordingLogger(): ErrorLogger & { lines: Array<{ obj: object; msg?: string }> } {
+  const lines: Array<{ obj: object; msg?: string }> = [];
+  return { lines, error: (obj, msg) => lines.push({ obj, msg }) };
+}
+
+function attempt(seq: number, latencyMs: number, status = 200): AttemptResult {
+  return {
+    seq,
+    startedAt: Date.now(),
+    latencyMs,
+    phases: { connectMs: latencyMs / 2, ttfbMs: latencyMs / 2 },
+    status,
+    bodyBytes: 3,
+    httpVersion: '1.1',
+    remoteAddress: '127.0.0.1:1',
+    reused: false,
+  };
+}
+
+/** A fake engine yielding `results`, then (if `hang`) waiting until aborted. */
+function fakeEngine(results: AttemptResult[], hang = false): RunProbesFn & { signals: AbortSignal[]; deadlines: Array<number | undefined> } {
+  const signals: AbortSignal[] = [];
+  const deadlines: Array<number | undefined> = [];
+  const fn = (_spec: unknown, opts: { signal?: AbortSignal; deadline?: number }) => {
+    signals.push(opts.signal!);
+    deadlines.push(opts.deadline);
+    async function* gen(): AsyncGenerator<AttemptResult> {
+      for (const r of results) yield r;
+      if (hang) {
+        const s = opts.signal!;
+        if (!s.aborted) await new Promise((r) => s.addEventListener('abort', r, { once: true }));
+      }
+    }
+    return Object.assign(gen(), { deadlineReached: false });
+  };
+  return Object.assign(fn, { signals, deadlines });
+}
+
+/** Just enough of a ServerUnaryCall for the handler. */
+function fakeUnaryCall(request: pb.ProbeRequest, deadline: grpc.Deadline = Infinity) {
+  const call = Object.assign(new EventEmitter(), { request, cancelled: false, getDeadline: () => deadline });
+  return call as unknown as grpc.ServerUnaryCall<pb.ProbeRequest, pb.ProbeReply> & EventEmitter;
+}
+
+function runUnary(service: ProberService, call: grpc.ServerUnaryCall<pb.ProbeRequest, pb.ProbeReply>) {
+  return new Promise<{ err: grpc.ServiceError | null; reply?: pb.ProbeReply }>((resolve) => {
+    void service.probe(call, (err, reply) => resolve({ err: err as grpc.ServiceError | null, reply: reply ?? undefined }));
+  });
+}
+
+describe('deadline plan', () => {
+  it('margin is 10% of the budget within 20..250 ms', () => {
+    assert.equal(defaultDeadlineMargin(100), 20);
+    assert.equal(defaultDeadlineMargin(1000), 100);
+    assert.equal(defaultDeadlineMargin(60_000), 250);
+  });
+
+  it('no deadline -> no plan; otherwise engine deadline before the guard before the call deadline', () => {
+    assert.equal(deadlinePlan(Infinity, defaultDeadlineMargin), undefined);
+    const plan = deadlinePlan(10_000 + 1000, defaultDeadlineMargin, 10_000, 500);
+    assert.deepEqual(plan, { engine: 500 + 1000 - 100, guard: 500 + 1000 - 50 });
+    const fromDate = deadlinePlan(new Date(20_000), () => 30, 19_000, 0);
+    assert.deepEqual(fromDate, { engine: 970, guard: 985 });
+    // An already expired deadline plans in the past: nothing will start.
+    const late = deadlinePlan(1000, defaultDeadlineMargin, 2000, 100);
+    assert.ok(late!.engine < 100);
+  });
+});
+
+describe('listen and limits', () => {
+  it('parses host:port forms', () => {
+    assert.deepEqual(parseListen('0.0.0.0:50051'), { host: '0.0.0.0', port: 50051 });
+    assert.deepEqual(parseListen('127.0.0.1:0'), { host: '127.0.0.1', port: 0 });
+    assert.deepEqual(parseListen('[::1]:8080'), { host: '::1', port: 8080 });
+    assert.deepEqual(parseListen(':9000'), { host: '0.0.0.0', port: 9000 });
+    assert.deepEqual(parseListen('localhost:1'), { host: 'localhost', port: 1 });
+  });
+
+  it('rejects bad listen addresses naming listen', () => {
+    for (const bad of ['', '50051', 'host:', 'host:70000', '::1:80', 'host:-1', 'host:8x']) {
+      assert.throws(() => parseListen(bad), (e: Error) => e instanceof RangeError && /listen/.test(e.message), bad);
+    }
+  });
+
+  it('fills limits from DEFAULT_LIMITS and rejects nonsense', () => {
+    assert.deepEqual(resolveLimits(), DEFAULT_LIMITS);
+    assert.equal(resolveLimits({ maxRepetitions: 5 }).maxRepetitions, 5);
+    assert.throws(() => resolveLimits({ maxConcurrency: 0 }), /maxConcurrency/);
+    assert.throws(() => resolveLimits({ maxTimeoutMs: Number.NaN }), /maxTimeoutMs/);
+    assert.throws(() => resolveLimits({ maxRepetitions: 2.5 }), /maxRepetitions/);
+    assert.throws(() => resolveLimits({ maxTimeoutMs: 1000, defaultTimeoutMs: 5000 }), /defaultTimeoutMs/);
+  });
+});
+
+describe('status mapping', () => {
+  it('InvalidArgumentError -> INVALID_ARGUMENT with its message, not logged', () => {
+    const log = recordingLogger();
+    const e = toServiceError(new InvalidArgumentError('timeout', 'timeout must be at most 60000 ms'), log);
+    assert.equal(e.code, grpc.status.INVALID_ARGUMENT);
+    assert.equal(e.details, 'timeout must be at most 60000 ms');
+    assert.equal(log.lines.length, 0);
+  });
+
+  it('anything else -> INTERNAL with a safe message, logged', () => {
+    const log = recordingLogger();
+    const boom = new Error('secret /etc/path exploded');
+    const e = toServiceError(boom, log, 'Probe');
+    assert.equal(e.code, grpc.status.INTERNAL);
+    assert.equal(e.details, INTERNAL_DETAILS);
+    assert.doesNotMatch(e.details, /secret/);
+    assert.equal(log.lines.length, 1);
+    assert.equal((log.lines[0]!.obj as { err: unknown }).err, boom);
+  });
+});
+
+describe('ProberService handlers (fake call, fake engine)', () => {
+  const request = new pb.ProbeRequest({ endpoint: 'http://127.0.0.1:1/x', repetitions: 3 });
+
+  it('Probe folds the engine results into the summary', async () => {
+    const engine = fakeEngine([attempt(1, 10), attempt(2, 20), attempt(3, 30, 503)]);
+    const service = new ProberService({ runProbes: engine });
+    const { err, reply } = await runUnary(service, fakeUnaryCall(request));
+    assert.equal(err, null);
+    const s = summaryFromProto(reply!.summary);
+    assert.equal(s.attempts, 3);
+    assert.equal(s.responses, 3);
+    assert.equal(s.averageMs, 20);
+    assert.equal(engine.deadlines[0], undefined, 'no call deadline -> no engine deadline');
+    assert.equal(engine.signals[0]!.aborted, true, 'signal aborted once the call is done');
+  });
+
+  it('passes an engine deadline derived from the call deadline', async () => {
+    const engine = fakeEngine([attempt(1, 1)]);
+    const service = new ProberService({ runProbes: engine, deadlineMarginMs: 100 });
+    const before = performance.now();
+    await runUnary(service, fakeUnaryCall(request, Date.now() + 2000));
+    const d = engine.deadlines[0]!;
+    assert.ok(d > before + 1800 && d < performance.now() + 1900 + 1, `engine deadline ${d - before} ms ahead`);
+  });
+
+  it('the deadline guard answers with deadline_reached even if the engine hangs', async () => {
+    const engine = fakeEngine([attempt(1, 5)], true);
+    const service = new ProberService({ runProbes: engine });
+    const { err, reply } = await runUnary(service, fakeUnaryCall(request, Date.now() + 300));
+    assert.equal(err, null);
+    const s = summaryFromProto(reply!.summary);
+    assert.equal(s.deadlineReached, true);
+    assert.equal(s.attempts, 1);
+  });
+
+  it('cancellation aborts the engine at once and sends no reply', async () => {
+    const engine = fakeEngine([], true);
+    const service = new ProberService({ runProbes: engine });
+    const call = fakeUnaryCall(request);
+    let replied = false;
+    const done = service.probe(call, () => {
+      replied = true;
+    });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(engine.signals[0]!.aborted, false);
+    (call as { cancelled: boolean }).cancelled = true;
+    call.emit('cancelled', 'cancelled');
+    assert.equal(engine.signals[0]!.aborted, true);
+    await done;
+    assert.equal(replied, false);
+    call.emit('cancelled', 'cancelled'); // again, harmless
+  });
+
+  it('an engine failure is INTERNAL with a safe message and is logged', async () => {
+    const log = recordingLogger();
+    const service = new ProberService({
+      logger: log,
+      runProbes: () => {
+        throw new Error('engine bug');
+      },
+    });
+    const { err } = await runUnary(service, fakeUnaryCall(request));
+    assert.equal(err?.code, grpc.status.INTERNAL);
+    assert.equal(err?.details, INTERNAL_DETAILS);
+    assert.equal(log.lines.length, 1);
+  });
+
+  it('an observer that throws does not fail the probe', async () => {
+    const log = recordingLogger();
+    const service = new ProberService({
+      logger: log,
+      runProbes: fakeEngine([attempt(1, 1), attempt(2, 2)]),
+      observer: {
+        ...NOOP_OBSERVER,
+        attempt() {
+          throw new Error('metrics bug');
+        },
+      },
+    });
+    const { err, reply } = await runUnary(service, fakeUnaryCall(request));
+    assert.equal(err, null);
+    assert.equal(reply!.summary.attempts, 2);
+    assert.equal(log.lines.length, 1, 'reported once');
+  });
+
+  it('ProbeStream over a real server: engine failure -> INTERNAL', async () => {
+    const log = recordingLogger();
+    const service = new ProberService({
+      logger: log,
+      runProbes: () => {
+        throw new Error('engine bug');
+      },
+    });
+    const server = new grpc.Server();
+    service.addToServer(server);
+    const port = await new Promise<number>((res, rej) =>
+      server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? rej(e) : res(p))),
+    );
+    const client = new pb.ProberClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
+    try {
+      const call = client.ProbeStream(new pb.ProbeRequest({ endpoint: 'http://127.0.0.1:1/', repetitions: 1 }));
+      call.on('data', () => {});
+      call.on('error', () => {});
+      const st = await new Promise<grpc.StatusObject>((r) => call.on('status', r));
+      assert.equal(st.code, grpc.status.INTERNAL);
+      assert.equal(st.details, INTERNAL_DETAILS);
+      assert.equal(log.lines.length, 1);
+    } finally {
+      client.close();
+      server.forceShutdown();
+    }
+  });
+});
+
+describe('signal handlers', () => {
+  it('close gracefully on SIGTERM and uninstall', async () => {
+    const calls: number[] = [];
+    const logs: string[] = [];
+    const before = process.listenerCount('SIGTERM');
+    let resolveClosed!: () => void;
+    const closed = new Promise<void>((r) => (resolveClosed = r));
+    const uninstall = installSignalHandlers(
+      {
+        close: async (grace?: number) => {
+          calls.push(grace ?? -1);
+          resolveClosed();
+        },
+      },
+      (m) => logs.push(m),
+      1234,
+    );
+    try {
+      assert.equal(process.listenerCount('SIGTERM'), before + 1);
+      process.emit('SIGTERM', 'SIGTERM');
+      await closed;
+      await new Promise((r) => setImmediate(r));
+      assert.deepEqual(calls, [1234]);
+      assert.ok(logs.some((l) => /SIGTERM/.test(l)));
+      assert.equal(process.listenerCount('SIGTERM'), before, 'uninstalled after close');
+    } finally {
+      uninstall();
+    }
+  });
+});
