@@ -167,7 +167,8 @@ export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<Attem
         finish(fail('TIMEOUT', `timed out after ${limit} ${stage}`, true, 'ETIMEDOUT'));
       }
     };
-    timer = setTimeout(onTimeout, Math.max(0, opts.timeoutMs));
+    // setTimeout overflows above 2^31-1 ms; validation keeps real timeouts far below.
+    timer = setTimeout(onTimeout, Math.min(Math.max(0, opts.timeoutMs), 2 ** 31 - 1));
 
     const options: https.RequestOptions = {
       method: spec.method,
@@ -178,80 +179,82 @@ export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<Attem
 
     try {
       req = (isTls ? https : http).request(spec.url, options);
+      wire(req);
+      req.end();
     } catch (err) {
       // Synchronous throws are rare here (the spec is validated): report them.
-      finish(classifyError(err, { connected: false, secured: false }));
-      return;
+      finish(classifyError(err, { connected: connected(), secured: secured() }));
     }
 
-    req.on('socket', (s: Socket) => {
-      socket = s;
-      // req.reusedSocket: Node's own flag for a socket taken from the keep-alive pool.
-      if (req?.reusedSocket || (!s.connecting && s.remoteAddress !== undefined)) {
-        reused = true;
-        captureAddress();
-        return;
-      }
-      s.once('lookup', onLookup);
-      s.once('connect', onConnect);
-      if (isTls) s.once('secureConnect', onSecure);
-    });
-
-    req.on('error', (err) => {
-      finish(classifyError(err, { connected: connected(), secured: secured() }));
-    });
-
-    // Fallback: a close that no other event explained.
-    req.on('close', () => {
-      if (done) return;
-      setImmediate(() =>
-        finish(fail('RESET', 'connection closed before the response completed', true, 'ECONNRESET')),
-      );
-    });
-
-    req.on('response', (res: http.IncomingMessage) => {
-      responseAt = performance.now();
-      status = res.statusCode;
-      httpVersion = res.httpVersion;
-      captureAddress();
-      const ctx = { connected: true, secured: true };
-
-      res.on('error', (err) => finish(classifyError(err, ctx)));
-      res.on('close', () => {
-        if (!res.complete) {
-          finish(fail('RESET', 'connection closed before the body was complete', true, 'ECONNRESET'));
-        }
-      });
-
-      const tooLarge = (got: string): AttemptError =>
-        fail('BODY_TOO_LARGE', `response body ${got} exceeds the limit of ${spec.maxBodyBytes} bytes`, false);
-
-      if (spec.method !== 'HEAD') {
-        const declared = Number(res.headers['content-length']);
-        if (Number.isFinite(declared) && declared > spec.maxBodyBytes) {
-          finish(tooLarge(`of ${declared} bytes (content-length)`));
+    function wire(req: http.ClientRequest): void {
+      req.on('socket', (s: Socket) => {
+        if (done) return;
+        socket = s;
+        // req.reusedSocket: Node's own flag for a socket taken from the keep-alive pool.
+        if (req.reusedSocket || (!s.connecting && s.remoteAddress !== undefined)) {
+          reused = true;
+          captureAddress();
           return;
         }
-      }
-      res.on('data', (chunk: Buffer) => {
-        bodyBytes += chunk.length;
-        if (bodyBytes > spec.maxBodyBytes) finish(tooLarge(`(over ${bodyBytes} bytes read)`));
+        s.once('lookup', onLookup);
+        s.once('connect', onConnect);
+        if (isTls) s.once('secureConnect', onSecure);
       });
-      res.on('end', () => {
-        if (status !== undefined && !statusExpected(status, spec.expectedStatus)) {
-          finish(
-            fail(
-              'BAD_STATUS',
-              `status ${status} is not in the expected ${rangesText(spec)}`,
-              isTemporaryStatus(status),
-            ),
-          );
-        } else {
-          finish();
-        }
-      });
-    });
 
-    req.end();
+      req.on('error', (err) => {
+        finish(classifyError(err, { connected: connected(), secured: secured() }));
+      });
+
+      // Fallback: a close that no other event explained.
+      req.on('close', () => {
+        if (done) return;
+        setImmediate(() =>
+          finish(fail('RESET', 'connection closed before the response completed', true, 'ECONNRESET')),
+        );
+      });
+
+      req.on('response', (res: http.IncomingMessage) => {
+        responseAt = performance.now();
+        status = res.statusCode;
+        httpVersion = res.httpVersion;
+        captureAddress();
+        const ctx = { connected: true, secured: true };
+
+        res.on('error', (err) => finish(classifyError(err, ctx)));
+        res.on('close', () => {
+          if (!res.complete) {
+            finish(fail('RESET', 'connection closed before the body was complete', true, 'ECONNRESET'));
+          }
+        });
+
+        const tooLarge = (got: string): AttemptError =>
+          fail('BODY_TOO_LARGE', `response body ${got} exceeds the limit of ${spec.maxBodyBytes} bytes`, false);
+
+        if (spec.method !== 'HEAD') {
+          const declared = Number(res.headers['content-length']);
+          if (Number.isFinite(declared) && declared > spec.maxBodyBytes) {
+            finish(tooLarge(`of ${declared} bytes (content-length)`));
+            return;
+          }
+        }
+        res.on('data', (chunk: Buffer) => {
+          bodyBytes += chunk.length;
+          if (bodyBytes > spec.maxBodyBytes) finish(tooLarge(`(over ${bodyBytes} bytes read)`));
+        });
+        res.on('end', () => {
+          if (status !== undefined && !statusExpected(status, spec.expectedStatus)) {
+            finish(
+              fail(
+                'BAD_STATUS',
+                `status ${status} is not in the expected ${rangesText(spec)}`,
+                isTemporaryStatus(status),
+              ),
+            );
+          } else {
+            finish();
+          }
+        });
+      });
+    }
   });
 }

@@ -188,12 +188,24 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
       timeoutIsDeadline,
       ...(this.agent ? { agent: this.agent } : {}),
     });
-    void attempt.then((result) => {
+    const settle = (result: AttemptResult): void => {
       this.inFlight.delete(ac);
       if (this.closed) return;
       this.deliver(scheduleDelayMs === undefined ? result : { ...result, scheduleDelayMs });
       this.pump();
-    });
+    };
+    // runAttempt never rejects; should it ever, the slot must still be freed.
+    attempt.then(settle, (err: unknown) =>
+      settle({
+        seq,
+        startedAt: Date.now(),
+        latencyMs: performance.now() - now,
+        phases: {},
+        bodyBytes: 0,
+        reused: false,
+        error: { reason: 'OTHER', message: `internal error: ${String(err)}`, temporary: false },
+      }),
+    );
   }
 
   private deliver(result: AttemptResult): void {
