@@ -1,12 +1,21 @@
-// gRPC operability: the health checking protocol and server reflection.
+// gRPC operability: the health checking protocol and server reflection, and
+// setupObservability(), which composes them with metrics and logging for
+// startServer.
 // Reflection is fed buf's descriptor set (real file names and imports) rather
 // than proto-loader's, whose made-up file names break reflection clients.
 import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Server } from '@grpc/grpc-js';
+import type { Server, ServerInterceptor } from '@grpc/grpc-js';
 import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import descriptorPb from 'google-protobuf/google/protobuf/descriptor_pb.js';
+import { Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { ProbeLimits } from '../probe/types.js';
+import type { ProbeObserver } from './observer.js';
+import { createMetrics } from './metrics.js';
+import { createServerInterceptor } from './interceptors.js';
+import { startMetricsServer, type MetricsServerOptions, type RunningMetricsServer } from './http.js';
 
 export const PROBER_SERVICE = 'prober.v1.Prober';
 
@@ -41,6 +50,8 @@ export function createReflection(descriptorSetPath: string = findDescriptorSet()
 }
 
 export interface OperabilityOptions {
+  /** Serve grpc.health.v1 (default true). */
+  readonly health?: boolean;
   /** Serve reflection (default true). */
   readonly reflection?: boolean;
   readonly descriptorSetPath?: string;
@@ -48,16 +59,18 @@ export interface OperabilityOptions {
 
 /** Health + reflection for one server. Health starts NOT_SERVING until setServing(). */
 export class Operability {
-  readonly health = new HealthImplementation({ '': 'NOT_SERVING', [PROBER_SERVICE]: 'NOT_SERVING' });
+  readonly health: HealthImplementation | undefined;
   private readonly reflection: ReflectionService | undefined;
   private current: ServingStatus = 'NOT_SERVING';
 
   constructor(options: OperabilityOptions = {}) {
+    this.health =
+      options.health === false ? undefined : new HealthImplementation({ '': 'NOT_SERVING', [PROBER_SERVICE]: 'NOT_SERVING' });
     this.reflection = options.reflection === false ? undefined : createReflection(options.descriptorSetPath);
   }
 
   addToServer(server: Server): void {
-    this.health.addToServer(server);
+    this.health?.addToServer(server);
     this.reflection?.addToServer(server);
   }
 
@@ -77,7 +90,110 @@ export class Operability {
 
   private set(status: ServingStatus): void {
     this.current = status;
-    this.health.setStatus('', status);
-    this.health.setStatus(PROBER_SERVICE, status);
+    this.health?.setStatus('', status);
+    this.health?.setStatus(PROBER_SERVICE, status);
   }
+}
+
+/** Everything observability adds to one gRPC server (see setupObservability). */
+export interface ObservabilityConfig {
+  /** Structured logger for one line per RPC (and /probe at debug). Default: none. */
+  readonly logger?: Logger;
+  /**
+   * Prometheus metrics. `listen` starts the HTTP port (/metrics, /probe);
+   * without it metrics are still recorded into `registry` (tests). false: off.
+   */
+  readonly metrics?:
+    | false
+    | {
+        readonly registry?: Registry;
+        readonly listen?: string;
+        readonly maxEndpoints?: number;
+        /** Serve /probe on the metrics port (default true). */
+        readonly probe?: boolean;
+        readonly defaultMetrics?: boolean;
+        readonly blackbox?: MetricsServerOptions['blackbox'];
+      };
+  /** grpc.health.v1 (default true). */
+  readonly health?: boolean;
+  /** Server reflection (default true). A missing descriptor set is logged, not fatal. */
+  readonly reflection?: boolean;
+  readonly descriptorSetPath?: string;
+}
+
+export interface Observability {
+  readonly observer: ProbeObserver | undefined;
+  readonly interceptors: ServerInterceptor[];
+  readonly registry: Registry | undefined;
+  readonly operability: Operability | undefined;
+  addToServer(server: Server): void;
+  /** After bind: start the metrics port, then report SERVING. */
+  start(limits: ProbeLimits): Promise<RunningMetricsServer | undefined>;
+  /** close() began: report NOT_SERVING while calls drain. */
+  draining(): void;
+  /** After the gRPC server stopped. */
+  close(): Promise<void>;
+}
+
+export function setupObservability(config: ObservabilityConfig = {}): Observability {
+  const { logger } = config;
+  const metricsConfig = config.metrics === false ? undefined : config.metrics;
+  const registry = metricsConfig ? (metricsConfig.registry ?? new Registry()) : undefined;
+  const metrics =
+    metricsConfig && registry
+      ? createMetrics(registry, {
+          ...(metricsConfig.maxEndpoints !== undefined ? { maxEndpoints: metricsConfig.maxEndpoints } : {}),
+          ...(metricsConfig.defaultMetrics !== undefined ? { defaultMetrics: metricsConfig.defaultMetrics } : {}),
+        })
+      : undefined;
+
+  let operability: Operability | undefined;
+  if (config.health !== false || config.reflection !== false) {
+    const base = {
+      health: config.health !== false,
+      ...(config.descriptorSetPath !== undefined ? { descriptorSetPath: config.descriptorSetPath } : {}),
+    };
+    try {
+      operability = new Operability({ ...base, reflection: config.reflection !== false });
+    } catch (err) {
+      if (config.reflection === true) throw err;
+      logger?.warn({ err }, 'server reflection disabled');
+      operability = new Operability({ ...base, reflection: false });
+    }
+  }
+  const interceptors =
+    metrics || logger
+      ? [createServerInterceptor({ ...(metrics ? { metrics: metrics.grpc } : {}), ...(logger ? { logger } : {}) })]
+      : [];
+  let http: RunningMetricsServer | undefined;
+
+  return {
+    observer: metrics,
+    interceptors,
+    registry,
+    operability,
+    addToServer(server) {
+      operability?.addToServer(server);
+    },
+    async start(limits) {
+      if (metricsConfig?.listen !== undefined && registry) {
+        http = await startMetricsServer({
+          listen: metricsConfig.listen,
+          registry,
+          limits,
+          ...(metricsConfig.probe !== undefined ? { probe: metricsConfig.probe } : {}),
+          ...(metricsConfig.blackbox ? { blackbox: metricsConfig.blackbox } : {}),
+          ...(logger ? { logger } : {}),
+        });
+      }
+      operability?.setServing();
+      return http;
+    },
+    draining() {
+      operability?.setNotServing();
+    },
+    async close() {
+      await http?.close();
+    },
+  };
 }

@@ -6,6 +6,9 @@ import type { ProbeLimits } from '../probe/types.js';
 import { NOOP_OBSERVER, type ProbeObserver } from './observer.js';
 import { ProberService, type ProberServiceOptions } from './service.js';
 import { STDERR_LOGGER, type ErrorLogger } from './status.js';
+import { setupObservability, type ObservabilityConfig } from './operability.js';
+import type { RunningMetricsServer } from './http.js';
+import type { Registry } from 'prom-client';
 
 export const DEFAULT_LISTEN = '0.0.0.0:50051';
 export const DEFAULT_GRACE_MS = 5_000;
@@ -39,6 +42,11 @@ export interface ServerConfig {
    * the grpc Server; what it returns (if a function) runs at close().
    */
   readonly services?: ReadonlyArray<(server: grpc.Server) => void | (() => void | Promise<void>)>;
+  /**
+   * Metrics (+ HTTP port), per-RPC logging, health and reflection; see
+   * src/server/operability.ts. Default: health and reflection only.
+   */
+  readonly observability?: ObservabilityConfig;
 }
 
 export interface RunningServer {
@@ -47,6 +55,10 @@ export interface RunningServer {
   readonly port: number;
   readonly server: grpc.Server;
   readonly service: ProberService;
+  /** The metrics HTTP port, when observability.metrics.listen was set. */
+  readonly metrics?: RunningMetricsServer;
+  /** The metrics registry, when observability.metrics was set. */
+  readonly registry?: Registry;
   /** Stop accepting calls, let running ones finish for `graceMs`, then cancel them. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
@@ -87,20 +99,25 @@ export function resolveLimits(partial: Partial<ProbeLimits> = {}): ProbeLimits {
 export async function startServer(config: ServerConfig = {}): Promise<RunningServer> {
   const { host, port: wantedPort } = parseListen(config.listen ?? DEFAULT_LISTEN);
   const limits = resolveLimits(config.limits);
-  const logger = config.logger ?? STDERR_LOGGER;
-  const server = new grpc.Server({ ...DEFAULT_SERVER_OPTIONS, ...config.serverOptions });
+  const obs = setupObservability(config.observability);
+  const logger = config.logger ?? config.observability?.logger ?? STDERR_LOGGER;
+  const server = new grpc.Server({
+    ...DEFAULT_SERVER_OPTIONS,
+    ...config.serverOptions,
+    interceptors: [...obs.interceptors, ...(config.serverOptions?.interceptors ?? [])],
+  });
 
   const service = new ProberService({
     limits,
-    observer: config.observer ?? NOOP_OBSERVER,
+    observer: config.observer ?? obs.observer ?? NOOP_OBSERVER,
     logger,
     ...(config.deadlineMarginMs !== undefined ? { deadlineMarginMs: config.deadlineMarginMs } : {}),
   });
   service.addToServer(server);
+  obs.addToServer(server);
 
-  // Wiring point for observability: health, reflection etc. arrive through
-  // `config.services`, interceptors through `config.serverOptions.interceptors`,
-  // metrics through `config.observer`, logging through `config.logger`.
+  // Observability (metrics, RPC logs, health, reflection) comes from
+  // `config.observability` above; more services arrive through `config.services`.
   const cleanups: Array<() => void | Promise<void>> = [];
   for (const add of config.services ?? []) {
     const cleanup = add(server);
@@ -111,10 +128,18 @@ export async function startServer(config: ServerConfig = {}): Promise<RunningSer
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(formatHostPort(host, wantedPort), credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });
+  let metrics: RunningMetricsServer | undefined;
+  try {
+    metrics = await obs.start(limits); // metrics port, then health SERVING
+  } catch (err) {
+    server.forceShutdown();
+    throw err;
+  }
 
   let closing: Promise<void> | undefined;
   const close = (graceMs = DEFAULT_GRACE_MS): Promise<void> => {
     closing ??= (async () => {
+      obs.draining(); // health NOT_SERVING while calls drain
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
           // Calls still running (e.g. continuous streams): cancel them, which
@@ -134,16 +159,30 @@ export async function startServer(config: ServerConfig = {}): Promise<RunningSer
           logger.error({ err }, 'error while closing a service');
         }
       }
+      await obs.close().catch((err: unknown) => logger.error({ err }, 'error while closing the metrics port'));
     })();
     return closing;
   };
 
-  return { address: formatHostPort(host, port), port, server, service, close };
+  return {
+    address: formatHostPort(host, port),
+    port,
+    server,
+    service,
+    close,
+    ...(metrics ? { metrics } : {}),
+    ...(obs.registry ? { registry: obs.registry } : {}),
+  };
 }
 
 /** The CLI/TUI's one-command mode: loopback, free port, no metrics. */
 export function startEmbeddedServer(config: Pick<ServerConfig, 'limits' | 'logger'> = {}): Promise<RunningServer> {
-  return startServer({ ...config, listen: '127.0.0.1:0', observer: NOOP_OBSERVER });
+  return startServer({
+    ...config,
+    listen: '127.0.0.1:0',
+    observer: NOOP_OBSERVER,
+    observability: { health: false, reflection: false },
+  });
 }
 
 /**
