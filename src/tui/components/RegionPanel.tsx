@@ -1,0 +1,139 @@
+// One server's (region's) live view: a pure function of a snapshot.
+import { Box, Text } from 'ink';
+import type { FeedSnapshot } from '../feed.js';
+import { formatClock, formatCount, formatMs, formatRate } from '../format.js';
+import type { PanelLayout } from '../layout.js';
+import { tone, useTheme, type Tone } from '../theme.js';
+import { Histogram } from './Histogram.js';
+import { Outcomes } from './Outcomes.js';
+import { Percentiles, PercentilesLine } from './Percentiles.js';
+import { Sparkline } from './Sparkline.js';
+import { Waterfall } from './Waterfall.js';
+
+export interface RegionPanelProps {
+  readonly snapshot: FeedSnapshot;
+  readonly layout: PanelLayout;
+}
+
+/** Status word, glyph and tone; the words alone carry the meaning. */
+export function statusLabel(s: FeedSnapshot, unicode: boolean): [string, Tone] {
+  switch (s.status) {
+    case 'connecting':
+      return ['connecting…', 'muted'];
+    case 'running':
+      return [unicode ? '● running' : '* running', 'accent'];
+    case 'done':
+      return [unicode ? '✓ done' : 'done', 'good'];
+    case 'deadline':
+      return ['deadline reached: partial results', 'warn'];
+    case 'cancelled':
+      return [unicode ? '■ cancelled' : 'cancelled', 'warn'];
+    case 'error':
+      return [`${unicode ? '✗ ' : ''}error${s.failure?.codeName ? ` ${s.failure.codeName}` : ''}`, 'bad'];
+  }
+}
+
+/** "attempt 12/100" or "elapsed 0:12" (continuous). */
+export function progressText(s: FeedSnapshot): string {
+  return s.repetitions > 0
+    ? `attempt ${formatCount(s.received)}/${formatCount(s.repetitions)}`
+    : `${formatCount(s.received)} attempts`;
+}
+
+function FlowLine({ snapshot: s }: { readonly snapshot: FeedSnapshot }) {
+  const theme = useTheme();
+  const srv = s.serverSummary;
+  return (
+    <Text wrap="truncate">
+      <Text color={tone(theme, 'muted')}>received </Text>
+      {formatCount(s.received)}
+      {s.slowConsumerMs > 0 ? (
+        <Text color={tone(theme, 'warn')}> (slow consumer {formatMs(s.slowConsumerMs)}/event)</Text>
+      ) : null}
+      {srv !== undefined ? (
+        <Text>
+          <Text color={tone(theme, 'muted')}> · server sent </Text>
+          {formatCount(srv.eventsSent)}
+          <Text color={tone(theme, 'muted')}> · blocked </Text>
+          {formatMs(srv.backpressureWaitMs)}
+          {srv.scheduleSlips > 0 ? (
+            <Text>
+              <Text color={tone(theme, 'muted')}> · late starts </Text>
+              {formatCount(srv.scheduleSlips)}
+            </Text>
+          ) : null}
+        </Text>
+      ) : null}
+    </Text>
+  );
+}
+
+export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
+  const theme = useTheme();
+  const [status, statusT] = statusLabel(s, theme.unicode);
+  const stats = (
+    <Box flexDirection="column" width={l.statsWidth}>
+      {l.compactPercentiles ? (
+        <PercentilesLine summary={s.summary} width={l.statsWidth} />
+      ) : (
+        <Percentiles summary={s.summary} width={l.statsWidth} />
+      )}
+      <Sparkline recent={s.recent} width={l.statsWidth} />
+      {l.wide ? <Waterfall phases={s.phases} width={l.statsWidth} compact={l.compactPhases} /> : null}
+    </Box>
+  );
+  const hist = (
+    <Box flexDirection="column" width={l.histogramWidth}>
+      <Text color={tone(theme, 'muted')} wrap="truncate">
+        latency histogram
+        {s.summary.responses > 0
+          ? ` (${formatCount(s.summary.responses)} ${s.summary.responses === 1 ? 'response' : 'responses'})`
+          : ''}
+      </Text>
+      <Histogram histogram={s.histogram} width={l.histogramWidth} rows={l.histogramRows} />
+    </Box>
+  );
+  return (
+    <Box
+      flexDirection="column"
+      width={l.width}
+      height={l.height}
+      borderStyle={theme.unicode ? 'round' : 'classic'}
+      borderColor={tone(theme, s.status === 'error' ? 'bad' : s.status === 'deadline' ? 'warn' : 'muted')}
+      paddingX={1}
+      overflow="hidden"
+    >
+      <Text wrap="truncate">
+        <Text bold>{s.label}</Text>
+        {'  '}
+        <Text color={tone(theme, statusT)}>{status}</Text>
+        {'  '}
+        {progressText(s)}
+        <Text color={tone(theme, 'muted')}> · </Text>
+        {formatRate(s.ratePerSec)}
+        <Text color={tone(theme, 'muted')}> · elapsed </Text>
+        {formatClock(s.elapsedMs)}
+        {s.failure ? <Text color={tone(theme, 'bad')}> · {s.failure.message}</Text> : null}
+      </Text>
+      {l.wide ? (
+        <Box flexDirection="column">
+          <Box flexDirection="row" height={l.histogramRows + 1}>
+            {hist}
+            <Box width={2} />
+            {stats}
+          </Box>
+          <Outcomes summary={s.summary} lastError={s.lastError} width={l.inner} />
+          <FlowLine snapshot={s} />
+        </Box>
+      ) : (
+        <Box flexDirection="column">
+          {stats}
+          {hist}
+          <Waterfall phases={s.phases} width={l.inner} compact={l.compactPhases} />
+          <Outcomes summary={s.summary} lastError={s.lastError} width={l.inner} />
+          <FlowLine snapshot={s} />
+        </Box>
+      )}
+    </Box>
+  );
+}

@@ -1,0 +1,328 @@
+// StreamFeed: consumes one server's event stream and folds it into RunStats.
+// Plain TypeScript (no React) so the Ink hook and the non-TTY line mode share
+// it, and so the final summary is available after the UI has unmounted.
+//
+// Consumption is separate from rendering: each event costs O(1) here; a
+// snapshot (percentiles, re-binned histogram) is built only when a frame asks.
+// The stream is pulled one event at a time, so a slow consumer (or the
+// --slow-consumer delay) leaves events unread and gRPC flow control pauses the
+// server: nothing here buffers more than the ring of recent latencies.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { RunStats } from '../stats/index.js';
+import type { Histogram, PhaseMedians, Summary } from '../stats/index.js';
+import type { AttemptResult } from '../probe/types.js';
+import { logBounds } from './format.js';
+
+/** One stream event; structurally the client's StreamEvent. */
+export type WatchEvent =
+  | { readonly kind: 'attempt'; readonly attempt: AttemptResult }
+  | { readonly kind: 'summary'; readonly summary: Summary };
+
+/** Where a panel's events come from: one server (or the embedded one). */
+export interface WatchSource {
+  /** Panel title: the server address, or "embedded". */
+  readonly label: string;
+  /** Opens the stream. Aborting `signal` cancels the call. */
+  open(signal: AbortSignal): AsyncIterable<WatchEvent>;
+}
+
+export type FeedStatus = 'connecting' | 'running' | 'done' | 'deadline' | 'cancelled' | 'error';
+
+export interface FeedFailure {
+  /** gRPC status name when the call failed with one, e.g. "UNAVAILABLE". */
+  readonly codeName?: string;
+  readonly message: string;
+  /** What the stream threw (a ProberRpcError from the client). */
+  readonly cause: unknown;
+}
+
+export interface LastError {
+  readonly seq: number;
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** How the stream ended. */
+export interface FeedOutcome {
+  readonly status: Exclude<FeedStatus, 'connecting' | 'running'>;
+  /** The summary to report: the server's when it sent one (it saw every attempt), else the local one. */
+  readonly summary: Summary;
+  /** The server's final summary, when it sent one. */
+  readonly serverSummary?: Summary;
+  /** Summary of every attempt this client consumed (resets do not apply). */
+  readonly localSummary: Summary;
+  /** Phase medians over every attempt consumed. */
+  readonly phases: PhaseMedians;
+  readonly received: number;
+  readonly failure?: FeedFailure;
+}
+
+export interface FeedOptions {
+  /** Requested attempts; 0 = continuous. */
+  readonly repetitions: number;
+  /** The call's deadline, relative to start (for the countdown). */
+  readonly deadlineMs?: number;
+  /** Debug: wait this long after each event before pulling the next. */
+  readonly slowConsumerMs?: number;
+  /** Latencies kept for the sparkline. */
+  readonly recentCapacity?: number;
+  /** Called for every event as it is consumed (line mode); awaited, so a slow writer paces the stream. */
+  readonly onEvent?: (ev: WatchEvent) => void | Promise<void>;
+  /** Clock, ms (tests). */
+  readonly now?: () => number;
+}
+
+export interface SnapshotOptions {
+  /** Histogram buckets wanted (log-spaced between min and max). */
+  readonly histogramRows: number;
+  /** Recent latencies wanted for the sparkline. */
+  readonly recent: number;
+}
+
+/** Everything a panel draws; immutable. */
+export interface FeedSnapshot {
+  readonly label: string;
+  readonly status: FeedStatus;
+  /** Attempt events consumed since start (not cleared by reset). */
+  readonly received: number;
+  /** Requested attempts; 0 = continuous. */
+  readonly repetitions: number;
+  readonly elapsedMs: number;
+  /** Time left before the call's deadline; undefined without one. */
+  readonly deadlineLeftMs?: number;
+  /** Attempts consumed per second over the last few seconds. */
+  readonly ratePerSec: number;
+  readonly summary: Summary;
+  readonly phases: PhaseMedians;
+  readonly histogram: Histogram;
+  /** Oldest first; undefined marks a failed attempt without a response. */
+  readonly recent: readonly (number | undefined)[];
+  readonly lastError?: LastError;
+  readonly serverSummary?: Summary;
+  readonly failure?: FeedFailure;
+  readonly slowConsumerMs: number;
+  /** Increases with every consumed event or state change. */
+  readonly version: number;
+}
+
+const DEADLINE_EXCEEDED = 4;
+
+export class StreamFeed {
+  readonly label: string;
+  // What the screen shows (cleared by reset) and the whole run (for the
+  // final summary of a cancelled call, which gets none from the server).
+  private readonly stats = new RunStats();
+  private readonly total = new RunStats();
+  private readonly controller = new AbortController();
+  private readonly now: () => number;
+  private readonly recentBuf: Float64Array;
+  private recentHead = 0;
+  private recentLen = 0;
+  private statusValue: FeedStatus = 'connecting';
+  private receivedCount = 0;
+  private versionValue = 0;
+  private startedAt: number | undefined;
+  private endedAt: number | undefined;
+  private lastErr: LastError | undefined;
+  private server: Summary | undefined;
+  private failureValue: FeedFailure | undefined;
+  private cancelled = false;
+  private running: Promise<FeedOutcome> | undefined;
+  private readonly meter = new RateMeter();
+
+  constructor(
+    private readonly source: WatchSource,
+    private readonly opts: FeedOptions,
+  ) {
+    this.label = source.label;
+    this.now = opts.now ?? (() => performance.now());
+    this.recentBuf = new Float64Array(Math.max(1, opts.recentCapacity ?? 512));
+  }
+
+  get status(): FeedStatus {
+    return this.statusValue;
+  }
+  get version(): number {
+    return this.versionValue;
+  }
+  get received(): number {
+    return this.receivedCount;
+  }
+  get finished(): boolean {
+    return this.endedAt !== undefined;
+  }
+  get elapsedMs(): number {
+    return this.elapsed();
+  }
+
+  /** Starts consuming (once); resolves when the stream has ended, never rejects. */
+  start(): Promise<FeedOutcome> {
+    this.running ??= this.consume();
+    return this.running;
+  }
+
+  /** Cancels the call; `start()` then resolves with status "cancelled". */
+  cancel(): void {
+    if (this.endedAt !== undefined) return;
+    this.cancelled = true;
+    this.controller.abort();
+  }
+
+  /** Clears the statistics shown (the progress counter keeps counting). */
+  reset(): void {
+    this.stats.reset();
+    this.recentHead = 0;
+    this.recentLen = 0;
+    this.lastErr = undefined;
+    this.versionValue++;
+  }
+
+  /** Folds one event. O(1). Public so tests can drive a feed synchronously. */
+  fold(ev: WatchEvent): void {
+    this.versionValue++;
+    if (ev.kind === 'summary') {
+      this.server = ev.summary;
+      return;
+    }
+    const a = ev.attempt;
+    this.receivedCount++;
+    this.stats.add(a);
+    this.total.add(a);
+    this.recentBuf[this.recentHead] = a.status === undefined ? Number.NaN : a.latencyMs;
+    this.recentHead = (this.recentHead + 1) % this.recentBuf.length;
+    if (this.recentLen < this.recentBuf.length) this.recentLen++;
+    if (a.error !== undefined) this.lastErr = { seq: a.seq, reason: a.error.reason, message: a.error.message };
+  }
+
+  private async consume(): Promise<FeedOutcome> {
+    this.startedAt = this.now();
+    this.statusValue = 'running';
+    const slow = this.opts.slowConsumerMs ?? 0;
+    try {
+      for await (const ev of this.source.open(this.controller.signal)) {
+        this.fold(ev);
+        if (this.opts.onEvent) await this.opts.onEvent(ev);
+        // Delay the next pull, not the drawing: this is what paces the server.
+        if (slow > 0) await sleep(slow, undefined, { signal: this.controller.signal });
+      }
+      if (this.cancelled) this.statusValue = 'cancelled';
+      else if (this.server?.deadlineReached === true) this.statusValue = 'deadline';
+      else this.statusValue = 'done';
+    } catch (err) {
+      if (this.cancelled) this.statusValue = 'cancelled';
+      else {
+        const e = err as { code?: unknown; codeName?: unknown; details?: unknown; message?: unknown };
+        if (e.code === DEADLINE_EXCEEDED) this.statusValue = 'deadline';
+        else this.statusValue = 'error';
+        this.failureValue = {
+          ...(typeof e.codeName === 'string' ? { codeName: e.codeName } : {}),
+          message: String((typeof e.details === 'string' && e.details) || e.message || err),
+          cause: err,
+        };
+      }
+    }
+    this.endedAt = this.now();
+    this.versionValue++;
+    return this.outcome();
+  }
+
+  /**
+   * The outcome so far, without waiting: for a stream that has not ended
+   * (e.g. one that ignores cancellation) it reads as cancelled.
+   */
+  outcomeNow(): FeedOutcome {
+    return this.outcome();
+  }
+
+  private outcome(): FeedOutcome {
+    const st = this.statusValue;
+    const localSummary = this.localSummary(this.total);
+    return {
+      status: st === 'connecting' || st === 'running' ? 'cancelled' : st,
+      summary: this.server ?? localSummary,
+      ...(this.server ? { serverSummary: this.server } : {}),
+      localSummary,
+      phases: this.total.phaseMedians(),
+      received: this.receivedCount,
+      ...(this.failureValue ? { failure: this.failureValue } : {}),
+    };
+  }
+
+  private elapsed(): number {
+    if (this.startedAt === undefined) return 0;
+    return (this.endedAt ?? this.now()) - this.startedAt;
+  }
+
+  private localSummary(stats: RunStats): Summary {
+    const s = this.server;
+    return stats.summary({
+      deadlineReached: this.statusValue === 'deadline',
+      elapsedMs: this.elapsed(),
+      backpressureWaitMs: s?.backpressureWaitMs ?? 0,
+      eventsSent: s?.eventsSent ?? 0,
+    });
+  }
+
+  private rate(): number {
+    if (this.endedAt !== undefined) {
+      const total = this.elapsed();
+      return total > 0 ? (this.receivedCount * 1000) / total : 0;
+    }
+    return this.meter.sample(this.now(), this.receivedCount);
+  }
+
+  /** Builds what a frame draws. Cost: a summary plus one re-bin; call per frame, not per event. */
+  snapshot(opts: SnapshotOptions): FeedSnapshot {
+    const summary = this.localSummary(this.stats);
+    const rows = Math.max(1, opts.histogramRows);
+    const histogram: Histogram =
+      summary.responses > 0
+        ? this.stats.histogram(logBounds(summary.minMs ?? 0, summary.maxMs ?? 1, rows))
+        : { buckets: [], overflow: 0 };
+    const want = Math.max(0, Math.min(opts.recent, this.recentLen));
+    const recent: (number | undefined)[] = new Array(want);
+    const cap = this.recentBuf.length;
+    for (let i = 0; i < want; i++) {
+      const v = this.recentBuf[(this.recentHead - want + i + cap * 2) % cap]!;
+      recent[i] = Number.isNaN(v) ? undefined : v;
+    }
+    const deadline = this.opts.deadlineMs;
+    return {
+      label: this.label,
+      status: this.statusValue,
+      received: this.receivedCount,
+      repetitions: this.opts.repetitions,
+      elapsedMs: this.elapsed(),
+      ...(deadline !== undefined ? { deadlineLeftMs: Math.max(0, deadline - this.elapsed()) } : {}),
+      ratePerSec: this.rate(),
+      summary,
+      phases: this.stats.phaseMedians(),
+      histogram,
+      recent,
+      ...(this.lastErr ? { lastError: this.lastErr } : {}),
+      ...(this.server ? { serverSummary: this.server } : {}),
+      ...(this.failureValue ? { failure: this.failureValue } : {}),
+      slowConsumerMs: this.opts.slowConsumerMs ?? 0,
+      version: this.versionValue,
+    };
+  }
+}
+
+/**
+ * Events per second over the last few seconds, from (time, total) samples
+ * taken when a frame is drawn: per-frame cost, nothing per event.
+ */
+export class RateMeter {
+  private samples: Array<readonly [number, number]> = [];
+
+  sample(nowMs: number, total: number): number {
+    const s = this.samples;
+    s.push([nowMs, total]);
+    // Keep about 3 s, but always the newest sample at least 1 s old.
+    while (s.length > 2 && nowMs - s[1]![0] >= 1000 && nowMs - s[0]![0] > 3000) s.shift();
+    if (s.length > 256) s.splice(0, s.length - 256);
+    const [t0, n0] = s[0]!;
+    const dt = nowMs - t0;
+    return dt >= 200 ? ((total - n0) * 1000) / dt : 0;
+  }
+}

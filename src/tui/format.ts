@@ -1,0 +1,129 @@
+// Small pure helpers for the TUI: numbers to short strings, bars, sparklines,
+// log-spaced histogram bounds. No React here so they are cheap to test.
+
+/** Milliseconds as a short human string: 850µs, 1.23ms, 12.3ms, 123ms, 1.23s, 2m05s. */
+export function formatMs(ms: number | undefined): string {
+  if (ms === undefined || !Number.isFinite(ms)) return '–';
+  if (ms < 0) return `-${formatMs(-ms)}`;
+  if (ms < 1) return `${Math.round(ms * 1000)}µs`;
+  if (ms < 10) return `${ms.toFixed(2)}ms`;
+  if (ms < 100) return `${ms.toFixed(1)}ms`;
+  if (ms < 1000) return `${Math.round(ms)}ms`;
+  if (ms < 10_000) return `${(ms / 1000).toFixed(2)}s`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
+  const totalS = Math.round(ms / 1000);
+  const h = Math.floor(totalS / 3600);
+  const m = Math.floor((totalS % 3600) / 60);
+  const s = totalS % 60;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return h > 0 ? `${h}h${pad(m)}m${pad(s)}s` : `${m}m${pad(s)}s`;
+}
+
+/** Elapsed or remaining time as a clock: 0:07, 1:02:03. */
+export function formatClock(ms: number): string {
+  const totalS = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(totalS / 3600);
+  const m = Math.floor((totalS % 3600) / 60);
+  const s = totalS % 60;
+  const pad = (n: number): string => String(n).padStart(2, '0');
+  return h > 0 ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+}
+
+/** A count with thin grouping: 1234567 -> 1,234,567. */
+export function formatCount(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** A rate: 0.5/s, 12.3/s, 1,234/s. */
+export function formatRate(perSec: number): string {
+  if (!Number.isFinite(perSec) || perSec <= 0) return '0/s';
+  if (perSec < 10) return `${perSec.toFixed(1)}/s`;
+  return `${formatCount(perSec)}/s`;
+}
+
+const EIGHTHS = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+
+/**
+ * A horizontal bar of `fraction` (0..1) of `width` cells, with eighth-cell
+ * precision. A non-zero fraction always shows at least a sliver so a bucket
+ * with one attempt is visible next to one with thousands.
+ */
+export function bar(fraction: number, width: number, ascii = false): string {
+  if (!(width > 0) || !(fraction > 0)) return '';
+  const f = Math.min(1, fraction);
+  if (ascii) return '#'.repeat(Math.max(1, Math.round(f * width)));
+  const eighths = Math.max(1, Math.round(f * width * 8));
+  return '█'.repeat(Math.floor(eighths / 8)) + EIGHTHS[eighths % 8]!;
+}
+
+const SPARKS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+
+/**
+ * One character per value, scaled logarithmically between the smallest and
+ * largest value shown (latencies span decades; linear would flatten all but
+ * the outliers). `undefined` values (failed attempts) become `failChar`.
+ */
+export function sparkline(values: readonly (number | undefined)[], failChar = '×', ascii = false): string {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of values) {
+    if (v === undefined || !(v > 0)) continue;
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  const chars = ascii ? ['_', '.', '-', '~', '=', '*', '#', '@'] : SPARKS;
+  const span = Math.log(hi) - Math.log(lo);
+  let out = '';
+  for (const v of values) {
+    if (v === undefined) out += failChar;
+    else if (!(span > 1e-9)) out += chars[3];
+    else {
+      const t = (Math.log(Math.max(v, lo)) - Math.log(lo)) / span;
+      out += chars[Math.min(chars.length - 1, Math.floor(t * chars.length))];
+    }
+  }
+  return out;
+}
+
+/** Rounds to `digits` significant figures (keeps bounds readable as labels). */
+export function roundSig(x: number, digits = 2): number {
+  if (!(x > 0)) return x;
+  const p = Math.pow(10, Math.floor(Math.log10(x)) - digits + 1);
+  return Math.round(x / p) * p;
+}
+
+/**
+ * At most `count` ascending, log-spaced upper bounds covering [minMs, maxMs]:
+ * the last bound is >= maxMs so nothing overflows. Bounds are rounded to two
+ * significant figures (labels stay short) and de-duplicated, so a narrow range
+ * may get fewer buckets than asked.
+ */
+export function logBounds(minMs: number, maxMs: number, count: number): number[] {
+  const n = Math.max(1, Math.floor(count));
+  if (!(maxMs > 0) || !Number.isFinite(maxMs)) return [1];
+  const lo = Math.max(minMs > 0 ? minMs : maxMs / 1000, 1e-3);
+  if (n === 1 || maxMs <= lo) return [ceilSig(maxMs)];
+  const ratio = maxMs / lo;
+  const out: number[] = [];
+  for (let i = 1; i <= n; i++) {
+    const b = i === n ? ceilSig(maxMs) : roundSig(lo * Math.pow(ratio, i / n), 2);
+    if (out.length === 0 || b > out[out.length - 1]!) out.push(b);
+  }
+  // Rounding may push an inner bound past the last; keep ascending order.
+  if (out[out.length - 1]! < maxMs) out.push(ceilSig(maxMs));
+  return out;
+}
+
+/** Smallest two-significant-figure number >= x. */
+function ceilSig(x: number): number {
+  const p = Math.pow(10, Math.floor(Math.log10(x)) - 1);
+  return Math.ceil(x / p - 1e-9) * p;
+}
+
+/** Pads or truncates to exactly `width` characters (width in code points). */
+export function fit(s: string, width: number, align: 'left' | 'right' = 'left'): string {
+  const chars = [...s];
+  if (chars.length > width) return width <= 1 ? chars.slice(0, width).join('') : chars.slice(0, width - 1).join('') + '…';
+  const pad = ' '.repeat(width - chars.length);
+  return align === 'left' ? s + pad : pad + s;
+}

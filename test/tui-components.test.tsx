@@ -1,0 +1,233 @@
+/** @jsxRuntime automatic */
+/** @jsxImportSource react */
+// Component tests: synthetic attempts in, lastFrame() out.
+import { test, afterEach } from 'node:test';
+import assert from 'node:assert/strict';
+import { render, cleanup } from 'ink-testing-library';
+import { Histogram } from '../src/tui/components/Histogram.js';
+import { Outcomes } from '../src/tui/components/Outcomes.js';
+import { RegionPanel } from '../src/tui/components/RegionPanel.js';
+import { App } from '../src/tui/components/App.js';
+import { StreamFeed, type WatchEvent } from '../src/tui/feed.js';
+import { panelLayout } from '../src/tui/layout.js';
+import { RunStats } from '../src/stats/index.js';
+import { endlessSource, failedAttempt, okAttempt, scriptedSource } from './helpers/tui-synthetic.js';
+
+afterEach(() => cleanup());
+
+const PARTIAL = ['', '▏', '▎', '▍', '▌', '▋', '▊', '▉'];
+/** Bar length in eighths of a cell. */
+function barEighths(line: string): number {
+  let n = 0;
+  for (const ch of line) {
+    if (ch === '█') n += 8;
+    else if (PARTIAL.includes(ch) && ch !== '') n += PARTIAL.indexOf(ch);
+  }
+  return n;
+}
+
+async function settled(feed: StreamFeed): Promise<void> {
+  await feed.start();
+}
+
+function frameLines(frame: string | undefined): string[] {
+  assert.ok(frame !== undefined, 'a frame was rendered');
+  return frame.split('\n');
+}
+
+test('histogram: bars proportional to counts, counts printed, empty buckets blank', () => {
+  const histogram = {
+    buckets: [
+      { upperBoundMs: 1, count: 40 },
+      { upperBoundMs: 2, count: 20 },
+      { upperBoundMs: 5, count: 0 },
+      { upperBoundMs: 10, count: 10 },
+      { upperBoundMs: 20, count: 1 },
+    ],
+    overflow: 0,
+  };
+  const { lastFrame } = render(<Histogram histogram={histogram} width={60} rows={10} />);
+  const lines = frameLines(lastFrame());
+  assert.equal(lines.length, 5);
+  const lens = lines.map(barEighths);
+  const full = lens[0]!;
+  assert.ok(full > 8 * 30, `the largest bucket uses most of the width (${full / 8} cells)`);
+  for (const [i, count] of [40, 20, 0, 10, 1].entries()) {
+    const want = (count / 40) * full;
+    assert.ok(Math.abs(lens[i]! - Math.max(count > 0 ? 1 : 0, want)) <= 1, `row ${i}: ${lens[i]} eighths, want ~${want}`);
+    if (count > 0) assert.match(lines[i]!, new RegExp(` ${count}$`));
+  }
+  assert.match(lines[0]!, /1\.00ms/);
+  assert.match(lines[3]!, /10\.0ms/);
+  assert.ok(lens[4]! >= 1, 'a single attempt is still visible');
+});
+
+test('histogram: overflow row and the empty state', () => {
+  const { lastFrame, rerender } = render(
+    <Histogram histogram={{ buckets: [{ upperBoundMs: 5, count: 4 }], overflow: 2 }} width={40} rows={5} />,
+  );
+  const lines = frameLines(lastFrame());
+  assert.equal(lines.length, 2);
+  assert.match(lines[1]!, />5\.00ms.* 2$/);
+  rerender(<Histogram histogram={{ buckets: [], overflow: 0 }} width={40} rows={5} />);
+  assert.match(lastFrame() ?? '', /waiting for responses/);
+});
+
+test('panel: live percentiles, min/avg/max match the statistics', async () => {
+  const lat = Array.from({ length: 100 }, (_, i) => i + 1); // 1..100 ms
+  const events: WatchEvent[] = lat.map((ms, i) => ({ kind: 'attempt', attempt: okAttempt(i + 1, ms) }));
+  const feed = new StreamFeed(scriptedSource('srv-a:50051', events), { repetitions: 100 });
+  await settled(feed);
+  const layout = panelLayout(100, 30);
+  const snap = feed.snapshot({ histogramRows: layout.histogramRows, recent: layout.statsWidth });
+  const { lastFrame } = render(<RegionPanel snapshot={snap} layout={layout} />);
+  const frame = lastFrame() ?? '';
+  // Nearest rank over 1..100: p50 = 50, p90 = 90, p95 = 95, p99 = 99.
+  assert.match(frame, /p50\s+50\.0ms/);
+  assert.match(frame, /p90\s+90\.0ms/);
+  assert.match(frame, /p95\s+95\.0ms/);
+  assert.match(frame, /p99\s+99\.0ms/);
+  assert.match(frame, /min\s+1\.00ms/);
+  assert.match(frame, /avg\s+50\.5ms/);
+  assert.match(frame, /max\s+100ms/);
+  assert.match(frame, /srv-a:50051/);
+  assert.match(frame, /attempt 100\/100/);
+  assert.match(frame, /100 responses/);
+  // Phases: medians of the synthetic split (20% connect, 70% ttfb).
+  assert.match(frame, /connect\s+10\.0ms/);
+  assert.match(frame, /ttfb\s+35\.0ms/);
+  assert.match(frame, /dns\s+–/);
+  // The histogram accounts for every response.
+  const counts = [...frame.matchAll(/[│|][█▏▎▍▌▋▊▉]+ (\d+)/g)].map((m) => Number(m[1]));
+  assert.equal(counts.reduce((a, b) => a + b, 0), 100);
+});
+
+test('error panel: statuses, reasons with counts, the last error message', () => {
+  const stats = new RunStats();
+  stats.add(okAttempt(1, 5));
+  stats.add(okAttempt(2, 6, 503));
+  stats.add(okAttempt(3, 7, 503));
+  stats.add(failedAttempt(4, 1, 'CONNECT_REFUSED', 'connect ECONNREFUSED 127.0.0.1:9'));
+  const { lastFrame } = render(
+    <Outcomes
+      summary={stats.summary()}
+      lastError={{ seq: 4, reason: 'CONNECT_REFUSED', message: 'connect ECONNREFUSED 127.0.0.1:9' }}
+      width={80}
+    />,
+  );
+  const frame = lastFrame() ?? '';
+  assert.match(frame, /status 200 ×1\s+503 ×2/);
+  assert.match(frame, /errors BAD_STATUS ×2\s+CONNECT_REFUSED ×1/);
+  assert.match(frame, /last error #4 CONNECT_REFUSED: connect ECONNREFUSED 127\.0\.0\.1:9/);
+});
+
+test('panel: failures, deadline and RPC errors are said plainly', async () => {
+  const events: WatchEvent[] = [
+    { kind: 'attempt', attempt: okAttempt(1, 4) },
+    { kind: 'attempt', attempt: failedAttempt(2, 1, 'TIMEOUT', 'no response within 5000 ms') },
+  ];
+  const err = Object.assign(new Error('x'), { code: 4, codeName: 'DEADLINE_EXCEEDED', details: 'Deadline exceeded' });
+  const feed = new StreamFeed(
+    {
+      label: 'embedded',
+      open: () =>
+        (async function* () {
+          yield* events;
+          throw err;
+        })(),
+    },
+    { repetitions: 10, deadlineMs: 1000 },
+  );
+  await settled(feed);
+  const layout = panelLayout(100, 30);
+  const { lastFrame } = render(<RegionPanel snapshot={feed.snapshot({ histogramRows: 5, recent: 20 })} layout={layout} />);
+  const frame = lastFrame() ?? '';
+  assert.match(frame, /deadline reached: partial results/);
+  assert.match(frame, /attempt 2\/10/);
+  assert.match(frame, /errors TIMEOUT ×1/);
+  assert.match(frame, /last error #2 TIMEOUT: no response within 5000 ms/);
+  assert.match(frame, /recent \S*×/, 'the failed attempt shows in the strip');
+});
+
+for (const [cols, rows] of [
+  [60, 24],
+  [60, 40],
+  [80, 24],
+  [100, 18],
+] as const) {
+  test(`narrow/short terminal ${cols}x${rows}: nothing wider than the screen, key numbers still shown`, async () => {
+    const events: WatchEvent[] = Array.from({ length: 300 }, (_, i) => ({
+      kind: 'attempt',
+      attempt: i % 50 === 49 ? failedAttempt(i + 1, 2) : okAttempt(i + 1, 1 + ((i * 7919) % 997) / 10),
+    }));
+    const feed = new StreamFeed(scriptedSource('a-rather-long-server-name.example.com:50051', events), {
+      repetitions: 1000,
+    });
+    await settled(feed);
+    const layout = panelLayout(cols, rows - 3);
+    const snap = feed.snapshot({ histogramRows: layout.histogramRows, recent: layout.statsWidth });
+    const { lastFrame } = render(<RegionPanel snapshot={snap} layout={layout} />);
+    const lines = frameLines(lastFrame());
+    for (const l of lines) assert.ok([...l].length <= cols, `line wider than ${cols}: ${JSON.stringify(l)}`);
+    assert.ok(lines.length <= rows - 3, `${lines.length} lines fit ${rows - 3} rows`);
+    const frame = lines.join('\n');
+    assert.match(frame, /p50/);
+    assert.match(frame, /p99/);
+    assert.match(frame, /max/);
+    assert.match(frame, /status 200/);
+    assert.match(frame, /CONNECT_REFUSED/);
+    assert.ok(barEighths(frame) > 0, 'histogram bars drawn');
+  });
+}
+
+test('app: keys p (pause), ? (help), r (reset), q (quit -> cancel), then exits with the final frame', async () => {
+  const feed = new StreamFeed(endlessSource('embedded', 2, (s) => 1 + (s % 7)), { repetitions: 0 });
+  let quits = 0;
+  const { lastFrame, stdin, frames } = render(
+    <App
+      target="http://127.0.0.1:1/ok"
+      feeds={[feed]}
+      repetitions={0}
+      refreshMs={20}
+      onQuit={() => {
+        quits++;
+        feed.cancel();
+      }}
+      size={{ columns: 100, rows: 30 }}
+    />,
+  );
+  const waitFor = async (re: RegExp, what: string): Promise<string> => {
+    for (let i = 0; i < 200; i++) {
+      const f = lastFrame() ?? '';
+      if (re.test(f)) return f;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    assert.fail(`never saw ${what}; last frame:\n${lastFrame()}`);
+  };
+  await waitFor(/\(\d{2,} responses\)/, 'responses counted');
+  assert.match(lastFrame() ?? '', /q quit/);
+
+  stdin.write('p');
+  await waitFor(/PAUSED/, 'the paused marker');
+  const framesWhilePaused = frames.length;
+  await new Promise((r) => setTimeout(r, 100));
+  assert.ok(frames.length - framesWhilePaused <= 2, 'paused: the panel stops redrawing');
+  stdin.write('p');
+  await waitFor(/^(?![\s\S]*PAUSED)/, 'resumed');
+
+  stdin.write('?');
+  await waitFor(/show \/ hide this help/, 'the help');
+  stdin.write('?');
+  await waitFor(/latency histogram/, 'the panel again');
+
+  const before = feed.received;
+  stdin.write('r');
+  const afterReset = await waitFor(/responses \d/, 'stats after reset');
+  const shown = Number(/responses (\d+)/.exec(afterReset)?.[1]);
+  assert.ok(shown < feed.received || feed.received - before < 5, 'reset cleared the stats shown');
+
+  stdin.write('q');
+  await waitFor(/finished/, 'the final frame');
+  assert.equal(quits, 1);
+  assert.equal(feed.status, 'cancelled');
+});
