@@ -1,5 +1,7 @@
-// Placeholder until the CLI lands.
+// Entry point of bin/prober.js.
+import { processIo } from './io.js';
+import { run } from './run.js';
+
 export async function main(): Promise<void> {
-  process.stderr.write('prober: CLI not built yet\n');
-  process.exitCode = 2;
+  process.exitCode = await run(process.argv.slice(2), processIo());
 }

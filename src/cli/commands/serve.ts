@@ -1,0 +1,95 @@
+// `prober serve`: the gRPC prober. startServer() wires health, reflection,
+// per-RPC logs and metrics (+ the /metrics and /probe HTTP port); this
+// command maps flags onto it, logs where it listens and stops gracefully on
+// the first SIGINT/SIGTERM (io.signal): health goes NOT_SERVING, running
+// calls get --grace to finish, then are cancelled.
+import { once } from 'node:events';
+import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
+import { createLogger, type Logger } from '../../server/logger.js';
+import { DEFAULT_GRACE_MS, DEFAULT_LISTEN, parseListen, startServer, type RunningServer } from '../../server/server.js';
+import type { CommandContext } from '../context.js';
+import { EXIT, parseDuration, parsePositive } from '../options.js';
+
+function parseListenFlag(value: string): string {
+  try {
+    parseListen(value);
+    return value;
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message.replace(/^listen /, '') : String(err));
+  }
+}
+
+function parsePositiveDuration(value: string): number {
+  const ms = parseDuration(value);
+  if (ms <= 0) throw new InvalidArgumentError('must be greater than 0');
+  return ms;
+}
+
+export function serveCommand(ctx: CommandContext) {
+  return new Command('serve')
+    .description('run the prober gRPC server (Probe, ProbeStream, health, reflection, Prometheus metrics)')
+    .option('-l, --listen <host:port>', 'gRPC address to listen on; port 0 picks a free one', parseListenFlag, DEFAULT_LISTEN)
+    .option(
+      '--metrics-listen <host:port>',
+      'also serve Prometheus metrics (/metrics) and blackbox-style probes (/probe) over HTTP here',
+      parseListenFlag,
+    )
+    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default: $PROBER_LOG_LEVEL or info)')
+    .option('--max-repetitions <n>', 'largest repetitions a request may ask for (default 10000)', parsePositive)
+    .option('--max-concurrency <n>', 'largest concurrency a request may ask for (default 100)', parsePositive)
+    .option('--max-timeout <duration>', 'largest per-attempt timeout a request may ask for (default 60s)', parsePositiveDuration)
+    .option('--grace <duration>', 'on shutdown, time running calls get to finish', parseDuration, DEFAULT_GRACE_MS)
+    .option('--no-reflection', 'do not serve gRPC server reflection')
+    .action(async (opts) => {
+      const { io } = ctx;
+      let log: Logger;
+      try {
+        log = createLogger({
+          level: opts.logLevel,
+          env: io.env as NodeJS.ProcessEnv,
+          pretty: io.stdout.isTTY === true,
+          destination: io.stdout,
+        });
+      } catch (err) {
+        io.stderr.write(`prober serve: --log-level: ${err instanceof Error ? err.message : String(err)}\n`);
+        ctx.exitCode = EXIT.USAGE;
+        return;
+      }
+
+      let running: RunningServer;
+      try {
+        running = await startServer({
+          listen: opts.listen,
+          limits: {
+            ...(opts.maxRepetitions !== undefined ? { maxRepetitions: opts.maxRepetitions } : {}),
+            ...(opts.maxConcurrency !== undefined ? { maxConcurrency: opts.maxConcurrency } : {}),
+            ...(opts.maxTimeout !== undefined ? { maxTimeoutMs: opts.maxTimeout } : {}),
+          },
+          logger: log,
+          observability: {
+            logger: log,
+            metrics: opts.metricsListen !== undefined ? { listen: opts.metricsListen } : {},
+            reflection: opts.reflection,
+          },
+        });
+      } catch (err) {
+        io.stderr.write(`prober serve: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+        // RangeError: a bad address or limit; anything else (EADDRINUSE ...) is a runtime failure.
+        ctx.exitCode = err instanceof RangeError ? EXIT.USAGE : EXIT.RPC;
+        return;
+      }
+      const metricsUrl = running.metrics?.url;
+      log.info(
+        { address: running.address, metrics: metricsUrl, reflection: opts.reflection },
+        `prober listening on ${running.address}${metricsUrl !== undefined ? `, metrics on ${metricsUrl}/metrics` : ''}`,
+      );
+
+      const signal = io.signal;
+      if (signal === undefined) await new Promise<never>(() => undefined); // nothing can stop us: serve forever
+      else if (!signal.aborted) await once(signal, 'abort');
+      log.info({ grace_ms: opts.grace }, 'shutting down');
+      await running.close(opts.grace);
+      log.info('server stopped');
+      ctx.exitCode = EXIT.OK;
+    });
+}

@@ -1,0 +1,180 @@
+// Human and JSON renderings of attempts and summaries. JSON keeps every key
+// (null when absent) so scripts see a stable shape; all times are ms numbers.
+import type { AttemptResult, Phases } from '../probe/types.js';
+import type { PhaseMedians, Summary } from '../stats/types.js';
+
+export interface Style {
+  bold(s: string): string;
+  dim(s: string): string;
+  red(s: string): string;
+  green(s: string): string;
+}
+
+const PLAIN: Style = { bold: (s) => s, dim: (s) => s, red: (s) => s, green: (s) => s };
+const ansi =
+  (open: number, close: number) =>
+  (s: string): string =>
+    `\u001b[${open}m${s}\u001b[${close}m`;
+const COLOR: Style = { bold: ansi(1, 22), dim: ansi(2, 22), red: ansi(31, 39), green: ansi(32, 39) };
+
+/** ANSI styling only on a TTY, and never with NO_COLOR set (no-color.org). */
+export function styleFor(out: { isTTY?: boolean }, env: Readonly<Record<string, string | undefined>>): Style {
+  const noColor = env['NO_COLOR'] !== undefined && env['NO_COLOR'] !== '';
+  return out.isTTY === true && !noColor && env['TERM'] !== 'dumb' ? COLOR : PLAIN;
+}
+
+/** 0.123 ms, 12.35 ms, 1.234 s. */
+export function formatMs(ms: number | undefined): string {
+  if (ms === undefined) return '-';
+  if (ms >= 1000) return `${(ms / 1000).toFixed(3)} s`;
+  if (ms < 1) return `${ms.toFixed(3)} ms`;
+  return `${ms.toFixed(2)} ms`;
+}
+
+/** Histogram bound label: 0.1 ms, 20 ms, 5 s. */
+function formatBound(ms: number): string {
+  return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
+}
+
+const PHASE_LABELS: ReadonlyArray<readonly [keyof Phases & keyof PhaseMedians, string]> = [
+  ['dnsMs', 'dns'],
+  ['connectMs', 'connect'],
+  ['tlsMs', 'tls'],
+  ['ttfbMs', 'ttfb'],
+  ['transferMs', 'transfer'],
+];
+
+function formatPhases(p: Phases | PhaseMedians): string {
+  return PHASE_LABELS.filter(([k]) => p[k] !== undefined)
+    .map(([k, label]) => `${label} ${formatMs(p[k])}`)
+    .join('  ');
+}
+
+/** One line per finished attempt: seq, status or error reason, latency, phases. */
+export function formatAttempt(a: AttemptResult, st: Style = PLAIN): string {
+  const seq = `#${a.seq}`.padEnd(6);
+  let what: string;
+  if (a.error === undefined) what = st.green(String(a.status ?? '-'));
+  else if (a.status !== undefined) what = st.red(`${a.status} ${a.error.reason}`);
+  else what = st.red(a.error.reason);
+  const phases = formatPhases(a.phases);
+  const extra: string[] = [];
+  if (a.reused) extra.push('reused');
+  if (a.scheduleDelayMs !== undefined) extra.push(`started ${formatMs(a.scheduleDelayMs)} late`);
+  if (a.error !== undefined && a.status === undefined) extra.push(a.error.message);
+  const tail = extra.length > 0 ? st.dim(`  (${extra.join('; ')})`) : '';
+  return `${seq}${what.padEnd(10)}  ${formatMs(a.latencyMs).padStart(11)}  ${st.dim(phases)}${tail}`;
+}
+
+const BAR_WIDTH = 30;
+
+export interface SummaryContext {
+  readonly endpoint: string;
+  /** Repetitions requested; 0 = continuous. */
+  readonly requested: number;
+  /** Set when the user stopped the run (the summary is then computed locally). */
+  readonly interrupted?: boolean;
+  /** Median phases when known (stream: folded from the attempts). */
+  readonly phases?: PhaseMedians;
+}
+
+/** Multi-line human summary; the average is the headline. */
+export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN): string {
+  const lines: string[] = [];
+  const planned = ctx.requested > 0 ? ` of ${ctx.requested}` : '';
+  lines.push(`${st.bold(ctx.endpoint)}: ${s.attempts}${planned} attempts in ${formatMs(s.elapsedMs)}`);
+  lines.push('');
+  lines.push(
+    s.responses > 0
+      ? `  average latency  ${st.bold(formatMs(s.averageMs))}`
+      : `  average latency  ${st.red('- (no responses)')}`,
+  );
+  if (s.responses > 0) {
+    const cell = (label: string, v: number | undefined): string => `${label.padEnd(7)}${formatMs(v).padStart(11)}`;
+    lines.push(`  ${cell('min', s.minMs)}    ${cell('p50', s.p50Ms)}    ${cell('p90', s.p90Ms)}`);
+    lines.push(`  ${cell('p95', s.p95Ms)}    ${cell('p99', s.p99Ms)}    ${cell('max', s.maxMs)}`);
+    lines.push(`  ${cell('stddev', s.stddevMs)}`);
+  }
+  if (ctx.phases !== undefined && Object.keys(ctx.phases).length > 0) {
+    lines.push(`  phases (median)  ${formatPhases(ctx.phases)}`);
+  }
+  lines.push('');
+  const failures = s.failures > 0 ? st.red(String(s.failures)) : String(s.failures);
+  lines.push(`  successes ${s.successes}   failures ${failures}   responses ${s.responses}`);
+  if (s.statuses.length > 0) lines.push(`  statuses  ${s.statuses.map((c) => `${c.status}: ${c.count}`).join('   ')}`);
+  if (s.errors.length > 0) lines.push(`  errors    ${s.errors.map((c) => `${c.reason}: ${c.count}`).join('   ')}`);
+  if (s.histogram.length > 0 || s.histogramOverflow > 0) {
+    lines.push('');
+    lines.push('  histogram');
+    const most = Math.max(1, s.histogramOverflow, ...s.histogram.map((b) => b.count));
+    const bar = (n: number): string => '#'.repeat(Math.round((n / most) * BAR_WIDTH)) || (n > 0 ? '.' : '');
+    for (const b of s.histogram) {
+      lines.push(`    <= ${formatBound(b.upperBoundMs).padEnd(8)} ${String(b.count).padStart(7)}  ${bar(b.count)}`);
+    }
+    if (s.histogramOverflow > 0) {
+      const last = s.histogram.at(-1)?.upperBoundMs ?? 100_000;
+      lines.push(`    >  ${formatBound(last).padEnd(8)} ${String(s.histogramOverflow).padStart(7)}  ${bar(s.histogramOverflow)}`);
+    }
+  }
+  lines.push('');
+  lines.push(`  deadline reached  ${s.deadlineReached ? st.red('yes') : 'no'}`);
+  if (s.scheduleSlips > 0) lines.push(`  schedule slips    ${s.scheduleSlips}`);
+  if (s.backpressureWaitMs > 0) lines.push(`  backpressure wait ${formatMs(s.backpressureWaitMs)}`);
+  if (ctx.interrupted === true) lines.push(st.dim('  interrupted: statistics over the attempts received so far'));
+  return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;
+}
+
+const nil = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
+
+/** The Summary as a JSON-ready object with every key present. */
+export function summaryJson(s: Summary): Record<string, unknown> {
+  return {
+    attempts: s.attempts,
+    successes: s.successes,
+    failures: s.failures,
+    responses: s.responses,
+    averageMs: nil(s.averageMs),
+    minMs: nil(s.minMs),
+    maxMs: nil(s.maxMs),
+    p50Ms: nil(s.p50Ms),
+    p90Ms: nil(s.p90Ms),
+    p95Ms: nil(s.p95Ms),
+    p99Ms: nil(s.p99Ms),
+    stddevMs: nil(s.stddevMs),
+    histogram: s.histogram.map((b) => ({ upperBoundMs: b.upperBoundMs, count: b.count })),
+    histogramOverflow: s.histogramOverflow,
+    statuses: s.statuses.map((c) => ({ status: c.status, count: c.count })),
+    errors: s.errors.map((c) => ({ reason: c.reason, count: c.count })),
+    scheduleSlips: s.scheduleSlips,
+    deadlineReached: s.deadlineReached,
+    backpressureWaitMs: s.backpressureWaitMs,
+    elapsedMs: s.elapsedMs,
+    eventsSent: s.eventsSent,
+  };
+}
+
+/** An attempt as a JSON-ready object with every key present. */
+export function attemptJson(a: AttemptResult): Record<string, unknown> {
+  return {
+    seq: a.seq,
+    startedAt: new Date(a.startedAt).toISOString(),
+    latencyMs: a.latencyMs,
+    status: nil(a.status),
+    error:
+      a.error === undefined
+        ? null
+        : { reason: a.error.reason, message: a.error.message, temporary: a.error.temporary, code: nil(a.error.code) },
+    phases: {
+      dnsMs: nil(a.phases.dnsMs),
+      connectMs: nil(a.phases.connectMs),
+      tlsMs: nil(a.phases.tlsMs),
+      ttfbMs: nil(a.phases.ttfbMs),
+      transferMs: nil(a.phases.transferMs),
+    },
+    bodyBytes: a.bodyBytes,
+    httpVersion: nil(a.httpVersion),
+    remoteAddress: nil(a.remoteAddress),
+    reused: a.reused,
+    scheduleDelayMs: nil(a.scheduleDelayMs),
+  };
+}

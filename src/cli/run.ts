@@ -1,0 +1,68 @@
+// The CLI as a library call: run(argv, io) -> exit code. main() feeds it the
+// process; tests feed it captured streams.
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError } from '@commander-js/extra-typings';
+import { probeCommand } from './commands/probe.js';
+import { serveCommand } from './commands/serve.js';
+import { streamCommand } from './commands/stream.js';
+import { watchCommand } from './commands/watch.js';
+import type { CommandContext } from './context.js';
+import type { CliIo } from './io.js';
+import { EXIT } from './options.js';
+
+function version(): string {
+  try {
+    // src/cli and dist/cli are both two levels below the package root.
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    return pkg.version ?? '0.0.0';
+  } catch {
+    return '0.0.0';
+  }
+}
+
+export function buildProgram(ctx: CommandContext): Command {
+  const { io } = ctx;
+  const program = new Command('prober')
+    .description('Streaming-first gRPC HTTP prober: measure HTTP(S) endpoints from a prober server')
+    .version(version(), '-V, --version')
+    .showHelpAfterError("(add --help for usage)")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    });
+  program.addCommand(serveCommand(ctx));
+  program.addCommand(probeCommand(ctx));
+  program.addCommand(streamCommand(ctx));
+  program.addCommand(watchCommand(io) as unknown as Command);
+  // addCommand() does not inherit settings the way .command() does.
+  for (const c of program.commands) c.copyInheritedSettings(program);
+  return program;
+}
+
+/**
+ * Runs one CLI invocation. Returns the exit code (EXIT); never throws and
+ * never prints a stack trace for bad input.
+ */
+export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+  const ctx: CommandContext = { io, exitCode: undefined };
+  const program = buildProgram(ctx);
+  // A command that reports through process.exitCode (the watch command) is
+  // honoured too, and process.exitCode is left as it was found.
+  const before = process.exitCode;
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // Commander already wrote its message (or the help) through writeErr/writeOut.
+      return err.exitCode === 0 ? EXIT.OK : EXIT.USAGE;
+    }
+    io.stderr.write(`prober: ${err instanceof Error ? err.message : String(err)}\n`);
+    return EXIT.RPC;
+  } finally {
+    const after = process.exitCode;
+    process.exitCode = before;
+    if (ctx.exitCode === undefined && after !== before && after !== undefined) ctx.exitCode = Number(after);
+  }
+  return ctx.exitCode ?? EXIT.OK;
+}

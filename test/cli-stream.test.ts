@@ -1,0 +1,118 @@
+// `prober stream` and `prober serve` driven through run(argv, io).
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { run } from '../src/cli/run.js';
+import { EXIT } from '../src/cli/options.js';
+import { startTarget, type Target } from './helpers/target.js';
+import { testIo } from './helpers/cli-io.js';
+
+let target: Target;
+before(async () => {
+  target = await startTarget();
+});
+after(async () => {
+  await target.close();
+});
+
+interface AttemptLine {
+  type: 'attempt';
+  seq: number;
+  latencyMs: number;
+  status: number | null;
+  error: { reason: string } | null;
+  phases: Record<string, number | null>;
+}
+interface SummaryLine {
+  type: 'summary';
+  interrupted: boolean;
+  attempts: number;
+  responses: number;
+  failures: number;
+  averageMs: number | null;
+  eventsSent: number;
+}
+
+function parseNdjson(text: string): Array<AttemptLine | SummaryLine> {
+  return text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as AttemptLine | SummaryLine);
+}
+
+test('--json: NDJSON, one line per attempt then the summary; average is the mean of the attempts', async () => {
+  const io = testIo();
+  const code = await run(['stream', `${target.url}/slow-body?chunks=2&every=5`, '-n', '6', '-c', '2', '--json'], io);
+  assert.equal(code, EXIT.OK, io.stderr.text());
+  const lines = parseNdjson(io.stdout.text());
+  assert.equal(lines.length, 7);
+  const attempts = lines.slice(0, 6) as AttemptLine[];
+  const summary = lines[6] as SummaryLine;
+  assert.ok(attempts.every((a) => a.type === 'attempt'));
+  assert.deepEqual(
+    attempts.map((a) => a.seq).sort((a, b) => a - b),
+    [1, 2, 3, 4, 5, 6],
+  );
+  assert.ok(attempts.every((a) => a.status === 200 && a.error === null && typeof a.phases['ttfbMs'] === 'number'));
+  assert.equal(summary.type, 'summary');
+  assert.equal(summary.interrupted, false);
+  assert.equal(summary.attempts, 6);
+  assert.equal(summary.eventsSent, 6);
+  const mean = attempts.reduce((s, a) => s + a.latencyMs, 0) / attempts.length;
+  // Durations travel as nanosecond-rounded protobuf Durations.
+  assert.ok(Math.abs(summary.averageMs! - mean) < 1e-3, `summary ${summary.averageMs} vs mean ${mean}`);
+});
+
+test('human output: one line per attempt as it finishes, then the summary; failures exit 1', async () => {
+  const io = testIo();
+  const code = await run(['stream', `${target.url}/status/503`, '-n', '3'], io);
+  assert.equal(code, EXIT.PROBE_FAILED);
+  const out = io.stdout.text();
+  for (const seq of [1, 2, 3]) assert.match(out, new RegExp(`^#${seq}\\s+503 BAD_STATUS\\s+[\\d.]+ m?s`, 'm'));
+  assert.match(out, /average latency/);
+  assert.match(out, /failures 3/);
+  assert.ok(out.indexOf('#3') < out.indexOf('average latency'));
+});
+
+test('-n 0 runs until interrupted, then prints a local summary (exit 0 when nothing failed)', async () => {
+  const ac = new AbortController();
+  const io = testIo({ signal: ac.signal });
+  const done = run(['stream', `${target.url}/delay/10`, '-n', '0', '--json'], io);
+  await io.stdout.waitFor(/"seq":3\b/);
+  ac.abort();
+  const code = await done;
+  assert.equal(code, EXIT.OK, io.stderr.text());
+  const lines = parseNdjson(io.stdout.text());
+  const summary = lines.at(-1) as SummaryLine;
+  const attempts = lines.slice(0, -1) as AttemptLine[];
+  assert.equal(summary.type, 'summary');
+  assert.equal(summary.interrupted, true);
+  assert.equal(summary.attempts, attempts.length);
+  assert.ok(attempts.length >= 3);
+  const mean = attempts.reduce((s, a) => s + a.latencyMs, 0) / attempts.length;
+  assert.ok(Math.abs(summary.averageMs! - mean) < 1e-6);
+});
+
+test('serve: listens, answers probes from another run, stops on abort with exit 0', async () => {
+  const ac = new AbortController();
+  const serveIo = testIo({ signal: ac.signal, env: { PROBER_LOG_LEVEL: 'info' } });
+  const serving = run(['serve', '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0'], serveIo);
+  try {
+    const [, address] = await serveIo.stdout.waitFor(/listening on (127\.0\.0\.1:\d+)/);
+    const [, metricsAddr] = await serveIo.stdout.waitFor(/metrics on http:\/\/(127\.0\.0\.1:\d+)\/metrics/);
+    const io = testIo();
+    assert.equal(await run(['probe', `${target.url}/ok`, '-n', '2', '--server', address!, '--json'], io), EXIT.OK);
+    assert.equal((JSON.parse(io.stdout.text()) as SummaryLine).attempts, 2);
+    const metrics = await (await fetch(`http://${metricsAddr}/metrics`)).text();
+    assert.match(metrics, /grpc_server_handled_total\{[^}]*grpc_method="Probe"/);
+  } finally {
+    ac.abort();
+  }
+  assert.equal(await serving, EXIT.OK, serveIo.stderr.text());
+  assert.match(serveIo.stdout.text(), /server stopped/);
+});
+
+test('serve: a bad --listen is exit 2 naming the flag', async () => {
+  const io = testIo();
+  assert.equal(await run(['serve', '--listen', 'localhost'], io), EXIT.USAGE);
+  assert.match(io.stderr.text(), /--listen/);
+});
