@@ -17,9 +17,12 @@ function rng(seed: number): () => number {
 /** Brute force nearest rank: smallest value with at least p% of values <= it. */
 function bruteNearestRank(values: number[], p: number): number {
   const sorted = [...values].sort((a, b) => a - b);
-  for (const v of sorted) {
-    const atOrBelow = sorted.filter((x) => x <= v).length;
-    if (atOrBelow / sorted.length >= p / 100 - 1e-12) return v;
+  for (let i = 0; i < sorted.length; i++) {
+    let j = i;
+    while (j + 1 < sorted.length && sorted[j + 1] === sorted[i]) j++;
+    const atOrBelow = j + 1; // values <= sorted[i]
+    if (atOrBelow / sorted.length >= p / 100 - 1e-12) return sorted[i]!;
+    i = j;
   }
   return sorted[sorted.length - 1]!;
 }
@@ -77,6 +80,31 @@ test('percentiles equal brute-force nearest rank on random data, across lazy re-
     }
   }
   assert.ok(d.exact);
+});
+
+test('small batches merged into a large sorted prefix keep percentiles and histogram exact', () => {
+  const r = rng(4);
+  const d = new LatencyDigest();
+  const xs: number[] = [];
+  const add = (v: number): void => {
+    xs.push(v);
+    d.add(v);
+  };
+  for (let i = 0; i < 2000; i++) add(Math.round(r() * 5000) / 10);
+  assert.equal(d.percentile(50), bruteNearestRank(xs, 50));
+  for (let round = 0; round < 20; round++) {
+    // Values below, inside and above the current range, with ties.
+    for (const v of [r() * 1000 - 100, r() * 600, 700 + r() * 100, 250, 250]) add(Math.round(v * 10) / 10);
+    for (const p of [1, 50, 99, 100]) assert.equal(d.percentile(p), bruteNearestRank(xs, p), `round ${round} p${p}`);
+  }
+  const bounds = [0, 100, 250, 500, 800];
+  const h = d.histogram(bounds);
+  const want = bounds.map((b, k) => xs.filter((x) => x <= b && (k === 0 || x > bounds[k - 1]!)).length);
+  assert.deepEqual(
+    h.buckets.map((b) => b.count),
+    want,
+  );
+  assert.equal(h.overflow, xs.filter((x) => x > 800).length);
 });
 
 test('beyond the exact limit percentiles stay within 1%', () => {

@@ -121,18 +121,23 @@ export class LatencyDigest {
   histogram(boundsMs: readonly number[]): Histogram {
     const counts = new Array<number>(boundsMs.length).fill(0);
     let overflow = 0;
-    const place = (v: number, c: number): void => {
-      const k = lowerBound(boundsMs, v);
-      if (k === boundsMs.length) overflow += c;
-      else counts[k] = counts[k]! + c;
-    };
     const sorted = this.sorted();
     if (sorted !== undefined) {
-      for (let i = 0; i < sorted.length; i++) place(sorted[i]!, 1);
+      // Sorted samples: one binary search per bound, O(bounds * log n).
+      let prev = 0;
+      for (let k = 0; k < boundsMs.length; k++) {
+        const end = countAtOrBelow(sorted, boundsMs[k]!);
+        counts[k] = Math.max(0, end - prev);
+        prev = Math.max(prev, end);
+      }
+      overflow = sorted.length - prev;
     } else {
       for (let i = 0; i < FINE_BUCKETS; i++) {
         const c = this.fine[i]!;
-        if (c > 0) place(Math.min(this.hi, Math.max(this.lo, fineValue(i))), c);
+        if (c === 0) continue;
+        const k = lowerBound(boundsMs, Math.min(this.hi, Math.max(this.lo, fineValue(i))));
+        if (k === boundsMs.length) overflow += c;
+        else counts[k] = counts[k]! + c;
       }
     }
     const buckets: HistogramBucket[] = boundsMs.map((upperBoundMs, k) => ({ upperBoundMs, count: counts[k]! }));
@@ -159,18 +164,39 @@ export class LatencyDigest {
     if (this.sortedTo < n) {
       // Sort only the new tail, then merge it into the sorted prefix: cheap
       // when a live view asks for a summary after every few attempts.
+      if (n - this.sortedTo > n / 8) {
+        s.subarray(0, n).sort(); // mostly new data: a full sort is cheaper
+        this.sortedTo = n;
+        return s.subarray(0, n);
+      }
       const tail = s.slice(this.sortedTo, n).sort();
-      let i = this.sortedTo - 1;
-      let j = tail.length - 1;
-      let k = n - 1;
-      while (j >= 0) {
-        if (i >= 0 && s[i]! > tail[j]!) s[k--] = s[i--]!;
-        else s[k--] = tail[j--]!;
+      let i = this.sortedTo; // sorted prefix still to place: s[0, i)
+      let end = n; // s[end, n) is final
+      for (let j = tail.length - 1; j >= 0; j--) {
+        const v = tail[j]!;
+        const pos = countAtOrBelow(s, v, i);
+        // Block move (memmove) of the prefix values greater than v.
+        s.copyWithin(end - (i - pos), pos, i);
+        end -= i - pos;
+        s[--end] = v;
+        i = pos;
       }
       this.sortedTo = n;
     }
     return s.subarray(0, n);
   }
+}
+
+/** Number of values <= v in the ascending sorted[0, end). */
+function countAtOrBelow(sorted: Float64Array, v: number, end = sorted.length): number {
+  let lo = 0;
+  let hi = end;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
 }
 
 /** First index k with bounds[k] >= v (bounds ascending); bounds.length if none. */
