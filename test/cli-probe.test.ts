@@ -18,7 +18,7 @@ after(async () => {
 
 const noStack = (s: string): void => assert.doesNotMatch(s, /^\s+at /m, `stack trace in output:\n${s}`);
 
-test('human output: average first, then the spread, counts and statuses; exit 0', async () => {
+test('human output: average first, then the spread, counts and statuses; exit 0', { timeout: 60_000 }, async () => {
   const io = testIo();
   const code = await run(['probe', `${target.url}/ok`, '-n', '3'], io);
   const out = io.stdout.text();
@@ -34,7 +34,7 @@ test('human output: average first, then the spread, counts and statuses; exit 0'
   assert.equal(io.stderr.text(), '');
 });
 
-test('--json: one object with stable keys and ms numbers', async () => {
+test('--json: one object with stable keys and ms numbers', { timeout: 60_000 }, async () => {
   const io = testIo();
   const code = await run(['probe', `${target.url}/ok`, '-n', '4', '--json'], io);
   assert.equal(code, EXIT.OK, io.stderr.text());
@@ -55,7 +55,7 @@ test('--json: one object with stable keys and ms numbers', async () => {
   assert.equal(hist.reduce((a, b) => a + b.count, 0) + (s['histogramOverflow'] as number), 4);
 });
 
-test('failures without a response: latency keys null, exit 1', async () => {
+test('failures without a response: latency keys null, exit 1', { timeout: 60_000 }, async () => {
   // A port that was just closed refuses connections.
   const dead = await startTarget();
   await dead.close();
@@ -70,7 +70,7 @@ test('failures without a response: latency keys null, exit 1', async () => {
   assert.deepEqual(s['errors'], [{ reason: 'CONNECT_REFUSED', count: 2 }]);
 });
 
-test('bad status is a failure (exit 1); --expect makes it a success (exit 0)', async () => {
+test('bad status is a failure (exit 1); --expect makes it a success (exit 0)', { timeout: 60_000 }, async () => {
   const io = testIo();
   assert.equal(await run(['probe', `${target.url}/status/404`, '-n', '2'], io), EXIT.PROBE_FAILED);
   assert.match(io.stdout.text(), /errors\s+BAD_STATUS: 2/);
@@ -79,7 +79,7 @@ test('bad status is a failure (exit 1); --expect makes it a success (exit 0)', a
   assert.match(io2.stdout.text(), /successes 2/);
 });
 
-test('the deadline cutting the run short is exit 1 with deadline reached', async () => {
+test('the deadline cutting the run short is exit 1 with deadline reached', { timeout: 60_000 }, async () => {
   const io = testIo();
   const code = await run(['probe', `${target.url}/delay/300`, '-n', '5', '--deadline', '700ms', '--json'], io);
   assert.equal(code, EXIT.PROBE_FAILED, io.stderr.text());
@@ -88,7 +88,7 @@ test('the deadline cutting the run short is exit 1 with deadline reached', async
   assert.ok((s['attempts'] as number) < 5);
 });
 
-test('bad flags: message names the flag on stderr, exit 2, no stack trace', async () => {
+test('bad flags: message names the flag on stderr, exit 2, no stack trace', { timeout: 60_000 }, async () => {
   const cases: Array<[string[], RegExp]> = [
     [['--timeout', 'abc'], /--timeout/],
     [['--deadline', '-1s'], /--deadline/],
@@ -112,7 +112,7 @@ test('bad flags: message names the flag on stderr, exit 2, no stack trace', asyn
   assert.equal(target.requests(), hitsBefore, 'bad flags must not probe');
 });
 
-test('the server rejecting the request (INVALID_ARGUMENT) is exit 2 naming the field and flag', async () => {
+test('the server rejecting the request (INVALID_ARGUMENT) is exit 2 naming the field and flag', { timeout: 60_000 }, async () => {
   const io = testIo();
   const code = await run(['probe', 'ftp://example.invalid/', '-n', '1'], io);
   assert.equal(code, EXIT.USAGE);
@@ -123,7 +123,7 @@ test('the server rejecting the request (INVALID_ARGUMENT) is exit 2 naming the f
   assert.match(io2.stderr.text(), /timeout.*--timeout/);
 });
 
-test('an unreachable --server is exit 3', async () => {
+test('an unreachable --server is exit 3', { timeout: 60_000 }, async () => {
   const s = new grpc.Server();
   const port = await new Promise<number>((resolve, reject) =>
     s.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
@@ -136,7 +136,7 @@ test('an unreachable --server is exit 3', async () => {
   noStack(io.stderr.text());
 });
 
-test('--help on every command exits 0; no command is a usage error', async () => {
+test('--help on every command exits 0; no command is a usage error', { timeout: 60_000 }, async () => {
   for (const cmd of [[], ['probe'], ['stream'], ['serve'], ['watch']]) {
     const io = testIo();
     assert.equal(await run([...cmd, '--help'], io), EXIT.OK, cmd.join(' '));

@@ -39,7 +39,7 @@ function parseNdjson(text: string): Array<AttemptLine | SummaryLine> {
     .map((l) => JSON.parse(l) as AttemptLine | SummaryLine);
 }
 
-test('--json: NDJSON, one line per attempt then the summary; average is the mean of the attempts', async () => {
+test('--json: NDJSON, one line per attempt then the summary; average is the mean of the attempts', { timeout: 60_000 }, async () => {
   const io = testIo();
   const code = await run(['stream', `${target.url}/slow-body?chunks=2&every=5`, '-n', '6', '-c', '2', '--json'], io);
   assert.equal(code, EXIT.OK, io.stderr.text());
@@ -62,7 +62,7 @@ test('--json: NDJSON, one line per attempt then the summary; average is the mean
   assert.ok(Math.abs(summary.averageMs! - mean) < 1e-3, `summary ${summary.averageMs} vs mean ${mean}`);
 });
 
-test('human output: one line per attempt as it finishes, then the summary; failures exit 1', async () => {
+test('human output: one line per attempt as it finishes, then the summary; failures exit 1', { timeout: 60_000 }, async () => {
   const io = testIo();
   const code = await run(['stream', `${target.url}/status/503`, '-n', '3'], io);
   assert.equal(code, EXIT.PROBE_FAILED);
@@ -73,7 +73,7 @@ test('human output: one line per attempt as it finishes, then the summary; failu
   assert.ok(out.indexOf('#3') < out.indexOf('average latency'));
 });
 
-test('-n 0 runs until interrupted, then prints a local summary (exit 0 when nothing failed)', async () => {
+test('-n 0 runs until interrupted, then prints a local summary (exit 0 when nothing failed)', { timeout: 60_000 }, async () => {
   const ac = new AbortController();
   const io = testIo({ signal: ac.signal });
   const done = run(['stream', `${target.url}/delay/10`, '-n', '0', '--json'], io);
@@ -92,7 +92,16 @@ test('-n 0 runs until interrupted, then prints a local summary (exit 0 when noth
   assert.ok(Math.abs(summary.averageMs! - mean) < 1e-6);
 });
 
-test('serve: listens, answers probes from another run, stops on abort with exit 0', async () => {
+test('stdout going away (EPIPE) stops a continuous stream instead of probing for nobody', { timeout: 60_000 }, async () => {
+  const io = testIo();
+  const done = run(['stream', `${target.url}/delay/10`, '-n', '0'], io);
+  await io.stdout.waitFor(/^#3 /m);
+  io.stdout.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+  assert.equal(await done, EXIT.OK, io.stderr.text());
+  assert.equal(io.stderr.text(), '');
+});
+
+test('serve: listens, answers probes from another run, stops on abort with exit 0', { timeout: 60_000 }, async () => {
   const ac = new AbortController();
   const serveIo = testIo({ signal: ac.signal, env: { PROBER_LOG_LEVEL: 'info' } });
   const serving = run(['serve', '--listen', '127.0.0.1:0', '--metrics-listen', '127.0.0.1:0'], serveIo);
@@ -111,7 +120,7 @@ test('serve: listens, answers probes from another run, stops on abort with exit 
   assert.match(serveIo.stdout.text(), /server stopped/);
 });
 
-test('serve: a bad --listen is exit 2 naming the flag', async () => {
+test('serve: a bad --listen is exit 2 naming the flag', { timeout: 60_000 }, async () => {
   const io = testIo();
   assert.equal(await run(['serve', '--listen', 'localhost'], io), EXIT.USAGE);
   assert.match(io.stderr.text(), /--listen/);

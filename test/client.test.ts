@@ -72,7 +72,7 @@ after(() => {
   server.forceShutdown();
 });
 
-test('probeOnce decodes the summary', async () => {
+test('probeOnce decodes the summary', { timeout: 60_000 }, async () => {
   const s = await probeOnce(conn, { endpoint: 'http://x/ok', repetitions: 4 });
   assert.equal(s.attempts, 4);
   assert.equal(s.responses, 4);
@@ -80,7 +80,7 @@ test('probeOnce decodes the summary', async () => {
   assert.deepEqual(s.statuses, [{ status: 200, count: 4 }]);
 });
 
-test('probeOnce maps a status to ProberRpcError', async () => {
+test('probeOnce maps a status to ProberRpcError', { timeout: 60_000 }, async () => {
   await assert.rejects(probeOnce(conn, { endpoint: 'http://x/ok', repetitions: 0 }), (err: unknown) => {
     assert.ok(err instanceof ProberRpcError);
     assert.equal(err.code, grpc.status.INVALID_ARGUMENT);
@@ -90,14 +90,14 @@ test('probeOnce maps a status to ProberRpcError', async () => {
   });
 });
 
-test('input that cannot be encoded is INVALID_ARGUMENT without a call', async () => {
+test('input that cannot be encoded is INVALID_ARGUMENT without a call', { timeout: 60_000 }, async () => {
   await assert.rejects(
     probeOnce(conn, { endpoint: 'http://x/ok', repetitions: 1, timeoutMs: Number.NaN }),
     (err: unknown) => err instanceof ProberRpcError && err.codeName === 'INVALID_ARGUMENT',
   );
 });
 
-test('an unreachable server is UNAVAILABLE', async () => {
+test('an unreachable server is UNAVAILABLE', { timeout: 60_000 }, async () => {
   const dead = new grpc.Server();
   const deadPort = await new Promise<number>((resolve, reject) =>
     dead.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
@@ -114,7 +114,7 @@ test('an unreachable server is UNAVAILABLE', async () => {
   }
 });
 
-test('probeOnce honours an already aborted signal', async () => {
+test('probeOnce honours an already aborted signal', { timeout: 60_000 }, async () => {
   const ac = new AbortController();
   ac.abort();
   await assert.rejects(
@@ -123,7 +123,7 @@ test('probeOnce honours an already aborted signal', async () => {
   );
 });
 
-test('probeStream yields attempts in order, then the summary', async () => {
+test('probeStream yields attempts in order, then the summary', { timeout: 60_000 }, async () => {
   streamHandlers.set('/three', (call) => {
     const atts = [attempt(1), attempt(2), attempt(3)];
     for (const a of atts) call.write(attemptEvent(a));
@@ -141,7 +141,7 @@ test('probeStream yields attempts in order, then the summary', async () => {
   if (last.kind === 'summary') assert.equal(last.summary.attempts, 3);
 });
 
-test('a stream error after some events throws ProberRpcError after delivering them', async () => {
+test('a stream error after some events throws ProberRpcError after delivering them', { timeout: 60_000 }, async () => {
   streamHandlers.set('/fail', (call) => {
     call.write(attemptEvent(attempt(1)));
     call.write(attemptEvent(attempt(2)));
@@ -160,7 +160,7 @@ test('a stream error after some events throws ProberRpcError after delivering th
   assert.deepEqual(seen, [1, 2]);
 });
 
-test('a stream that ends without a summary is an error, not a silent success', async () => {
+test('a stream that ends without a summary is an error, not a silent success', { timeout: 60_000 }, async () => {
   streamHandlers.set('/nosummary', (call) => {
     call.write(attemptEvent(attempt(1)));
     call.end();
@@ -195,7 +195,7 @@ function endless(state: EndlessState): StreamHandler {
   };
 }
 
-test('leaving the loop early cancels the call', async () => {
+test('leaving the loop early cancels the call', { timeout: 60_000 }, async () => {
   const state: EndlessState = { written: 0, blocked: 0, cancelled: undefined };
   streamHandlers.set('/endless-break', endless(state));
   let n = 0;
@@ -207,7 +207,7 @@ test('leaving the loop early cancels the call', async () => {
   assert.ok(state.written >= 5);
 });
 
-test('a slow consumer pauses the server (pull-style reading), abort cancels', async () => {
+test('a slow consumer pauses the server (pull-style reading), abort cancels', { timeout: 60_000 }, async () => {
   const state: EndlessState = { written: 0, blocked: 0, cancelled: undefined };
   streamHandlers.set('/endless-slow', endless(state));
   const ac = new AbortController();

@@ -31,7 +31,10 @@ export function processIo(): CliIo {
 
 /** Writes a chunk and waits for 'drain' when the stream's buffer is full, so a slow pipe paces us. */
 export async function writeOut(stream: NodeJS.WritableStream, chunk: string): Promise<void> {
-  if (stream.write(chunk)) return;
+  // A destroyed stream (reader gone) never drains: drop the output instead of waiting forever.
+  const gone = (): boolean => (stream as { destroyed?: boolean }).destroyed === true;
+  if (gone()) return;
+  if (stream.write(chunk) || gone()) return;
   await new Promise<void>((resolve) => {
     const done = (): void => {
       stream.off('drain', done);

@@ -28,8 +28,20 @@ export function streamCommand(ctx: CommandContext) {
     const local = new RunStats();
     const started = performance.now();
     let eventsSeen = 0;
+    // Stop when the user interrupts or stdout goes away (`| head`: EPIPE).
+    const stop = new AbortController();
+    const onUserStop = (): void => stop.abort();
+    io.signal?.addEventListener('abort', onUserStop, { once: true });
+    if (io.signal?.aborted) stop.abort();
+    let outputClosed = false;
+    const onOutputError = (): void => {
+      outputClosed = true;
+      stop.abort();
+    };
+    io.stdout.on('error', onOutputError);
 
     const printSummary = async (summary: Summary, interrupted: boolean): Promise<void> => {
+      if (outputClosed) return;
       if (json) {
         await writeOut(io.stdout, `${JSON.stringify({ type: 'summary', interrupted, ...summaryJson(summary) })}\n`);
       } else {
@@ -47,9 +59,10 @@ export function streamCommand(ctx: CommandContext) {
         try {
           const events = probeStream(conn, toProbeInput(url, opts), {
             deadlineMs: callDeadlineMs(opts),
-            signal: io.signal,
+            signal: stop.signal,
           });
           for await (const ev of events) {
+            if (outputClosed) break;
             if (ev.kind === 'attempt') {
               eventsSeen++;
               local.add(ev.attempt);
@@ -60,18 +73,20 @@ export function streamCommand(ctx: CommandContext) {
               return exitCodeForSummary(ev.summary, opts.repetitions);
             }
           }
-          throw new Error('stream ended without a summary');
+          if (!outputClosed) throw new Error('stream ended without a summary');
         } catch (err) {
-          if (isProberRpcError(err) && err.codeName === 'CANCELLED' && io.signal?.aborted) {
-            const summary = local.summary({ elapsedMs: performance.now() - started, eventsSent: eventsSeen });
-            await printSummary(summary, true);
-            return exitCodeForSummary(summary, opts.repetitions, true);
-          }
-          throw err;
+          if (!(isProberRpcError(err) && err.codeName === 'CANCELLED' && stop.signal.aborted)) throw err;
         }
+        // Interrupted, or nobody is reading any more: a summary of what arrived.
+        const summary = local.summary({ elapsedMs: performance.now() - started, eventsSent: eventsSeen });
+        await printSummary(summary, true);
+        return exitCodeForSummary(summary, opts.repetitions, true);
       });
     } catch (err) {
       ctx.exitCode = reportError(err, io, 'stream', opts.server);
+    } finally {
+      io.signal?.removeEventListener('abort', onUserStop);
+      io.stdout.off('error', onOutputError);
     }
   });
 }
