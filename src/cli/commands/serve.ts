@@ -4,8 +4,10 @@
 // the first SIGINT/SIGTERM (io.signal): health goes NOT_SERVING, running
 // calls get --grace to finish, then are cancelled.
 import { once } from 'node:events';
-import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
+import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
 import { createLogger, type Logger } from '../../server/logger.js';
+import { DEFAULT_METRICS_ADDR, parseMetricsAddr } from '../../server/http.js';
+import { DEFAULT_MAX_ENDPOINTS } from '../../server/metrics.js';
 import { DEFAULT_GRACE_MS, DEFAULT_LISTEN, parseListen, startServer, type RunningServer } from '../../server/server.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, parseDuration, parsePositive } from '../options.js';
@@ -16,6 +18,15 @@ function parseListenFlag(value: string): string {
     return value;
   } catch (err) {
     throw new InvalidArgumentError(err instanceof Error ? err.message.replace(/^listen /, '') : String(err));
+  }
+}
+
+function parseMetricsAddrFlag(value: string): string {
+  try {
+    parseMetricsAddr(value);
+    return value;
+  } catch (err) {
+    throw new InvalidArgumentError(err instanceof Error ? err.message.replace(/^metrics address /, '') : String(err));
   }
 }
 
@@ -30,9 +41,19 @@ export function serveCommand(ctx: CommandContext) {
     .description('run the prober gRPC server (Probe, ProbeStream, health, reflection, Prometheus metrics)')
     .option('-l, --listen <host:port>', 'gRPC address to listen on; port 0 picks a free one', parseListenFlag, DEFAULT_LISTEN)
     .option(
-      '--metrics-listen <host:port>',
-      'also serve Prometheus metrics (/metrics) and blackbox-style probes (/probe) over HTTP here',
-      parseListenFlag,
+      '--metrics-addr <[host]:port>',
+      'HTTP address for Prometheus metrics (/metrics) and blackbox-style probes (/probe); port 0 picks a free one',
+      parseMetricsAddrFlag,
+      DEFAULT_METRICS_ADDR,
+    )
+    // Earlier name of --metrics-addr, kept working.
+    .addOption(new Option('--metrics-listen <host:port>').hideHelp().argParser(parseMetricsAddrFlag))
+    .option('--no-metrics', 'do not open the metrics HTTP port')
+    .option(
+      '--metrics-max-endpoints <n>',
+      'distinct endpoint label values in metrics; further endpoints are counted as endpoint="other"',
+      parsePositive,
+      DEFAULT_MAX_ENDPOINTS,
     )
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default: $PROBER_LOG_LEVEL or info)')
     .option('--max-repetitions <n>', 'largest repetitions a request may ask for (default 10000)', parsePositive)
@@ -68,8 +89,12 @@ export function serveCommand(ctx: CommandContext) {
           logger: log,
           observability: {
             logger: log,
-            metrics: opts.metricsListen !== undefined ? { listen: opts.metricsListen } : {},
-            reflection: opts.reflection,
+            metrics: {
+              maxEndpoints: opts.metricsMaxEndpoints,
+              ...(opts.metrics ? { listen: opts.metricsListen ?? opts.metricsAddr } : {}),
+            },
+            // Only --no-reflection disables it; a missing descriptor set is logged.
+            ...(opts.reflection ? {} : { reflection: false }),
           },
         });
       } catch (err) {
