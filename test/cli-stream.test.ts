@@ -1,6 +1,9 @@
 // `prober stream` and `prober serve` driven through run(argv, io).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import * as grpc from '@grpc/grpc-js';
+import { prober } from '../src/generated/prober/v1/prober.js';
+import { attemptEvent } from '../src/client/index.js';
 import { run } from '../src/cli/run.js';
 import { EXIT } from '../src/cli/options.js';
 import { startTarget, type Target } from './helpers/target.js';
@@ -99,6 +102,38 @@ test('stdout going away (EPIPE) stops a continuous stream instead of probing for
   io.stdout.destroy(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
   assert.equal(await done, EXIT.OK, io.stderr.text());
   assert.equal(io.stderr.text(), '');
+});
+
+test('a server that never sends its summary: DEADLINE_EXCEEDED, local summary of what arrived, exit 1', { timeout: 60_000 }, async () => {
+  // A fake prober: two attempts, then silence.
+  const fake = new grpc.Server();
+  fake.addService(prober.v1.UnimplementedProberService.definition, {
+    Probe: () => undefined,
+    ProbeStream: (call: grpc.ServerWritableStream<prober.v1.ProbeRequest, prober.v1.ProbeEvent>) => {
+      for (const seq of [1, 2]) {
+        call.write(
+          attemptEvent({ seq, startedAt: Date.now(), latencyMs: 10 * seq, phases: {}, status: 200, bodyBytes: 0, reused: false }),
+        );
+      }
+    },
+  });
+  const port = await new Promise<number>((resolve, reject) =>
+    fake.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))),
+  );
+  try {
+    const io = testIo();
+    const code = await run(['stream', 'http://x/', '-n', '5', '--deadline', '500ms', '--server', `127.0.0.1:${port}`, '--json'], io);
+    assert.equal(code, EXIT.PROBE_FAILED, io.stderr.text());
+    assert.match(io.stderr.text(), /deadline exceeded/);
+    const lines = parseNdjson(io.stdout.text());
+    const summary = lines.at(-1) as SummaryLine & { deadlineReached: boolean };
+    assert.equal(summary.type, 'summary');
+    assert.equal(summary.attempts, 2);
+    assert.equal(summary.averageMs, 15);
+    assert.equal(summary.deadlineReached, true);
+  } finally {
+    fake.forceShutdown();
+  }
 });
 
 test('serve: listens, answers probes from another run, stops on abort with exit 0', { timeout: 60_000 }, async () => {

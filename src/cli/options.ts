@@ -190,9 +190,15 @@ const FIELD_FLAGS: Readonly<Record<string, string>> = {
   method: '--method',
 };
 
-/** Exit code for an RPC failure: INVALID_ARGUMENT is a usage error. */
+/**
+ * Exit code for an RPC failure: INVALID_ARGUMENT is a usage error;
+ * DEADLINE_EXCEEDED is the deadline cutting the run short (the server
+ * normally answers before it, with deadline_reached set); the rest are 3.
+ */
 export function exitCodeFor(err: ProberRpcError): ExitCode {
-  return err.codeName === 'INVALID_ARGUMENT' ? EXIT.USAGE : EXIT.RPC;
+  if (err.codeName === 'INVALID_ARGUMENT') return EXIT.USAGE;
+  if (err.codeName === 'DEADLINE_EXCEEDED') return EXIT.PROBE_FAILED;
+  return EXIT.RPC;
 }
 
 /** One-line message for an RPC failure, naming the flag when the server named a field. */

@@ -75,10 +75,19 @@ export function streamCommand(ctx: CommandContext) {
           }
           if (!outputClosed) throw new Error('stream ended without a summary');
         } catch (err) {
-          if (!(isProberRpcError(err) && err.codeName === 'CANCELLED' && stop.signal.aborted)) throw err;
+          const stopped = isProberRpcError(err) && err.codeName === 'CANCELLED' && stop.signal.aborted;
+          // The call's deadline passed before the server's summary arrived (it
+          // normally sends one in time): report it, then what did arrive.
+          const late = isProberRpcError(err) && err.codeName === 'DEADLINE_EXCEEDED';
+          if (!stopped && !late) throw err;
+          if (late) io.stderr.write(`prober stream: deadline exceeded before the server's summary\n`);
         }
-        // Interrupted, or nobody is reading any more: a summary of what arrived.
-        const summary = local.summary({ elapsedMs: performance.now() - started, eventsSent: eventsSeen });
+        // Interrupted, out of time, or nobody is reading any more: a summary of what arrived.
+        const summary = local.summary({
+          elapsedMs: performance.now() - started,
+          eventsSent: eventsSeen,
+          deadlineReached: !stop.signal.aborted,
+        });
         await printSummary(summary, true);
         return exitCodeForSummary(summary, opts.repetitions, true);
       });
