@@ -6,8 +6,8 @@ import { benchStreamOverhead } from './stream-overhead.js';
 
 const n = Number(process.env.BENCH_N ?? 4000);
 
-function table(rows: ReadonlyArray<Record<string, string | number>>): void {
-  console.table(rows.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(4)) : v]))));
+function table(rows: ReadonlyArray<object>): void {
+  console.table(rows.map((r) => Object.fromEntries(Object.entries(r as Record<string, unknown>).map(([k, v]) => [k, typeof v === 'number' ? Number(v.toPrecision(4)) : v]))));
 }
 
 console.log(`# engine CPU per request (n=${n}, target in a child process)`);
