@@ -7,7 +7,7 @@ import { promisify } from 'node:util';
 import * as grpc from '@grpc/grpc-js';
 import { service as healthService } from 'grpc-health-check';
 import { prober } from '../src/generated/prober/v1/prober.js';
-import { Operability, PROBER_SERVICE } from '../src/server/operability.js';
+import { HEALTH_SERVICE, Operability, PROBER_SERVICE } from '../src/server/operability.js';
 
 const run = promisify(execFile);
 const BUF = new URL('../node_modules/.bin/buf', import.meta.url).pathname;
@@ -72,7 +72,13 @@ test('reflection: buf curl lists the service and calls Probe without local proto
   const base = ['curl', '--protocol', 'grpc', '--http2-prior-knowledge'];
   const list = await run(BUF, [...base, '--list-methods', `http://${address}`], { timeout: 30_000 });
   const methods = list.stdout.trim().split('\n').sort();
-  assert.deepEqual(methods, ['prober.v1.Prober/Probe', 'prober.v1.Prober/ProbeStream']);
+  assert.deepEqual(methods, [
+    'grpc.health.v1.Health/Check',
+    'grpc.health.v1.Health/List',
+    'grpc.health.v1.Health/Watch',
+    'prober.v1.Prober/Probe',
+    'prober.v1.Prober/ProbeStream',
+  ]);
 
   const call = await run(
     BUF,
@@ -85,13 +91,13 @@ test('reflection: buf curl lists the service and calls Probe without local proto
   assert.equal(reply.summary.successes, '3');
 });
 
-test('reflection: describing the request type resolves its imports (Duration)', async () => {
+test('reflection: lists Prober and Health; a request type resolves its imports (Duration)', async () => {
   const res = await run(
     BUF,
     ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--list-services', `http://${address}`],
     { timeout: 30_000 },
   );
-  assert.deepEqual(res.stdout.trim().split('\n'), [PROBER_SERVICE]);
+  assert.deepEqual(res.stdout.trim().split('\n').sort(), [HEALTH_SERVICE, PROBER_SERVICE]);
   // A field of an imported type (google.protobuf.Duration) must encode: buf
   // needs duration.proto through reflection for this.
   const call = await run(
@@ -108,4 +114,14 @@ test('reflection: describing the request type resolves its imports (Duration)', 
     { timeout: 30_000 },
   );
   assert.equal((JSON.parse(call.stdout) as { summary: { attempts: string } }).summary.attempts, '2');
+});
+
+test('reflection: the health service is callable by name, as grpcurl/buf users expect', async () => {
+  ops.setServing();
+  const res = await run(
+    BUF,
+    ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', '{"service":""}', `http://${address}/grpc.health.v1.Health/Check`],
+    { timeout: 30_000 },
+  );
+  assert.deepEqual(JSON.parse(res.stdout), { status: 'SERVING' });
 });

@@ -161,7 +161,7 @@ test('backpressure through metrics: a stalled reader stops events_sent and recor
 test('reflection on the real server: buf curl lists Prober and runs a probe', async () => {
   const base = ['curl', '--protocol', 'grpc', '--http2-prior-knowledge'];
   const list = await run(BUF, [...base, '--list-services', `http://${srv.address}`], { timeout: 30_000 });
-  assert.deepEqual(list.stdout.trim().split('\n'), ['prober.v1.Prober']);
+  assert.deepEqual(list.stdout.trim().split('\n').sort(), ['grpc.health.v1.Health', 'prober.v1.Prober']);
   const body = JSON.stringify({ endpoint: `${target.url}/ok`, repetitions: 2, timeout: '2s' });
   const res = await run(BUF, [...base, '-d', body, `http://${srv.address}/prober.v1.Prober/Probe`], { timeout: 30_000 });
   const reply = JSON.parse(res.stdout) as { summary: { attempts: string; successes: string } };

@@ -18,6 +18,7 @@ import { createServerInterceptor } from './interceptors.js';
 import { startMetricsServer, type MetricsServerOptions, type RunningMetricsServer } from './http.js';
 
 export const PROBER_SERVICE = 'prober.v1.Prober';
+export const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
 // src/server -> src/generated; dist/server -> src/generated (tsc does not copy it).
 const DESCRIPTOR_CANDIDATES = ['../generated/prober.binpb', '../../src/generated/prober.binpb'];
@@ -39,14 +40,75 @@ export function fileDescriptorProtos(set: Uint8Array): Buffer[] {
   return parsed.getFileList().map((f) => Buffer.from(f.serializeBinary()));
 }
 
-export function createReflection(descriptorSetPath: string = findDescriptorSet()): ReflectionService {
+/**
+ * Descriptor of grpc/health/v1/health.proto (the file grpc-health-check
+ * serves), built here: proto-loader's version has unqualified type names
+ * and a misnamed map entry, which reflection clients reject.
+ */
+export function healthFileDescriptorProto(): Buffer {
+  const d = descriptorPb;
+  const T = d.FieldDescriptorProto.Type;
+  const L = d.FieldDescriptorProto.Label;
+  const field = (name: string, type: number, typeName?: string): descriptorPb.FieldDescriptorProto => {
+    const f = new d.FieldDescriptorProto().setName(name).setNumber(1).setLabel(L.LABEL_OPTIONAL).setType(type);
+    f.setJsonName(name);
+    return typeName ? f.setTypeName(typeName) : f;
+  };
+  const message = (name: string, ...fields: descriptorPb.FieldDescriptorProto[]): descriptorPb.DescriptorProto =>
+    new d.DescriptorProto().setName(name).setFieldList(fields);
+  const pkg = '.grpc.health.v1';
+
+  const statusEnum = new d.EnumDescriptorProto()
+    .setName('ServingStatus')
+    .setValueList(
+      ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'].map((n, i) => new d.EnumValueDescriptorProto().setName(n).setNumber(i)),
+    );
+  const response = message('HealthCheckResponse', field('status', T.TYPE_ENUM, `${pkg}.HealthCheckResponse.ServingStatus`));
+  response.setEnumTypeList([statusEnum]);
+  const entry = message(
+    'StatusesEntry',
+    field('key', T.TYPE_STRING),
+    field('value', T.TYPE_MESSAGE, `${pkg}.HealthCheckResponse`).setNumber(2),
+  ).setOptions(new d.MessageOptions().setMapEntry(true));
+  const listResponse = message(
+    'HealthListResponse',
+    field('statuses', T.TYPE_MESSAGE, `${pkg}.HealthListResponse.StatusesEntry`).setLabel(L.LABEL_REPEATED),
+  ).setNestedTypeList([entry]);
+  const method = (name: string, input: string, output: string, serverStreaming = false): descriptorPb.MethodDescriptorProto => {
+    const m = new d.MethodDescriptorProto().setName(name).setInputType(`${pkg}.${input}`).setOutputType(`${pkg}.${output}`);
+    return serverStreaming ? m.setServerStreaming(true) : m;
+  };
+  const file = new d.FileDescriptorProto()
+    .setName('grpc/health/v1/health.proto')
+    .setPackage('grpc.health.v1')
+    .setSyntax('proto3')
+    .setMessageTypeList([message('HealthListRequest'), listResponse, message('HealthCheckRequest', field('service', T.TYPE_STRING)), response])
+    .setServiceList([
+      new d.ServiceDescriptorProto()
+        .setName('Health')
+        .setMethodList([
+          method('Check', 'HealthCheckRequest', 'HealthCheckResponse'),
+          method('Watch', 'HealthCheckRequest', 'HealthCheckResponse', true),
+          method('List', 'HealthListRequest', 'HealthListResponse'),
+        ]),
+    ]);
+  return Buffer.from(file.serializeBinary());
+}
+
+export function createReflection(
+  descriptorSetPath: string = findDescriptorSet(),
+  options: { readonly health?: boolean } = {},
+): ReflectionService {
   const protos = fileDescriptorProtos(readFileSync(descriptorSetPath));
   if (protos.length === 0) throw new Error(`descriptor set ${descriptorSetPath} holds no files`);
   // The reflection service only reads `fileDescriptorProtos` of each entry.
-  const pkg = { [PROBER_SERVICE]: { fileDescriptorProtos: protos } };
-  return new ReflectionService(pkg as unknown as ConstructorParameters<typeof ReflectionService>[0], {
-    services: [PROBER_SERVICE],
-  });
+  const pkg: Record<string, { fileDescriptorProtos: Buffer[] }> = { [PROBER_SERVICE]: { fileDescriptorProtos: protos } };
+  const services = [PROBER_SERVICE];
+  if (options.health) {
+    pkg[HEALTH_SERVICE] = { fileDescriptorProtos: [healthFileDescriptorProto()] };
+    services.push(HEALTH_SERVICE);
+  }
+  return new ReflectionService(pkg as unknown as ConstructorParameters<typeof ReflectionService>[0], { services });
 }
 
 export interface OperabilityOptions {
@@ -66,7 +128,8 @@ export class Operability {
   constructor(options: OperabilityOptions = {}) {
     this.health =
       options.health === false ? undefined : new HealthImplementation({ '': 'NOT_SERVING', [PROBER_SERVICE]: 'NOT_SERVING' });
-    this.reflection = options.reflection === false ? undefined : createReflection(options.descriptorSetPath);
+    this.reflection =
+      options.reflection === false ? undefined : createReflection(options.descriptorSetPath, { health: this.health !== undefined });
   }
 
   addToServer(server: Server): void {
