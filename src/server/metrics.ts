@@ -43,7 +43,7 @@ export interface GrpcServerMetrics {
 export interface ProberMetrics extends ProbeObserver {
   readonly registry: Registry;
   readonly grpc: GrpcServerMetrics;
-  /** The label value `endpoint` is recorded under (after redaction and the cap). */
+  /** The label value `endpoint` is recorded under (redacted; a new value counts against the cap). */
   endpointLabel(endpoint: string): string;
 }
 
