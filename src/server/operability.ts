@@ -20,8 +20,9 @@ import { startMetricsServer, type MetricsServerOptions, type RunningMetricsServe
 export const PROBER_SERVICE = 'prober.v1.Prober';
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
 
-// src/server -> src/generated; dist/server -> src/generated (tsc does not copy it).
-const DESCRIPTOR_CANDIDATES = ['../generated/prober.binpb', '../../src/generated/prober.binpb'];
+// Beside the generated code: src/generated from source, dist/generated once
+// built (the build copies it there).
+const DESCRIPTOR_CANDIDATES = ['../generated/prober.binpb'];
 
 /** Path of the descriptor set written by scripts/gen.sh, or a clear error. */
 export function findDescriptorSet(): string {
