@@ -231,3 +231,43 @@ test('app: keys p (pause), ? (help), r (reset), q (quit -> cancel), then exits w
   assert.equal(quits, 1);
   assert.equal(feed.status, 'cancelled');
 });
+
+test('app: one panel per server, the whole screen fits the terminal', async () => {
+  const mk = (label: string, base: number): StreamFeed =>
+    new StreamFeed(
+      scriptedSource(
+        label,
+        Array.from({ length: 50 }, (_, i) => ({ kind: 'attempt', attempt: okAttempt(i + 1, base + (i % 10)) }) as const),
+      ),
+      { repetitions: 50, deadlineMs: 30_000 },
+    );
+  for (const [columns, rows] of [
+    [100, 40],
+    [60, 24],
+  ] as const) {
+    const feeds = [mk('eu-west:50051', 20), mk('us-east:50051', 90)];
+    const { lastFrame } = render(
+      <App
+        target="https://example.test/"
+        feeds={feeds}
+        repetitions={50}
+        deadlineMs={30_000}
+        refreshMs={10}
+        onQuit={() => undefined}
+        size={{ columns, rows }}
+      />,
+    );
+    await Promise.all(feeds.map((f) => f.start()));
+    for (let i = 0; i < 100 && !/finished/.test(lastFrame() ?? ''); i++) await new Promise((r) => setTimeout(r, 10));
+    const lines = frameLines(lastFrame());
+    assert.ok(lines.length <= rows - 1, `${columns}x${rows}: ${lines.length} lines`);
+    for (const l of lines) assert.ok([...l].length <= columns, `wider than ${columns}: ${JSON.stringify(l)}`);
+    const frame = lines.join('\n');
+    assert.match(frame, /servers eu-west:50051,/);
+    assert.match(frame, /attempt 100\/100/, 'header totals over both servers');
+    assert.equal((frame.match(/✓ done\s+attempt 50\/50/g) ?? []).length, 2, 'one panel per server');
+    assert.match(frame, /p50\s+24\.0ms/);
+    assert.match(frame, /p50\s+94\.0ms/);
+    cleanup();
+  }
+});

@@ -1,88 +1,100 @@
 // Row and column budgets. Ink redraws by erasing the previous frame; a frame
 // as tall as the terminal makes it clear the whole screen instead (flicker),
-// so the app always stays at least one row short of the terminal.
+// so the app always stays at least one row short of the terminal. Sections
+// degrade in steps (full, one line, hidden) so that a short panel, e.g. one of
+// several servers on a 24-row terminal, never overflows.
 
 /** Below this width the panel stacks its sections instead of two columns. */
 export const WIDE_MIN_COLUMNS = 96;
 /** Narrowest width the layout is designed for (still readable, not pretty, below). */
 export const MIN_COLUMNS = 60;
 
+export type Detail = 'full' | 'line' | 'none';
+
 export interface PanelLayout {
   readonly width: number;
   readonly height: number;
+  /** Histogram beside the numbers (else stacked). */
   readonly wide: boolean;
   /** Inner width (inside border and padding). */
   readonly inner: number;
-  /** Width of the histogram column and of the stats column. */
   readonly histogramWidth: number;
   readonly statsWidth: number;
   readonly histogramRows: number;
-  readonly compactPhases: boolean;
-  readonly compactPercentiles: boolean;
+  readonly histogramTitle: boolean;
+  /** Percentiles: 4 rows + totals, or 2 lines. */
+  readonly percentiles: Exclude<Detail, 'none'>;
+  /** Phase waterfall: title + 5 rows, one line, or hidden. */
+  readonly phases: Detail;
+  /** Statuses, errors, last error: 3 rows, or statuses and errors on one line. */
+  readonly outcomes: Exclude<Detail, 'none'>;
+  /** The received / server sent / blocked line. */
+  readonly flow: boolean;
 }
 
-// Rows of the stats sections: percentiles (4 + totals line) or 2 compact;
-// sparkline 1; phases (title + 5) or 1 compact; outcomes 3; flow line 1.
-const PCT_FULL = 5;
-const PCT_COMPACT = 2;
-const PHASES_FULL = 6;
-const PHASES_COMPACT = 1;
-const OTHER = 1 + 3 + 1;
+const ROWS = {
+  percentiles: { full: 5, line: 2 },
+  phases: { full: 6, line: 1, none: 0 },
+  outcomes: { full: 3, line: 1 },
+} as const;
 
 export function panelLayout(width: number, height: number): PanelLayout {
   const w = Math.max(40, Math.floor(width));
   const inner = w - 4; // border + 1 column padding each side
-  // Border (2) and the title row.
-  const body = Math.max(3, Math.floor(height) - 3);
-  const wide = w >= WIDE_MIN_COLUMNS;
-  let compactPhases = false;
-  let compactPercentiles = false;
-  let histogramRows: number;
-  let histogramWidth: number;
-  let statsWidth: number;
-  if (wide) {
+  const body = Math.max(3, Math.floor(height) - 3); // border (2) and the title row
+  const base = { width: w, height, inner };
+
+  if (w >= WIDE_MIN_COLUMNS) {
     // Histogram | percentiles, recent, phases; outcomes and the flow line
     // below at full width (error messages are long).
-    statsWidth = Math.min(56, Math.floor(inner * 0.45));
-    histogramWidth = inner - statsWidth - 2;
-    const top = body - OTHER;
-    let stats = PCT_FULL + 1 + PHASES_FULL;
-    if (stats > top) {
-      compactPhases = true;
-      stats = PCT_FULL + 1 + PHASES_COMPACT;
+    const statsWidth = Math.min(56, Math.floor(inner * 0.45));
+    const top = body - ROWS.outcomes.full - 1;
+    const pick = (
+      [
+        ['full', 'full'],
+        ['full', 'line'],
+        ['line', 'line'],
+      ] as const
+    ).find(([p, ph]) => ROWS.percentiles[p] + 1 + ROWS.phases[ph] <= top);
+    if (pick !== undefined) {
+      return {
+        ...base,
+        wide: true,
+        statsWidth,
+        histogramWidth: inner - statsWidth - 2,
+        histogramRows: top - 1,
+        histogramTitle: true,
+        percentiles: pick[0],
+        phases: pick[1],
+        outcomes: 'full',
+        flow: true,
+      };
     }
-    if (stats > top) compactPercentiles = true;
-    histogramRows = Math.max(2, top - 1); // minus its title
-  } else {
-    statsWidth = inner;
-    histogramWidth = inner;
-    const minHist = 4;
-    let fixed = PCT_FULL + PHASES_FULL + OTHER + 1; // + histogram title
-    if (body - fixed < minHist) {
-      compactPhases = true;
-      fixed = PCT_FULL + PHASES_COMPACT + OTHER + 1;
-    }
-    if (body - fixed < minHist) {
-      compactPercentiles = true;
-      fixed = PCT_COMPACT + PHASES_COMPACT + OTHER + 1;
-    }
-    histogramRows = Math.max(2, body - fixed);
   }
+
+  // Stacked, from most to least detail; the histogram takes what is left.
+  const tiers: ReadonlyArray<Omit<PanelLayout, 'width' | 'height' | 'inner' | 'wide' | 'histogramWidth' | 'statsWidth' | 'histogramRows'> & { minHist: number }> = [
+    { percentiles: 'full', phases: 'full', outcomes: 'full', flow: true, histogramTitle: true, minHist: 4 },
+    { percentiles: 'full', phases: 'line', outcomes: 'full', flow: true, histogramTitle: true, minHist: 4 },
+    { percentiles: 'line', phases: 'line', outcomes: 'full', flow: true, histogramTitle: true, minHist: 3 },
+    { percentiles: 'line', phases: 'none', outcomes: 'line', flow: false, histogramTitle: false, minHist: 2 },
+  ];
+  const rowsOf = (t: (typeof tiers)[number]): number =>
+    ROWS.percentiles[t.percentiles] + 1 + (t.histogramTitle ? 1 : 0) + ROWS.phases[t.phases] + ROWS.outcomes[t.outcomes] + (t.flow ? 1 : 0);
+  const tier = tiers.find((t) => body - rowsOf(t) >= t.minHist) ?? tiers[tiers.length - 1]!;
+  const { minHist, ...rest } = tier;
   return {
-    width: w,
-    height,
-    wide,
-    inner,
-    histogramWidth,
-    statsWidth,
-    histogramRows,
-    compactPhases,
-    compactPercentiles,
+    ...base,
+    ...rest,
+    wide: false,
+    statsWidth: inner,
+    histogramWidth: inner,
+    histogramRows: Math.max(minHist, body - rowsOf(tier)),
   };
 }
 
-/** Height of each of `n` stacked panels given the terminal rows (header and footer take one each). */
+/** Height of each of `n` stacked panels given the terminal rows (header 2, footer 1, 1 spare). */
 export function panelHeight(rows: number, n: number): number {
-  const area = Math.max(8, rows - 1 - 2);
+  const area = Math.max(8, rows - 1 - 3);
   return Math.floor(area / Math.max(1, n));
 }

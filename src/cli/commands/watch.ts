@@ -1,18 +1,143 @@
-// `prober watch URL`: live TUI (src/tui). Stub until the TUI lands.
-import { Command } from '@commander-js/extra-typings';
+// `prober watch URL`: the live TUI (src/tui). One panel per --server, or an
+// embedded in-process prober when there is none. Falls back to one line per
+// attempt when stdout or stdin is not a terminal (or with --no-tui).
+import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
+import { connect, isProberRpcError, probeStream, type ProberConnection } from '../../client/index.js';
+import type { ProbeInput } from '../../probe/types.js';
+import { themeFromEnv, watch, type WatchRun, type WatchSource } from '../../tui/index.js';
+import { formatAttempt, formatMs, formatSummary, styleFor } from '../format.js';
+import type { CliIo } from '../io.js';
+import {
+  EXIT,
+  addProbeOptions,
+  callDeadlineMs,
+  describeRpcError,
+  exitCodeFor,
+  parseDuration,
+  parseServerAddress,
+  toProbeInput,
+  withProber,
+  type ExitCode,
+} from '../options.js';
+import { exitCodeForSummary } from '../outcome.js';
 
-/** The part of the CLI's io that watch needs (structurally the CLI's CliIo). */
-export interface WatchIo {
-  readonly stdout: NodeJS.WritableStream;
-  readonly stderr: NodeJS.WritableStream;
+function parseFps(value: string): number {
+  const n = Number(value);
+  if (!/^\s*\d+\s*$/.test(value) || !(n >= 1 && n <= 60)) {
+    throw new InvalidArgumentError(`expected a whole number 1..60, got ${JSON.stringify(value)}`);
+  }
+  return n;
 }
 
-export function watchCommand(io: WatchIo): Command<[string], {}> {
-  return new Command('watch')
-    .description('watch an endpoint live: histogram, percentiles, phases')
-    .argument('<url>', 'http:// or https:// URL to probe')
-    .action(() => {
-      io.stderr.write('prober watch: not implemented yet\n');
-      process.exitCode = 2;
-    }) as unknown as Command<[string], {}>;
+function source(conn: ProberConnection, label: string, input: ProbeInput, deadlineMs: number | undefined): WatchSource {
+  return {
+    label,
+    open: (signal) => probeStream(conn, input, { deadlineMs, signal }),
+  };
+}
+
+/** Worst exit code over the servers: usage > rpc > probe failed > ok. */
+function exitCode(runs: readonly WatchRun[], requested: number): ExitCode {
+  const rank: Record<ExitCode, number> = { [EXIT.OK]: 0, [EXIT.PROBE_FAILED]: 1, [EXIT.RPC]: 2, [EXIT.USAGE]: 3 };
+  let worst: ExitCode = EXIT.OK;
+  for (const { outcome: o } of runs) {
+    let code: ExitCode;
+    const cause = o.failure?.cause;
+    if (o.status === 'error' && isProberRpcError(cause)) code = exitCodeFor(cause);
+    else if (o.status === 'error') code = EXIT.RPC;
+    else code = exitCodeForSummary(o.summary, requested, o.status === 'cancelled' || o.status === 'deadline');
+    if (rank[code] > rank[worst]) worst = code;
+  }
+  return worst;
+}
+
+export function watchCommand(io: CliIo) {
+  const cmd = addProbeOptions(
+    new Command('watch')
+      .description(
+        'watch an endpoint live: latency histogram, percentiles, phases, statuses (-n 0, the default: until q or Ctrl-C)',
+      )
+      .argument('<url>', 'http:// or https:// URL to probe'),
+    { repetitions: 0 },
+  )
+    .option('--no-tui', 'plain output: one line per attempt, then the summary (automatic when not on a terminal)')
+    .option('--fps <n>', 'maximum frames per second, 1..60', parseFps, 30)
+    .option(
+      '--slow-consumer <duration>',
+      'debug: wait this long after each event before reading the next, to show backpressure pacing the server',
+      parseDuration,
+    );
+
+  // watch takes several servers (one panel each): make -s/--server repeatable.
+  const serverOpt = cmd.options.find((o) => o.long === '--server');
+  serverOpt?.argParser((value: string, previous: unknown) => [
+    ...(Array.isArray(previous) ? (previous as string[]) : []),
+    parseServerAddress(value),
+  ]);
+  if (serverOpt) serverOpt.description += '; repeat for one panel per server';
+
+  return cmd.action(async (url, opts) => {
+    const servers = ([] as string[]).concat((opts.server as string | string[] | undefined) ?? []);
+    const input = toProbeInput(url, { ...opts, server: undefined });
+    const deadlineMs = callDeadlineMs(opts);
+    const style = styleFor(io.stdout, io.env);
+    const stdout = io.stdout as NodeJS.WriteStream;
+
+    const run = (sources: WatchSource[]): Promise<WatchRun[]> =>
+      watch({
+        target: url,
+        sources,
+        repetitions: opts.repetitions,
+        ...(deadlineMs !== undefined ? { deadlineMs } : {}),
+        ...(opts.slowConsumer !== undefined ? { slowConsumerMs: opts.slowConsumer } : {}),
+        maxFps: opts.fps,
+        theme: themeFromEnv(io.env as NodeJS.ProcessEnv),
+        ...(io.signal !== undefined ? { signal: io.signal } : {}),
+        stdout,
+        ...(opts.tui ? {} : { mode: 'plain' as const }),
+        report: {
+          attempt: (a, label) => (label === undefined ? '' : `[${label}] `) + formatAttempt(a, style),
+          summary: ({ label, outcome: o }) => {
+            const lines: string[] = [];
+            if (servers.length > 1) lines.push(style.bold(`== ${label}`));
+            if (o.status === 'deadline') lines.push(style.red('deadline reached: statistics cover the attempts made before it'));
+            // A call that failed before any attempt has nothing to summarise; stderr says why.
+            if (o.status === 'error' && o.summary.attempts === 0) return lines.join('\n') + (lines.length ? '\n' : '');
+            lines.push(
+              formatSummary(
+                o.summary,
+                { endpoint: url, requested: opts.repetitions, interrupted: o.serverSummary === undefined, phases: o.phases },
+                style,
+              ).trimEnd(),
+            );
+            const srv = o.serverSummary;
+            lines.push(
+              `  events received   ${o.received}` +
+                (srv ? `   server sent ${srv.eventsSent}   server blocked ${formatMs(srv.backpressureWaitMs)}` : ''),
+            );
+            return lines.join('\n') + '\n';
+          },
+        },
+      });
+
+    let runs: WatchRun[];
+    if (servers.length === 0) {
+      runs = await withProber(undefined, (conn) => run([source(conn, 'embedded', input, deadlineMs)]));
+    } else {
+      const conns = servers.map((s) => connect(s));
+      try {
+        runs = await run(conns.map((c, i) => source(c, servers[i]!, input, deadlineMs)));
+      } finally {
+        for (const c of conns) c.close();
+      }
+    }
+    for (const { label, outcome: o } of runs) {
+      if (o.failure === undefined || o.status !== 'error') continue;
+      const err = o.failure.cause;
+      const where = servers.length > 0 ? label : undefined;
+      io.stderr.write(`prober watch: ${isProberRpcError(err) ? describeRpcError(err, where) : o.failure.message}\n`);
+    }
+    // run() honours process.exitCode for this command.
+    process.exitCode = exitCode(runs, opts.repetitions);
+  });
 }

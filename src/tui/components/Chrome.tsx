@@ -17,11 +17,12 @@ export interface HeaderProps {
   readonly width: number;
 }
 
+/** Two lines: what is probed and from where; then progress, rate, clocks. */
 export function Header(p: HeaderProps) {
   const theme = useTheme();
   const sep = <Text color={tone(theme, 'muted')}> · </Text>;
   return (
-    <Box width={p.width}>
+    <Box flexDirection="column" width={p.width}>
       <Text wrap="truncate">
         <Text bold color={tone(theme, 'accent')}>
           prober watch
@@ -30,7 +31,8 @@ export function Header(p: HeaderProps) {
         {sep}
         <Text color={tone(theme, 'muted')}>{p.servers.length > 1 ? 'servers ' : 'server '}</Text>
         {p.servers.join(', ')}
-        {sep}
+      </Text>
+      <Text wrap="truncate">
         {p.expected > 0 ? (
           <Text>
             attempt {formatCount(p.received)}/{formatCount(p.expected)}
@@ -57,6 +59,7 @@ export function Header(p: HeaderProps) {
             <Text color={p.deadlineLeftMs < 5000 ? tone(theme, 'warn') : undefined}>
               {formatClock(p.deadlineLeftMs)}
             </Text>
+            <Text color={tone(theme, 'muted')}> left</Text>
           </Text>
         ) : null}
         {p.paused ? (

@@ -9,11 +9,34 @@ export interface OutcomesProps {
   readonly summary: Summary;
   readonly lastError?: LastError;
   readonly width: number;
+  /** Statuses and errors on one line, no last error. */
+  readonly compact?: boolean;
 }
 
-export function Outcomes({ summary, lastError, width }: OutcomesProps) {
+export function Outcomes({ summary, lastError, width, compact = false }: OutcomesProps) {
   const theme = useTheme();
   const times = theme.unicode ? '×' : 'x';
+  if (compact) {
+    return (
+      <Text wrap="truncate">
+        {summary.statuses.map((s) => (
+          <Text key={s.status}>
+            <Text color={tone(theme, statusTone(s.status))} bold>
+              {s.status}
+            </Text>
+            {` ${times}${formatCount(s.count)}  `}
+          </Text>
+        ))}
+        {summary.errors.map((e) => (
+          <Text key={e.reason}>
+            <Text color={tone(theme, 'bad')}>{e.reason}</Text>
+            {` ${times}${formatCount(e.count)}  `}
+          </Text>
+        ))}
+        {summary.statuses.length + summary.errors.length === 0 ? <Text color={tone(theme, 'muted')}>no results yet</Text> : null}
+      </Text>
+    );
+  }
   return (
     <Box flexDirection="column" width={width}>
       <Text wrap="truncate">

@@ -71,27 +71,32 @@ function FlowLine({ snapshot: s }: { readonly snapshot: FeedSnapshot }) {
 export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
   const theme = useTheme();
   const [status, statusT] = statusLabel(s, theme.unicode);
-  const stats = (
-    <Box flexDirection="column" width={l.statsWidth}>
-      {l.compactPercentiles ? (
-        <PercentilesLine summary={s.summary} width={l.statsWidth} />
-      ) : (
-        <Percentiles summary={s.summary} width={l.statsWidth} />
-      )}
-      <Sparkline recent={s.recent} width={l.statsWidth} />
-      {l.wide ? <Waterfall phases={s.phases} width={l.statsWidth} compact={l.compactPhases} /> : null}
-    </Box>
-  );
+  const percentiles =
+    l.percentiles === 'full' ? (
+      <Percentiles summary={s.summary} width={l.statsWidth} />
+    ) : (
+      <PercentilesLine summary={s.summary} width={l.statsWidth} />
+    );
+  const phases =
+    l.phases === 'none' ? null : <Waterfall phases={s.phases} width={l.statsWidth} compact={l.phases === 'line'} />;
   const hist = (
-    <Box flexDirection="column" width={l.histogramWidth}>
-      <Text color={tone(theme, 'muted')} wrap="truncate">
-        latency histogram
-        {s.summary.responses > 0
-          ? ` (${formatCount(s.summary.responses)} ${s.summary.responses === 1 ? 'response' : 'responses'})`
-          : ''}
-      </Text>
+    <Box flexDirection="column" width={l.histogramWidth} flexShrink={0}>
+      {l.histogramTitle ? (
+        <Text color={tone(theme, 'muted')} wrap="truncate">
+          latency histogram
+          {s.summary.responses > 0
+            ? ` (${formatCount(s.summary.responses)} ${s.summary.responses === 1 ? 'response' : 'responses'})`
+            : ''}
+        </Text>
+      ) : null}
       <Histogram histogram={s.histogram} width={l.histogramWidth} rows={l.histogramRows} />
     </Box>
+  );
+  const bottom = (
+    <>
+      <Outcomes summary={s.summary} lastError={s.lastError} width={l.inner} compact={l.outcomes === 'line'} />
+      {l.flow ? <FlowLine snapshot={s} /> : null}
+    </>
   );
   return (
     <Box
@@ -116,23 +121,26 @@ export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
         {s.failure ? <Text color={tone(theme, 'bad')}> · {s.failure.message}</Text> : null}
       </Text>
       {l.wide ? (
-        <Box flexDirection="column">
-          <Box flexDirection="row" height={l.histogramRows + 1}>
+        <>
+          <Box flexDirection="row" height={l.histogramRows + 1} flexShrink={0}>
             {hist}
             <Box width={2} />
-            {stats}
+            <Box flexDirection="column" width={l.statsWidth}>
+              {percentiles}
+              <Sparkline recent={s.recent} width={l.statsWidth} />
+              {phases}
+            </Box>
           </Box>
-          <Outcomes summary={s.summary} lastError={s.lastError} width={l.inner} />
-          <FlowLine snapshot={s} />
-        </Box>
+          {bottom}
+        </>
       ) : (
-        <Box flexDirection="column">
-          {stats}
+        <>
+          {percentiles}
+          <Sparkline recent={s.recent} width={l.inner} />
           {hist}
-          <Waterfall phases={s.phases} width={l.inner} compact={l.compactPhases} />
-          <Outcomes summary={s.summary} lastError={s.lastError} width={l.inner} />
-          <FlowLine snapshot={s} />
-        </Box>
+          {phases}
+          {bottom}
+        </>
       )}
     </Box>
   );

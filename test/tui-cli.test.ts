@@ -1,0 +1,73 @@
+// `prober watch` through the CLI's run(): line mode when not on a terminal,
+// several servers (one section each), flag validation and exit codes.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { PassThrough } from 'node:stream';
+import { run } from '../src/cli/run.js';
+import type { CliIo } from '../src/cli/io.js';
+import { startEmbeddedServer } from '../src/server/server.js';
+import { startTarget } from './helpers/target.js';
+
+function io(): { io: CliIo; out: () => string; err: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  let o = '';
+  let e = '';
+  stdout.on('data', (c: Buffer) => (o += c.toString()));
+  stderr.on('data', (c: Buffer) => (e += c.toString()));
+  return { io: { stdout, stderr, env: { NO_COLOR: '1' } }, out: () => o, err: () => e };
+}
+
+test('watch without a terminal prints one line per attempt and the summary (embedded server)', async (t) => {
+  const target = await startTarget();
+  t.after(() => target.close());
+  const c = io();
+  const code = await run(['watch', `${target.url}/ok`, '-n', '4'], c.io);
+  assert.equal(code, 0, c.err());
+  const lines = c.out().split('\n');
+  assert.equal(lines.filter((l) => /^#\d+\s+200\b/.test(l)).length, 4, c.out());
+  assert.match(c.out(), /4 of 4 attempts/);
+  assert.match(c.out(), /events received\s+4\s+server sent 4/);
+  assert.doesNotMatch(c.out() + c.err(), /Raw mode/);
+});
+
+test('watch with two servers: labelled lines and one summary per server; failures give exit 1', async (t) => {
+  const target = await startTarget();
+  const a = await startEmbeddedServer();
+  const b = await startEmbeddedServer();
+  t.after(async () => {
+    await a.close(1000);
+    await b.close(1000);
+    await target.close();
+  });
+  const c = io();
+  const code = await run(['watch', `${target.url}/status/503`, '-n', '2', '--no-tui', '-s', a.address, '-s', b.address], c.io);
+  assert.equal(code, 1, 'bad statuses are probe failures');
+  const out = c.out();
+  for (const addr of [a.address, b.address]) {
+    assert.equal(out.split('\n').filter((l) => l.startsWith(`[${addr}] #`)).length, 2, out);
+    assert.match(out, new RegExp(`== ${addr.replace(/[.[\]]/g, '\\$&')}`));
+  }
+  assert.equal((out.match(/2 of 2 attempts/g) ?? []).length, 2);
+  assert.equal(target.requests(), 4);
+});
+
+test('watch flag errors name the flag and exit 2', async () => {
+  for (const [args, flag] of [
+    [['--fps', '0'], '--fps'],
+    [['--slow-consumer', 'soon'], '--slow-consumer'],
+    [['-s', 'nope'], '--server'],
+  ] as const) {
+    const c = io();
+    const code = await run(['watch', 'http://127.0.0.1:1/', ...args], c.io);
+    assert.equal(code, 2, `${args.join(' ')}: ${c.err()}`);
+    assert.match(c.err(), new RegExp(flag));
+  }
+});
+
+test('watch: server-side validation error (INVALID_ARGUMENT) names the field, exit 2', async () => {
+  const c = io();
+  const code = await run(['watch', 'ftp://example.invalid/', '-n', '1', '--no-tui'], c.io);
+  assert.equal(code, 2, c.out() + c.err());
+  assert.match(c.err(), /invalid argument: .*endpoint/i);
+});

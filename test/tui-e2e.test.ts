@@ -1,0 +1,174 @@
+// End to end in a real terminal: `prober watch` under tmux against a local
+// target. Builds dist/ and runs bin/prober.js as a user would.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { startTarget, type Target } from './helpers/target.js';
+
+const run = promisify(execFile);
+const ROOT = new URL('..', import.meta.url).pathname;
+const TMUX = existsSync('/usr/bin/tmux') ? '/usr/bin/tmux' : 'tmux';
+
+before(async () => {
+  // Others' files may be mid-edit: tsc still emits; we only need ours built.
+  await run('npx', ['tsc', '-p', 'tsconfig.json'], { cwd: ROOT }).catch(() => undefined);
+  assert.ok(existsSync(join(ROOT, 'dist/cli/main.js')) && existsSync(join(ROOT, 'dist/tui/render.js')), 'dist built');
+});
+
+/** Environment for the pane: no CI markers (Ink then draws only the last frame). */
+function paneEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) {
+    if (k === 'CI' || k === 'CONTINUOUS_INTEGRATION' || k.startsWith('CI_') || k === 'NO_COLOR' || k === 'FORCE_COLOR') continue;
+    env[k] = v;
+  }
+  return { ...env, TERM: 'xterm-256color', ...extra };
+}
+
+class Tmux {
+  readonly socket = `prober-tui-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  private readonly dir = mkdtempSync(join(tmpdir(), 'prober-tui-'));
+  constructor(private readonly env: NodeJS.ProcessEnv) {
+    writeFileSync(join(this.dir, 'tmux.conf'), 'set -g history-limit 5000\n');
+  }
+  private tmux(args: string[]): string {
+    return execFileSync(TMUX, ['-L', this.socket, '-f', join(this.dir, 'tmux.conf'), ...args], {
+      env: this.env,
+      encoding: 'utf8',
+    });
+  }
+  start(cmd: string, cols = 100, rows = 32): void {
+    this.tmux(['new-session', '-d', '-s', 'w', '-x', String(cols), '-y', String(rows), cmd]);
+  }
+  screen(escapes = false): string {
+    return this.tmux(['capture-pane', '-p', '-t', 'w', ...(escapes ? ['-e'] : [])]);
+  }
+  /** Everything, scrollback included. */
+  all(): string {
+    return this.tmux(['capture-pane', '-p', '-t', 'w', '-S', '-5000']);
+  }
+  keys(...k: string[]): void {
+    this.tmux(['send-keys', '-t', 'w', ...k]);
+  }
+  /** The prober's pid: the child of the pane's shell. */
+  proberPid(): number {
+    const shell = this.tmux(['display', '-p', '-t', 'w', '#{pane_pid}']).trim();
+    const kids = readFileSync(`/proc/${shell}/task/${shell}/children`, 'utf8').trim().split(/\s+/);
+    assert.equal(kids.length, 1, `one child of the pane shell: ${kids}`);
+    return Number(kids[0]);
+  }
+  /**
+   * Resolves with prober's exit status, which the pane's shell prints (tmux
+   * 3.3 can lose a dead pane's status when the pty closes first).
+   */
+  async exited(what: string): Promise<number> {
+    await this.waitFor(() => /^EXIT=\d+$/m.test(this.all()), what);
+    return Number(/^EXIT=(\d+)$/m.exec(this.all())![1]);
+  }
+  async waitFor(pred: () => boolean, what: string, ms = 30_000): Promise<void> {
+    const t0 = Date.now();
+    while (Date.now() - t0 < ms) {
+      if (pred()) return;
+      await sleep(200);
+    }
+    assert.fail(`timed out waiting for ${what}; screen:\n${this.all()}`);
+  }
+  close(): void {
+    try {
+      this.tmux(['kill-server']);
+    } catch {
+      // already gone
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+function watchCmd(target: Target, extra: string): string {
+  // The shell outlives prober to report its exit status; the pane is killed at the end.
+  return `cd ${JSON.stringify(ROOT)} && node bin/prober.js watch ${target.url}/delay/2 -c 2 ${extra}; echo EXIT=$?; sleep 600`;
+}
+
+test('prober watch in a real terminal: histogram and percentiles live, q quits cleanly with the summary', { timeout: 120_000 }, async (t) => {
+  const target = await startTarget();
+  const tmux = new Tmux(paneEnv({}));
+  t.after(async () => {
+    tmux.close();
+    await target.close();
+  });
+  tmux.start(watchCmd(target, ''));
+
+  const live = (): boolean => {
+    const s = tmux.screen();
+    return /latency histogram \(\d[\d,]* responses\)/.test(s) && /│█/.test(s) && /p99\s+\d[\d.]*(ms|µs)/.test(s);
+  };
+  await tmux.waitFor(live, 'histogram and percentiles on screen');
+  const screen = tmux.screen();
+  assert.match(screen, /prober watch http:\/\/127\.0\.0\.1:\d+\/delay\/2/);
+  for (const p of ['p50', 'p90', 'p95', 'p99']) assert.match(screen, new RegExp(`${p}\\s+\\d[\\d.]*(ms|µs)`), p);
+  assert.match(screen, /phases \(median\)/);
+  assert.match(screen, /status 200 ×\d/);
+  assert.match(screen, /q quit/);
+  assert.match(tmux.screen(true), /\u001b\[(?:[\d;]*;)?(?:3[0-8]|9[0-7])[;m]/, 'coloured by default');
+  // Live: the count moves.
+  const count = (): number => Number(/(\d[\d,]*) attempts/.exec(tmux.screen())?.[1]?.replace(/,/g, '') ?? 0);
+  const n0 = count();
+  await tmux.waitFor(() => count() > n0, 'the attempt count to move');
+  t.diagnostic(`screen:\n${tmux.screen()}`);
+
+  tmux.keys('q');
+  const status = await tmux.exited('prober to exit after q');
+  const all = tmux.all();
+  assert.equal(status, 0, `exit status (continuous run, no failures); output:\n${all}`);
+  assert.match(all, /finished/, 'the last frame stays');
+  assert.match(all, /average latency\s+\d/, 'the final summary is printed');
+  assert.match(all, /events received\s+\d+/);
+  assert.doesNotMatch(all, /Error|at .*\.js:\d+/, 'no stack trace');
+  assert.doesNotMatch(all, /Raw mode is not supported/);
+});
+
+test('NO_COLOR, a finite run with --slow-consumer, and kill -INT: no colour, clean exit, summary', { timeout: 120_000 }, async (t) => {
+  const target = await startTarget();
+  const tmux = new Tmux(paneEnv({ NO_COLOR: '1' }));
+  t.after(async () => {
+    tmux.close();
+    await target.close();
+  });
+  tmux.start(watchCmd(target, '-n 10000 --deadline 60s --slow-consumer 5ms'), 80, 24);
+  await tmux.waitFor(() => /p50\s+\d/.test(tmux.screen()), 'percentiles on screen');
+  assert.match(tmux.screen(), /attempt \d[\d,]*\/10,000/);
+  assert.match(tmux.screen(), /slow consumer 5\.00ms\/event/);
+  assert.match(tmux.screen(), /deadline \d+:\d\d/, 'deadline countdown');
+  // Foreground colours 30-38 / 90-97 (39 is "default", which tmux emits anyway).
+  assert.doesNotMatch(tmux.screen(true), /\u001b\[(?:[\d;]*;)?(?:3[0-8]|9[0-7])[;m]/, 'NO_COLOR: no colour escapes');
+
+  process.kill(tmux.proberPid(), 'SIGINT');
+  const status = await tmux.exited('prober to exit after SIGINT');
+  const all = tmux.all();
+  // Cut short by the user: "probe failed" (1), as the other commands.
+  assert.equal(status, 1, all);
+  assert.match(all, /average latency\s+\d/);
+  assert.match(all, /interrupted/);
+  assert.doesNotMatch(all, /Error|at .*\.js:\d+/);
+});
+
+test('a finite run ends by itself: the last frame stays, the summary follows, exit 0', { timeout: 120_000 }, async (t) => {
+  const target = await startTarget();
+  const tmux = new Tmux(paneEnv({}));
+  t.after(async () => {
+    tmux.close();
+    await target.close();
+  });
+  tmux.start(watchCmd(target, '-n 30'), 100, 30);
+  const status = await tmux.exited('prober to finish 30 attempts');
+  const all = tmux.all();
+  assert.equal(status, 0, all);
+  assert.match(all, /✓ done\s+attempt 30\/30/, 'the last frame stays');
+  assert.match(all, /30 of 30 attempts/);
+  assert.match(all, /events received\s+30\s+server sent 30/);
+  assert.equal(target.requests(), 30);
+});
