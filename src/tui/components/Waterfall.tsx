@@ -12,23 +12,28 @@ export interface WaterfallProps {
   readonly compact?: boolean;
 }
 
-const PHASES: ReadonlyArray<readonly [keyof PhaseMedians, string, Tone]> = [
-  ['dnsMs', 'dns', 'info'],
-  ['connectMs', 'connect', 'warn'],
-  ['tlsMs', 'tls', 'bad'],
-  ['ttfbMs', 'ttfb', 'good'],
-  ['transferMs', 'transfer', 'accent'],
+// [field, name, short name for the one-line form, tone]
+const PHASES: ReadonlyArray<readonly [keyof PhaseMedians, string, string, Tone]> = [
+  ['dnsMs', 'dns', 'dns', 'info'],
+  ['connectMs', 'connect', 'conn', 'warn'],
+  ['tlsMs', 'tls', 'tls', 'bad'],
+  ['ttfbMs', 'ttfb', 'ttfb', 'good'],
+  ['transferMs', 'transfer', 'xfer', 'accent'],
 ];
 
 export function Waterfall({ phases, width, compact = false }: WaterfallProps) {
   const theme = useTheme();
   if (compact) {
+    // One line: only the phases that happened (no TLS on http://, ...).
+    const present = PHASES.filter(([k]) => phases[k] !== undefined);
     return (
       <Text wrap="truncate">
         <Text color={tone(theme, 'muted')}>phases </Text>
-        {PHASES.map(([k, name, t]) => (
+        {present.length === 0 ? <Text color={tone(theme, 'muted')}>–</Text> : null}
+        {present.map(([k, , short, t], i) => (
           <Text key={k}>
-            <Text color={tone(theme, t)}>{name}</Text> {formatMs(phases[k])}{'  '}
+            {i > 0 ? '  ' : ''}
+            <Text color={tone(theme, t)}>{short}</Text> {formatMs(phases[k])}
           </Text>
         ))}
       </Text>
@@ -46,7 +51,7 @@ export function Waterfall({ phases, width, compact = false }: WaterfallProps) {
       <Text color={tone(theme, 'muted')} wrap="truncate">
         phases (median){total > 0 ? ` · total ${formatMs(total)}` : ''}
       </Text>
-      {PHASES.map(([k, name, t]) => {
+      {PHASES.map(([k, name, , t]) => {
         const ms = phases[k];
         let lead = 0;
         let len = 0;
