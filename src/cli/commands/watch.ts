@@ -4,7 +4,8 @@
 import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
 import { connect, isProberRpcError, probeStream, type ProberConnection } from '../../client/index.js';
 import type { ProbeInput } from '../../probe/types.js';
-import { themeFromEnv, watch, type WatchRun, type WatchSource } from '../../tui/index.js';
+// Types only: Ink and React load lazily, so `probe`/`stream`/`serve` start fast.
+import type { WatchRun, WatchSource } from '../../tui/index.js';
 import { formatAttempt, formatMs, formatSummary, styleFor } from '../format.js';
 import type { CliIo } from '../io.js';
 import {
@@ -77,6 +78,7 @@ export function watchCommand(io: CliIo) {
   if (serverOpt) serverOpt.description += '; repeat for one panel per server';
 
   return cmd.action(async (url, opts) => {
+    const { themeFromEnv, watch } = await import('../../tui/index.js');
     const servers = ([] as string[]).concat((opts.server as string | string[] | undefined) ?? []);
     const input = toProbeInput(url, { ...opts, server: undefined });
     const deadlineMs = callDeadlineMs(opts);
