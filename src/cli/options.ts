@@ -130,8 +130,9 @@ export interface ProbeOptionDefaults {
 
 /**
  * Adds the probe flags to a command (probe, stream, watch): -n, --deadline,
- * --timeout, -c/--concurrency, -i/--interval, --reuse, -X/--method, --expect,
- * -s/--server. Turn the parsed result into a request with toProbeInput().
+ * --timeout, -c/--concurrency, -i/--interval, --reuse, -X/--method, --expect.
+ * Each command adds its own -s/--server (one, or repeatable for watch). Turn
+ * the parsed result into a request with toProbeInput().
  */
 export function addProbeOptions<A extends unknown[], O extends OptionValues>(
   cmd: Command<A, O>,
@@ -154,8 +155,14 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
     .option('-i, --interval <duration>', 'time between attempt starts; 0 = back to back', parseDuration, 0)
     .option('--reuse', 'reuse kept-alive connections (default: a fresh connection per attempt)')
     .option('-X, --method <method>', 'GET or HEAD', parseMethod, 'GET' as HttpMethod)
-    .option('--expect <statuses>', 'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)', parseStatusRanges)
-    .option('-s, --server <host:port>', 'prober server to use (default: an embedded in-process one)', parseServerAddress);
+    .option('--expect <statuses>', 'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)', parseStatusRanges);
+}
+
+export const SERVER_HELP = 'prober server to use (default: an embedded in-process one)';
+
+/** Parser for a repeatable -s/--server: accumulates validated addresses. */
+export function collectServer(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), parseServerAddress(value)];
 }
 
 /** Parsed flags -> the request the server validates. */

@@ -4,7 +4,7 @@ import { probeOnce } from '../../client/index.js';
 import type { CommandContext } from '../context.js';
 import { formatSummary, styleFor, summaryJson } from '../format.js';
 import { writeOut } from '../io.js';
-import { EXIT, addProbeOptions, callDeadlineMs, toProbeInput, withProber } from '../options.js';
+import { EXIT, addProbeOptions, callDeadlineMs, parseServerAddress, SERVER_HELP, toProbeInput, withProber } from '../options.js';
 import { exitCodeForSummary, reportError } from '../outcome.js';
 
 export function probeCommand(ctx: CommandContext) {
@@ -12,7 +12,9 @@ export function probeCommand(ctx: CommandContext) {
     new Command('probe')
       .description('probe an HTTP(S) endpoint N times and print latency statistics')
       .argument('<url>', 'http:// or https:// URL to probe'),
-  ).option('--json', 'print the summary as one JSON object (times in ms)');
+  )
+    .option('-s, --server <host:port>', SERVER_HELP, parseServerAddress)
+    .option('--json', 'print the summary as one JSON object (times in ms)');
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;

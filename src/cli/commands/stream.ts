@@ -9,7 +9,7 @@ import type { Summary } from '../../stats/types.js';
 import type { CommandContext } from '../context.js';
 import { attemptJson, formatAttempt, formatSummary, styleFor, summaryJson } from '../format.js';
 import { writeOut } from '../io.js';
-import { addProbeOptions, callDeadlineMs, toProbeInput, withProber } from '../options.js';
+import { addProbeOptions, callDeadlineMs, parseServerAddress, SERVER_HELP, toProbeInput, withProber } from '../options.js';
 import { exitCodeForSummary, reportError } from '../outcome.js';
 
 export function streamCommand(ctx: CommandContext) {
@@ -17,7 +17,9 @@ export function streamCommand(ctx: CommandContext) {
     new Command('stream')
       .description('probe an endpoint and print each attempt as it finishes, then the summary (-n 0: until Ctrl-C)')
       .argument('<url>', 'http:// or https:// URL to probe'),
-  ).option('--json', 'NDJSON: one object per attempt, then the summary ({"type": "attempt" | "summary", ...})');
+  )
+    .option('-s, --server <host:port>', SERVER_HELP, parseServerAddress)
+    .option('--json', 'NDJSON: one object per attempt, then the summary ({"type": "attempt" | "summary", ...})');
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;

@@ -15,7 +15,8 @@ import {
   describeRpcError,
   exitCodeFor,
   parseDuration,
-  parseServerAddress,
+  SERVER_HELP,
+  collectServer,
   toProbeInput,
   withProber,
   type ExitCode,
@@ -61,6 +62,7 @@ export function watchCommand(io: CliIo) {
       .argument('<url>', 'http:// or https:// URL to probe'),
     { repetitions: 0 },
   )
+    .option('-s, --server <host:port>', `${SERVER_HELP}; repeat for one panel per server`, collectServer)
     .option('--no-tui', 'plain output: one line per attempt, then the summary (automatic when not on a terminal)')
     .option('--fps <n>', 'maximum frames per second, 1..60', parseFps, 30)
     .option(
@@ -69,17 +71,9 @@ export function watchCommand(io: CliIo) {
       parseDuration,
     );
 
-  // watch takes several servers (one panel each): make -s/--server repeatable.
-  const serverOpt = cmd.options.find((o) => o.long === '--server');
-  serverOpt?.argParser((value: string, previous: unknown) => [
-    ...(Array.isArray(previous) ? (previous as string[]) : []),
-    parseServerAddress(value),
-  ]);
-  if (serverOpt) serverOpt.description += '; repeat for one panel per server';
-
   return cmd.action(async (url, opts) => {
     const { themeFromEnv, watch } = await import('../../tui/index.js');
-    const servers = ([] as string[]).concat((opts.server as string | string[] | undefined) ?? []);
+    const servers = opts.server ?? [];
     const input = toProbeInput(url, { ...opts, server: undefined });
     const deadlineMs = callDeadlineMs(opts);
     const style = styleFor(io.stdout, io.env);
