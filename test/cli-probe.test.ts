@@ -30,6 +30,9 @@ test('human output: average first, then the spread, counts and statuses; exit 0'
   assert.match(out, /successes 3\s+failures 0/);
   assert.match(out, /statuses\s+200: 3/);
   assert.match(out, /deadline reached\s+no/);
+  // The unary reply carries phase medians (127.0.0.1: no DNS, no TLS).
+  assert.match(out, /phases \(median\)\s+connect [\d.]+ m?s\s+ttfb [\d.]+ m?s\s+transfer [\d.]+ m?s/);
+  assert.doesNotMatch(out, /dns|tls/);
   assert.ok(out.indexOf('average latency') < out.indexOf('p50'));
   assert.equal(io.stderr.text(), '');
 });
@@ -51,6 +54,10 @@ test('--json: one object with stable keys and ms numbers', { timeout: 60_000 }, 
   assert.ok((s['averageMs'] as number) <= (s['maxMs'] as number));
   assert.deepEqual(s['statuses'], [{ status: 200, count: 4 }]);
   assert.equal(s['deadlineReached'], false);
+  const phases = s['phases'] as Record<string, number | null>;
+  assert.equal(phases['dnsMs'], null);
+  assert.equal(phases['tlsMs'], null);
+  assert.ok((phases['ttfbMs'] as number) > 0 && (phases['ttfbMs'] as number) <= (s['maxMs'] as number));
   const hist = s['histogram'] as Array<{ count: number }>;
   assert.equal(hist.reduce((a, b) => a + b.count, 0) + (s['histogramOverflow'] as number), 4);
 });

@@ -235,6 +235,7 @@ describe('summary', () => {
     backpressureWaitMs: 120.5,
     elapsedMs: 1000.25,
     eventsSent: 10,
+    phases: { dnsMs: 0.5, connectMs: 1.25, ttfbMs: 8 }, // tls and transfer never happened
   };
 
   it('round-trips a full summary', () => {
@@ -276,6 +277,7 @@ describe('summary', () => {
       backpressureWaitMs: 0,
       elapsedMs: 3,
       eventsSent: 0,
+      phases: { dnsMs: 2 },
     };
     const msg = wire(summaryToProto(empty), pb.Summary);
     assert.equal(msg.has_average_latency, false);

@@ -101,6 +101,7 @@ test('schedule slips, phase medians, run facts and reset', () => {
   assert.equal(s.elapsedMs, 100);
   assert.equal(s.eventsSent, 3);
   assert.equal(s.p50Ms, 12);
+  assert.deepEqual(s.phases, { dnsMs: 1, connectMs: 3, ttfbMs: 6 });
   st.reset();
   const e = st.summary();
   assert.equal(e.attempts, 0);

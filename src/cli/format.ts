@@ -74,8 +74,6 @@ export interface SummaryContext {
   readonly requested: number;
   /** Set when the user stopped the run (the summary is then computed locally). */
   readonly interrupted?: boolean;
-  /** Median phases when known (stream: folded from the attempts). */
-  readonly phases?: PhaseMedians;
 }
 
 /** Multi-line human summary; the average is the headline. */
@@ -95,9 +93,7 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
     lines.push(`  ${cell('p95', s.p95Ms)}    ${cell('p99', s.p99Ms)}    ${cell('max', s.maxMs)}`);
     lines.push(`  ${cell('stddev', s.stddevMs)}`);
   }
-  if (ctx.phases !== undefined && Object.keys(ctx.phases).length > 0) {
-    lines.push(`  phases (median)  ${formatPhases(ctx.phases)}`);
-  }
+  if (Object.keys(s.phases).length > 0) lines.push(`  phases (median)  ${formatPhases(s.phases)}`);
   lines.push('');
   const failures = s.failures > 0 ? st.red(String(s.failures)) : String(s.failures);
   lines.push(`  successes ${s.successes}   failures ${failures}   responses ${s.responses}`);
@@ -150,6 +146,18 @@ export function summaryJson(s: Summary): Record<string, unknown> {
     backpressureWaitMs: s.backpressureWaitMs,
     elapsedMs: s.elapsedMs,
     eventsSent: s.eventsSent,
+    phases: phasesJson(s.phases),
+  };
+}
+
+/** Phases with every key present (null when the phase did not happen). */
+function phasesJson(p: PhaseMedians): Record<string, number | null> {
+  return {
+    dnsMs: nil(p.dnsMs),
+    connectMs: nil(p.connectMs),
+    tlsMs: nil(p.tlsMs),
+    ttfbMs: nil(p.ttfbMs),
+    transferMs: nil(p.transferMs),
   };
 }
 
@@ -164,13 +172,7 @@ export function attemptJson(a: AttemptResult): Record<string, unknown> {
       a.error === undefined
         ? null
         : { reason: a.error.reason, message: a.error.message, temporary: a.error.temporary, code: nil(a.error.code) },
-    phases: {
-      dnsMs: nil(a.phases.dnsMs),
-      connectMs: nil(a.phases.connectMs),
-      tlsMs: nil(a.phases.tlsMs),
-      ttfbMs: nil(a.phases.ttfbMs),
-      transferMs: nil(a.phases.transferMs),
-    },
+    phases: phasesJson(a.phases),
     bodyBytes: a.bodyBytes,
     httpVersion: nil(a.httpVersion),
     remoteAddress: nil(a.remoteAddress),

@@ -272,6 +272,7 @@ export function summaryToProto(s: Summary): pb.Summary {
     backpressure_wait: msToDuration(s.backpressureWaitMs),
     elapsed: msToDuration(s.elapsedMs),
     events_sent: s.eventsSent,
+    phase_medians: phasesToProto(s.phases),
   });
 }
 
@@ -311,6 +312,7 @@ export function summaryFromProto(s: pb.Summary): Summary {
     backpressureWaitMs: s.has_backpressure_wait ? durationToMs(s.backpressure_wait) : 0,
     elapsedMs: s.has_elapsed ? durationToMs(s.elapsed) : 0,
     eventsSent: s.events_sent,
+    phases: phasesFromProto(s.has_phase_medians ? s.phase_medians : undefined),
   });
 }
 

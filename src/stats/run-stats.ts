@@ -125,6 +125,7 @@ export class RunStats {
       backpressureWaitMs: run.backpressureWaitMs ?? 0,
       elapsedMs: run.elapsedMs ?? 0,
       eventsSent: run.eventsSent ?? 0,
+      phases: this.phaseMedians(),
     };
   }
 

@@ -77,6 +77,8 @@ export interface Summary {
   readonly backpressureWaitMs: number;
   readonly elapsedMs: number;
   readonly eventsSent: number;
+  /** Median of each phase over the attempts where it happened. */
+  readonly phases: PhaseMedians;
 }
 
 /** A re-binned histogram: one bucket per requested bound, plus what lies above. */

@@ -9,7 +9,7 @@
 // server: nothing here buffers more than the ring of recent latencies.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunStats } from '../stats/index.js';
-import type { Histogram, PhaseMedians, Summary } from '../stats/index.js';
+import type { Histogram, Summary } from '../stats/index.js';
 import type { AttemptResult } from '../probe/types.js';
 import { logBounds } from './format.js';
 
@@ -51,8 +51,6 @@ export interface FeedOutcome {
   readonly serverSummary?: Summary;
   /** Summary of every attempt this client consumed (resets do not apply). */
   readonly localSummary: Summary;
-  /** Phase medians over every attempt consumed. */
-  readonly phases: PhaseMedians;
   readonly received: number;
   readonly failure?: FeedFailure;
 }
@@ -93,7 +91,6 @@ export interface FeedSnapshot {
   /** Attempts consumed per second over the last few seconds. */
   readonly ratePerSec: number;
   readonly summary: Summary;
-  readonly phases: PhaseMedians;
   readonly histogram: Histogram;
   /** Oldest first; undefined marks a failed attempt without a response. */
   readonly recent: readonly (number | undefined)[];
@@ -242,7 +239,6 @@ export class StreamFeed {
       summary: this.server ?? localSummary,
       ...(this.server ? { serverSummary: this.server } : {}),
       localSummary,
-      phases: this.total.phaseMedians(),
       received: this.receivedCount,
       ...(this.failureValue ? { failure: this.failureValue } : {}),
     };
@@ -296,7 +292,6 @@ export class StreamFeed {
       ...(deadline !== undefined ? { deadlineLeftMs: Math.max(0, deadline - this.elapsed()) } : {}),
       ratePerSec: this.rate(),
       summary,
-      phases: this.stats.phaseMedians(),
       histogram,
       recent,
       ...(this.lastErr ? { lastError: this.lastErr } : {}),

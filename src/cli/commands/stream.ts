@@ -25,8 +25,8 @@ export function streamCommand(ctx: CommandContext) {
     const { io } = ctx;
     const style = styleFor(io.stdout, io.env);
     const json = opts.json === true;
-    // Folded locally too: phase medians for the human summary, and a summary
-    // when the user interrupts (a cancelled call gets none from the server).
+    // Folded locally too, for a summary when the user interrupts (a
+    // cancelled call gets none from the server).
     const local = new RunStats();
     const started = performance.now();
     let eventsSeen = 0;
@@ -47,11 +47,7 @@ export function streamCommand(ctx: CommandContext) {
       if (json) {
         await writeOut(io.stdout, `${JSON.stringify({ type: 'summary', interrupted, ...summaryJson(summary) })}\n`);
       } else {
-        const text = formatSummary(
-          summary,
-          { endpoint: url, requested: opts.repetitions, interrupted, phases: local.phaseMedians() },
-          style,
-        );
+        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, interrupted }, style);
         await writeOut(io.stdout, `\n${text}`);
       }
     };

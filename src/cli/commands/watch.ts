@@ -102,7 +102,7 @@ export function watchCommand(io: CliIo) {
             lines.push(
               formatSummary(
                 o.summary,
-                { endpoint: url, requested: opts.repetitions, interrupted: o.serverSummary === undefined, phases: o.phases },
+                { endpoint: url, requested: opts.repetitions, interrupted: o.serverSummary === undefined },
                 style,
               ).trimEnd(),
             );

@@ -78,7 +78,7 @@ export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
       <PercentilesLine summary={s.summary} width={l.statsWidth} />
     );
   const phases =
-    l.phases === 'none' ? null : <Waterfall phases={s.phases} width={l.statsWidth} compact={l.phases === 'line'} />;
+    l.phases === 'none' ? null : <Waterfall phases={s.summary.phases} width={l.statsWidth} compact={l.phases === 'line'} />;
   const hist = (
     <Box flexDirection="column" width={l.histogramWidth} flexShrink={0}>
       {l.histogramTitle ? (

@@ -1272,6 +1272,7 @@ export namespace prober.v1 {
             backpressure_wait?: dependency_1.google.protobuf.Duration;
             elapsed?: dependency_1.google.protobuf.Duration;
             events_sent?: number;
+            phase_medians?: Phases;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [13, 15, 16], this.#one_of_decls);
@@ -1338,6 +1339,9 @@ export namespace prober.v1 {
                 }
                 if ("events_sent" in data && data.events_sent != undefined) {
                     this.events_sent = data.events_sent;
+                }
+                if ("phase_medians" in data && data.phase_medians != undefined) {
+                    this.phase_medians = data.phase_medians;
                 }
             }
         }
@@ -1497,6 +1501,15 @@ export namespace prober.v1 {
         set events_sent(value: number) {
             pb_1.Message.setField(this, 21, value);
         }
+        get phase_medians() {
+            return pb_1.Message.getWrapperField(this, Phases, 22) as Phases;
+        }
+        set phase_medians(value: Phases) {
+            pb_1.Message.setWrapperField(this, 22, value);
+        }
+        get has_phase_medians() {
+            return pb_1.Message.getField(this, 22) != null;
+        }
         static fromObject(data: {
             attempts?: number;
             successes?: number;
@@ -1519,6 +1532,7 @@ export namespace prober.v1 {
             backpressure_wait?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
             elapsed?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
             events_sent?: number;
+            phase_medians?: ReturnType<typeof Phases.prototype.toObject>;
         }): Summary {
             const message = new Summary({});
             if (data.attempts != null) {
@@ -1584,6 +1598,9 @@ export namespace prober.v1 {
             if (data.events_sent != null) {
                 message.events_sent = data.events_sent;
             }
+            if (data.phase_medians != null) {
+                message.phase_medians = Phases.fromObject(data.phase_medians);
+            }
             return message;
         }
         toObject() {
@@ -1609,6 +1626,7 @@ export namespace prober.v1 {
                 backpressure_wait?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
                 elapsed?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
                 events_sent?: number;
+                phase_medians?: ReturnType<typeof Phases.prototype.toObject>;
             } = {};
             if (this.attempts != null) {
                 data.attempts = this.attempts;
@@ -1673,6 +1691,9 @@ export namespace prober.v1 {
             if (this.events_sent != null) {
                 data.events_sent = this.events_sent;
             }
+            if (this.phase_medians != null) {
+                data.phase_medians = this.phase_medians.toObject();
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1721,6 +1742,8 @@ export namespace prober.v1 {
                 writer.writeMessage(20, this.elapsed, () => this.elapsed.serialize(writer));
             if (this.events_sent != 0)
                 writer.writeUint64(21, this.events_sent);
+            if (this.has_phase_medians)
+                writer.writeMessage(22, this.phase_medians, () => this.phase_medians.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1792,6 +1815,9 @@ export namespace prober.v1 {
                         break;
                     case 21:
                         message.events_sent = reader.readUint64();
+                        break;
+                    case 22:
+                        reader.readMessage(message.phase_medians, () => message.phase_medians = Phases.deserialize(reader));
                         break;
                     default: reader.skipField();
                 }
