@@ -13,26 +13,41 @@ export interface OutcomesProps {
   readonly compact?: boolean;
 }
 
-export function Outcomes({ summary, lastError, width, compact = false }: OutcomesProps) {
+type Counts = Pick<Summary, 'statuses' | 'errors'>;
+
+/** "200 ×12  503 ×2" in status colours. */
+function StatusCounts({ statuses }: Pick<Counts, 'statuses'>) {
   const theme = useTheme();
   const times = theme.unicode ? '×' : 'x';
+  return statuses.map((s) => (
+    <Text key={s.status}>
+      <Text color={tone(theme, statusTone(s.status))} bold>
+        {s.status}
+      </Text>
+      {` ${times}${formatCount(s.count)}  `}
+    </Text>
+  ));
+}
+
+/** "TIMEOUT ×3  RESET ×1". */
+function ErrorCounts({ errors }: Pick<Counts, 'errors'>) {
+  const theme = useTheme();
+  const times = theme.unicode ? '×' : 'x';
+  return errors.map((e) => (
+    <Text key={e.reason}>
+      <Text color={tone(theme, 'bad')}>{e.reason}</Text>
+      {` ${times}${formatCount(e.count)}  `}
+    </Text>
+  ));
+}
+
+export function Outcomes({ summary, lastError, width, compact = false }: OutcomesProps) {
+  const theme = useTheme();
   if (compact) {
     return (
       <Text wrap="truncate">
-        {summary.statuses.map((s) => (
-          <Text key={s.status}>
-            <Text color={tone(theme, statusTone(s.status))} bold>
-              {s.status}
-            </Text>
-            {` ${times}${formatCount(s.count)}  `}
-          </Text>
-        ))}
-        {summary.errors.map((e) => (
-          <Text key={e.reason}>
-            <Text color={tone(theme, 'bad')}>{e.reason}</Text>
-            {` ${times}${formatCount(e.count)}  `}
-          </Text>
-        ))}
+        <StatusCounts statuses={summary.statuses} />
+        <ErrorCounts errors={summary.errors} />
         {summary.statuses.length + summary.errors.length === 0 ? <Text color={tone(theme, 'muted')}>no results yet</Text> : null}
       </Text>
     );
@@ -42,24 +57,12 @@ export function Outcomes({ summary, lastError, width, compact = false }: Outcome
       <Text wrap="truncate">
         <Text color={tone(theme, 'muted')}>status </Text>
         {summary.statuses.length === 0 ? <Text color={tone(theme, 'muted')}>–</Text> : null}
-        {summary.statuses.map((s) => (
-          <Text key={s.status}>
-            <Text color={tone(theme, statusTone(s.status))} bold>
-              {s.status}
-            </Text>
-            {` ${times}${formatCount(s.count)}  `}
-          </Text>
-        ))}
+        <StatusCounts statuses={summary.statuses} />
       </Text>
       <Text wrap="truncate">
         <Text color={tone(theme, 'muted')}>errors </Text>
         {summary.errors.length === 0 ? <Text color={tone(theme, 'muted')}>none</Text> : null}
-        {summary.errors.map((e) => (
-          <Text key={e.reason}>
-            <Text color={tone(theme, 'bad')}>{e.reason}</Text>
-            {` ${times}${formatCount(e.count)}  `}
-          </Text>
-        ))}
+        <ErrorCounts errors={summary.errors} />
       </Text>
       <Text wrap="truncate">
         <Text color={tone(theme, 'muted')}>last error </Text>
