@@ -1,6 +1,7 @@
 // The one-command mode: an in-process prober on 127.0.0.1, free port. Kept
 // in its own module so `--server host:port` runs never load the server code.
 import { startEmbeddedServer } from '../server/server.js';
+import { startEmbeddedServerThread } from '../server/thread.js';
 
 export interface Embedded {
   readonly address: string;
@@ -10,7 +11,19 @@ export interface Embedded {
 /** Grace for calls still running at close; by then our own call has ended. */
 const CLOSE_GRACE_MS = 1_000;
 
-export async function startEmbedded(): Promise<Embedded> {
+export interface EmbeddedOptions {
+  /**
+   * Run the prober on a worker thread: for front ends that do real work per
+   * frame (the TUI), so rendering never delays the engine's timestamps.
+   */
+  readonly thread?: boolean;
+}
+
+export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embedded> {
+  if (options.thread === true) {
+    const th = await startEmbeddedServerThread();
+    return { address: th.address, close: () => th.close(CLOSE_GRACE_MS) };
+  }
   const running = await startEmbeddedServer();
   return { address: running.address, close: () => running.close(CLOSE_GRACE_MS) };
 }

@@ -5,6 +5,7 @@
 import { InvalidArgumentError, type Command, type OptionValues } from '@commander-js/extra-typings';
 import { connect, type ProberConnection, type ProberRpcError } from '../client/index.js';
 import type { HttpMethod, ProbeInput, StatusRange } from '../probe/types.js';
+import type { EmbeddedOptions } from './embedded.js';
 
 /** Process exit codes of every command. */
 export const EXIT = Object.freeze({
@@ -229,6 +230,7 @@ export function describeRpcError(err: ProberRpcError, server: string | undefined
 export async function withProber<T>(
   server: string | undefined,
   fn: (conn: ProberConnection) => Promise<T>,
+  embedded: EmbeddedOptions = {},
 ): Promise<T> {
   if (server !== undefined) {
     const conn = connect(server);
@@ -239,12 +241,12 @@ export async function withProber<T>(
     }
   }
   const { startEmbedded } = await import('./embedded.js');
-  const embedded = await startEmbedded();
-  const conn = connect(embedded.address);
+  const prober = await startEmbedded(embedded);
+  const conn = connect(prober.address);
   try {
     return await fn(conn);
   } finally {
     conn.close();
-    await embedded.close();
+    await prober.close();
   }
 }

@@ -118,7 +118,8 @@ export function watchCommand(io: CliIo) {
 
     let runs: WatchRun[];
     if (servers.length === 0) {
-      runs = await withProber(undefined, (conn) => run([source(conn, 'embedded', input, deadlineMs)]));
+      // On its own thread: rendering must not delay the timestamps the engine takes.
+      runs = await withProber(undefined, (conn) => run([source(conn, 'embedded', input, deadlineMs)]), { thread: true });
     } else {
       const conns = servers.map((s) => connect(s));
       try {
