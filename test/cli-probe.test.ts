@@ -169,3 +169,23 @@ test('option parsers', () => {
   assert.throws(() => parseStatusRanges('300-200'));
   assert.throws(() => parseStatusRanges('200,'));
 });
+
+test('counts and durations too large for the wire are usage errors naming the flag, not INTERNAL', { timeout: 60_000 }, async () => {
+  // repetitions/concurrency are uint32 and durations google.protobuf.Duration
+  // (at most 315576000000 s): past that the request cannot be serialized.
+  for (const args of [
+    ['-n', '99999999999'],
+    ['-c', '4294967296'],
+    ['--timeout', '99999999999999999999h'],
+    ['--interval', '99999999999999999999h'],
+    ['--deadline', '99999999999999999999h'],
+  ]) {
+    const io = testIo();
+    const code = await run(['probe', `${target.url}/ok`, ...args], io);
+    const err = io.stderr.text();
+    assert.equal(code, EXIT.USAGE, `${args.join(' ')}: ${err}`);
+    assert.match(err, new RegExp(`${args[0]}\\b.*too large`), args.join(' '));
+    assert.doesNotMatch(err, /INTERNAL/);
+    noStack(err);
+  }
+});

@@ -30,6 +30,11 @@ export const DEFAULT_REPETITIONS = 10;
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
+/** google.protobuf.Duration's range (about 10000 years): longer cannot go on the wire. */
+const MAX_DURATION_MS = 315_576_000_000 * 1000;
+/** repetitions and concurrency are uint32 on the wire. */
+const MAX_COUNT = 4_294_967_295;
+
 /**
  * '200ms' | '1.5s' | '2m' | '1h' | '500' (bare number = milliseconds) -> ms.
  * Rejects negatives, empty strings and anything else.
@@ -40,7 +45,9 @@ export function parseDuration(value: string): number {
     throw new InvalidArgumentError(`expected a duration like 200ms, 1.5s, 2m or 500 (ms), got ${JSON.stringify(value)}`);
   }
   const ms = Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!;
-  if (!Number.isFinite(ms)) throw new InvalidArgumentError(`duration ${JSON.stringify(value)} is too large`);
+  if (!(ms <= MAX_DURATION_MS)) {
+    throw new InvalidArgumentError(`duration ${JSON.stringify(value)} is too large (at most ${MAX_DURATION_MS / 3_600_000}h)`);
+  }
   return ms;
 }
 
@@ -50,7 +57,7 @@ export function parseCount(value: string): number {
     throw new InvalidArgumentError(`expected a whole number >= 0, got ${JSON.stringify(value)}`);
   }
   const n = Number(value);
-  if (!Number.isSafeInteger(n)) throw new InvalidArgumentError(`${value} is too large`);
+  if (n > MAX_COUNT) throw new InvalidArgumentError(`${value.trim()} is too large (at most ${MAX_COUNT})`);
   return n;
 }
 
