@@ -12,6 +12,7 @@ export interface ProberConnection {
   readonly address: string;
   /** The generated client, for callers that need raw access (tests, health). */
   readonly client: pb.ProberClient;
+  /** Close the channel, cancelling the calls still running on it. */
   close(): void;
 }
 
@@ -78,14 +79,40 @@ function cancelledBeforeStart(): ProberRpcError {
   return new ProberRpcError(grpc.status.CANCELLED, 'cancelled before the call started');
 }
 
+/** grpc-js throws when a call is started on a closed channel; UNAVAILABLE, as for calls queued on it. */
+function startFailed(err: unknown): ProberRpcError {
+  return new ProberRpcError(grpc.status.UNAVAILABLE, err instanceof Error ? err.message : String(err), { cause: err });
+}
+
+/**
+ * Calls running per connection. grpc-js's close() lets started calls go on,
+ * so a caller that closes without cancelling would leave a continuous stream
+ * probing on the server (paused, once its window fills) for nobody.
+ */
+const runningCalls = new WeakMap<ProberConnection, Set<grpc.Call>>();
+
+/** Remember `call` until it ends, so closing its connection cancels it. */
+function track(conn: ProberConnection, call: grpc.Call): () => void {
+  const calls = runningCalls.get(conn);
+  calls?.add(call);
+  return () => calls?.delete(call);
+}
+
 /** A lazily connecting channel to a prober at `host:port` (plaintext). */
 export function connect(address: string, options?: Partial<grpc.ChannelOptions>): ProberConnection {
   const client = new pb.ProberClient(address, grpc.credentials.createInsecure(), options);
-  return {
+  const calls = new Set<grpc.Call>();
+  const conn: ProberConnection = {
     address,
     client,
-    close: () => client.close(),
+    close: () => {
+      for (const call of calls) call.cancel();
+      calls.clear();
+      client.close();
+    },
   };
+  runningCalls.set(conn, calls);
+  return conn;
 }
 
 /** Unary Probe: resolves with the Summary, rejects with ProberRpcError. */
@@ -100,14 +127,22 @@ export function probeOnce(conn: ProberConnection, input: ProbeInput, opts: CallO
       return reject(err);
     }
     const onAbort = (): void => call.cancel();
-    const call = conn.client.Probe(req, callOptions(opts), (err, reply) => {
-      signal?.removeEventListener('abort', onAbort);
-      if (err) return reject(toRpcError(err));
-      if (reply === undefined || !reply.has_summary) {
-        return reject(new ProberRpcError(grpc.status.INTERNAL, 'reply has no summary'));
-      }
-      resolve(summaryFromProto(reply.summary));
-    });
+    let untrack = (): void => {};
+    let call: grpc.ClientUnaryCall;
+    try {
+      call = conn.client.Probe(req, callOptions(opts), (err, reply) => {
+        signal?.removeEventListener('abort', onAbort);
+        untrack();
+        if (err) return reject(toRpcError(err));
+        if (reply === undefined || !reply.has_summary) {
+          return reject(new ProberRpcError(grpc.status.INTERNAL, 'reply has no summary'));
+        }
+        resolve(summaryFromProto(reply.summary));
+      });
+    } catch (err) {
+      return reject(startFailed(err));
+    }
+    untrack = track(conn, call);
     signal?.addEventListener('abort', onAbort, { once: true });
   });
 }
@@ -130,10 +165,16 @@ export function probeStream(conn: ProberConnection, input: ProbeInput, opts: Cal
   let call: grpc.ClientReadableStream<pb.ProbeEvent> | undefined;
   if (signal?.aborted) early = cancelledBeforeStart();
   else {
+    let req: pb.ProbeRequest | undefined;
     try {
-      call = conn.client.ProbeStream(encode(input), callOptions(opts));
+      req = encode(input);
     } catch (err) {
       early = toRpcError(err);
+    }
+    try {
+      if (req !== undefined) call = conn.client.ProbeStream(req, callOptions(opts));
+    } catch (err) {
+      early = startFailed(err);
     }
   }
 
@@ -154,8 +195,10 @@ export function probeStream(conn: ProberConnection, input: ProbeInput, opts: Cal
     call.on('error', (err) => {
       failure ??= err;
     });
+    const untrack = track(conn, call);
     call.on('status', () => {
       done = true; // the call is over; nothing left to cancel
+      untrack();
     });
     signal?.addEventListener('abort', onAbort, { once: true });
   }
