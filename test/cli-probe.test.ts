@@ -189,3 +189,16 @@ test('counts and durations too large for the wire are usage errors naming the fl
     noStack(err);
   }
 });
+
+test('--deadline past setTimeout\'s range (2^31-1 ms, ~596 h) is a usage error, not an instant cut-off', { timeout: 60_000 }, async () => {
+  // grpc-js servers read a longer grpc-timeout modulo 2^32 ms: the call would
+  // end at once (or hours early) with partial results.
+  const io = testIo();
+  const code = await run(['probe', `${target.url}/ok`, '-n', '1', '--deadline', '597h'], io);
+  assert.equal(code, EXIT.USAGE, io.stderr.text() + io.stdout.text());
+  assert.match(io.stderr.text(), /--deadline\b.*too large.*596h/);
+  const ok = testIo();
+  assert.equal(await run(['probe', `${target.url}/ok`, '-n', '1', '--deadline', '596h'], ok), EXIT.OK, ok.stderr.text());
+  assert.match(ok.stdout.text(), /1 of 1 attempts/);
+  assert.match(ok.stdout.text(), /deadline reached\s+no/);
+});

@@ -51,6 +51,21 @@ export function parseDuration(value: string): number {
   return ms;
 }
 
+/**
+ * Largest call deadline: grpc-js servers read a longer grpc-timeout modulo
+ * 2^32 ms (setTimeout's range), ending the call at once or hours early.
+ */
+const MAX_DEADLINE_MS = 596 * 3_600_000;
+
+/** --deadline: a duration of at most 596h (~24.8 days); 0 = none. */
+export function parseDeadline(value: string): number {
+  const ms = parseDuration(value);
+  if (ms > MAX_DEADLINE_MS) {
+    throw new InvalidArgumentError(`deadline ${JSON.stringify(value)} is too large (at most 596h; 0 = none)`);
+  }
+  return ms;
+}
+
 /** A non-negative integer (no sign, no decimals). */
 export function parseCount(value: string): number {
   if (!/^\s*\d+\s*$/.test(value)) {
@@ -156,7 +171,7 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
     .option(
       '--deadline <duration>',
       `deadline for the whole run, e.g. 30s; 0 = none (default: ${DEFAULT_DEADLINE_MS / 1000}s, none when -n 0)`,
-      parseDuration,
+      parseDeadline,
     )
     .option('--timeout <duration>', 'per-attempt timeout, DNS to last body byte (default: server default, 5s)', parseDuration)
     .option('-c, --concurrency <n>', 'attempts in flight at once', parsePositive, 1)
