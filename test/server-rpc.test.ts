@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { getDefaultHighWaterMark } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
+import { google as gd } from '../src/generated/google/protobuf/duration.js';
 import { attemptFromProto, msToDuration, summaryFromProto } from '../src/client/codec.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import type { ProbeObserver } from '../src/server/observer.js';
@@ -15,6 +16,7 @@ import type { Summary } from '../src/stats/types.js';
 import { startTarget, type Target } from './helpers/target.js';
 
 import pb = prober.v1;
+const Duration = gd.protobuf.Duration;
 
 // Stream window of the slow-reader test's client: fixed, so the bound is computable.
 const SMALL_WINDOW = 4096;
@@ -332,6 +334,10 @@ describe('Prober over gRPC', () => {
       ['expected_status', { endpoint: url, repetitions: 1, expected_status: [new pb.StatusRange({ min: 600 })] }, true],
       ['expected_status', { endpoint: url, repetitions: 1, expected_status: [new pb.StatusRange({ min: 300, max: 200 })] }, true],
       ['method', { endpoint: url, repetitions: 1, method: 9 as pb.HttpMethod }, true],
+      // Not valid google.protobuf.Durations: nanos out of range, or signed unlike seconds.
+      ['timeout', { endpoint: url, repetitions: 1, timeout: new Duration({ seconds: 1, nanos: 2_000_000_000 }) }, true],
+      ['timeout', { endpoint: url, repetitions: 1, timeout: new Duration({ seconds: 2, nanos: -500_000_000 }) }, true],
+      ['interval', { endpoint: url, repetitions: 1, interval: new Duration({ seconds: -1, nanos: 999_999_999 }) }, true],
     ];
     const hits = target.requests();
     for (const [field, fields, alsoStream] of cases) {

@@ -17,6 +17,7 @@ import {
   type StatusRange,
 } from '../probe/types.js';
 import type { ReasonCount, Summary } from '../stats/types.js';
+import { InvalidArgumentError } from '../probe/errors.js';
 
 import pb = prober.v1;
 type Duration = gd.protobuf.Duration;
@@ -135,7 +136,25 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
 }
 
 /**
- * Wire request -> ProbeInput, without judging it (validateProbeInput does).
+ * A request Duration -> ms. One that is not a valid google.protobuf.Duration
+ * (nanos beyond ±999999999, or signed unlike seconds) would otherwise be read
+ * as some other length, so it is rejected here, naming the field.
+ */
+function requestMs(field: string, has: boolean, d: Duration | undefined): number | undefined {
+  if (!has || d === undefined) return undefined;
+  const { seconds, nanos } = d;
+  if (Math.abs(nanos) > 999_999_999 || (seconds > 0 && nanos < 0) || (seconds < 0 && nanos > 0)) {
+    throw new InvalidArgumentError(
+      field,
+      `${field} is not a valid duration: nanos must be within ±999999999 and have the sign of seconds (got seconds ${seconds}, nanos ${nanos})`,
+    );
+  }
+  return durationToMs(d);
+}
+
+/**
+ * Wire request -> ProbeInput. Judges only the wire form (malformed
+ * Durations); the values are validateProbeInput's job.
  * Proto defaults become "unset": concurrency 0, no expected_status,
  * UNSPECIFIED method. A range's max 0 means "same as min" (proto).
  */
@@ -147,8 +166,8 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
   return compact<ProbeInput>({
     endpoint: req.endpoint,
     repetitions: req.repetitions,
-    timeoutMs: optMs(req.has_timeout, req.timeout),
-    intervalMs: optMs(req.has_interval, req.interval),
+    timeoutMs: requestMs('timeout', req.has_timeout, req.timeout),
+    intervalMs: requestMs('interval', req.has_interval, req.interval),
     concurrency: req.concurrency === 0 ? undefined : req.concurrency,
     reuseConnections: req.reuse_connections,
     expectedStatus: expected.length === 0 ? undefined : expected,
