@@ -37,12 +37,13 @@ export async function startTarget(): Promise<Target> {
   let closed = 0;
   const abortWaiters: Array<() => void> = [];
   const timers = new Set<NodeJS.Timeout>();
-  const later = (ms: number, fn: () => void): void => {
+  const later = (ms: number, fn: () => void): NodeJS.Timeout => {
     const t = setTimeout(() => {
       timers.delete(t);
       fn();
     }, ms);
     timers.add(t);
+    return t;
   };
 
   const server = http.createServer((req, res) => {
@@ -67,9 +68,15 @@ export async function startTarget(): Promise<Target> {
         res.statusCode = Number(arg);
         res.end(`status ${arg}\n`);
         return;
-      case 'delay':
-        later(Number(arg), () => res.end('late\n'));
+      case 'delay': {
+        const t = later(Number(arg), () => res.end('late\n'));
+        // A client that left must not leave a timer behind (leak tests count them).
+        res.on('close', () => {
+          clearTimeout(t);
+          timers.delete(t);
+        });
         return;
+      }
       case 'hang':
         return;
       case 'reset':
