@@ -67,8 +67,8 @@ function runUnary(service: ProberService, call: grpc.ServerUnaryCall<pb.ProbeReq
 }
 
 describe('deadline plan', () => {
-  it('margin is 10% of the budget within 20..250 ms', () => {
-    assert.equal(defaultDeadlineMargin(100), 20);
+  it('margin is 10% of the budget within 50..250 ms', () => {
+    assert.equal(defaultDeadlineMargin(100), 50);
     assert.equal(defaultDeadlineMargin(1000), 100);
     assert.equal(defaultDeadlineMargin(60_000), 250);
   });
