@@ -31,7 +31,7 @@ export interface ServerConfig {
   readonly observer?: ProbeObserver;
   /** Unexpected errors (INTERNAL replies) go here; pino's Logger fits. Default: JSON on stderr. */
   readonly logger?: ErrorLogger;
-  /** ms kept before the call deadline for the summary; default 10% of the budget within 20..250 ms. */
+  /** ms kept before the call deadline for the summary; default 10% of the budget within 50..250 ms. */
   readonly deadlineMarginMs?: ProberServiceOptions['deadlineMarginMs'];
   /** Extra grpc-js options merged over DEFAULT_SERVER_OPTIONS; `interceptors` goes here. */
   readonly serverOptions?: grpc.ServerOptions;
