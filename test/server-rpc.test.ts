@@ -397,6 +397,33 @@ describe('graceful shutdown', () => {
     }
   });
 
+  it('a grace period past setTimeout\'s range (~24.8 days) still waits for running calls', async () => {
+    const target = await startTarget();
+    const server = await startServer({ listen: '127.0.0.1:0' });
+    const client = newClient(server.address);
+    try {
+      const call = client.ProbeStream(req({ endpoint: `${target.url}/delay/20`, repetitions: 0 }));
+      call.on('data', () => {});
+      call.on('error', () => {});
+      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+      await until(() => target.requests() > 2, 5000, 'probing to start');
+      let closed = false;
+      const closing = server.close(30 * 24 * 3_600_000).then(() => (closed = true));
+      // An overflowing timer would cancel the stream at once.
+      await sleep(300);
+      const n = target.requests();
+      await until(() => target.requests() > n, 5000, 'probing to go on during the grace period');
+      assert.equal(closed, false);
+      call.cancel(); // the caller leaves: shutdown completes
+      assert.equal((await status).code, grpc.status.CANCELLED);
+      await closing;
+    } finally {
+      client.close();
+      await server.close(0);
+      await target.close();
+    }
+  });
+
   it('cancels a continuous stream after the grace period and stops probing', async () => {
     const target = await startTarget();
     const server = await startServer({ listen: '127.0.0.1:0' });

@@ -146,7 +146,8 @@ export async function startServer(config: ServerConfig = {}): Promise<RunningSer
           // aborts their probes through the 'cancelled' event.
           server.forceShutdown();
           resolve();
-        }, Math.max(0, graceMs));
+          // Clamped: past 2^31-1 ms (~24.8 days) setTimeout would fire at once.
+        }, Math.min(Math.max(0, graceMs), 2 ** 31 - 1));
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
