@@ -88,3 +88,16 @@ test('InvalidArgumentError carries code and field', () => {
   assert.equal(e.field, 'timeout');
   assert.equal(e.name, 'InvalidArgumentError');
 });
+
+test('messages are one line: OpenSSL\'s multi-line errors are folded', () => {
+  // What Node reports for https:// against a plain HTTP port.
+  const openssl = sysErr(
+    'EPROTO',
+    'write EPROTO 80DC2D13A07F0000:error:0A00010B:SSL routines:ssl3_get_record:wrong version number:../deps/openssl/openssl/ssl/record/ssl3_record.c:350:\n',
+  );
+  const e = classifyError(openssl, up);
+  assert.equal(e.reason, 'TLS');
+  assert.doesNotMatch(e.message, /[\r\n]/);
+  assert.match(e.message, /wrong version number.*ssl3_record\.c:350:$/);
+  assert.equal(classifyError(sysErr('EFOO', 'first line\r\n  second line'), ready).message, 'first line second line');
+});

@@ -29,9 +29,9 @@ export function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' && code !== '' ? code : undefined;
 }
 
+/** One line: OpenSSL's messages end in (or contain) newlines, which would split per-attempt output lines. */
 function errorMessage(err: unknown): string {
-  if (err instanceof Error) return err.message;
-  return String(err);
+  return (err instanceof Error ? err.message : String(err)).replace(/\s+/g, ' ').trim();
 }
 
 // getaddrinfo (EAI_*) and c-ares (dns.resolve*) codes.
