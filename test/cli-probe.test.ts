@@ -202,3 +202,11 @@ test('--deadline past setTimeout\'s range (2^31-1 ms, ~596 h) is a usage error, 
   assert.match(ok.stdout.text(), /1 of 1 attempts/);
   assert.match(ok.stdout.text(), /deadline reached\s+no/);
 });
+
+test('a deadline too short for the server to answer at all is exit 1 and the message names --deadline', { timeout: 60_000 }, async () => {
+  const io = testIo();
+  const code = await run(['probe', `${target.url}/ok`, '-n', '1', '--deadline', '1ms'], io);
+  assert.equal(code, EXIT.PROBE_FAILED, io.stderr.text());
+  assert.match(io.stderr.text(), /DEADLINE_EXCEEDED.*--deadline/);
+  noStack(io.stderr.text());
+});

@@ -241,7 +241,8 @@ export function describeRpcError(err: ProberRpcError, server: string | undefined
   const where = server === undefined ? 'the embedded prober' : `prober at ${server}`;
   // grpc-js may end UNAVAILABLE details with an empty "Resolution note:".
   const details = err.details.replace(/\s*Resolution note:\s*$/, '').trim();
-  return `${where}: ${err.codeName}: ${details}`;
+  const hint = err.codeName === 'DEADLINE_EXCEEDED' ? ' (the call outlived --deadline)' : '';
+  return `${where}: ${err.codeName}: ${details}${hint}`;
 }
 
 /**
