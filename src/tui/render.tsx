@@ -146,8 +146,14 @@ async function runTui(opts: WatchOptions, stdout: NodeJS.WriteStream, stdin: Nod
     clearTimeout(forceTimer);
   }
   const runs = await settle(feeds);
-  await writeAll(stdout, '\n' + runs.map((r) => opts.report.summary(r)).join('\n'));
+  await writeSummaries(stdout, opts, runs);
   return runs;
+}
+
+/** The final summaries, after a blank line; nothing at all when none has text (e.g. a rejected request). */
+async function writeSummaries(stdout: NodeJS.WritableStream, opts: WatchOptions, runs: readonly WatchRun[]): Promise<void> {
+  const text = runs.map((r) => opts.report.summary(r)).filter((t) => t !== '').join('\n');
+  if (text !== '') await writeAll(stdout, '\n' + text);
 }
 
 async function runPlain(opts: WatchOptions, stdout: NodeJS.WritableStream): Promise<WatchRun[]> {
@@ -172,6 +178,6 @@ async function runPlain(opts: WatchOptions, stdout: NodeJS.WritableStream): Prom
     undoSignals();
   }
   const runs = await settle(feeds);
-  await writeAll(stdout, '\n' + runs.map((r) => opts.report.summary(r)).join('\n'));
+  await writeSummaries(stdout, opts, runs);
   return runs;
 }
