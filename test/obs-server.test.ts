@@ -131,6 +131,7 @@ test('backpressure through metrics: a stalled reader stops events_sent and recor
     const text = await scrape();
     assert.equal(s2, s1, 'events_sent kept growing while the reader was stalled');
     assert.equal(sample(text, 'prober_streams_open'), 1);
+    assert.equal(sample(text, 'prober_streams_blocked'), 1, 'the stalled stream shows as blocked while it is');
     // Sent minus received is bounded by the window and buffers, not by time.
     assert.ok(s2 - read < 2000, `sent ${s2}, read ${read}`);
     await sleep(300);
@@ -146,6 +147,10 @@ test('backpressure through metrics: a stalled reader stops events_sent and recor
     // The reader held the stream for well over 0.3 s after the counter stopped.
     assert.ok(waited >= 0.3, `backpressure wait ${waited} s`);
     assert.ok((sample(await scrape(), 'prober_stream_events_sent_total') ?? 0) > s2, 'events flow again after resume');
+    let blocked = 1;
+    const calm = Date.now() + 5000;
+    while (Date.now() < calm && (blocked = sample(await scrape(), 'prober_streams_blocked') ?? -1) !== 0) await sleep(50);
+    assert.equal(blocked, 0, 'no longer blocked once the reader keeps up');
   } finally {
     call.cancel();
     slow.close();

@@ -106,6 +106,7 @@ class RecordingObserver implements ProbeObserver {
   opened = 0;
   closed = 0;
   sent = 0;
+  waits = 0;
   waitMs = 0;
   attempt(): void {
     this.attempts++;
@@ -119,7 +120,11 @@ class RecordingObserver implements ProbeObserver {
   eventSent(): void {
     this.sent++;
   }
+  backpressureStarted(): void {
+    this.waits++;
+  }
   backpressureWait(n: number): void {
+    this.waits--;
     this.waitMs += n;
   }
 }
@@ -316,6 +321,7 @@ describe('Prober over gRPC', () => {
       assert.equal(summary.eventsSent, read - 1);
       assert.equal(summary.attempts, read - 1);
       assert.ok(observer.waitMs - before.waitMs > 0);
+      assert.equal(observer.waits, 0, 'every started wait was reported as ended');
     } finally {
       call.cancel();
       slow.close();

@@ -132,6 +132,11 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     help: 'Times a ProbeStream call blocked on flow control (a write returned false and it waited for drain).',
     registers,
   });
+  const streamsBlocked = new Gauge({
+    name: 'prober_streams_blocked',
+    help: 'ProbeStream calls blocked on flow control right now (a slow reader is holding back their probing).',
+    registers,
+  });
   const streamsOpen = new Gauge({
     name: 'prober_streams_open',
     help: 'ProbeStream calls currently open.',
@@ -219,7 +224,11 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     eventSent() {
       eventsSent.inc();
     },
+    backpressureStarted() {
+      streamsBlocked.inc();
+    },
     backpressureWait(ms) {
+      streamsBlocked.dec();
       backpressureStalls.inc();
       if (ms > 0) backpressureSeconds.inc(ms / 1000);
     },

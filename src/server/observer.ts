@@ -12,7 +12,9 @@ export interface ProbeObserver {
   streamClosed(): void;
   /** One event (attempt or summary) handed to call.write(). */
   eventSent(): void;
-  /** Time spent waiting for 'drain' after call.write() returned false. */
+  /** call.write() returned false: the stream starts waiting for 'drain'. */
+  backpressureStarted(): void;
+  /** The wait that backpressureStarted() began is over, after `ms`. */
   backpressureWait(ms: number): void;
 }
 
@@ -21,5 +23,6 @@ export const NOOP_OBSERVER: ProbeObserver = {
   streamOpened() {},
   streamClosed() {},
   eventSent() {},
+  backpressureStarted() {},
   backpressureWait() {},
 };

@@ -138,6 +138,7 @@ function safeObserver(o: ProbeObserver, log: ErrorLogger): ProbeObserver {
     streamOpened: guard(o.streamOpened.bind(o)),
     streamClosed: guard(o.streamClosed.bind(o)),
     eventSent: guard(o.eventSent.bind(o)),
+    backpressureStarted: guard(o.backpressureStarted.bind(o)),
     backpressureWait: guard(o.backpressureWait.bind(o)),
   };
 }
@@ -240,6 +241,7 @@ export class ProberService {
         if (!more) {
           // Not pulling from `run` while we wait is what pauses the engine.
           const w0 = performance.now();
+          this.observer.backpressureStarted();
           await drainOrStop(call, ctl.ac.signal);
           const w = performance.now() - w0;
           waitMs += w;
