@@ -34,7 +34,7 @@ export function buildProgram(ctx: CommandContext): Command {
   program.addCommand(serveCommand(ctx));
   program.addCommand(probeCommand(ctx));
   program.addCommand(streamCommand(ctx));
-  program.addCommand(watchCommand(io) as unknown as Command);
+  program.addCommand(watchCommand(ctx));
   // addCommand() does not inherit settings the way .command() does.
   for (const c of program.commands) c.copyInheritedSettings(program);
   return program;
@@ -47,9 +47,6 @@ export function buildProgram(ctx: CommandContext): Command {
 export async function run(argv: readonly string[], io: CliIo): Promise<number> {
   const ctx: CommandContext = { io, exitCode: undefined };
   const program = buildProgram(ctx);
-  // A command that reports through process.exitCode (the watch command) is
-  // honoured too, and process.exitCode is left as it was found.
-  const before = process.exitCode;
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
@@ -59,10 +56,6 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     }
     io.stderr.write(`prober: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.RPC;
-  } finally {
-    const after = process.exitCode;
-    process.exitCode = before;
-    if (ctx.exitCode === undefined && after !== before && after !== undefined) ctx.exitCode = Number(after);
   }
   return ctx.exitCode ?? EXIT.OK;
 }

@@ -7,7 +7,7 @@ import type { ProbeInput } from '../../probe/types.js';
 // Types only: Ink and React load lazily, so `probe`/`stream`/`serve` start fast.
 import type { WatchRun, WatchSource } from '../../tui/index.js';
 import { formatAttempt, formatMs, formatSummary, styleFor } from '../format.js';
-import type { CliIo } from '../io.js';
+import type { CommandContext } from '../context.js';
 import {
   EXIT,
   addProbeOptions,
@@ -53,7 +53,8 @@ function exitCode(runs: readonly WatchRun[], requested: number): ExitCode {
   return worst;
 }
 
-export function watchCommand(io: CliIo) {
+export function watchCommand(ctx: CommandContext) {
+  const { io } = ctx;
   const cmd = addProbeOptions(
     new Command('watch')
       .description(
@@ -134,7 +135,6 @@ export function watchCommand(io: CliIo) {
       const where = servers.length > 0 ? label : undefined;
       io.stderr.write(`prober watch: ${isProberRpcError(err) ? describeRpcError(err, where) : o.failure.message}\n`);
     }
-    // run() honours process.exitCode for this command.
-    process.exitCode = exitCode(runs, opts.repetitions);
+    ctx.exitCode = exitCode(runs, opts.repetitions);
   });
 }
