@@ -99,6 +99,16 @@ async function until(cond: () => boolean, ms: number, what: string): Promise<voi
   }
 }
 
+/** A continuous ProbeStream on /delay/20, read and discarded, already probing. */
+async function continuousStream(client: pb.ProberClient, target: Target) {
+  const call = client.ProbeStream(req({ endpoint: `${target.url}/delay/20`, repetitions: 0 }));
+  call.on('data', () => {});
+  call.on('error', () => {});
+  const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
+  await until(() => target.requests() > 2, 5000, 'probing to start');
+  return { call, status };
+}
+
 const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 
 class RecordingObserver implements ProbeObserver {
@@ -408,11 +418,7 @@ describe('graceful shutdown', () => {
     const server = await startServer({ listen: '127.0.0.1:0' });
     const client = newClient(server.address);
     try {
-      const call = client.ProbeStream(req({ endpoint: `${target.url}/delay/20`, repetitions: 0 }));
-      call.on('data', () => {});
-      call.on('error', () => {});
-      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-      await until(() => target.requests() > 2, 5000, 'probing to start');
+      const { call, status } = await continuousStream(client, target);
       let closed = false;
       const closing = server.close(30 * 24 * 3_600_000).then(() => (closed = true));
       // An overflowing timer would cancel the stream at once.
@@ -435,11 +441,7 @@ describe('graceful shutdown', () => {
     const server = await startServer({ listen: '127.0.0.1:0' });
     const client = newClient(server.address);
     try {
-      const call = client.ProbeStream(req({ endpoint: `${target.url}/delay/20`, repetitions: 0 }));
-      call.on('data', () => {});
-      call.on('error', () => {});
-      const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
-      await until(() => target.requests() > 2, 5000, 'probing to start');
+      const { call, status } = await continuousStream(client, target);
       await server.close(200);
       const st = await status;
       assert.notEqual(st.code, grpc.status.OK);
