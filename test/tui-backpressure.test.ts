@@ -5,10 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { connect, probeStream } from '../src/client/index.js';
-import { startEmbeddedServer } from '../src/server/server.js';
+import { probeStream } from '../src/client/index.js';
 import { StreamFeed } from '../src/tui/feed.js';
-import { startTarget } from './helpers/target.js';
+import { proberFixture } from './helpers/prober.js';
 
 // What can be in flight between the server's engine and our consumer: the
 // HTTP/2 stream window (64 KiB) plus Node's http2 readable buffer (16 KiB)
@@ -17,14 +16,7 @@ import { startTarget } from './helpers/target.js';
 const WINDOW_BOUND = 2000;
 
 test('slow consumer: server-side attempts <= consumed + a bounded window', { timeout: 60_000 }, async (t) => {
-  const target = await startTarget();
-  const server = await startEmbeddedServer();
-  const conn = connect(server.address);
-  t.after(async () => {
-    conn.close();
-    await server.close(1000);
-    await target.close();
-  });
+  const { target, conn } = await proberFixture(t);
   const input = { endpoint: `${target.url}/ok`, repetitions: 0, concurrency: 4 };
   const open = (signal: AbortSignal) => probeStream(conn, input, { signal });
 

@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { PassThrough } from 'node:stream';
 import { watch, type WatchReport, type WatchRun } from '../src/tui/index.js';
 import { connect, probeStream } from '../src/client/index.js';
-import { startEmbeddedServer } from '../src/server/server.js';
 import { startTarget } from './helpers/target.js';
 import { endlessSource, okAttempt, scriptedSource } from './helpers/tui-synthetic.js';
+import { proberFixture } from './helpers/prober.js';
 
 function capture(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -83,14 +83,7 @@ test('a stop request (SIGINT via the CLI signal) cancels a continuous watch and 
 });
 
 test('line mode through the real client and an embedded server', async (t) => {
-  const target = await startTarget();
-  const server = await startEmbeddedServer();
-  const conn = connect(server.address);
-  t.after(async () => {
-    conn.close();
-    await server.close(1000);
-    await target.close();
-  });
+  const { target, conn } = await proberFixture(t);
   const out = capture();
   const input = { endpoint: `${target.url}/ok`, repetitions: 5, concurrency: 2 };
   const runs = await watch({
