@@ -1,6 +1,7 @@
 // Domain types of the probe engine. Times are milliseconds (float) from a
 // monotonic clock unless named otherwise. No gRPC, metrics or React here.
 import type { LookupFunction } from 'node:net';
+import type { PhaseTimes } from '../stats/phases.js';
 
 /** Why an attempt failed. Bounded: safe as a metric label. */
 export const ERROR_REASONS = [
@@ -27,16 +28,12 @@ export interface StatusRange {
   readonly max: number;
 }
 
-/** Time per phase of one attempt; a phase that did not happen is undefined, not 0. */
-export interface Phases {
-  readonly dnsMs?: number;
-  readonly connectMs?: number;
-  readonly tlsMs?: number;
-  /** Connection ready (request sent) to first response byte (headers). */
-  readonly ttfbMs?: number;
-  /** First response byte to end of body. */
-  readonly transferMs?: number;
-}
+/**
+ * Time per phase of one attempt; a phase that did not happen is undefined,
+ * not 0. ttfb: connection ready (request sent) to the first response byte;
+ * transfer: first response byte to the end of the body.
+ */
+export type Phases = PhaseTimes;
 
 export interface AttemptError {
   readonly reason: ErrorReason;

@@ -1,6 +1,7 @@
 // RunStats folds a stream of observations into a Summary. One implementation
 // behind the unary reply, the CLI and the TUI.
 import { LatencyDigest } from './digest.js';
+import { PHASE_FIELD, PHASES, type Phase, type PhaseField } from './phases.js';
 import type {
   Histogram,
   HistogramBucket,
@@ -23,8 +24,6 @@ export const DISPLAY_BOUNDS_MS: readonly number[] = Object.freeze([
   0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000,
 ]);
 
-const PHASES = ['dnsMs', 'connectMs', 'tlsMs', 'ttfbMs', 'transferMs'] as const;
-type PhaseName = (typeof PHASES)[number];
 
 /** Drops leading and trailing empty buckets (keeps empty ones in between). */
 export function trimHistogram(buckets: readonly HistogramBucket[]): HistogramBucket[] {
@@ -43,13 +42,10 @@ export class RunStats {
   private readonly latency = new LatencyDigest();
   private readonly statuses = new Map<number, number>();
   private readonly reasons = new Map<string, number>();
-  private readonly phases: Record<PhaseName, LatencyDigest> = {
-    dnsMs: new LatencyDigest(),
-    connectMs: new LatencyDigest(),
-    tlsMs: new LatencyDigest(),
-    ttfbMs: new LatencyDigest(),
-    transferMs: new LatencyDigest(),
-  };
+  private readonly phases = Object.fromEntries(PHASES.map((p) => [p, new LatencyDigest()])) as Record<
+    Phase,
+    LatencyDigest
+  >;
 
   /** O(1) amortised. */
   add(obs: Observation): void {
@@ -68,9 +64,9 @@ export class RunStats {
     if (obs.scheduleDelayMs !== undefined) this.slips++;
     const ph = obs.phases;
     if (ph !== undefined) {
-      for (const name of PHASES) {
-        const v = ph[name];
-        if (v !== undefined) this.phases[name].add(v);
+      for (const p of PHASES) {
+        const v = ph[PHASE_FIELD[p]];
+        if (v !== undefined) this.phases[p].add(v);
       }
     }
   }
@@ -81,10 +77,10 @@ export class RunStats {
 
   /** Median of each phase over the attempts where it happened. */
   phaseMedians(): PhaseMedians {
-    const out: { -readonly [K in PhaseName]?: number } = {};
-    for (const name of PHASES) {
-      const m = this.phases[name].percentile(50);
-      if (m !== undefined) out[name] = m;
+    const out: { -readonly [F in PhaseField]?: number } = {};
+    for (const p of PHASES) {
+      const m = this.phases[p].percentile(50);
+      if (m !== undefined) out[PHASE_FIELD[p]] = m;
     }
     return out;
   }
@@ -137,6 +133,6 @@ export class RunStats {
     this.latency.reset();
     this.statuses.clear();
     this.reasons.clear();
-    for (const name of PHASES) this.phases[name].reset();
+    for (const p of PHASES) this.phases[p].reset();
   }
 }

@@ -1,5 +1,6 @@
 // Statistics types. This folder imports nothing internal: an Observation is
 // structurally what the probe engine's AttemptResult already is.
+import type { PhaseTimes } from './phases.js';
 
 /** The part of an attempt that statistics need. */
 export interface Observation {
@@ -8,13 +9,7 @@ export interface Observation {
   readonly status?: number;
   /** Present when the attempt failed; reason is a bounded name like "TIMEOUT". */
   readonly error?: { readonly reason: string };
-  readonly phases?: {
-    readonly dnsMs?: number;
-    readonly connectMs?: number;
-    readonly tlsMs?: number;
-    readonly ttfbMs?: number;
-    readonly transferMs?: number;
-  };
+  readonly phases?: PhaseTimes;
   /** Set only when the attempt started later than scheduled. */
   readonly scheduleDelayMs?: number;
 }
@@ -36,13 +31,7 @@ export interface ReasonCount {
 }
 
 /** Median per phase over the attempts where the phase happened. */
-export interface PhaseMedians {
-  readonly dnsMs?: number;
-  readonly connectMs?: number;
-  readonly tlsMs?: number;
-  readonly ttfbMs?: number;
-  readonly transferMs?: number;
-}
+export type PhaseMedians = PhaseTimes;
 
 /**
  * Statistics over one run. Latency fields are over attempts that got an HTTP
