@@ -34,6 +34,11 @@ export function trimHistogram(buckets: readonly HistogramBucket[]): HistogramBuc
   return buckets.slice(first, last + 1);
 }
 
+/** The order of `Summary.errors`: descending by count, then by reason name. */
+export function compareReasonCounts(a: ReasonCount, b: ReasonCount): number {
+  return b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0);
+}
+
 export class RunStats {
   private attempts = 0;
   private successes = 0;
@@ -98,7 +103,7 @@ export class RunStats {
       .sort((a, b) => a.status - b.status);
     const errors: ReasonCount[] = [...this.reasons]
       .map(([reason, count]) => ({ reason, count }))
-      .sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0));
+      .sort(compareReasonCounts);
     return {
       attempts: this.attempts,
       successes: this.successes,

@@ -3,7 +3,7 @@ import { Command } from '@commander-js/extra-typings';
 import { probeOnce } from '../../client/index.js';
 import type { CommandContext } from '../context.js';
 import { formatSummary, styleFor, summaryJson } from '../format.js';
-import { writeOut } from '../io.js';
+import { writeOut } from '../../common/output.js';
 import { EXIT, addProbeOptions, callDeadlineMs, parseServerAddress, SERVER_HELP, toProbeInput, withProber } from '../options.js';
 import { exitCodeForSummary, reportError } from '../outcome.js';
 

@@ -8,7 +8,7 @@ import { RunStats } from '../../stats/index.js';
 import type { Summary } from '../../stats/types.js';
 import type { CommandContext } from '../context.js';
 import { attemptJson, formatAttempt, formatSummary, styleFor, summaryJson } from '../format.js';
-import { writeOut } from '../io.js';
+import { writeOut } from '../../common/output.js';
 import { addProbeOptions, callDeadlineMs, parseServerAddress, SERVER_HELP, toProbeInput, withProber } from '../options.js';
 import { exitCodeForSummary, reportError } from '../outcome.js';
 
