@@ -1,6 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { classifyError, ERROR_REASONS, InvalidArgumentError, isTemporaryStatus } from '../src/probe/index.js';
+import {
+  abortError,
+  attemptError,
+  badStatusError,
+  bodyLengthError,
+  classifyError,
+  classifyTimeout,
+  declaredLengthError,
+  ERROR_REASONS,
+  InvalidArgumentError,
+  isTemporaryStatus,
+  resetError,
+} from '../src/probe/index.js';
 
 function sysErr(code: string, message = `${code} happened`, extra: Record<string, unknown> = {}): Error {
   return Object.assign(new Error(message), { code, ...extra });
@@ -100,4 +112,83 @@ test('messages are one line: OpenSSL\'s multi-line errors are folded', () => {
   assert.doesNotMatch(e.message, /[\r\n]/);
   assert.match(e.message, /wrong version number.*ssl3_record\.c:350:$/);
   assert.equal(classifyError(sysErr('EFOO', 'first line\r\n  second line'), ready).message, 'first line second line');
+});
+
+const url = new URL('http://probe.example:8080/x');
+const limit = { timeoutMs: 250 };
+const stage = { connected: false, secured: false, lookedUp: false, responded: false, bodyBytes: 0 };
+
+test('timeout while the name is resolving is DNS; after the lookup, CONNECT_TIMEOUT', () => {
+  const dns = classifyTimeout(stage, url, limit);
+  assert.deepEqual([dns.reason, dns.temporary, dns.code], ['DNS', true, 'ETIMEOUT']);
+  assert.equal(dns.message, 'DNS lookup of probe.example did not finish within 250 ms');
+  const connect = classifyTimeout({ ...stage, lookedUp: true }, url, limit);
+  assert.deepEqual([connect.reason, connect.temporary, connect.code], ['CONNECT_TIMEOUT', true, 'ETIMEDOUT']);
+  assert.equal(connect.message, 'TCP connect to probe.example:8080 did not finish within 250 ms');
+});
+
+test('an IP literal is never resolving: its timeout before connect is CONNECT_TIMEOUT', () => {
+  for (const literal of ['http://127.0.0.1:9/', 'http://[::1]:9/']) {
+    assert.equal(classifyTimeout(stage, new URL(literal), limit).reason, 'CONNECT_TIMEOUT', literal);
+  }
+});
+
+test('timeout once connected is TIMEOUT, naming the stage', () => {
+  const up = { ...stage, connected: true, lookedUp: true };
+  const tls = classifyTimeout(up, url, { timeoutMs: 1234.56 });
+  assert.deepEqual([tls.reason, tls.temporary, tls.code], ['TIMEOUT', true, 'ETIMEDOUT']);
+  assert.equal(tls.message, 'timed out after 1234.6 ms during the TLS handshake');
+  const headers = classifyTimeout({ ...up, secured: true }, url, limit);
+  assert.equal(headers.message, 'timed out after 250 ms waiting for response headers');
+  const body = classifyTimeout({ ...up, secured: true, responded: true, bodyBytes: 42 }, url, limit);
+  assert.equal(body.message, 'timed out after 250 ms reading the body (42 bytes so far)');
+});
+
+test('a deadline timeout is ABORTED at any stage', () => {
+  const deadline = { timeoutMs: 250, timeoutIsDeadline: true };
+  for (const s of [stage, { ...stage, connected: true, secured: true, responded: true }]) {
+    const e = classifyTimeout(s, url, deadline);
+    assert.deepEqual([e.reason, e.temporary, e.code], ['ABORTED', true, undefined]);
+    assert.equal(e.message, "attempt aborted after 250 ms: the call's deadline arrived");
+    assert.equal('code' in e, false);
+  }
+});
+
+test('attemptError leaves code out rather than undefined', () => {
+  assert.deepEqual(attemptError('OTHER', 'x', false), { reason: 'OTHER', message: 'x', temporary: false });
+  assert.equal('code' in attemptError('OTHER', 'x', false), false);
+  assert.equal(attemptError('RESET', 'y', true, 'EPIPE').code, 'EPIPE');
+});
+
+test('abort, reset, status and body-size errors', () => {
+  assert.equal(abortError(true).message, 'attempt aborted: the call was cancelled');
+  assert.equal(abortError(false).message, 'attempt aborted before it started: the call was cancelled');
+  assert.deepEqual([abortError(true).reason, abortError(true).temporary], ['ABORTED', true]);
+  assert.deepEqual(resetError('response'), {
+    reason: 'RESET',
+    message: 'connection closed before the response completed',
+    temporary: true,
+    code: 'ECONNRESET',
+  });
+  assert.equal(resetError('body').message, 'connection closed before the body was complete');
+
+  const ranges = [{ min: 200, max: 299 }, { min: 304, max: 304 }];
+  assert.deepEqual(badStatusError(503, ranges), {
+    reason: 'BAD_STATUS',
+    message: 'status 503 is not in the expected 200-299, 304',
+    temporary: true,
+  });
+  assert.equal(badStatusError(404, ranges).temporary, false);
+
+  assert.equal(declaredLengthError('GET', '10', 10), undefined);
+  assert.equal(declaredLengthError('GET', undefined, 10), undefined);
+  assert.equal(declaredLengthError('HEAD', '11', 10), undefined);
+  const declared = declaredLengthError('GET', '11', 10);
+  assert.deepEqual(declared, {
+    reason: 'BODY_TOO_LARGE',
+    message: 'response body of 11 bytes (content-length) exceeds the limit of 10 bytes',
+    temporary: false,
+  });
+  assert.equal(bodyLengthError(10, 10), undefined);
+  assert.equal(bodyLengthError(12, 10)?.message, 'response body (over 12 bytes read) exceeds the limit of 10 bytes');
 });

@@ -1,6 +1,8 @@
 // Validation error and classification of request failures into ErrorReason.
 // Small named predicates, as cloudprober does, so each rule is easy to audit.
-import type { AttemptError, ErrorReason } from './types.js';
+// Every AttemptError is made here, by attemptError().
+import { isIP } from 'node:net';
+import type { AttemptError, ErrorReason, StatusRange } from './types.js';
 
 /** A ProbeInput field is out of range. `field` is the proto field name. */
 export class InvalidArgumentError extends Error {
@@ -122,7 +124,8 @@ export interface FailureContext {
   readonly secured: boolean;
 }
 
-function failure(reason: ErrorReason, message: string, temporary: boolean, code?: string): AttemptError {
+/** The one factory: `code` is left out, not undefined, when there is none. */
+export function attemptError(reason: ErrorReason, message: string, temporary: boolean, code?: string): AttemptError {
   return code === undefined ? { reason, message, temporary } : { reason, message, temporary, code };
 }
 
@@ -131,27 +134,125 @@ export function classifyError(err: unknown, ctx: FailureContext): AttemptError {
   const code = errorCode(err);
   const msg = errorMessage(err);
   if (!ctx.connected && isDnsError(err)) {
-    return failure('DNS', `DNS lookup failed: ${msg}`, code !== undefined && TEMPORARY_DNS_CODES.has(code), code);
+    return attemptError('DNS', `DNS lookup failed: ${msg}`, code !== undefined && TEMPORARY_DNS_CODES.has(code), code);
   }
-  if (isRefused(err)) return failure('CONNECT_REFUSED', `connection refused: ${msg}`, true, code);
-  if (isUnreachable(err)) return failure('UNREACHABLE', `no route to host: ${msg}`, true, code);
+  if (isRefused(err)) return attemptError('CONNECT_REFUSED', `connection refused: ${msg}`, true, code);
+  if (isUnreachable(err)) return attemptError('UNREACHABLE', `no route to host: ${msg}`, true, code);
   if (isConnectTimeout(err)) {
     return ctx.connected
-      ? failure('TIMEOUT', `connection timed out: ${msg}`, true, code)
-      : failure('CONNECT_TIMEOUT', `TCP connect timed out: ${msg}`, true, code);
+      ? attemptError('TIMEOUT', `connection timed out: ${msg}`, true, code)
+      : attemptError('CONNECT_TIMEOUT', `TCP connect timed out: ${msg}`, true, code);
   }
   if (!ctx.secured && isTlsDisconnect(err)) {
-    return failure('TLS', `TLS handshake failed: ${msg}`, true, code);
+    return attemptError('TLS', `TLS handshake failed: ${msg}`, true, code);
   }
-  if (isTlsError(err, ctx.secured)) return failure('TLS', `TLS handshake failed: ${msg}`, false, code);
-  if (isProtocolError(err)) return failure('PROTOCOL', `invalid HTTP response: ${msg}`, false, code);
+  if (isTlsError(err, ctx.secured)) return attemptError('TLS', `TLS handshake failed: ${msg}`, false, code);
+  if (isProtocolError(err)) return attemptError('PROTOCOL', `invalid HTTP response: ${msg}`, false, code);
   if (isResetError(err)) {
-    return failure('RESET', `connection closed before the response completed: ${msg}`, true, code ?? 'ECONNRESET');
+    return attemptError('RESET', `connection closed before the response completed: ${msg}`, true, code ?? 'ECONNRESET');
   }
-  return failure('OTHER', msg === '' ? 'unknown error' : msg, false, code);
+  return attemptError('OTHER', msg === '' ? 'unknown error' : msg, false, code);
 }
 
 /** Whether a non-expected status is worth retrying. */
 export function isTemporaryStatus(status: number): boolean {
   return status >= 500 || status === 429;
+}
+
+/** How far an attempt got when its timer fired. */
+export interface TimeoutContext extends FailureContext {
+  /** The resolver answered (its 'lookup' event was seen). */
+  readonly lookedUp: boolean;
+  /** Response headers arrived. */
+  readonly responded: boolean;
+  readonly bodyBytes: number;
+}
+
+/** The timer that fired (AttemptOptions fits as is). */
+export interface TimeoutLimit {
+  readonly timeoutMs: number;
+  /** The timeout is the caller's deadline, not the probe's own: ABORTED, not TIMEOUT. */
+  readonly timeoutIsDeadline?: boolean;
+}
+
+function ms(n: number): string {
+  return `${Math.round(n * 10) / 10} ms`;
+}
+
+/** An IP literal ("[::1]" as URL.hostname gives it, too) is never resolved. */
+export function needsLookup(hostname: string): boolean {
+  return isIP(hostname.replace(/^\[|\]$/g, '')) === 0;
+}
+
+/**
+ * One timer covers the whole attempt. If it fires while the host name is still
+ * being resolved the reason is DNS (the resolver is what hung); before the TCP
+ * connection is up it is CONNECT_TIMEOUT; after that (TLS handshake, waiting
+ * for headers, reading the body) it is TIMEOUT.
+ */
+export function classifyTimeout(ctx: TimeoutContext, url: URL, limit: TimeoutLimit): AttemptError {
+  const within = ms(limit.timeoutMs);
+  if (limit.timeoutIsDeadline === true) {
+    return attemptError('ABORTED', `attempt aborted after ${within}: the call's deadline arrived`, true);
+  }
+  if (!ctx.connected) {
+    return !ctx.lookedUp && needsLookup(url.hostname)
+      ? attemptError('DNS', `DNS lookup of ${url.hostname} did not finish within ${within}`, true, 'ETIMEOUT')
+      : attemptError('CONNECT_TIMEOUT', `TCP connect to ${url.host} did not finish within ${within}`, true, 'ETIMEDOUT');
+  }
+  return attemptError('TIMEOUT', `timed out after ${within} ${timeoutStage(ctx)}`, true, 'ETIMEDOUT');
+}
+
+function timeoutStage(ctx: TimeoutContext): string {
+  if (!ctx.secured) return 'during the TLS handshake';
+  if (!ctx.responded) return 'waiting for response headers';
+  return `reading the body (${ctx.bodyBytes} bytes so far)`;
+}
+
+/** The caller's signal fired; `started` is false when it had fired before anything was sent. */
+export function abortError(started: boolean): AttemptError {
+  return started
+    ? attemptError('ABORTED', 'attempt aborted: the call was cancelled', true)
+    : attemptError('ABORTED', 'attempt aborted before it started: the call was cancelled', true);
+}
+
+/**
+ * The connection closed and no error event said why. `stage` is 'response'
+ * before the response arrived, 'body' once it had.
+ */
+export function resetError(stage: 'response' | 'body'): AttemptError {
+  return stage === 'response'
+    ? attemptError('RESET', 'connection closed before the response completed', true, 'ECONNRESET')
+    : attemptError('RESET', 'connection closed before the body was complete', true, 'ECONNRESET');
+}
+
+function rangesText(expected: readonly StatusRange[]): string {
+  return expected.map((r) => (r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`)).join(', ');
+}
+
+/** A status outside `expected` (validate.ts's statusExpected decides that). */
+export function badStatusError(status: number, expected: readonly StatusRange[]): AttemptError {
+  const message = `status ${status} is not in the expected ${rangesText(expected)}`;
+  return attemptError('BAD_STATUS', message, isTemporaryStatus(status));
+}
+
+/** A declared content-length over the cap fails before any byte is read; HEAD has no body to read. */
+export function declaredLengthError(
+  method: string,
+  contentLength: string | undefined,
+  maxBodyBytes: number,
+): AttemptError | undefined {
+  if (method === 'HEAD') return undefined;
+  const declared = Number(contentLength);
+  if (!Number.isFinite(declared) || declared <= maxBodyBytes) return undefined;
+  return bodyTooLarge(`of ${declared} bytes (content-length)`, maxBodyBytes);
+}
+
+/** The body read so far is over the cap. */
+export function bodyLengthError(bytesRead: number, maxBodyBytes: number): AttemptError | undefined {
+  return bytesRead > maxBodyBytes ? bodyTooLarge(`(over ${bytesRead} bytes read)`, maxBodyBytes) : undefined;
+}
+
+function bodyTooLarge(got: string, maxBodyBytes: number): AttemptError {
+  return attemptError('BODY_TOO_LARGE', `response body ${got} exceeds the limit of ${maxBodyBytes} bytes`, false);
 }

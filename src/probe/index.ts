@@ -1,7 +1,19 @@
 // Public surface of the probe engine.
 export * from './types.js';
-export { InvalidArgumentError, isInvalidArgumentError, classifyError, isTemporaryStatus } from './errors.js';
-export type { FailureContext } from './errors.js';
+export {
+  InvalidArgumentError,
+  isInvalidArgumentError,
+  attemptError,
+  classifyError,
+  classifyTimeout,
+  abortError,
+  resetError,
+  badStatusError,
+  declaredLengthError,
+  bodyLengthError,
+  isTemporaryStatus,
+} from './errors.js';
+export type { FailureContext, TimeoutContext, TimeoutLimit } from './errors.js';
 export { validateProbeInput, DEFAULT_LIMITS, DEFAULT_EXPECTED_STATUS, statusExpected } from './validate.js';
 export { runAttempt, USER_AGENT } from './attempt.js';
 export type { AttemptOptions } from './attempt.js';

@@ -4,6 +4,7 @@ import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { runAttempt } from './attempt.js';
+import { attemptError } from './errors.js';
 import type { AttemptResult, ProbeSpec } from './types.js';
 
 export interface RunOptions {
@@ -207,7 +208,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
         phases: {},
         bodyBytes: 0,
         reused: false,
-        error: { reason: 'OTHER', message: `internal error: ${String(err)}`, temporary: false },
+        error: attemptError('OTHER', `internal error: ${String(err)}`, false),
       }),
     );
   }
