@@ -14,6 +14,8 @@ export {
   isTemporaryStatus,
 } from './errors.js';
 export type { FailureContext, TimeoutContext, TimeoutLimit } from './errors.js';
+export { PhaseClock } from './clock.js';
+export type { ClockEvent } from './clock.js';
 export { validateProbeInput, DEFAULT_LIMITS, DEFAULT_EXPECTED_STATUS, statusExpected } from './validate.js';
 export { runAttempt, USER_AGENT } from './attempt.js';
 export type { AttemptOptions } from './attempt.js';
