@@ -1,13 +1,25 @@
-// One HTTP attempt over node:http / node:https, timed per phase from socket
-// events on a monotonic clock. Never rejects: every failure becomes an
-// AttemptError.
+// One HTTP attempt over node:http / node:https. Request and socket events are
+// wired to a PhaseClock (timing) and to the classifiers in errors.ts (what a
+// failure is called). Never rejects: every failure becomes an AttemptError.
 import http from 'node:http';
 import https from 'node:https';
-import { isIP, type Socket } from 'node:net';
-import { performance } from 'node:perf_hooks';
-import { classifyError, isTemporaryStatus } from './errors.js';
+import type { Socket } from 'node:net';
+import { formatHostPort } from '../common/address.js';
+import { timerDelay } from '../common/timers.js';
+import { PhaseClock } from './clock.js';
+import {
+  abortError,
+  badStatusError,
+  bodyLengthError,
+  classifyError,
+  classifyTimeout,
+  declaredLengthError,
+  resetError,
+  type FailureContext,
+  type TimeoutContext,
+} from './errors.js';
 import { statusExpected } from './validate.js';
-import type { AttemptError, AttemptResult, Phases, ProbeSpec } from './types.js';
+import type { AttemptError, AttemptResult, ProbeSpec } from './types.js';
 
 export const USER_AGENT = 'prober/0.1';
 
@@ -30,231 +42,181 @@ export interface AttemptOptions {
   readonly timeoutIsDeadline?: boolean;
 }
 
-function fail(reason: AttemptError['reason'], message: string, temporary: boolean, code?: string): AttemptError {
-  return code === undefined ? { reason, message, temporary } : { reason, message, temporary, code };
-}
+// Node copies request headers into its own table: one object serves every attempt.
+const HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'user-agent': USER_AGENT, accept: '*/*' });
+// Once the response has arrived the connection is up and any handshake done.
+const RESPONDED: FailureContext = Object.freeze({ connected: true, secured: true });
 
-function formatAddress(address: string | undefined, port: number | undefined): string | undefined {
-  if (address === undefined || address === '') return undefined;
-  const host = address.includes(':') ? `[${address}]` : address;
-  return port === undefined ? host : `${host}:${port}`;
-}
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-function rangesText(spec: ProbeSpec): string {
-  return spec.expectedStatus.map((r) => (r.min === r.max ? `${r.min}` : `${r.min}-${r.max}`)).join(', ');
-}
+/** What one attempt has seen so far; finish() turns it into the result, once. */
+class Attempt {
+  readonly startedAt = Date.now();
+  readonly clock = new PhaseClock();
+  readonly isTls: boolean;
+  req: http.ClientRequest | undefined;
+  socket: Socket | undefined;
+  status: number | undefined;
+  httpVersion: string | undefined;
+  remoteAddress: string | undefined;
+  bodyBytes = 0;
+  done = false;
+  timer: NodeJS.Timeout | undefined;
 
-function ms(n: number): string {
-  return `${Math.round(n * 10) / 10} ms`;
-}
+  // Kept as fields: finish() removes them again (a pooled socket must carry no listeners of ours).
+  readonly onLookup = (): void => this.clock.mark('lookup'); // a failed lookup arrives as the request's 'error'
+  readonly onConnect = (): void => {
+    this.clock.mark('connect');
+    this.captureAddress();
+  };
+  readonly onSecure = (): void => this.clock.mark('secure');
+  readonly onAbort = (): void => this.finish(abortError(true));
 
-/**
- * Make one request for `spec` and describe what happened.
- *
- * Timeout classification: one timer covers the whole attempt. If it fires
- * while the host name is still being resolved the reason is DNS (the resolver
- * is what hung); before the TCP connection is up it is CONNECT_TIMEOUT; after
- * that (TLS handshake, waiting for headers, reading the body) it is TIMEOUT.
- */
-export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<AttemptResult> {
-  return new Promise<AttemptResult>((resolve) => {
-    const { signal, seq } = opts;
-    const startedAt = Date.now();
-    const t0 = performance.now();
-    const isTls = spec.url.protocol === 'https:';
-    const hostname = spec.url.hostname.replace(/^\[|\]$/g, '');
-    const needsLookup = isIP(hostname) === 0;
+  constructor(
+    readonly spec: ProbeSpec,
+    readonly opts: AttemptOptions,
+    private readonly resolve: (result: AttemptResult) => void,
+  ) {
+    this.isTls = spec.url.protocol === 'https:';
+  }
 
-    let req: http.ClientRequest | undefined;
-    let socket: Socket | undefined;
-    let reused = false;
-    let lookupAt: number | undefined;
-    let connectAt: number | undefined;
-    let secureAt: number | undefined;
-    let responseAt: number | undefined;
-    let status: number | undefined;
-    let httpVersion: string | undefined;
-    let remoteAddress: string | undefined;
-    let bodyBytes = 0;
-    let done = false;
-    let timer: NodeJS.Timeout | undefined;
+  /** How far the attempt got, for classifyError. */
+  stage(): FailureContext {
+    return { connected: this.clock.connected, secured: !this.isTls || this.clock.secured };
+  }
 
-    const connected = (): boolean => reused || connectAt !== undefined;
-    const secured = (): boolean => reused || !isTls || secureAt !== undefined;
-    const captureAddress = (): void => {
-      if (socket && remoteAddress === undefined) remoteAddress = formatAddress(socket.remoteAddress, socket.remotePort);
+  timeoutStage(): TimeoutContext {
+    const c = this.clock;
+    return {
+      ...this.stage(),
+      lookedUp: c.lookupAt !== undefined,
+      responded: c.responseAt !== undefined,
+      bodyBytes: this.bodyBytes,
     };
+  }
 
-    const onLookup = (err: Error | null): void => {
-      lookupAt = performance.now();
-      void err; // the request's 'error' event carries it
-    };
-    const onConnect = (): void => {
-      connectAt = performance.now();
-      captureAddress();
-    };
-    const onSecure = (): void => {
-      secureAt = performance.now();
-    };
-
-    const finish = (error?: AttemptError): void => {
-      if (done) return;
-      done = true;
-      const end = performance.now();
-      if (timer !== undefined) clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-      if (socket) {
-        // The socket may go back to a keep-alive pool: leave no listeners on it.
-        socket.off('lookup', onLookup);
-        socket.off('connect', onConnect);
-        socket.off('secureConnect', onSecure);
-      }
-      if (error && req && !req.destroyed) req.destroy();
-
-      const phases: { -readonly [K in keyof Phases]: Phases[K] } = {};
-      if (!reused) {
-        if (lookupAt !== undefined) phases.dnsMs = lookupAt - t0;
-        if (connectAt !== undefined) phases.connectMs = connectAt - (lookupAt ?? t0);
-        if (secureAt !== undefined && connectAt !== undefined) phases.tlsMs = secureAt - connectAt;
-      }
-      const readyAt = reused ? t0 : (secureAt ?? connectAt);
-      if (responseAt !== undefined) {
-        if (readyAt !== undefined) phases.ttfbMs = responseAt - readyAt;
-        phases.transferMs = end - responseAt;
-      }
-
-      const result: { -readonly [K in keyof AttemptResult]: AttemptResult[K] } = {
-        seq,
-        startedAt,
-        latencyMs: end - t0,
-        phases,
-        bodyBytes,
-        reused,
-      };
-      if (status !== undefined) result.status = status;
-      if (httpVersion !== undefined) result.httpVersion = httpVersion;
-      if (remoteAddress !== undefined) result.remoteAddress = remoteAddress;
-      if (error) result.error = error;
-      resolve(result);
-    };
-
-    function onAbort(): void {
-      finish(fail('ABORTED', 'attempt aborted: the call was cancelled', true));
+  captureAddress(): void {
+    const s = this.socket;
+    if (s && this.remoteAddress === undefined && s.remoteAddress) {
+      this.remoteAddress = formatHostPort(s.remoteAddress, s.remotePort);
     }
+  }
 
-    if (signal?.aborted) {
-      finish(fail('ABORTED', 'attempt aborted before it started: the call was cancelled', true));
+  onSocket(s: Socket, req: http.ClientRequest): void {
+    if (this.done) return;
+    this.socket = s;
+    // req.reusedSocket: Node's own flag for a socket taken from the keep-alive pool.
+    if (req.reusedSocket || (!s.connecting && s.remoteAddress !== undefined)) {
+      this.clock.markReused();
+      this.captureAddress();
       return;
     }
-    signal?.addEventListener('abort', onAbort, { once: true });
+    s.once('lookup', this.onLookup);
+    s.once('connect', this.onConnect);
+    if (this.isTls) s.once('secureConnect', this.onSecure);
+  }
 
-    const onTimeout = (): void => {
-      const limit = ms(opts.timeoutMs);
-      if (opts.timeoutIsDeadline) {
-        finish(fail('ABORTED', `attempt aborted after ${limit}: the call's deadline arrived`, true));
-      } else if (!connected()) {
-        if (needsLookup && lookupAt === undefined) {
-          finish(fail('DNS', `DNS lookup of ${hostname} did not finish within ${limit}`, true, 'ETIMEOUT'));
-        } else {
-          finish(fail('CONNECT_TIMEOUT', `TCP connect to ${spec.url.host} did not finish within ${limit}`, true, 'ETIMEDOUT'));
-        }
-      } else {
-        const stage = !secured()
-          ? 'during the TLS handshake'
-          : responseAt === undefined
-            ? 'waiting for response headers'
-            : `reading the body (${bodyBytes} bytes so far)`;
-        finish(fail('TIMEOUT', `timed out after ${limit} ${stage}`, true, 'ETIMEDOUT'));
-      }
-    };
-    // setTimeout overflows above 2^31-1 ms; validation keeps real timeouts far below.
-    timer = setTimeout(onTimeout, Math.min(Math.max(0, opts.timeoutMs), 2 ** 31 - 1));
+  finish(error?: AttemptError): void {
+    if (this.done) return;
+    this.done = true;
+    this.clock.mark('end');
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.opts.signal?.removeEventListener('abort', this.onAbort);
+    const s = this.socket;
+    if (s) {
+      s.off('lookup', this.onLookup);
+      s.off('connect', this.onConnect);
+      s.off('secureConnect', this.onSecure);
+    }
+    if (error && this.req && !this.req.destroyed) this.req.destroy();
 
-    const options: https.RequestOptions = {
-      method: spec.method,
-      agent: opts.agent ?? false,
-      headers: { 'user-agent': USER_AGENT, accept: '*/*' },
+    const result: Mutable<AttemptResult> = {
+      seq: this.opts.seq,
+      startedAt: this.startedAt,
+      latencyMs: this.clock.latencyMs(),
+      phases: this.clock.phases(),
+      bodyBytes: this.bodyBytes,
+      reused: this.clock.reused,
     };
+    if (this.status !== undefined) result.status = this.status;
+    if (this.httpVersion !== undefined) result.httpVersion = this.httpVersion;
+    if (this.remoteAddress !== undefined) result.remoteAddress = this.remoteAddress;
+    if (error) result.error = error;
+    this.resolve(result);
+  }
+}
+
+/** Make one request for `spec` and describe what happened (timeouts: see classifyTimeout). */
+export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<AttemptResult> {
+  return new Promise<AttemptResult>((resolve) => {
+    const a = new Attempt(spec, opts, resolve);
+    const { signal } = opts;
+    if (signal?.aborted) {
+      a.finish(abortError(false));
+      return;
+    }
+    signal?.addEventListener('abort', a.onAbort, { once: true });
+    a.timer = setTimeout(onTimeout, timerDelay(opts.timeoutMs), a);
+
+    const options: https.RequestOptions = { method: spec.method, agent: opts.agent ?? false, headers: HEADERS };
     if (spec.lookup) options.lookup = spec.lookup;
-
     try {
-      req = (isTls ? https : http).request(spec.url, options);
-      wire(req);
-      req.end();
+      a.req = (a.isTls ? https : http).request(spec.url, options);
+      wireRequest(a, a.req);
+      a.req.end();
     } catch (err) {
       // Synchronous throws are rare here (the spec is validated): report them.
-      finish(classifyError(err, { connected: connected(), secured: secured() }));
+      a.finish(classifyError(err, a.stage()));
     }
+  });
+}
 
-    function wire(req: http.ClientRequest): void {
-      req.on('socket', (s: Socket) => {
-        if (done) return;
-        socket = s;
-        // req.reusedSocket: Node's own flag for a socket taken from the keep-alive pool.
-        if (req.reusedSocket || (!s.connecting && s.remoteAddress !== undefined)) {
-          reused = true;
-          captureAddress();
-          return;
-        }
-        s.once('lookup', onLookup);
-        s.once('connect', onConnect);
-        if (isTls) s.once('secureConnect', onSecure);
-      });
+function onTimeout(a: Attempt): void {
+  a.finish(classifyTimeout(a.timeoutStage(), a.spec.url, a.opts));
+}
 
-      req.on('error', (err) => {
-        finish(classifyError(err, { connected: connected(), secured: secured() }));
-      });
+function closedUnexplained(a: Attempt): void {
+  a.finish(resetError('response'));
+}
 
-      // Fallback: a close that no other event explained.
-      req.on('close', () => {
-        if (done) return;
-        setImmediate(() =>
-          finish(fail('RESET', 'connection closed before the response completed', true, 'ECONNRESET')),
-        );
-      });
+/** The listeners of one request (a redirect would wire each hop's request the same way). */
+function wireRequest(a: Attempt, req: http.ClientRequest): void {
+  req.on('socket', (s: Socket) => a.onSocket(s, req));
+  req.on('error', (err) => a.finish(classifyError(err, a.stage())));
+  // Fallback: a close that no other event explained.
+  req.on('close', () => {
+    if (!a.done) setImmediate(closedUnexplained, a);
+  });
+  req.on('response', (res: http.IncomingMessage) => wireResponse(a, res));
+}
 
-      req.on('response', (res: http.IncomingMessage) => {
-        responseAt = performance.now();
-        status = res.statusCode;
-        httpVersion = res.httpVersion;
-        captureAddress();
-        const ctx = { connected: true, secured: true };
+function wireResponse(a: Attempt, res: http.IncomingMessage): void {
+  a.clock.mark('response');
+  a.status = res.statusCode;
+  a.httpVersion = res.httpVersion;
+  a.captureAddress();
+  const { spec } = a;
 
-        res.on('error', (err) => finish(classifyError(err, ctx)));
-        res.on('close', () => {
-          if (!res.complete) {
-            finish(fail('RESET', 'connection closed before the body was complete', true, 'ECONNRESET'));
-          }
-        });
-
-        const tooLarge = (got: string): AttemptError =>
-          fail('BODY_TOO_LARGE', `response body ${got} exceeds the limit of ${spec.maxBodyBytes} bytes`, false);
-
-        if (spec.method !== 'HEAD') {
-          const declared = Number(res.headers['content-length']);
-          if (Number.isFinite(declared) && declared > spec.maxBodyBytes) {
-            finish(tooLarge(`of ${declared} bytes (content-length)`));
-            return;
-          }
-        }
-        res.on('data', (chunk: Buffer) => {
-          bodyBytes += chunk.length;
-          if (bodyBytes > spec.maxBodyBytes) finish(tooLarge(`(over ${bodyBytes} bytes read)`));
-        });
-        res.on('end', () => {
-          if (status !== undefined && !statusExpected(status, spec.expectedStatus)) {
-            finish(
-              fail(
-                'BAD_STATUS',
-                `status ${status} is not in the expected ${rangesText(spec)}`,
-                isTemporaryStatus(status),
-              ),
-            );
-          } else {
-            finish();
-          }
-        });
-      });
-    }
+  res.on('error', (err) => a.finish(classifyError(err, RESPONDED)));
+  res.on('close', () => {
+    if (!res.complete) a.finish(resetError('body'));
+  });
+  const declared = declaredLengthError(spec.method, res.headers['content-length'], spec.maxBodyBytes);
+  if (declared) {
+    a.finish(declared);
+    return;
+  }
+  res.on('data', (chunk: Buffer) => {
+    a.bodyBytes += chunk.length;
+    const tooLarge = bodyLengthError(a.bodyBytes, spec.maxBodyBytes);
+    if (tooLarge) a.finish(tooLarge);
+  });
+  res.on('end', () => {
+    const status = a.status;
+    a.finish(
+      status !== undefined && !statusExpected(status, spec.expectedStatus)
+        ? badStatusError(status, spec.expectedStatus)
+        : undefined,
+    );
   });
 }
