@@ -113,8 +113,6 @@ async function runTui(opts: WatchOptions, stdout: NodeJS.WriteStream, stdin: Nod
     <App
       target={opts.target}
       feeds={feeds}
-      repetitions={opts.repetitions}
-      {...(opts.deadlineMs !== undefined ? { deadlineMs: opts.deadlineMs } : {})}
       refreshMs={opts.refreshMs ?? 100}
       theme={opts.theme ?? DEFAULT_THEME}
       onQuit={quit}
