@@ -11,7 +11,7 @@ import { App } from '../src/tui/components/App.js';
 import { StreamFeed, type WatchEvent } from '../src/tui/feed.js';
 import { panelLayout } from '../src/tui/layout.js';
 import { RunStats } from '../src/stats/index.js';
-import { endlessSource, failedAttempt, okAttempt, scriptedSource } from './helpers/tui-synthetic.js';
+import { endlessSource, failedAttempt, idleSource, okAttempt, scriptedSource } from './helpers/tui-synthetic.js';
 
 afterEach(() => cleanup());
 
@@ -187,7 +187,6 @@ test('app: keys p (pause), ? (help), r (reset), q (quit -> cancel), then exits w
     <App
       target="http://127.0.0.1:1/ok"
       feeds={[feed]}
-      repetitions={0}
       refreshMs={20}
       onQuit={() => {
         quits++;
@@ -250,8 +249,6 @@ test('app: one panel per server, the whole screen fits the terminal', async () =
       <App
         target="https://example.test/"
         feeds={feeds}
-        repetitions={50}
-        deadlineMs={30_000}
         refreshMs={10}
         onQuit={() => undefined}
         size={{ columns, rows }}
@@ -270,4 +267,57 @@ test('app: one panel per server, the whole screen fits the terminal', async () =
     assert.match(frame, /p50\s+94\.0ms/);
     cleanup();
   }
+});
+
+/** "164 attempts · 44/s · elapsed 0:07" in a frame: the header's first, then each panel's. */
+function progressReadings(frame: string): string[] {
+  return [...frame.matchAll(/\d[\d,]* attempts · [\d.,]+\/s · elapsed \d+:\d\d/g)].map((m) => m[0]);
+}
+
+test('app: the header and the panel show the same numbers in every frame (one snapshot per tick)', async () => {
+  let now = 1000;
+  const feed = new StreamFeed(idleSource('embedded'), { repetitions: 0, now: () => now });
+  let seq = 0;
+  const feedSome = (n: number): void => {
+    for (let i = 0; i < n; i++) feed.fold({ kind: 'attempt', attempt: okAttempt(++seq, 2 + (seq % 5)) });
+  };
+  const app = (
+    <App target="http://127.0.0.1:1/ok" feeds={[feed]} refreshMs={20} onQuit={() => feed.cancel()} size={{ columns: 100, rows: 30 }} />
+  );
+  const { lastFrame, frames, rerender, stdin } = render(app);
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  for (let step = 0; step < 12; step++) {
+    feedSome(7 + step);
+    now += 250;
+    // A render between ticks (a key, a resize) must not show newer numbers in the header only.
+    if (step % 3 === 0) rerender(app);
+    await sleep(40);
+  }
+  const live = progressReadings(lastFrame() ?? '');
+  assert.equal(live.length, 2, `header and panel readings in:\n${lastFrame()}`);
+  assert.match(live[0]!, /^\d{3} attempts · [1-9]/, 'the run has counted attempts and a rate');
+
+  // Paused: both freeze on the same numbers while attempts keep arriving.
+  stdin.write('p');
+  for (let i = 0; i < 100 && !/PAUSED/.test(lastFrame() ?? ''); i++) await sleep(10);
+  const frozen = progressReadings(lastFrame() ?? '');
+  feedSome(50);
+  now += 1000;
+  rerender(app);
+  await sleep(60);
+  assert.deepEqual(progressReadings(lastFrame() ?? ''), frozen, 'paused: nothing moves');
+
+  feed.cancel();
+  for (let i = 0; i < 100 && !/finished/.test(lastFrame() ?? ''); i++) await sleep(10);
+  assert.match(lastFrame() ?? '', /finished/);
+  let compared = 0;
+  for (const f of frames) {
+    const r = progressReadings(f);
+    if (r.length < 2) continue; // the help screen or a partial frame
+    assert.equal(r[1], r[0], `panel disagrees with header in:\n${f}`);
+    compared++;
+  }
+  assert.ok(compared > 5, `${compared} frames compared`);
+  // The final frame counts the attempts folded while paused.
+  assert.match(progressReadings(lastFrame() ?? '')[0] ?? '', new RegExp(`^${seq} attempts`));
 });

@@ -2,7 +2,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { StreamFeed, RateMeter, type WatchEvent, type WatchSource } from '../src/tui/feed.js';
-import { bar, formatMs, logBounds, sparkline } from '../src/tui/format.js';
+import { bar, logBounds, sparkline } from '../src/tui/format.js';
+import { formatMsCompact, formatMsFixed } from '../src/common/format.js';
 import { themeFromEnv } from '../src/tui/theme.js';
 import { RunStats } from '../src/stats/index.js';
 import { endlessSource, failedAttempt, okAttempt, scriptedSource, summaryEvent } from './helpers/tui-synthetic.js';
@@ -43,10 +44,15 @@ test('bar and sparkline helpers', () => {
   assert.equal([...s][0], '▁');
   assert.equal([...s][4], '█');
   assert.equal([...s][3], '×');
-  assert.equal(formatMs(0.5), '500µs');
-  assert.equal(formatMs(12.34), '12.3ms');
-  assert.equal(formatMs(1234), '1.23s');
-  assert.equal(formatMs(undefined), '–');
+  assert.equal(formatMsCompact(0.5), '500µs');
+  assert.equal(formatMsCompact(12.34), '12.3ms');
+  assert.equal(formatMsCompact(1234), '1.23s');
+  assert.equal(formatMsCompact(undefined), '–');
+  // The CLI's fixed rendering, for aligned columns.
+  assert.equal(formatMsFixed(0.1234), '0.123 ms');
+  assert.equal(formatMsFixed(12.345), '12.35 ms');
+  assert.equal(formatMsFixed(1234), '1.234 s');
+  assert.equal(formatMsFixed(undefined), '-');
 });
 
 test('themeFromEnv honours NO_COLOR and TERM=dumb', () => {

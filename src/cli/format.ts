@@ -1,7 +1,12 @@
 // Human and JSON renderings of attempts and summaries. JSON keeps every key
 // (null when absent) so scripts see a stable shape; all times are ms numbers.
-import type { AttemptResult, Phases } from '../probe/types.js';
-import type { PhaseMedians, Summary } from '../stats/types.js';
+import { formatMsFixed } from '../common/format.js';
+import type { AttemptResult } from '../probe/types.js';
+import { PHASE_FIELD, PHASES, type Phase, type PhaseField, type PhaseTimes } from '../stats/phases.js';
+import type { Summary } from '../stats/types.js';
+
+// Kept under the old name for src/cli/commands/watch.ts until it imports formatMsFixed.
+export { formatMsFixed as formatMs };
 
 export interface Style {
   bold(s: string): string;
@@ -23,30 +28,22 @@ export function styleFor(out: { isTTY?: boolean }, env: Readonly<Record<string, 
   return out.isTTY === true && !noColor && env['TERM'] !== 'dumb' ? COLOR : PLAIN;
 }
 
-/** 0.123 ms, 12.35 ms, 1.234 s. */
-export function formatMs(ms: number | undefined): string {
-  if (ms === undefined) return '-';
-  if (ms >= 1000) return `${(ms / 1000).toFixed(3)} s`;
-  if (ms < 1) return `${ms.toFixed(3)} ms`;
-  return `${ms.toFixed(2)} ms`;
-}
-
 /** Histogram bound label: 0.1 ms, 20 ms, 5 s. */
 function formatBound(ms: number): string {
   return ms >= 1000 ? `${ms / 1000} s` : `${ms} ms`;
 }
 
-const PHASE_LABELS: ReadonlyArray<readonly [keyof Phases & keyof PhaseMedians, string]> = [
-  ['dnsMs', 'dns'],
-  ['connectMs', 'connect'],
-  ['tlsMs', 'tls'],
-  ['ttfbMs', 'ttfb'],
-  ['transferMs', 'transfer'],
-];
+const PHASE_LABEL: Readonly<Record<Phase, string>> = {
+  dns: 'dns',
+  connect: 'connect',
+  tls: 'tls',
+  ttfb: 'ttfb',
+  transfer: 'transfer',
+};
 
-function formatPhases(p: Phases | PhaseMedians): string {
-  return PHASE_LABELS.filter(([k]) => p[k] !== undefined)
-    .map(([k, label]) => `${label} ${formatMs(p[k])}`)
+function formatPhases(p: PhaseTimes): string {
+  return PHASES.filter((ph) => p[PHASE_FIELD[ph]] !== undefined)
+    .map((ph) => `${PHASE_LABEL[ph]} ${formatMsFixed(p[PHASE_FIELD[ph]])}`)
     .join('  ');
 }
 
@@ -60,10 +57,10 @@ export function formatAttempt(a: AttemptResult, st: Style = PLAIN): string {
   const phases = formatPhases(a.phases);
   const extra: string[] = [];
   if (a.reused) extra.push('reused');
-  if (a.scheduleDelayMs !== undefined) extra.push(`started ${formatMs(a.scheduleDelayMs)} late`);
+  if (a.scheduleDelayMs !== undefined) extra.push(`started ${formatMsFixed(a.scheduleDelayMs)} late`);
   if (a.error !== undefined && a.status === undefined) extra.push(a.error.message);
   const tail = extra.length > 0 ? st.dim(`  (${extra.join('; ')})`) : '';
-  return `${seq}${what.padEnd(10)}  ${formatMs(a.latencyMs).padStart(11)}  ${st.dim(phases)}${tail}`;
+  return `${seq}${what.padEnd(10)}  ${formatMsFixed(a.latencyMs).padStart(11)}  ${st.dim(phases)}${tail}`;
 }
 
 const BAR_WIDTH = 30;
@@ -80,15 +77,15 @@ export interface SummaryContext {
 export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN): string {
   const lines: string[] = [];
   const planned = ctx.requested > 0 ? ` of ${ctx.requested}` : '';
-  lines.push(`${st.bold(ctx.endpoint)}: ${s.attempts}${planned} attempts in ${formatMs(s.elapsedMs)}`);
+  lines.push(`${st.bold(ctx.endpoint)}: ${s.attempts}${planned} attempts in ${formatMsFixed(s.elapsedMs)}`);
   lines.push('');
   lines.push(
     s.responses > 0
-      ? `  average latency  ${st.bold(formatMs(s.averageMs))}`
+      ? `  average latency  ${st.bold(formatMsFixed(s.averageMs))}`
       : `  average latency  ${st.red('- (no responses)')}`,
   );
   if (s.responses > 0) {
-    const cell = (label: string, v: number | undefined): string => `${label.padEnd(7)}${formatMs(v).padStart(11)}`;
+    const cell = (label: string, v: number | undefined): string => `${label.padEnd(7)}${formatMsFixed(v).padStart(11)}`;
     lines.push(`  ${cell('min', s.minMs)}    ${cell('p50', s.p50Ms)}    ${cell('p90', s.p90Ms)}`);
     lines.push(`  ${cell('p95', s.p95Ms)}    ${cell('p99', s.p99Ms)}    ${cell('max', s.maxMs)}`);
     lines.push(`  ${cell('stddev', s.stddevMs)}`);
@@ -115,7 +112,7 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
   lines.push('');
   lines.push(`  deadline reached  ${s.deadlineReached ? st.red('yes') : 'no'}`);
   if (s.scheduleSlips > 0) lines.push(`  schedule slips    ${s.scheduleSlips}`);
-  if (s.backpressureWaitMs > 0) lines.push(`  backpressure wait ${formatMs(s.backpressureWaitMs)}`);
+  if (s.backpressureWaitMs > 0) lines.push(`  backpressure wait ${formatMsFixed(s.backpressureWaitMs)}`);
   if (ctx.interrupted === true) lines.push(st.dim('  interrupted: statistics over the attempts received so far'));
   return `${lines.map((l) => l.trimEnd()).join('\n')}\n`;
 }
@@ -150,15 +147,11 @@ export function summaryJson(s: Summary): Record<string, unknown> {
   };
 }
 
-/** Phases with every key present (null when the phase did not happen). */
-function phasesJson(p: PhaseMedians): Record<string, number | null> {
-  return {
-    dnsMs: nil(p.dnsMs),
-    connectMs: nil(p.connectMs),
-    tlsMs: nil(p.tlsMs),
-    ttfbMs: nil(p.ttfbMs),
-    transferMs: nil(p.transferMs),
-  };
+/** Phases with every key present (null when the phase did not happen), in PHASES order. */
+function phasesJson(p: PhaseTimes): Record<PhaseField, number | null> {
+  const out = {} as Record<PhaseField, number | null>;
+  for (const ph of PHASES) out[PHASE_FIELD[ph]] = nil(p[PHASE_FIELD[ph]]);
+  return out;
 }
 
 /** An attempt as a JSON-ready object with every key present. */

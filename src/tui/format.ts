@@ -1,23 +1,6 @@
 // Small pure helpers for the TUI: numbers to short strings, bars, sparklines,
 // log-spaced histogram bounds. No React here so they are cheap to test.
-
-/** Milliseconds as a short human string: 850µs, 1.23ms, 12.3ms, 123ms, 1.23s, 2m05s. */
-export function formatMs(ms: number | undefined): string {
-  if (ms === undefined || !Number.isFinite(ms)) return '–';
-  if (ms < 0) return `-${formatMs(-ms)}`;
-  if (ms < 1) return `${Math.round(ms * 1000)}µs`;
-  if (ms < 10) return `${ms.toFixed(2)}ms`;
-  if (ms < 100) return `${ms.toFixed(1)}ms`;
-  if (ms < 1000) return `${Math.round(ms)}ms`;
-  if (ms < 10_000) return `${(ms / 1000).toFixed(2)}s`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1)}s`;
-  const totalS = Math.round(ms / 1000);
-  const h = Math.floor(totalS / 3600);
-  const m = Math.floor((totalS % 3600) / 60);
-  const s = totalS % 60;
-  const pad = (n: number): string => String(n).padStart(2, '0');
-  return h > 0 ? `${h}h${pad(m)}m${pad(s)}s` : `${m}m${pad(s)}s`;
-}
+// Milliseconds: formatMsCompact in src/common/format.ts.
 
 /** Elapsed or remaining time as a clock: 0:07, 1:02:03. */
 export function formatClock(ms: number): string {

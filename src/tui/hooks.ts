@@ -1,64 +1,93 @@
-// Hooks: fold a stream into stats (via StreamFeed) and expose snapshots on a
-// throttled tick; terminal size with fallbacks.
-import { useEffect, useRef, useState } from 'react';
+// Hooks: every feed's snapshot taken together on one throttled tick (the
+// header and the panels draw the same frame); terminal size with fallbacks.
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { useStdout } from 'ink';
-import type { FeedSnapshot, StreamFeed } from './feed.js';
+import type { FeedSnapshot, SnapshotOptions, StreamFeed } from './feed.js';
 
-export interface ProbeStreamOptions {
-  readonly histogramRows: number;
-  readonly recent: number;
+export interface FrameOptions extends SnapshotOptions {
   /** Minimum time between snapshots. */
   readonly refreshMs: number;
-  /** Freeze the snapshot (the stream is still consumed). */
+  /** Freeze the frame (the streams are still consumed). */
   readonly paused: boolean;
 }
 
+/** What one frame draws: one immutable snapshot per feed, in feed order. */
+export interface Frame {
+  readonly snapshots: readonly FeedSnapshot[];
+  /** Every stream has ended and these are the final snapshots. */
+  readonly finished: boolean;
+}
+
 /**
- * Starts consuming `feed` (once) and returns its latest snapshot. Events are
- * folded as they arrive; a snapshot is taken at most every `refreshMs`, and
- * less often when building one gets expensive (huge runs), so drawing never
- * competes with consumption. The final state is always drawn, even if paused.
+ * Starts consuming `feeds` (once) and returns the latest frame. Events are
+ * folded as they arrive; snapshots are taken at most every `refreshMs`, and
+ * less often when building them gets expensive (huge runs), so drawing never
+ * competes with consumption. A stream's final state is always drawn, even
+ * when paused.
  */
-export function useProbeStream(feed: StreamFeed, opts: ProbeStreamOptions): FeedSnapshot {
+export function useFeedFrame(feeds: readonly StreamFeed[], opts: FrameOptions): Frame {
   const optsRef = useRef(opts);
   optsRef.current = opts;
-  const [snap, setSnap] = useState(() => feed.snapshot(opts));
+  const [frame, setFrame] = useState<Frame>(() => ({ snapshots: feeds.map((f) => f.snapshot(opts)), finished: false }));
+  // The committed frame, so a partial refresh can keep the other snapshots.
+  const current = useRef(frame);
+
+  /** Snapshots the feeds `fresh` picks (keeping the others) and commits the frame; returns the cost in ms. */
+  const refresh = useCallback(
+    (fresh: (f: StreamFeed) => boolean, finished: boolean): number => {
+      const t0 = performance.now();
+      const prev = current.current.snapshots;
+      const next: Frame = {
+        snapshots: feeds.map((f, i) => {
+          const old = prev[i];
+          return old !== undefined && !fresh(f) ? old : f.snapshot(optsRef.current);
+        }),
+        finished,
+      };
+      current.current = next;
+      setFrame(next);
+      return performance.now() - t0;
+    },
+    [feeds],
+  );
 
   useEffect(() => {
     let alive = true;
     let timer: NodeJS.Timeout | undefined;
     let costMs = 0;
-    const take = (): void => {
-      const t0 = performance.now();
-      setSnap(feed.snapshot(optsRef.current));
-      costMs = performance.now() - t0;
-    };
     const tick = (): void => {
       timer = undefined;
-      if (!alive || feed.finished) return;
-      if (!optsRef.current.paused) take();
+      if (!alive) return;
+      if (!optsRef.current.paused) costMs = refresh(() => true, false);
       // Spend at most ~10% of the time on snapshots.
       timer = setTimeout(tick, Math.max(optsRef.current.refreshMs, costMs * 10));
     };
     tick();
-    void feed.start().then(() => {
+    // A stream that ends is drawn at once; the others stay frozen when paused.
+    for (const f of feeds) {
+      void f.start().then(() => {
+        if (alive && !feeds.every((g) => g.finished)) refresh((g) => g.finished || !optsRef.current.paused, false);
+      });
+    }
+    void Promise.all(feeds.map((f) => f.start())).then(() => {
       if (!alive) return;
+      alive = false;
       if (timer) clearTimeout(timer);
-      take();
+      refresh(() => true, true);
     });
     return () => {
       alive = false;
       if (timer) clearTimeout(timer);
     };
-  }, [feed]);
+  }, [feeds, refresh]);
 
   // Re-bin at once when the space changes (resize) or on unpause.
   const { histogramRows, recent, paused } = opts;
   useEffect(() => {
-    if (!paused) setSnap(feed.snapshot(optsRef.current));
-  }, [feed, histogramRows, recent, paused]);
+    if (!paused) refresh(() => true, current.current.finished);
+  }, [feeds, histogramRows, recent, paused, refresh]);
 
-  return snap;
+  return frame;
 }
 
 export interface TerminalSize {
@@ -83,15 +112,4 @@ export function useTerminalSize(override?: TerminalSize): TerminalSize {
     };
   }, [stdout, override]);
   return override ?? size;
-}
-
-/** A value that changes every `ms` (for clocks); stops when `active` is false. */
-export function useTicker(ms: number, active: boolean): number {
-  const [n, setN] = useState(0);
-  useEffect(() => {
-    if (!active) return;
-    const t = setInterval(() => setN((x) => x + 1), ms);
-    return () => clearInterval(t);
-  }, [ms, active]);
-  return n;
 }

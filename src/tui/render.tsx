@@ -6,6 +6,8 @@ import { App } from './components/App.js';
 import { StreamFeed, type FeedOutcome, type WatchSource } from './feed.js';
 import type { AttemptResult } from '../probe/types.js';
 import { DEFAULT_THEME, type Theme } from './theme.js';
+import { writeOut } from '../common/output.js';
+import { onStopSignals } from '../common/signals.js';
 
 export interface WatchOptions {
   /** The URL being probed (header). */
@@ -83,12 +85,7 @@ function onStopRequest(signal: AbortSignal | undefined, onStop: () => void): () 
   }
   // Without a handler an external `kill -INT` would kill the process before
   // the terminal is restored and the summary printed.
-  process.on('SIGINT', onStop);
-  process.on('SIGTERM', onStop);
-  return () => {
-    process.off('SIGINT', onStop);
-    process.off('SIGTERM', onStop);
-  };
+  return onStopSignals(() => onStop());
 }
 
 async function settle(feeds: readonly StreamFeed[]): Promise<WatchRun[]> {
@@ -100,14 +97,6 @@ async function settle(feeds: readonly StreamFeed[]): Promise<WatchRun[]> {
   await Promise.race([Promise.all(feeds.map((f) => f.start())), grace]);
   clearTimeout(timer);
   return feeds.map((f) => ({ label: f.label, outcome: f.outcomeNow() }));
-}
-
-async function writeAll(out: NodeJS.WritableStream, text: string): Promise<void> {
-  if (out.write(text)) return;
-  await new Promise<void>((resolve) => {
-    out.once('drain', resolve);
-    out.once('close', resolve);
-  });
 }
 
 async function runTui(opts: WatchOptions, stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream): Promise<WatchRun[]> {
@@ -124,8 +113,6 @@ async function runTui(opts: WatchOptions, stdout: NodeJS.WriteStream, stdin: Nod
     <App
       target={opts.target}
       feeds={feeds}
-      repetitions={opts.repetitions}
-      {...(opts.deadlineMs !== undefined ? { deadlineMs: opts.deadlineMs } : {})}
       refreshMs={opts.refreshMs ?? 100}
       theme={opts.theme ?? DEFAULT_THEME}
       onQuit={quit}
@@ -153,7 +140,7 @@ async function runTui(opts: WatchOptions, stdout: NodeJS.WriteStream, stdin: Nod
 /** The final summaries, after a blank line; nothing at all when none has text (e.g. a rejected request). */
 async function writeSummaries(stdout: NodeJS.WritableStream, opts: WatchOptions, runs: readonly WatchRun[]): Promise<void> {
   const text = runs.map((r) => opts.report.summary(r)).filter((t) => t !== '').join('\n');
-  if (text !== '') await writeAll(stdout, '\n' + text);
+  if (text !== '') await writeOut(stdout, '\n' + text);
 }
 
 async function runPlain(opts: WatchOptions, stdout: NodeJS.WritableStream): Promise<WatchRun[]> {
@@ -161,7 +148,7 @@ async function runPlain(opts: WatchOptions, stdout: NodeJS.WritableStream): Prom
   const feeds = makeFeeds(opts, (label) => (ev) => {
     if (ev.kind !== 'attempt') return;
     // Awaited by the feed: a slow pipe slows consumption, which paces the server.
-    return writeAll(stdout, opts.report.attempt(ev.attempt, many ? label : undefined) + '\n');
+    return writeOut(stdout, opts.report.attempt(ev.attempt, many ? label : undefined) + '\n');
   });
   let stopped: () => void = () => {};
   const stop = new Promise<void>((resolve) => {

@@ -69,3 +69,15 @@ export function endlessSource(label: string, everyMs: number, latency: (seq: num
 export function summaryEvent(s: Summary): WatchEvent {
   return { kind: 'summary', summary: s };
 }
+
+/** A source that yields nothing and ends when aborted: the test drives its feed with fold(). */
+export function idleSource(label: string): WatchSource {
+  return {
+    label,
+    open(signal: AbortSignal): AsyncIterable<WatchEvent> {
+      return (async function* () {
+        if (!signal.aborted) await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
+      })();
+    },
+  };
+}

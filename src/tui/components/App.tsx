@@ -1,9 +1,9 @@
 // The watch screen: a header, one panel per server, a footer with keys.
 import { useEffect, useRef, useState } from 'react';
 import { Box, useApp, useInput, useStdin } from 'ink';
-import { RateMeter, type StreamFeed } from '../feed.js';
-import { useProbeStream, useTerminalSize, useTicker, type TerminalSize } from '../hooks.js';
-import { panelHeight, panelLayout, type PanelLayout } from '../layout.js';
+import type { StreamFeed } from '../feed.js';
+import { useFeedFrame, useTerminalSize, type TerminalSize } from '../hooks.js';
+import { panelHeight, panelLayout } from '../layout.js';
 import { ThemeProvider, DEFAULT_THEME, type Theme } from '../theme.js';
 import { Footer, Header, Help } from './Chrome.js';
 import { RegionPanel } from './RegionPanel.js';
@@ -12,10 +12,6 @@ export interface AppProps {
   /** The URL being probed. */
   readonly target: string;
   readonly feeds: readonly StreamFeed[];
-  /** Requested attempts per server; 0 = continuous. */
-  readonly repetitions: number;
-  /** The call's deadline (relative), for the countdown. */
-  readonly deadlineMs?: number;
   /** Minimum time between snapshots. */
   readonly refreshMs?: number;
   readonly theme?: Theme;
@@ -25,56 +21,23 @@ export interface AppProps {
   readonly size?: TerminalSize;
 }
 
-function LiveRegion({
-  feed,
-  layout,
-  refreshMs,
-  paused,
-}: {
-  readonly feed: StreamFeed;
-  readonly layout: PanelLayout;
-  readonly refreshMs: number;
-  readonly paused: boolean;
-}) {
-  const snapshot = useProbeStream(feed, {
-    histogramRows: layout.histogramRows,
-    recent: layout.statsWidth,
-    refreshMs,
-    paused,
-  });
-  return <RegionPanel snapshot={snapshot} layout={layout} />;
-}
-
-export function App({
-  target,
-  feeds,
-  repetitions,
-  deadlineMs,
-  refreshMs = 100,
-  theme = DEFAULT_THEME,
-  onQuit,
-  size,
-}: AppProps) {
+export function App({ target, feeds, refreshMs = 100, theme = DEFAULT_THEME, onQuit, size }: AppProps) {
   const { exit } = useApp();
   const { isRawModeSupported } = useStdin();
   const { columns, rows } = useTerminalSize(size);
   const [paused, setPaused] = useState(false);
   const [help, setHelp] = useState(false);
-  const [finished, setFinished] = useState(false);
   const quitting = useRef(false);
-  const meter = useRef(new RateMeter());
-
-  useTicker(Math.max(refreshMs, 250), !finished && !paused);
-
-  useEffect(() => {
-    let alive = true;
-    void Promise.all(feeds.map((f) => f.start())).then(() => {
-      if (alive) setFinished(true);
-    });
-    return () => {
-      alive = false;
-    };
-  }, [feeds]);
+  const width = Math.max(40, columns);
+  const h = panelHeight(rows, feeds.length);
+  const layout = panelLayout(width, h);
+  // The header and every panel draw from this one set of snapshots.
+  const { snapshots, finished } = useFeedFrame(feeds, {
+    histogramRows: layout.histogramRows,
+    recent: layout.statsWidth,
+    refreshMs,
+    paused,
+  });
 
   // Exit after the final frame has been committed.
   useEffect(() => {
@@ -98,44 +61,14 @@ export function App({
     { isActive: isRawModeSupported === true },
   );
 
-  let received = 0;
-  let elapsed = 0;
-  let deadlineReached = false;
-  for (const f of feeds) {
-    received += f.received;
-    elapsed = Math.max(elapsed, f.elapsedMs);
-    if (f.status === 'deadline') deadlineReached = true;
-  }
-  const rate = finished
-    ? elapsed > 0
-      ? (received * 1000) / elapsed
-      : 0
-    : meter.current.sample(performance.now(), received);
-  const width = Math.max(40, columns);
-  const h = panelHeight(rows, feeds.length);
-  const layout = panelLayout(width, h);
-
   return (
     <ThemeProvider value={theme}>
       <Box flexDirection="column" width={width}>
-        <Header
-          target={target}
-          servers={feeds.map((f) => f.label)}
-          received={received}
-          expected={repetitions * feeds.length}
-          ratePerSec={rate}
-          elapsedMs={elapsed}
-          {...(deadlineMs !== undefined ? { deadlineLeftMs: Math.max(0, deadlineMs - elapsed) } : {})}
-          deadlineReached={deadlineReached}
-          paused={paused}
-          width={width}
-        />
+        <Header target={target} snapshots={snapshots} paused={paused} width={width} />
         {help && !finished ? (
           <Help width={width} height={h * feeds.length} />
         ) : (
-          feeds.map((f, i) => (
-            <LiveRegion key={`${i}:${f.label}`} feed={f} layout={layout} refreshMs={refreshMs} paused={paused} />
-          ))
+          snapshots.map((s, i) => <RegionPanel key={`${i}:${s.label}`} snapshot={s} layout={layout} />)
         )}
         <Footer paused={paused} finished={finished} interactive={isRawModeSupported === true} width={width} />
       </Box>

@@ -1,68 +1,105 @@
 // Header, footer and help: the frame around the panels.
 import { Box, Text } from 'ink';
+import type { FeedSnapshot } from '../feed.js';
 import { formatClock, formatCount, formatRate } from '../format.js';
 import { tone, useTheme } from '../theme.js';
 
-export interface HeaderProps {
-  readonly target: string;
-  readonly servers: readonly string[];
+/** The header's numbers: totals over the same snapshots the panels draw. */
+export interface FrameTotals {
   readonly received: number;
   /** Attempts expected in total (repetitions x servers); 0 = continuous. */
   readonly expected: number;
+  /** Sum of the panels' rates (the servers probe concurrently). */
   readonly ratePerSec: number;
+  /** The longest-running server's. */
   readonly elapsedMs: number;
+  /** The least time left over the servers; undefined without a deadline. */
   readonly deadlineLeftMs?: number;
   readonly deadlineReached: boolean;
+}
+
+export function frameTotals(snapshots: readonly FeedSnapshot[]): FrameTotals {
+  let received = 0;
+  let expected = 0;
+  let continuous = false;
+  let ratePerSec = 0;
+  let elapsedMs = 0;
+  let deadlineLeftMs: number | undefined;
+  let deadlineReached = false;
+  for (const s of snapshots) {
+    received += s.received;
+    expected += s.repetitions;
+    if (s.repetitions === 0) continuous = true;
+    ratePerSec += s.ratePerSec;
+    elapsedMs = Math.max(elapsedMs, s.elapsedMs);
+    if (s.deadlineLeftMs !== undefined) deadlineLeftMs = Math.min(deadlineLeftMs ?? Infinity, s.deadlineLeftMs);
+    if (s.status === 'deadline') deadlineReached = true;
+  }
+  return {
+    received,
+    expected: continuous ? 0 : expected,
+    ratePerSec,
+    elapsedMs,
+    ...(deadlineLeftMs !== undefined ? { deadlineLeftMs } : {}),
+    deadlineReached,
+  };
+}
+
+export interface HeaderProps {
+  readonly target: string;
+  /** One per server, all from the same tick. */
+  readonly snapshots: readonly FeedSnapshot[];
   readonly paused: boolean;
   readonly width: number;
 }
 
 /** Two lines: what is probed and from where; then progress, rate, clocks. */
-export function Header(p: HeaderProps) {
+export function Header({ target, snapshots, paused, width }: HeaderProps) {
   const theme = useTheme();
+  const t = frameTotals(snapshots);
   const sep = <Text color={tone(theme, 'muted')}> · </Text>;
   return (
-    <Box flexDirection="column" width={p.width}>
+    <Box flexDirection="column" width={width}>
       <Text wrap="truncate">
         <Text bold color={tone(theme, 'accent')}>
           prober watch
         </Text>{' '}
-        <Text bold>{p.target}</Text>
+        <Text bold>{target}</Text>
         {sep}
-        <Text color={tone(theme, 'muted')}>{p.servers.length > 1 ? 'servers ' : 'server '}</Text>
-        {p.servers.join(', ')}
+        <Text color={tone(theme, 'muted')}>{snapshots.length > 1 ? 'servers ' : 'server '}</Text>
+        {snapshots.map((s) => s.label).join(', ')}
       </Text>
       <Text wrap="truncate">
-        {p.expected > 0 ? (
+        {t.expected > 0 ? (
           <Text>
-            attempt {formatCount(p.received)}/{formatCount(p.expected)}
+            attempt {formatCount(t.received)}/{formatCount(t.expected)}
           </Text>
         ) : (
-          <Text>{formatCount(p.received)} attempts</Text>
+          <Text>{formatCount(t.received)} attempts</Text>
         )}
         {sep}
-        {formatRate(p.ratePerSec)}
+        {formatRate(t.ratePerSec)}
         {sep}
         <Text color={tone(theme, 'muted')}>elapsed </Text>
-        {formatClock(p.elapsedMs)}
-        {p.deadlineReached ? (
+        {formatClock(t.elapsedMs)}
+        {t.deadlineReached ? (
           <Text>
             {sep}
             <Text color={tone(theme, 'warn')} bold>
               deadline reached
             </Text>
           </Text>
-        ) : p.deadlineLeftMs !== undefined ? (
+        ) : t.deadlineLeftMs !== undefined ? (
           <Text>
             {sep}
             <Text color={tone(theme, 'muted')}>deadline </Text>
-            <Text color={p.deadlineLeftMs < 5000 ? tone(theme, 'warn') : undefined}>
-              {formatClock(p.deadlineLeftMs)}
+            <Text color={t.deadlineLeftMs < 5000 ? tone(theme, 'warn') : undefined}>
+              {formatClock(t.deadlineLeftMs)}
             </Text>
             <Text color={tone(theme, 'muted')}> left</Text>
           </Text>
         ) : null}
-        {p.paused ? (
+        {paused ? (
           <Text>
             {sep}
             <Text inverse={theme.color} bold>

@@ -2,7 +2,8 @@
 // to the count, count at the end of the bar.
 import { Box, Text } from 'ink';
 import type { Histogram as HistogramData } from '../../stats/index.js';
-import { bar, fit, formatCount, formatMs } from '../format.js';
+import { bar, fit, formatCount } from '../format.js';
+import { formatMsCompact } from '../../common/format.js';
 import { tone, useTheme } from '../theme.js';
 
 export interface HistogramProps {
@@ -25,8 +26,8 @@ export function Histogram({ histogram, width, rows }: HistogramProps) {
   }
   let max = histogram.overflow;
   for (const b of buckets) if (b.count > max) max = b.count;
-  const labels = buckets.map((b) => formatMs(b.upperBoundMs));
-  if (histogram.overflow > 0) labels.push(`>${formatMs(buckets[buckets.length - 1]!.upperBoundMs)}`);
+  const labels = buckets.map((b) => formatMsCompact(b.upperBoundMs));
+  if (histogram.overflow > 0) labels.push(`>${formatMsCompact(buckets[buckets.length - 1]!.upperBoundMs)}`);
   const labelW = Math.max(...labels.map((l) => l.length));
   const countW = formatCount(max).length;
   // label, " │", bar, " ", count

@@ -1,7 +1,8 @@
 // Live percentiles and moments of response latency.
 import { Box, Text } from 'ink';
 import type { Summary } from '../../stats/index.js';
-import { fit, formatCount, formatMs } from '../format.js';
+import { fit, formatCount } from '../format.js';
+import { formatMsCompact } from '../../common/format.js';
 import { tone, useTheme } from '../theme.js';
 
 export interface PercentilesProps {
@@ -11,7 +12,7 @@ export interface PercentilesProps {
 
 export function Percentiles({ summary: s, width }: PercentilesProps) {
   const theme = useTheme();
-  const v = (ms: number | undefined): string => fit(formatMs(ms), 8, 'right');
+  const v = (ms: number | undefined): string => fit(formatMsCompact(ms), 8, 'right');
   const rows: Array<[string, number | undefined, string, number | undefined]> = [
     ['p50', s.p50Ms, 'min', s.minMs],
     ['p90', s.p90Ms, 'avg', s.averageMs],
@@ -48,7 +49,7 @@ export function PercentilesLine({ summary: s, width }: PercentilesProps) {
   const item = (k: string, ms: number | undefined) => (
     <Text key={k}>
       <Text color={tone(theme, 'muted')}>{k} </Text>
-      <Text bold>{formatMs(ms)}</Text>
+      <Text bold>{formatMsCompact(ms)}</Text>
       {'  '}
     </Text>
   );

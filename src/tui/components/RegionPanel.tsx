@@ -1,7 +1,8 @@
 // One server's (region's) live view: a pure function of a snapshot.
 import { Box, Text } from 'ink';
 import type { FeedSnapshot } from '../feed.js';
-import { formatClock, formatCount, formatMs, formatRate } from '../format.js';
+import { formatClock, formatCount, formatRate } from '../format.js';
+import { formatMsCompact } from '../../common/format.js';
 import type { PanelLayout } from '../layout.js';
 import { tone, useTheme, type Tone } from '../theme.js';
 import { Histogram } from './Histogram.js';
@@ -48,14 +49,14 @@ function FlowLine({ snapshot: s }: { readonly snapshot: FeedSnapshot }) {
       <Text color={tone(theme, 'muted')}>received </Text>
       {formatCount(s.received)}
       {s.slowConsumerMs > 0 ? (
-        <Text color={tone(theme, 'warn')}> (slow consumer {formatMs(s.slowConsumerMs)}/event)</Text>
+        <Text color={tone(theme, 'warn')}> (slow consumer {formatMsCompact(s.slowConsumerMs)}/event)</Text>
       ) : null}
       {srv !== undefined ? (
         <Text>
           <Text color={tone(theme, 'muted')}> · server sent </Text>
           {formatCount(srv.eventsSent)}
           <Text color={tone(theme, 'muted')}> · blocked </Text>
-          {formatMs(srv.backpressureWaitMs)}
+          {formatMsCompact(srv.backpressureWaitMs)}
           {srv.scheduleSlips > 0 ? (
             <Text>
               <Text color={tone(theme, 'muted')}> · late starts </Text>

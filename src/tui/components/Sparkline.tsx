@@ -1,7 +1,8 @@
 // Strip of the most recent latencies, newest on the right; × marks an attempt
 // that failed without a response.
 import { Text } from 'ink';
-import { formatMs, sparkline } from '../format.js';
+import { sparkline } from '../format.js';
+import { formatMsCompact } from '../../common/format.js';
 import { tone, useTheme } from '../theme.js';
 
 export interface SparklineProps {
@@ -37,7 +38,7 @@ export function Sparkline({ recent, width }: SparklineProps) {
       {values.length > 0 && hi >= lo ? (
         <Text color={tone(theme, 'muted')}>
           {' '}
-          {formatMs(lo)}–{formatMs(hi)}
+          {formatMsCompact(lo)}–{formatMsCompact(hi)}
         </Text>
       ) : null}
     </Text>

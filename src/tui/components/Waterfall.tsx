@@ -1,8 +1,9 @@
 // Phase waterfall: median of each phase, drawn as consecutive segments on one
 // time axis (dns, then connect, then tls, ...), like a browser's network tab.
 import { Box, Text } from 'ink';
-import type { PhaseMedians } from '../../stats/index.js';
-import { fit, formatMs } from '../format.js';
+import { PHASE_FIELD, PHASES, type Phase, type PhaseMedians } from '../../stats/index.js';
+import { fit } from '../format.js';
+import { formatMsCompact } from '../../common/format.js';
 import { tone, useTheme, type Tone } from '../theme.js';
 
 export interface WaterfallProps {
@@ -12,35 +13,41 @@ export interface WaterfallProps {
   readonly compact?: boolean;
 }
 
-// [field, name, short name for the one-line form, tone]
-const PHASES: ReadonlyArray<readonly [keyof PhaseMedians, string, string, Tone]> = [
-  ['dnsMs', 'dns', 'dns', 'info'],
-  ['connectMs', 'connect', 'conn', 'warn'],
-  ['tlsMs', 'tls', 'tls', 'bad'],
-  ['ttfbMs', 'ttfb', 'ttfb', 'good'],
-  ['transferMs', 'transfer', 'xfer', 'accent'],
-];
+interface PhaseStyle {
+  readonly label: string;
+  /** For the one-line form. */
+  readonly short: string;
+  readonly tone: Tone;
+}
+
+const STYLE: Readonly<Record<Phase, PhaseStyle>> = {
+  dns: { label: 'dns', short: 'dns', tone: 'info' },
+  connect: { label: 'connect', short: 'conn', tone: 'warn' },
+  tls: { label: 'tls', short: 'tls', tone: 'bad' },
+  ttfb: { label: 'ttfb', short: 'ttfb', tone: 'good' },
+  transfer: { label: 'transfer', short: 'xfer', tone: 'accent' },
+};
 
 export function Waterfall({ phases, width, compact = false }: WaterfallProps) {
   const theme = useTheme();
   if (compact) {
     // One line: only the phases that happened (no TLS on http://, ...).
-    const present = PHASES.filter(([k]) => phases[k] !== undefined);
+    const present = PHASES.filter((ph) => phases[PHASE_FIELD[ph]] !== undefined);
     return (
       <Text wrap="truncate">
         <Text color={tone(theme, 'muted')}>phases </Text>
         {present.length === 0 ? <Text color={tone(theme, 'muted')}>–</Text> : null}
-        {present.map(([k, , short, t], i) => (
-          <Text key={k}>
+        {present.map((ph, i) => (
+          <Text key={ph}>
             {i > 0 ? '  ' : ''}
-            <Text color={tone(theme, t)}>{short}</Text> {formatMs(phases[k])}
+            <Text color={tone(theme, STYLE[ph].tone)}>{STYLE[ph].short}</Text> {formatMsCompact(phases[PHASE_FIELD[ph]])}
           </Text>
         ))}
       </Text>
     );
   }
   let total = 0;
-  for (const [k] of PHASES) total += phases[k] ?? 0;
+  for (const ph of PHASES) total += phases[PHASE_FIELD[ph]] ?? 0;
   const nameW = 8;
   const valW = 8;
   const track = Math.max(4, width - nameW - valW - 2);
@@ -49,10 +56,10 @@ export function Waterfall({ phases, width, compact = false }: WaterfallProps) {
   return (
     <Box flexDirection="column" width={width}>
       <Text color={tone(theme, 'muted')} wrap="truncate">
-        phases (median){total > 0 ? ` · total ${formatMs(total)}` : ''}
+        phases (median){total > 0 ? ` · total ${formatMsCompact(total)}` : ''}
       </Text>
-      {PHASES.map(([k, name, , t]) => {
-        const ms = phases[k];
+      {PHASES.map((ph) => {
+        const ms = phases[PHASE_FIELD[ph]];
         let lead = 0;
         let len = 0;
         if (ms !== undefined && total > 0) {
@@ -62,11 +69,11 @@ export function Waterfall({ phases, width, compact = false }: WaterfallProps) {
           start += ms;
         }
         return (
-          <Text key={k} wrap="truncate">
-            <Text color={tone(theme, 'muted')}>{fit(name, nameW)}</Text>
-            <Text>{fit(formatMs(ms), valW, 'right')} </Text>
+          <Text key={ph} wrap="truncate">
+            <Text color={tone(theme, 'muted')}>{fit(STYLE[ph].label, nameW)}</Text>
+            <Text>{fit(formatMsCompact(ms), valW, 'right')} </Text>
             {' '.repeat(lead)}
-            <Text color={tone(theme, t)}>{fill.repeat(len)}</Text>
+            <Text color={tone(theme, STYLE[ph].tone)}>{fill.repeat(len)}</Text>
           </Text>
         );
       })}
