@@ -12,6 +12,7 @@ import { StreamFeed, type WatchEvent } from '../src/tui/feed.js';
 import { panelLayout } from '../src/tui/layout.js';
 import { RunStats } from '../src/stats/index.js';
 import { endlessSource, failedAttempt, okAttempt, scriptedSource } from './helpers/tui-synthetic.js';
+import { sleep, waitFor as poll } from './helpers/wait.js';
 
 afterEach(() => cleanup());
 
@@ -197,11 +198,12 @@ test('app: keys p (pause), ? (help), r (reset), q (quit -> cancel), then exits w
     />,
   );
   const waitFor = async (re: RegExp, what: string): Promise<string> => {
-    for (let i = 0; i < 200; i++) {
-      const f = lastFrame() ?? '';
-      if (re.test(f)) return f;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    let f = '';
+    const seen = await poll(() => {
+      f = lastFrame() ?? '';
+      return re.test(f);
+    }, 5_000, 10);
+    if (seen) return f;
     assert.fail(`never saw ${what}; last frame:\n${lastFrame()}`);
   };
   await waitFor(/\(\d{2,} responses\)/, 'responses counted');
@@ -210,7 +212,7 @@ test('app: keys p (pause), ? (help), r (reset), q (quit -> cancel), then exits w
   stdin.write('p');
   await waitFor(/PAUSED/, 'the paused marker');
   const framesWhilePaused = frames.length;
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
   assert.ok(frames.length - framesWhilePaused <= 2, 'paused: the panel stops redrawing');
   stdin.write('p');
   await waitFor(/^(?![\s\S]*PAUSED)/, 'resumed');
@@ -258,7 +260,7 @@ test('app: one panel per server, the whole screen fits the terminal', async () =
       />,
     );
     await Promise.all(feeds.map((f) => f.start()));
-    for (let i = 0; i < 100 && !/finished/.test(lastFrame() ?? ''); i++) await new Promise((r) => setTimeout(r, 10));
+    await poll(() => /finished/.test(lastFrame() ?? ''), 5_000, 10);
     const lines = frameLines(lastFrame());
     assert.ok(lines.length <= rows - 1, `${columns}x${rows}: ${lines.length} lines`);
     for (const l of lines) assert.ok([...l].length <= columns, `wider than ${columns}: ${JSON.stringify(l)}`);

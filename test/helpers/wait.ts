@@ -20,6 +20,11 @@ export async function waitFor(cond: () => boolean | Promise<boolean>, ms: number
 }
 
 /** Polls `cond` until it holds; throws "timed out after N ms waiting for <what>" after `ms`. */
-export async function until(cond: () => boolean | Promise<boolean>, ms: number, what: string, everyMs = 10): Promise<void> {
+export async function until(
+  cond: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+  everyMs = 10,
+): Promise<void> {
   if (!(await waitFor(cond, ms, everyMs))) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
 }
