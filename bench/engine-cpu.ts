@@ -24,24 +24,36 @@ export async function benchEngineCpu(n: number): Promise<Row[]> {
   const target = await startChildTarget();
   try {
     const spec = validateProbeInput({ endpoint: target.url, repetitions: 1 }, DEFAULT_LIMITS);
-    const reuseSpec = validateProbeInput({ endpoint: target.url, repetitions: 1, reuseConnections: true }, DEFAULT_LIMITS);
+    const reuseSpec = validateProbeInput(
+      { endpoint: target.url, repetitions: 1, reuseConnections: true },
+      DEFAULT_LIMITS,
+    );
     const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
     const pool = new Pool(new URL(target.url).origin, { connections: 1 });
 
     const cases: Array<[string, () => Promise<void>]> = [
-      ['prober fresh', async () => {
-        const r = await runAttempt(spec, { seq: 1, timeoutMs: 5000 });
-        if (r.error) throw new Error(r.error.message);
-      }],
+      [
+        'prober fresh',
+        async () => {
+          const r = await runAttempt(spec, { seq: 1, timeoutMs: 5000 });
+          if (r.error) throw new Error(r.error.message);
+        },
+      ],
       ['undici fresh', () => undiciFresh(target.url)],
-      ['prober reuse', async () => {
-        const r = await runAttempt(reuseSpec, { seq: 1, timeoutMs: 5000, agent });
-        if (r.error) throw new Error(r.error.message);
-      }],
-      ['undici reuse', async () => {
-        const res = await pool.request({ path: '/', method: 'GET' });
-        for await (const _ of res.body) void _;
-      }],
+      [
+        'prober reuse',
+        async () => {
+          const r = await runAttempt(reuseSpec, { seq: 1, timeoutMs: 5000, agent });
+          if (r.error) throw new Error(r.error.message);
+        },
+      ],
+      [
+        'undici reuse',
+        async () => {
+          const res = await pool.request({ path: '/', method: 'GET' });
+          for await (const _ of res.body) void _;
+        },
+      ],
     ];
     // Warm up every case, then alternate rounds so drift hits all alike.
     for (const [, fn] of cases) for (let i = 0; i < 200; i++) await fn();

@@ -3,7 +3,7 @@
 // that had gone.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep, waitFor } from './helpers/wait.js';
 import { Registry } from 'prom-client';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { connect, isProberRpcError, probeOnce, probeStream, type ProberRpcError } from '../src/client/index.js';
@@ -30,15 +30,6 @@ after(async () => {
 async function streamsOpen(): Promise<number> {
   const { values } = await registry.getSingleMetric('prober_streams_open')!.get();
   return values[0]?.value ?? 0;
-}
-
-async function waitFor(cond: () => Promise<boolean> | boolean, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (!(await cond())) {
-    if (Date.now() > end) return false;
-    await sleep(20);
-  }
-  return true;
 }
 
 /** The ProberRpcError `p` rejects with within 5 s. */

@@ -17,6 +17,7 @@ import {
 } from '../src/client/index.js';
 import { RunStats } from '../src/stats/index.js';
 import type { AttemptResult } from '../src/probe/types.js';
+import { sleep } from './helpers/wait.js';
 
 import pb = prober.v1;
 
@@ -221,7 +222,7 @@ test('a slow consumer pauses the server (pull-style reading), abort cancels', { 
   let last = -1;
   let stableFor = 0;
   while (stableFor < 3 && Date.now() < deadline) {
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
     stableFor = state.written === last ? stableFor + 1 : 0;
     last = state.written;
   }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
-import { startTarget, type Target } from './helpers/target.js';
+import { freePort, startTarget, type Target } from './helpers/target.js';
 import { startMetricsServer, parseMetricsAddr, type RunningMetricsServer } from '../src/server/http.js';
 import { probeTimeoutMs, tlsVersionLabel, fnv32a } from '../src/server/blackbox.js';
 import { createMetrics } from '../src/server/metrics.js';
@@ -111,12 +111,7 @@ test('/probe: a bad status is probe_success 0 (HTTP 200), http_2xx rejects 3xx l
 
 test('/probe: refused connection is a failed probe with status 0', async () => {
   // A port that was just free: bind, note, close.
-  const s = (await import('node:net')).createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  s.close();
-  await once(s, 'close');
+  const port = await freePort();
   const m = parse((await get(probe(`http://127.0.0.1:${port}/`))).body);
   assert.equal(m.get('probe_success'), 0);
   assert.equal(m.get('probe_http_status_code'), 0);

@@ -9,6 +9,7 @@ import { pino } from 'pino';
 import { prober } from '../src/generated/prober/v1/prober.js';
 import { createMetrics } from '../src/server/metrics.js';
 import { createServerInterceptor } from '../src/server/interceptors.js';
+import { sleep } from './helpers/wait.js';
 
 const lines: Array<Record<string, unknown>> = [];
 const sink = new Writable({
@@ -64,7 +65,7 @@ async function waitForLine(pred: (l: Record<string, unknown>) => boolean, ms = 5
     const found = lines.find(pred);
     if (found) return found;
     if (Date.now() > until) throw new Error(`no matching log line in ${JSON.stringify(lines)}`);
-    await new Promise((r) => setTimeout(r, 10));
+    await sleep(10);
   }
 }
 
@@ -113,7 +114,7 @@ test('server stream: messages sent counted, attempts from the events', async () 
 test('client cancel is recorded as Canceled, deadline as DeadlineExceeded', async () => {
   const call = client.ProbeStream(new prober.v1.ProbeRequest({ endpoint: 'http://a.test/forever', repetitions: 0 }));
   call.on('error', () => undefined);
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
   call.cancel();
   const cancelled = await waitForLine((l) => l.code === 'Canceled');
   assert.equal(cancelled.method, '/prober.v1.Prober/ProbeStream');

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger, resolveLogLevel, LOG_LEVEL_ENV } from '../src/server/logger.js';
+import { sleep } from './helpers/wait.js';
 
 function collector(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -41,7 +42,7 @@ test('pretty output is human-readable, one line per entry', async () => {
   const c = collector();
   const log = createLogger({ pretty: true, destination: c.stream, env: {} });
   log.info({ code: 'OK', attempts: 3 }, 'rpc');
-  await new Promise((r) => setTimeout(r, 20));
+  await sleep(20);
   const out = c.text();
   assert.throws(() => JSON.parse(out));
   assert.match(out, /INFO.*rpc.*"code":"OK".*"attempts":3/);

@@ -5,12 +5,12 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { once } from 'node:events';
-import { startTarget } from './helpers/target.js';
+import { freePort, startTarget } from './helpers/target.js';
+import { sleep } from './helpers/wait.js';
 import { startServer } from '../src/server/server.js';
 import { connect, probeOnce } from '../src/client/index.js';
 
@@ -23,18 +23,6 @@ function binary(name: string): string | undefined {
   return path;
 }
 const prometheus = binary('prometheus');
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as AddressInfo;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Sample {
   metric: Record<string, string>;

@@ -10,13 +10,13 @@ import * as grpc from '@grpc/grpc-js';
 import { pino } from 'pino';
 import { service as healthService } from 'grpc-health-check';
 import { startTarget, type Target } from './helpers/target.js';
+import { sleep } from './helpers/wait.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { connect, probeOnce, type ProberConnection } from '../src/client/index.js';
 import { prober } from '../src/generated/prober/v1/prober.js';
 
 const run = promisify(execFile);
 const BUF = new URL('../node_modules/.bin/buf', import.meta.url).pathname;
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 const lines: Array<Record<string, unknown>> = [];
 const sink = new Writable({

@@ -12,7 +12,7 @@ import {
   type ProbeInput,
   type ProbeSpec,
 } from '../src/probe/index.js';
-import { startTarget, type Target } from './helpers/target.js';
+import { freePort, startTarget, type Target } from './helpers/target.js';
 
 let target: Target;
 before(async () => {
@@ -110,12 +110,7 @@ test('4xx is BAD_STATUS and not temporary; 429 is temporary; expected_status wid
 });
 
 test('refused connection is CONNECT_REFUSED', async () => {
-  const server = net.createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as AddressInfo;
-  server.close();
-  await once(server, 'close');
+  const port = await freePort();
   const r = await attempt(spec('/ok', {}, `http://127.0.0.1:${port}`));
   assert.equal(r.error?.reason, 'CONNECT_REFUSED');
   assert.equal(r.error?.code, 'ECONNREFUSED');

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from './helpers/wait.js';
 import {
   slipToleranceMs,
   DEFAULT_LIMITS,

@@ -2,8 +2,6 @@
 // generated client; targets are local HTTP servers (test/helpers/target.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import net from 'node:net';
-import { once } from 'node:events';
 import { getDefaultHighWaterMark } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
@@ -13,7 +11,8 @@ import { startServer, type RunningServer } from '../src/server/server.js';
 import type { ProbeObserver } from '../src/server/observer.js';
 import type { AttemptResult } from '../src/probe/types.js';
 import type { Summary } from '../src/stats/types.js';
-import { startTarget, type Target } from './helpers/target.js';
+import { freePort, startTarget, type Target } from './helpers/target.js';
+import { sleep, until } from './helpers/wait.js';
 
 import pb = prober.v1;
 const Duration = gd.protobuf.Duration;
@@ -81,24 +80,6 @@ function req(fields: ConstructorParameters<typeof pb.ProbeRequest>[0]): pb.Probe
 
 const ms = msToDuration;
 
-/** A port with nothing listening (bound, then closed). */
-async function freePort(): Promise<number> {
-  const s = net.createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const { port } = s.address() as net.AddressInfo;
-  s.close();
-  await once(s, 'close');
-  return port;
-}
-
-async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 /** A continuous ProbeStream on /delay/20, read and discarded, already probing. */
 async function continuousStream(client: pb.ProberClient, target: Target) {
   const call = client.ProbeStream(req({ endpoint: `${target.url}/delay/20`, repetitions: 0 }));
@@ -108,8 +89,6 @@ async function continuousStream(client: pb.ProberClient, target: Target) {
   await until(() => target.requests() > 2, 5000, 'probing to start');
   return { call, status };
 }
-
-const sleep = (n: number) => new Promise((r) => setTimeout(r, n));
 
 class RecordingObserver implements ProbeObserver {
   attempts = 0;

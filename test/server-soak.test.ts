@@ -8,7 +8,7 @@ import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
 import { once } from 'node:events';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep, waitFor } from './helpers/wait.js';
 import { Registry } from 'prom-client';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import {
@@ -52,15 +52,6 @@ function resources(): Map<string, number> {
 }
 
 const fmt = (m: Map<string, number>): string => JSON.stringify(Object.fromEntries(m));
-
-async function waitFor(cond: () => boolean | Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (;;) {
-    if (await cond()) return true;
-    if (Date.now() >= end) return false;
-    await sleep(20);
-  }
-}
 
 /** Run `fn(0..n-1)` with at most `limit` at a time. */
 async function pool(n: number, limit: number, fn: (i: number) => Promise<void>): Promise<void> {

@@ -2,7 +2,7 @@
 // must not inflate what the engine measures.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from './helpers/wait.js';
 import { connect, probeOnce, isProberRpcError } from '../src/client/index.js';
 import { startEmbeddedServer } from '../src/server/server.js';
 import { startEmbeddedServerThread } from '../src/server/thread.js';

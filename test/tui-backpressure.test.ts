@@ -4,7 +4,7 @@
 // consumed + a bounded window instead of running ahead without limit.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from './helpers/wait.js';
 import { probeStream } from '../src/client/index.js';
 import { StreamFeed } from '../src/tui/feed.js';
 import { proberFixture } from './helpers/prober.js';

@@ -12,6 +12,7 @@ import { StreamFeed, type WatchEvent } from '../src/tui/feed.js';
 import { panelLayout } from '../src/tui/layout.js';
 import { RunStats } from '../src/stats/index.js';
 import { endlessSource, failedAttempt, idleSource, okAttempt, scriptedSource } from './helpers/tui-synthetic.js';
+import { sleep, waitFor as poll } from './helpers/wait.js';
 
 afterEach(() => cleanup());
 
@@ -196,11 +197,12 @@ test('app: keys p (pause), ? (help), r (reset), q (quit -> cancel), then exits w
     />,
   );
   const waitFor = async (re: RegExp, what: string): Promise<string> => {
-    for (let i = 0; i < 200; i++) {
-      const f = lastFrame() ?? '';
-      if (re.test(f)) return f;
-      await new Promise((r) => setTimeout(r, 10));
-    }
+    let f = '';
+    const seen = await poll(() => {
+      f = lastFrame() ?? '';
+      return re.test(f);
+    }, 5_000, 10);
+    if (seen) return f;
     assert.fail(`never saw ${what}; last frame:\n${lastFrame()}`);
   };
   await waitFor(/\(\d{2,} responses\)/, 'responses counted');
@@ -209,7 +211,7 @@ test('app: keys p (pause), ? (help), r (reset), q (quit -> cancel), then exits w
   stdin.write('p');
   await waitFor(/PAUSED/, 'the paused marker');
   const framesWhilePaused = frames.length;
-  await new Promise((r) => setTimeout(r, 100));
+  await sleep(100);
   assert.ok(frames.length - framesWhilePaused <= 2, 'paused: the panel stops redrawing');
   stdin.write('p');
   await waitFor(/^(?![\s\S]*PAUSED)/, 'resumed');
@@ -255,7 +257,7 @@ test('app: one panel per server, the whole screen fits the terminal', async () =
       />,
     );
     await Promise.all(feeds.map((f) => f.start()));
-    for (let i = 0; i < 100 && !/finished/.test(lastFrame() ?? ''); i++) await new Promise((r) => setTimeout(r, 10));
+    await poll(() => /finished/.test(lastFrame() ?? ''), 5_000, 10);
     const lines = frameLines(lastFrame());
     assert.ok(lines.length <= rows - 1, `${columns}x${rows}: ${lines.length} lines`);
     for (const l of lines) assert.ok([...l].length <= columns, `wider than ${columns}: ${JSON.stringify(l)}`);
@@ -285,7 +287,6 @@ test('app: the header and the panel show the same numbers in every frame (one sn
     <App target="http://127.0.0.1:1/ok" feeds={[feed]} refreshMs={20} onQuit={() => feed.cancel()} size={{ columns: 100, rows: 30 }} />
   );
   const { lastFrame, frames, rerender, stdin } = render(app);
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   for (let step = 0; step < 12; step++) {
     feedSome(7 + step);
     now += 250;

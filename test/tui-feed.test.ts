@@ -7,6 +7,7 @@ import { formatMsCompact, formatMsFixed } from '../src/common/format.js';
 import { themeFromEnv } from '../src/tui/theme.js';
 import { RunStats } from '../src/stats/index.js';
 import { endlessSource, failedAttempt, okAttempt, scriptedSource, summaryEvent } from './helpers/tui-synthetic.js';
+import { until } from './helpers/wait.js';
 
 const snapOpts = { histogramRows: 10, recent: 20 };
 
@@ -135,7 +136,7 @@ test('feed outcome: server summary, deadline, RPC error, DEADLINE_EXCEEDED', asy
 test('feed: cancel ends a continuous stream as cancelled; reset clears only the view', async () => {
   const feed = new StreamFeed(endlessSource('e', 2, (s) => 1 + (s % 5)), { repetitions: 0 });
   const running = feed.start();
-  while (feed.received < 10) await new Promise((r) => setTimeout(r, 5));
+  await until(() => feed.received >= 10, 10_000, '10 attempts received', 5);
   feed.reset();
   assert.equal(feed.snapshot(snapOpts).summary.attempts, 0, 'view cleared');
   assert.ok(feed.snapshot(snapOpts).received >= 10, 'progress counter kept');

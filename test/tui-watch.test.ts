@@ -8,6 +8,7 @@ import { connect, probeStream } from '../src/client/index.js';
 import { startTarget } from './helpers/target.js';
 import { endlessSource, okAttempt, scriptedSource } from './helpers/tui-synthetic.js';
 import { proberFixture } from './helpers/prober.js';
+import { until } from './helpers/wait.js';
 
 function capture(): { stream: PassThrough; text: () => string } {
   const stream = new PassThrough();
@@ -74,7 +75,7 @@ test('a stop request (SIGINT via the CLI signal) cancels a continuous watch and 
     signal: ac.signal,
     report,
   });
-  while (!/#5 /.test(out.text())) await new Promise((r) => setTimeout(r, 5));
+  await until(() => /#5 /.test(out.text()), 10_000, 'the fifth attempt line', 5);
   ac.abort('SIGINT');
   const runs = await done;
   assert.equal(runs[0]!.outcome.status, 'cancelled');

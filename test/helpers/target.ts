@@ -9,6 +9,7 @@
 //   /slow-body?chunks=N&every=MS   200, N chunks MS apart
 //   /big?bytes=N             200 with an N-byte body
 import http from 'node:http';
+import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { once } from 'node:events';
 
@@ -161,4 +162,14 @@ export async function startTarget(): Promise<Target> {
       await once(server, 'close').catch(() => undefined);
     },
   };
+}
+
+/** A port on 127.0.0.1 with nothing listening (bound, then closed): connections to it are refused. */
+export async function freePort(): Promise<number> {
+  const s = net.createServer().listen(0, '127.0.0.1');
+  await once(s, 'listening');
+  const { port } = s.address() as AddressInfo;
+  s.close();
+  await once(s, 'close');
+  return port;
 }

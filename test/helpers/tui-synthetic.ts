@@ -1,5 +1,5 @@
 // Synthetic attempts and sources for TUI tests: no network, deterministic.
-import { setTimeout as sleep } from 'node:timers/promises';
+import { sleep } from './wait.js';
 import type { AttemptResult, ErrorReason } from '../../src/probe/types.js';
 import type { Summary } from '../../src/stats/index.js';
 import type { WatchEvent, WatchSource } from '../../src/tui/feed.js';
@@ -43,7 +43,7 @@ export function scriptedSource(label: string, events: readonly WatchEvent[], gap
       return (async function* () {
         for (const ev of events) {
           if (signal.aborted) throw signal.reason;
-          if (gapMs > 0) await new Promise((r) => setTimeout(r, gapMs));
+          if (gapMs > 0) await sleep(gapMs);
           yield ev;
         }
       })();
@@ -58,7 +58,7 @@ export function endlessSource(label: string, everyMs: number, latency: (seq: num
     open(signal: AbortSignal): AsyncIterable<WatchEvent> {
       return (async function* () {
         for (let seq = 1; ; seq++) {
-          await sleep(everyMs, undefined, { signal });
+          await sleep(everyMs, signal);
           yield { kind: 'attempt', attempt: okAttempt(seq, latency(seq)) } as const;
         }
       })();
