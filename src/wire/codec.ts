@@ -21,6 +21,7 @@ import {
 import type { ReasonCount, Summary } from '../stats/types.js';
 import { compareReasonCounts, PHASES, PHASE_FIELD, type Phase } from '../stats/index.js';
 import { InvalidArgumentError } from '../probe/errors.js';
+import { INPUT_FIELDS } from '../probe/validate.js';
 
 import pb = prober.v1;
 type Duration = gd.protobuf.Duration;
@@ -133,8 +134,8 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     expected_status: (input.expectedStatus ?? []).map((r) => new pb.StatusRange({ min: r.min, max: r.max })),
     method: methodToProto(input.method),
   });
-  if (input.timeoutMs !== undefined) req.timeout = fieldDuration('timeout', input.timeoutMs);
-  if (input.intervalMs !== undefined) req.interval = fieldDuration('interval', input.intervalMs);
+  if (input.timeoutMs !== undefined) req.timeout = fieldDuration(INPUT_FIELDS.timeoutMs.proto, input.timeoutMs);
+  if (input.intervalMs !== undefined) req.interval = fieldDuration(INPUT_FIELDS.intervalMs.proto, input.intervalMs);
   return req;
 }
 
@@ -176,8 +177,8 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
   return compact<ProbeInput>({
     endpoint: req.endpoint,
     repetitions: req.repetitions,
-    timeoutMs: requestMs('timeout', req.has_timeout, req.timeout),
-    intervalMs: requestMs('interval', req.has_interval, req.interval),
+    timeoutMs: requestMs(INPUT_FIELDS.timeoutMs.proto, req.has_timeout, req.timeout),
+    intervalMs: requestMs(INPUT_FIELDS.intervalMs.proto, req.has_interval, req.interval),
     concurrency: req.concurrency === 0 ? undefined : req.concurrency,
     reuseConnections: req.reuse_connections,
     expectedStatus: expected.length === 0 ? undefined : expected,
