@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
-import { attemptEvent } from '../src/client/index.js';
+import { attemptEvent } from '../src/wire/index.js';
 import { run } from '../src/cli/run.js';
 import { EXIT } from '../src/cli/options.js';
 import { startTarget, type Target } from './helpers/target.js';

@@ -5,16 +5,8 @@ import assert from 'node:assert/strict';
 import { once } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
-import {
-  attemptEvent,
-  connect,
-  probeOnce,
-  probeStream,
-  ProberRpcError,
-  summaryEvent,
-  summaryToProto,
-  type StreamEvent,
-} from '../src/client/index.js';
+import { connect, probeOnce, probeStream, ProberRpcError, type StreamEvent } from '../src/client/index.js';
+import { attemptEvent, summaryEvent, summaryToProto } from '../src/wire/index.js';
 import { RunStats } from '../src/stats/index.js';
 import type { AttemptResult } from '../src/probe/types.js';
 import { sleep } from './helpers/wait.js';

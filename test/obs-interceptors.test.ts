@@ -10,6 +10,7 @@ import { prober } from '../src/generated/prober/v1/prober.js';
 import { createMetrics } from '../src/server/metrics.js';
 import { createServerInterceptor } from '../src/server/interceptors.js';
 import { sleep } from './helpers/wait.js';
+import { callRecord } from '../src/server/observer.js';
 
 const lines: Array<Record<string, unknown>> = [];
 const sink = new Writable({
@@ -26,17 +27,24 @@ const summary = (attempts: number): prober.v1.Summary => new prober.v1.Summary({
 
 const server = new grpc.Server({ interceptors: [createServerInterceptor({ metrics: metrics.grpc, logger })] });
 server.addService(prober.v1.UnimplementedProberService.definition, {
+  // A stand-in for ProberService: it fills the CallRecord as the service does.
   Probe(call: grpc.ServerUnaryCall<prober.v1.ProbeRequest, prober.v1.ProbeReply>, cb: grpc.sendUnaryData<prober.v1.ProbeReply>) {
+    const record = callRecord(call.metadata);
+    record.endpoint = call.request.endpoint;
     if (call.request.endpoint === '') {
       cb({ code: grpc.status.INVALID_ARGUMENT, details: 'endpoint: required' });
       return;
     }
+    record.attempts = call.request.repetitions;
     cb(null, new prober.v1.ProbeReply({ summary: summary(call.request.repetitions) }));
   },
   ProbeStream(call: grpc.ServerWritableStream<prober.v1.ProbeRequest, prober.v1.ProbeEvent>) {
+    const record = callRecord(call.metadata);
+    record.endpoint = call.request.endpoint;
     if (call.request.repetitions === 0) return; // never ends: the client cancels or the deadline hits
     for (let i = 1; i <= call.request.repetitions; i++) {
       call.write(new prober.v1.ProbeEvent({ attempt: new prober.v1.Attempt({ seq: i }) }));
+      record.attempts++;
     }
     call.write(new prober.v1.ProbeEvent({ summary: summary(call.request.repetitions) }));
     call.end();

@@ -6,7 +6,7 @@ import { getDefaultHighWaterMark } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
 import { google as gd } from '../src/generated/google/protobuf/duration.js';
-import { attemptFromProto, msToDuration, summaryFromProto } from '../src/client/codec.js';
+import { attemptFromProto, msToDuration, summaryFromProto } from '../src/wire/index.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import type { ProbeObserver } from '../src/server/observer.js';
 import type { AttemptResult } from '../src/probe/types.js';

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
-import { summaryFromProto } from '../src/client/codec.js';
+import { summaryFromProto } from '../src/wire/index.js';
 import { InvalidArgumentError } from '../src/probe/errors.js';
 import type { AttemptResult } from '../src/probe/types.js';
 import { DEFAULT_LIMITS } from '../src/probe/validate.js';

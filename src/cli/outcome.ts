@@ -1,8 +1,26 @@
-// Exit codes from results and errors, shared by probe and stream.
-import { isProberRpcError } from '../client/index.js';
+// Every exit code of the CLI: the table, and the mapping from what happened
+// (a summary, an RPC error, a configuration error, several servers' runs).
+// Errors are told apart by type and numeric status, never by their text.
+import { isProberRpcError, type ProberRpcError } from '../client/index.js';
+import { isConfigError } from '../common/errors.js';
+import { flagForField } from '../probe/validate.js';
 import type { Summary } from '../stats/types.js';
+// Types only: the TUI loads lazily.
+import type { FeedOutcome } from '../tui/feed.js';
 import type { CliIo } from './io.js';
-import { EXIT, describeRpcError, exitCodeFor, type ExitCode } from './options.js';
+
+/** Process exit codes of every command. */
+export const EXIT = Object.freeze({
+  /** All requested attempts ran and succeeded (serve: clean shutdown). */
+  OK: 0,
+  /** Some attempt failed, or the deadline (or Ctrl-C) cut the run short. */
+  PROBE_FAILED: 1,
+  /** Bad flags or configuration, or the server said INVALID_ARGUMENT. */
+  USAGE: 2,
+  /** Any other RPC or runtime error (server unavailable, could not listen, ...). */
+  RPC: 3,
+});
+export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
 /**
  * 0 when every requested attempt ran and succeeded; 1 when any failed or the
@@ -16,10 +34,60 @@ export function exitCodeForSummary(s: Summary, requested: number, interrupted = 
   return EXIT.OK;
 }
 
+/**
+ * Exit code for an RPC failure: INVALID_ARGUMENT is a usage error;
+ * DEADLINE_EXCEEDED is the deadline cutting the run short (the server
+ * normally answers before it, with deadline_reached set); the rest are 3.
+ */
+export function exitCodeFor(err: ProberRpcError): ExitCode {
+  if (err.isInvalidArgument()) return EXIT.USAGE;
+  if (err.isDeadlineExceeded()) return EXIT.PROBE_FAILED;
+  return EXIT.RPC;
+}
+
+/**
+ * Exit code for a failure while starting (serve, the embedded prober): a
+ * ConfigError is a usage error, anything else (EADDRINUSE, ...) a runtime one.
+ */
+export function exitCodeForStartup(err: unknown): ExitCode {
+  return isConfigError(err) ? EXIT.USAGE : EXIT.RPC;
+}
+
+const RANK: Readonly<Record<ExitCode, number>> = { [EXIT.OK]: 0, [EXIT.PROBE_FAILED]: 1, [EXIT.RPC]: 2, [EXIT.USAGE]: 3 };
+
+/** Worst of several exit codes: usage > rpc > probe failed > ok. */
+export function worstExitCode(codes: Iterable<ExitCode>): ExitCode {
+  let worst: ExitCode = EXIT.OK;
+  for (const c of codes) if (RANK[c] > RANK[worst]) worst = c;
+  return worst;
+}
+
+/** Exit code of one watched server's run. */
+export function exitCodeForFeed(o: FeedOutcome, requested: number): ExitCode {
+  if (o.status === 'error') {
+    const cause = o.failure?.cause;
+    return isProberRpcError(cause) ? exitCodeFor(cause) : EXIT.RPC;
+  }
+  return exitCodeForSummary(o.summary, requested, o.status === 'cancelled' || o.status === 'deadline');
+}
+
+/** One-line message for an RPC failure, naming the flag when the server named a field. */
+export function describeRpcError(err: ProberRpcError, server: string | undefined): string {
+  if (err.isInvalidArgument()) {
+    const flag = err.field === undefined ? undefined : flagForField(err.field);
+    return `invalid argument: ${err.details}${flag === undefined ? '' : ` (${flag})`}`;
+  }
+  const where = server === undefined ? 'the embedded prober' : `prober at ${server}`;
+  // grpc-js may end UNAVAILABLE details with an empty "Resolution note:".
+  const details = err.details.replace(/\s*Resolution note:\s*$/, '').trim();
+  const hint = err.isDeadlineExceeded() ? ' (the call outlived --deadline)' : '';
+  return `${where}: ${err.codeName}: ${details}${hint}`;
+}
+
 /** Reports an error on stderr as one line (no stack trace) and picks the exit code. */
 export function reportError(err: unknown, io: CliIo, command: string, server: string | undefined): ExitCode {
   if (isProberRpcError(err)) {
-    if (err.codeName === 'CANCELLED' && io.signal?.aborted) {
+    if (err.isCancelled() && io.signal?.aborted) {
       io.stderr.write(`prober ${command}: interrupted\n`);
       return EXIT.PROBE_FAILED;
     }

@@ -8,7 +8,7 @@ import { streamCommand } from './commands/stream.js';
 import { watchCommand } from './commands/watch.js';
 import type { CommandContext } from './context.js';
 import type { CliIo } from './io.js';
-import { EXIT } from './options.js';
+import { EXIT } from './outcome.js';
 
 function version(): string {
   try {

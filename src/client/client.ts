@@ -4,7 +4,9 @@ import * as grpc from '@grpc/grpc-js';
 import { prober } from '../generated/prober/v1/prober.js';
 import type { AttemptResult, ProbeInput } from '../probe/types.js';
 import type { Summary } from '../stats/types.js';
-import { attemptFromProto, requestToProto, summaryFromProto } from './codec.js';
+import { attemptFromProto, requestToProto, summaryFromProto } from '../wire/index.js';
+import { InvalidArgumentError } from '../probe/errors.js';
+import { ProberRpcError, toRpcError } from './errors.js';
 
 import pb = prober.v1;
 
@@ -27,37 +29,6 @@ export type StreamEvent =
   | { readonly kind: 'attempt'; readonly attempt: AttemptResult }
   | { readonly kind: 'summary'; readonly summary: Summary };
 
-/** An RPC that ended with a non-OK status (or could not be sent). */
-export class ProberRpcError extends Error {
-  /** Numeric gRPC status code. */
-  readonly code: grpc.status;
-  /** Status name, e.g. 'INVALID_ARGUMENT'. */
-  readonly codeName: string;
-  readonly details: string;
-
-  constructor(code: grpc.status, details: string, options?: { cause?: unknown }) {
-    const codeName = grpc.status[code] ?? `CODE_${code}`;
-    super(`${codeName}: ${details}`, options);
-    this.name = 'ProberRpcError';
-    this.code = code;
-    this.codeName = codeName;
-    this.details = details;
-  }
-}
-
-export function isProberRpcError(err: unknown): err is ProberRpcError {
-  return err instanceof ProberRpcError;
-}
-
-function toRpcError(err: unknown): ProberRpcError {
-  if (err instanceof ProberRpcError) return err;
-  const e = err as Partial<grpc.ServiceError> | null;
-  if (e !== null && typeof e === 'object' && typeof e.code === 'number') {
-    return new ProberRpcError(e.code, e.details ?? e.message ?? '', { cause: err });
-  }
-  return new ProberRpcError(grpc.status.INTERNAL, err instanceof Error ? err.message : String(err), { cause: err });
-}
-
 /** Bad input that cannot even be encoded (e.g. a non-finite timeout) is INVALID_ARGUMENT, as the server would say. */
 function encode(input: ProbeInput): pb.ProbeRequest {
   try {
@@ -65,6 +36,7 @@ function encode(input: ProbeInput): pb.ProbeRequest {
   } catch (err) {
     throw new ProberRpcError(grpc.status.INVALID_ARGUMENT, err instanceof Error ? err.message : String(err), {
       cause: err,
+      field: err instanceof InvalidArgumentError ? err.field : undefined,
     });
   }
 }

@@ -1,2 +1,2 @@
 export * from './client.js';
-export * from './codec.js';
+export * from './errors.js';

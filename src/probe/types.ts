@@ -68,8 +68,9 @@ export interface AttemptResult {
 }
 
 /**
- * A probe request as callers express it (CLI flags, gRPC request). Field names
- * follow the proto so validation errors name the wire field.
+ * A probe request as callers express it (CLI flags, gRPC request), in domain
+ * names (`timeoutMs`, not the proto's `timeout`). INPUT_FIELDS in validate.ts
+ * maps each field to its proto name (for errors) and CLI flag (for hints).
  */
 export interface ProbeInput {
   readonly endpoint: string;

@@ -1,7 +1,39 @@
 // Validate a ProbeInput once, up front, into a ProbeSpec (as undici validates
-// request options before dispatch). Errors name the proto field and the range.
+// request options before dispatch). The one layer that owns defaults and
+// ranges; the wire codec and the CLI only map shapes. Errors name the proto
+// field and the range.
 import { InvalidArgumentError } from './errors.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, ProbeSpec, StatusRange } from './types.js';
+
+/** How callers name a ProbeInput field: in the proto (messages) and on the CLI (hints). */
+export interface InputFieldNames {
+  readonly proto: string;
+  readonly flag: string;
+}
+
+export const INPUT_FIELDS = Object.freeze({
+  endpoint: { proto: 'endpoint', flag: 'URL' },
+  repetitions: { proto: 'repetitions', flag: '-n/--repetitions' },
+  timeoutMs: { proto: 'timeout', flag: '--timeout' },
+  intervalMs: { proto: 'interval', flag: '--interval' },
+  concurrency: { proto: 'concurrency', flag: '--concurrency' },
+  reuseConnections: { proto: 'reuse_connections', flag: '--reuse' },
+  expectedStatus: { proto: 'expected_status', flag: '--expect' },
+  method: { proto: 'method', flag: '--method' },
+} as const satisfies Record<keyof ProbeInput, InputFieldNames>);
+
+const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
+
+/** The CLI flag for a proto field name (as InvalidArgumentError.field has it). */
+export function flagForField(protoField: string): string | undefined {
+  return BY_PROTO.get(protoField)?.flag;
+}
+
+/** Valid HTTP status codes, for expected_status (and the CLI's --expect parser). */
+export const STATUS_CODE_MIN = 100;
+export const STATUS_CODE_MAX = 599;
+
+const F = INPUT_FIELDS;
 
 export const DEFAULT_LIMITS: ProbeLimits = Object.freeze({
   maxRepetitions: 10_000,
@@ -47,8 +79,8 @@ function isFiniteNumber(value: unknown): value is number {
 function validateEndpoint(endpoint: unknown): URL {
   const bad = (): InvalidArgumentError =>
     new InvalidArgumentError(
-      'endpoint',
-      `endpoint must be an absolute http:// or https:// URL (got ${endpoint === undefined || endpoint === '' ? 'nothing' : show(endpoint)})`,
+      F.endpoint.proto,
+      `${F.endpoint.proto} must be an absolute http:// or https:// URL (got ${endpoint === undefined || endpoint === '' ? 'nothing' : show(endpoint)})`,
     );
   if (typeof endpoint !== 'string' || endpoint.trim() === '') throw bad();
   let url: URL;
@@ -59,7 +91,7 @@ function validateEndpoint(endpoint: unknown): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad();
   if (url.hostname === '') {
-    throw new InvalidArgumentError('endpoint', `endpoint must name a host (got ${show(endpoint)})`);
+    throw new InvalidArgumentError(F.endpoint.proto, `${F.endpoint.proto} must name a host (got ${show(endpoint)})`);
   }
   // The fragment is never sent; dropping it keeps the spec canonical.
   url.hash = '';
@@ -71,8 +103,8 @@ function validateRepetitions(value: unknown, limits: ProbeLimits): number {
   if (!isInt(value) || value < min || value > limits.maxRepetitions) {
     const note = limits.allowContinuous ? ' (0 = continuous)' : '';
     throw new InvalidArgumentError(
-      'repetitions',
-      `repetitions must be ${wholeNote(value)}between ${min} and ${limits.maxRepetitions}${note} (got ${show(value)})`,
+      F.repetitions.proto,
+      `${F.repetitions.proto} must be ${wholeNote(value)}between ${min} and ${limits.maxRepetitions}${note} (got ${show(value)})`,
     );
   }
   return value;
@@ -82,8 +114,8 @@ function validateTimeout(value: unknown, limits: ProbeLimits): number {
   if (value === undefined) return limits.defaultTimeoutMs;
   if (!isFiniteNumber(value) || value <= 0 || value > limits.maxTimeoutMs) {
     throw new InvalidArgumentError(
-      'timeout',
-      `timeout must be greater than 0 ms and at most ${limits.maxTimeoutMs} ms (got ${show(value)})`,
+      F.timeoutMs.proto,
+      `${F.timeoutMs.proto} must be greater than 0 ms and at most ${limits.maxTimeoutMs} ms (got ${show(value)})`,
     );
   }
   return value;
@@ -93,19 +125,20 @@ function validateInterval(value: unknown, limits: ProbeLimits): number {
   if (value === undefined) return 0;
   if (!isFiniteNumber(value) || value < 0 || value > limits.maxIntervalMs) {
     throw new InvalidArgumentError(
-      'interval',
-      `interval must be between 0 and ${limits.maxIntervalMs} ms (got ${show(value)})`,
+      F.intervalMs.proto,
+      `${F.intervalMs.proto} must be between 0 and ${limits.maxIntervalMs} ms (got ${show(value)})`,
     );
   }
   return value;
 }
 
 function validateConcurrency(value: unknown, limits: ProbeLimits): number {
+  // 0 is the proto default: "unset" too.
   if (value === undefined || value === 0) return 1;
   if (!isInt(value) || value < 1 || value > limits.maxConcurrency) {
     throw new InvalidArgumentError(
-      'concurrency',
-      `concurrency must be ${wholeNote(value)}between 1 and ${limits.maxConcurrency} (0 means 1) (got ${show(value)})`,
+      F.concurrency.proto,
+      `${F.concurrency.proto} must be ${wholeNote(value)}between 1 and ${limits.maxConcurrency} (0 means 1) (got ${show(value)})`,
     );
   }
   return value;
@@ -114,23 +147,25 @@ function validateConcurrency(value: unknown, limits: ProbeLimits): number {
 function validateExpectedStatus(value: unknown): readonly StatusRange[] {
   if (value === undefined) return DEFAULT_EXPECTED_STATUS;
   if (!Array.isArray(value)) {
-    throw new InvalidArgumentError('expected_status', `expected_status must be a list of status ranges (got ${show(value)})`);
+    throw new InvalidArgumentError(F.expectedStatus.proto, `${F.expectedStatus.proto} must be a list of status ranges (got ${show(value)})`);
   }
   if (value.length === 0) return DEFAULT_EXPECTED_STATUS;
   return Object.freeze(
     value.map((range: unknown, i): StatusRange => {
       const r = (range ?? {}) as { min?: unknown; max?: unknown };
-      if (!isInt(r.min) || r.min < 100 || r.min > 599) {
+      const field = F.expectedStatus.proto;
+      if (!isInt(r.min) || r.min < STATUS_CODE_MIN || r.min > STATUS_CODE_MAX) {
         throw new InvalidArgumentError(
-          'expected_status',
-          `expected_status[${i}].min must be ${wholeNote(r.min)}between 100 and 599 (got ${show(r.min)})`,
+          field,
+          `${field}[${i}].min must be ${wholeNote(r.min)}between ${STATUS_CODE_MIN} and ${STATUS_CODE_MAX} (got ${show(r.min)})`,
         );
       }
+      // max 0 (the proto default) means "same as min".
       const max = r.max === undefined || r.max === 0 ? r.min : r.max;
-      if (!isInt(max) || max < r.min || max > 599) {
+      if (!isInt(max) || max < r.min || max > STATUS_CODE_MAX) {
         throw new InvalidArgumentError(
-          'expected_status',
-          `expected_status[${i}].max must be ${wholeNote(r.max)}between min (${r.min}) and 599, or 0 for "same as min" (got ${show(r.max)})`,
+          field,
+          `${field}[${i}].max must be ${wholeNote(r.max)}between min (${r.min}) and ${STATUS_CODE_MAX}, or 0 for "same as min" (got ${show(r.max)})`,
         );
       }
       return Object.freeze({ min: r.min, max });
@@ -141,7 +176,7 @@ function validateExpectedStatus(value: unknown): readonly StatusRange[] {
 function validateMethod(value: unknown): HttpMethod {
   if (value === undefined) return 'GET';
   if (typeof value === 'string' && (METHODS as readonly string[]).includes(value)) return value as HttpMethod;
-  throw new InvalidArgumentError('method', `method must be GET or HEAD (got ${show(value)})`);
+  throw new InvalidArgumentError(F.method.proto, `${F.method.proto} must be GET or HEAD (got ${show(value)})`);
 }
 
 /**
@@ -150,7 +185,7 @@ function validateMethod(value: unknown): HttpMethod {
  */
 export function validateProbeInput(input: ProbeInput, limits: ProbeLimits = DEFAULT_LIMITS): ProbeSpec {
   if (input === null || typeof input !== 'object') {
-    throw new InvalidArgumentError('endpoint', 'probe request must be an object with an endpoint');
+    throw new InvalidArgumentError(F.endpoint.proto, 'probe request must be an object with an endpoint');
   }
   const url = validateEndpoint(input.endpoint);
   const repetitions = validateRepetitions(input.repetitions, limits);

@@ -1,5 +1,7 @@
 // gRPC server interceptor: go-grpc-prometheus style metrics and one structured
-// log line per RPC (method, peer, status code, duration, attempts).
+// log line per RPC (method, peer, status code, duration, attempts). What the
+// Prober call was about (endpoint, attempts) comes from the service's
+// CallRecord, not from re-reading the messages.
 import {
   ResponderBuilder,
   ServerInterceptingCall,
@@ -8,8 +10,8 @@ import {
   type ServerInterceptor,
 } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
-import { prober } from '../generated/prober/v1/prober.js';
 import { redactEndpoint, type GrpcLabels, type GrpcServerMetrics } from './metrics.js';
+import { peekCallRecord } from './observer.js';
 
 /** go-grpc-prometheus `grpc_code` values (Go's codes.Code.String()). */
 export const GRPC_CODE_NAMES: readonly string[] = [
@@ -65,9 +67,8 @@ export function createServerInterceptor(options: InterceptorOptions): ServerInte
     const labels: GrpcLabels = { grpc_service: service, grpc_method: method, grpc_type: grpcType(descriptor) };
     const start = performance.now();
     let sent = 0;
-    let streamedAttempts = 0;
-    let summaryAttempts: number | undefined;
-    let endpoint: string | undefined;
+    // The request's metadata is the key of the CallRecord the service fills.
+    let metadata: object | undefined;
     let finished = false;
     metrics?.started(labels);
 
@@ -86,8 +87,9 @@ export function createServerInterceptor(options: InterceptorOptions): ServerInte
         duration_ms: Math.round(seconds * 1e6) / 1e3,
       };
       if (service === 'prober.v1.Prober') {
-        line.attempts = summaryAttempts ?? streamedAttempts;
-        if (endpoint !== undefined) line.endpoint = endpoint;
+        const record = metadata === undefined ? undefined : peekCallRecord(metadata);
+        line.attempts = record?.attempts ?? 0;
+        if (record?.endpoint !== undefined) line.endpoint = redactEndpoint(record.endpoint);
         if (labels.grpc_type !== 'unary') line.msgs_sent = sent;
       }
       if (code !== Status.OK && details) line.details = details;
@@ -96,9 +98,12 @@ export function createServerInterceptor(options: InterceptorOptions): ServerInte
     };
 
     const listener = new ServerListenerBuilder()
+      .withOnReceiveMetadata((md, next) => {
+        metadata = md;
+        next(md);
+      })
       .withOnReceiveMessage((message: unknown, next) => {
         metrics?.msgReceived(labels);
-        if (message instanceof prober.v1.ProbeRequest) endpoint = redactEndpoint(message.endpoint);
         next(message);
       })
       .withOnCancel(() => {
@@ -115,12 +120,6 @@ export function createServerInterceptor(options: InterceptorOptions): ServerInte
       .withSendMessage((message: unknown, next) => {
         sent++;
         metrics?.msgSent(labels);
-        if (message instanceof prober.v1.ProbeEvent) {
-          if (message.has_attempt) streamedAttempts++;
-          else if (message.has_summary) summaryAttempts = message.summary.attempts;
-        } else if (message instanceof prober.v1.ProbeReply && message.has_summary) {
-          summaryAttempts = message.summary.attempts;
-        }
         next(message);
       })
       .withSendStatus((status, next) => {

@@ -26,3 +26,31 @@ export const NOOP_OBSERVER: ProbeObserver = {
   backpressureStarted() {},
   backpressureWait() {},
 };
+
+/**
+ * What the service knows about one Prober call, for the per-RPC log line:
+ * the service fills it, the interceptor reads it when the status goes out.
+ * Keyed by the call's request Metadata, the one object grpc-js hands both
+ * the interceptor (onReceiveMetadata) and the handler (call.metadata).
+ */
+export interface CallRecord {
+  /** The request's endpoint as sent; whoever logs it redacts it. */
+  endpoint?: string;
+  /** Attempts delivered to the caller: the summary's count once there is one. */
+  attempts: number;
+}
+
+const records = new WeakMap<object, CallRecord>();
+
+/** The call's record, opened on first use (a detached one for a call without metadata, e.g. a test double). */
+export function callRecord(metadata: object | undefined): CallRecord {
+  if (metadata === null || typeof metadata !== 'object') return { attempts: 0 };
+  let r = records.get(metadata);
+  if (r === undefined) records.set(metadata, (r = { attempts: 0 }));
+  return r;
+}
+
+/** The call's record if the handler opened one. */
+export function peekCallRecord(metadata: object): CallRecord | undefined {
+  return records.get(metadata);
+}

@@ -7,12 +7,13 @@
 import { once } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { prober } from '../generated/prober/v1/prober.js';
-import { attemptEvent, requestFromProto, summaryEvent, summaryToProto } from '../client/codec.js';
+import { attemptEvent, requestFromProto, summaryEvent, summaryToProto } from '../wire/index.js';
 import { DEFAULT_LIMITS, runProbes as engineRunProbes, validateProbeInput } from '../probe/index.js';
 import type { AttemptResult, ProbeLimits, ProbeSpec } from '../probe/types.js';
 import type { RunOptions } from '../probe/index.js';
 import { RunStats } from '../stats/index.js';
-import { NOOP_OBSERVER, type ProbeObserver } from './observer.js';
+import type { Summary } from '../stats/types.js';
+import { NOOP_OBSERVER, callRecord, type ProbeObserver, type Rpc } from './observer.js';
 import { STDERR_LOGGER, toServiceError, type ErrorLogger } from './status.js';
 
 import pb = prober.v1;
@@ -110,6 +111,24 @@ class CallControl {
   }
 }
 
+/**
+ * How one RPC hands the run's results to its caller; everything else (the
+ * lifecycle) is ProberService.run's. Probe sets only summary and fail.
+ */
+interface Delivery {
+  readonly rpc: Rpc;
+  readonly allowContinuous: boolean;
+  /** Send one attempt; false when the transport asks to wait (write() returned false). */
+  readonly attempt?: (a: AttemptResult) => boolean;
+  /** Resolves on 'drain', or when `signal` aborts. */
+  readonly drain?: (signal: AbortSignal) => Promise<void>;
+  summary(s: Summary): void;
+  fail(err: grpc.ServiceError): void;
+}
+
+/** The handler side of a call, as the runner uses it. */
+type ServerCall = Pick<grpc.ServerUnaryCall<pb.ProbeRequest, unknown>, 'request' | 'metadata' | 'getDeadline' | 'cancelled' | 'on'>;
+
 /** Resolves on 'drain' or when `signal` aborts (cancel, deadline guard). */
 async function drainOrStop(call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>, signal: AbortSignal): Promise<void> {
   if (signal.aborted) return;
@@ -173,58 +192,56 @@ export class ProberService {
   }
 
   /** Unary Probe. Never rejects: every outcome goes to `callback`. */
-  async probe(
+  probe(
     call: grpc.ServerUnaryCall<pb.ProbeRequest, pb.ProbeReply>,
     callback: grpc.sendUnaryData<pb.ProbeReply>,
   ): Promise<void> {
-    let spec: ProbeSpec;
-    try {
-      spec = this.validate(call.request, false);
-    } catch (err) {
-      callback(toServiceError(err, this.logger, 'Probe'));
-      return;
-    }
-    const plan = deadlinePlan(call.getDeadline(), this.margin);
-    const ctl = new CallControl(call, plan?.guard);
-    try {
-      const endpoint = spec.url.href;
-      const stats = new RunStats();
-      const run = this.start(spec, ctl, plan?.engine);
-      const t0 = performance.now();
-      for await (const a of run) {
-        if (ctl.stopped) break;
-        stats.add(a);
-        this.observer.attempt(endpoint, a);
-      }
-      if (ctl.cancelled) return; // the caller left: nobody to answer
-      const summary = stats.summary({
-        deadlineReached: run.deadlineReached || ctl.guardFired,
-        elapsedMs: performance.now() - t0,
-        backpressureWaitMs: 0,
-        eventsSent: 0,
-      });
-      callback(null, new pb.ProbeReply({ summary: summaryToProto(summary) }));
-    } catch (err) {
-      callback(toServiceError(err, this.logger, 'Probe'));
-    } finally {
-      ctl.dispose();
-    }
+    return this.run(call, {
+      rpc: 'Probe',
+      allowContinuous: false,
+      summary: (s) => callback(null, new pb.ProbeReply({ summary: summaryToProto(s) })),
+      fail: (err) => callback(err),
+    });
   }
 
   /** Server-streaming ProbeStream. Never rejects. */
   async probeStream(call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>): Promise<void> {
     this.observer.streamOpened();
-    let ctl: CallControl | undefined;
     try {
-      let spec: ProbeSpec;
-      try {
-        spec = this.validate(call.request, true);
-      } catch (err) {
-        call.emit('error', toServiceError(err, this.logger, 'ProbeStream'));
-        return;
-      }
-      const plan = deadlinePlan(call.getDeadline(), this.margin);
-      ctl = new CallControl(call, plan?.guard);
+      await this.run(call, {
+        rpc: 'ProbeStream',
+        allowContinuous: true,
+        attempt: (a) => call.write(attemptEvent(a)),
+        drain: (signal) => drainOrStop(call, signal),
+        summary: (s) => {
+          call.write(summaryEvent(s));
+          this.observer.eventSent();
+          call.end();
+        },
+        fail: (err) => call.emit('error', err),
+      });
+    } finally {
+      this.observer.streamClosed();
+    }
+  }
+
+  /**
+   * One call's lifecycle, shared by both RPCs: validate, plan the deadline,
+   * run the engine, fold the stats, answer. Never rejects.
+   */
+  private async run(call: ServerCall, out: Delivery): Promise<void> {
+    const record = callRecord(call.metadata);
+    record.endpoint = call.request.endpoint;
+    let spec: ProbeSpec;
+    try {
+      spec = this.validate(call.request, out.allowContinuous);
+    } catch (err) {
+      out.fail(toServiceError(err, this.logger, out.rpc));
+      return;
+    }
+    const plan = deadlinePlan(call.getDeadline(), this.margin);
+    const ctl = new CallControl(call, plan?.guard);
+    try {
       const endpoint = spec.url.href;
       const stats = new RunStats();
       const run = this.start(spec, ctl, plan?.engine);
@@ -235,34 +252,34 @@ export class ProberService {
         if (ctl.stopped) break;
         stats.add(a);
         this.observer.attempt(endpoint, a);
-        const more = call.write(attemptEvent(a));
+        if (out.attempt === undefined) continue;
+        const more = out.attempt(a);
         eventsSent++;
+        record.attempts++;
         this.observer.eventSent();
-        if (!more) {
+        if (!more && out.drain !== undefined) {
           // Not pulling from `run` while we wait is what pauses the engine.
           const w0 = performance.now();
           this.observer.backpressureStarted();
-          await drainOrStop(call, ctl.ac.signal);
+          await out.drain(ctl.ac.signal);
           const w = performance.now() - w0;
           waitMs += w;
           this.observer.backpressureWait(w);
         }
       }
-      if (ctl.cancelled) return;
+      if (ctl.cancelled) return; // the caller left: nobody to answer
       const summary = stats.summary({
         deadlineReached: run.deadlineReached || ctl.guardFired,
         elapsedMs: performance.now() - t0,
         backpressureWaitMs: waitMs,
         eventsSent,
       });
-      call.write(summaryEvent(summary));
-      this.observer.eventSent();
-      call.end();
+      record.attempts = summary.attempts;
+      out.summary(summary);
     } catch (err) {
-      if (!ctl?.cancelled) call.emit('error', toServiceError(err, this.logger, 'ProbeStream'));
+      if (!ctl.cancelled) out.fail(toServiceError(err, this.logger, out.rpc));
     } finally {
-      ctl?.dispose();
-      this.observer.streamClosed();
+      ctl.dispose();
     }
   }
 

@@ -2,6 +2,7 @@
 // RPC error; a target that is down, slow or answers 500 is data in the reply.
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../probe/errors.js';
+import { STATUS_DETAILS_KEY, encodeBadRequestStatus } from '../wire/index.js';
 
 /** Where unexpected errors go (pino's `logger.error(obj, msg)` fits). */
 export interface ErrorLogger {
@@ -20,17 +21,27 @@ export const STDERR_LOGGER: ErrorLogger = {
 /** Generic text for INTERNAL: internals (stack, paths) stay in the log. */
 export const INTERNAL_DETAILS = 'internal error while probing; see the server log';
 
-function serviceError(code: status, details: string): ServiceError {
-  return Object.assign(new Error(details), { code, details, metadata: new Metadata() });
+function serviceError(code: status, details: string, metadata = new Metadata()): ServiceError {
+  return Object.assign(new Error(details), { code, details, metadata });
+}
+
+/** INVALID_ARGUMENT whose field travels as a google.rpc.BadRequest detail, readable by any gRPC client. */
+function invalidArgument(err: InvalidArgumentError): ServiceError {
+  const metadata = new Metadata();
+  const detail = encodeBadRequestStatus(status.INVALID_ARGUMENT, err.message, [
+    { field: err.field, description: err.message },
+  ]);
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(detail.buffer, detail.byteOffset, detail.byteLength));
+  return serviceError(status.INVALID_ARGUMENT, err.message, metadata);
 }
 
 /**
  * Map an error thrown while handling a call to a gRPC error for the callback
- * or `call.emit('error')`. InvalidArgumentError keeps its message (it names
- * the field); anything else is logged and becomes INTERNAL.
+ * or `call.emit('error')`. InvalidArgumentError keeps its message and sends
+ * its field as a BadRequest detail; anything else is logged and becomes INTERNAL.
  */
 export function toServiceError(err: unknown, log: ErrorLogger = STDERR_LOGGER, rpc = 'rpc'): ServiceError {
-  if (err instanceof InvalidArgumentError) return serviceError(status.INVALID_ARGUMENT, err.message);
+  if (err instanceof InvalidArgumentError) return invalidArgument(err);
   log.error({ err, rpc }, 'unexpected error while handling a call');
   return serviceError(status.INTERNAL, INTERNAL_DETAILS);
 }

@@ -11,6 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RunStats } from '../stats/index.js';
 import type { Histogram, Summary } from '../stats/index.js';
 import type { AttemptResult } from '../probe/types.js';
+import { isDeadlineExceeded } from '../client/errors.js';
 import { logBounds } from './format.js';
 
 /** One stream event; structurally the client's StreamEvent. */
@@ -101,8 +102,6 @@ export interface FeedSnapshot {
   /** Increases with every consumed event or state change. */
   readonly version: number;
 }
-
-const DEADLINE_EXCEEDED = 4;
 
 export class StreamFeed {
   readonly label: string;
@@ -209,7 +208,7 @@ export class StreamFeed {
       if (this.cancelled) this.statusValue = 'cancelled';
       else {
         const e = err as { code?: unknown; codeName?: unknown; details?: unknown; message?: unknown };
-        if (e.code === DEADLINE_EXCEEDED) this.statusValue = 'deadline';
+        if (isDeadlineExceeded(err)) this.statusValue = 'deadline';
         else this.statusValue = 'error';
         this.failureValue = {
           ...(typeof e.codeName === 'string' ? { codeName: e.codeName } : {}),

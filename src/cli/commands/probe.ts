@@ -4,8 +4,10 @@ import { probeOnce } from '../../client/index.js';
 import type { CommandContext } from '../context.js';
 import { formatSummary, styleFor, summaryJson } from '../format.js';
 import { writeOut } from '../../common/output.js';
-import { EXIT, addProbeOptions, callDeadlineMs, parseServerAddress, SERVER_HELP, toProbeInput, withProber } from '../options.js';
-import { exitCodeForSummary, reportError } from '../outcome.js';
+import { withProber } from '../connection.js';
+import { parseServerAddress } from '../options.js';
+import { EXIT, exitCodeForSummary, reportError } from '../outcome.js';
+import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 export function probeCommand(ctx: CommandContext) {
   const cmd = addProbeOptions(

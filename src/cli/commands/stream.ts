@@ -9,8 +9,10 @@ import type { Summary } from '../../stats/types.js';
 import type { CommandContext } from '../context.js';
 import { attemptJson, formatAttempt, formatSummary, styleFor, summaryJson } from '../format.js';
 import { writeOut } from '../../common/output.js';
-import { addProbeOptions, callDeadlineMs, parseServerAddress, SERVER_HELP, toProbeInput, withProber } from '../options.js';
+import { withProber } from '../connection.js';
+import { parseServerAddress } from '../options.js';
 import { exitCodeForSummary, reportError } from '../outcome.js';
+import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 export function streamCommand(ctx: CommandContext) {
   const cmd = addProbeOptions(
@@ -73,10 +75,10 @@ export function streamCommand(ctx: CommandContext) {
           }
           if (!outputClosed) throw new Error('stream ended without a summary');
         } catch (err) {
-          const stopped = isProberRpcError(err) && err.codeName === 'CANCELLED' && stop.signal.aborted;
+          const stopped = isProberRpcError(err) && err.isCancelled() && stop.signal.aborted;
           // The call's deadline passed before the server's summary arrived (it
           // normally sends one in time): report it, then what did arrive.
-          const late = isProberRpcError(err) && err.codeName === 'DEADLINE_EXCEEDED';
+          const late = isProberRpcError(err) && err.isDeadlineExceeded();
           if (!stopped && !late) throw err;
           if (late) io.stderr.write(`prober stream: deadline exceeded before the server's summary\n`);
         }

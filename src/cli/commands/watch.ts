@@ -8,20 +8,10 @@ import type { ProbeInput } from '../../probe/types.js';
 import type { WatchRun, WatchSource } from '../../tui/index.js';
 import { formatAttempt, formatMs, formatSummary, styleFor } from '../format.js';
 import type { CommandContext } from '../context.js';
-import {
-  EXIT,
-  addProbeOptions,
-  callDeadlineMs,
-  describeRpcError,
-  exitCodeFor,
-  parseDuration,
-  SERVER_HELP,
-  collectServer,
-  toProbeInput,
-  withProber,
-  type ExitCode,
-} from '../options.js';
-import { exitCodeForSummary } from '../outcome.js';
+import { withProber } from '../connection.js';
+import { collectServer, parseDuration } from '../options.js';
+import { describeRpcError, exitCodeForFeed, worstExitCode } from '../outcome.js';
+import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 function parseFps(value: string): number {
   const n = Number(value);
@@ -36,21 +26,6 @@ function source(conn: ProberConnection, label: string, input: ProbeInput, deadli
     label,
     open: (signal) => probeStream(conn, input, { deadlineMs, signal }),
   };
-}
-
-/** Worst exit code over the servers: usage > rpc > probe failed > ok. */
-function exitCode(runs: readonly WatchRun[], requested: number): ExitCode {
-  const rank: Record<ExitCode, number> = { [EXIT.OK]: 0, [EXIT.PROBE_FAILED]: 1, [EXIT.RPC]: 2, [EXIT.USAGE]: 3 };
-  let worst: ExitCode = EXIT.OK;
-  for (const { outcome: o } of runs) {
-    let code: ExitCode;
-    const cause = o.failure?.cause;
-    if (o.status === 'error' && isProberRpcError(cause)) code = exitCodeFor(cause);
-    else if (o.status === 'error') code = EXIT.RPC;
-    else code = exitCodeForSummary(o.summary, requested, o.status === 'cancelled' || o.status === 'deadline');
-    if (rank[code] > rank[worst]) worst = code;
-  }
-  return worst;
 }
 
 export function watchCommand(ctx: CommandContext) {
@@ -135,6 +110,6 @@ export function watchCommand(ctx: CommandContext) {
       const where = servers.length > 0 ? label : undefined;
       io.stderr.write(`prober watch: ${isProberRpcError(err) ? describeRpcError(err, where) : o.failure.message}\n`);
     }
-    ctx.exitCode = exitCode(runs, opts.repetitions);
+    ctx.exitCode = worstExitCode(runs.map((r) => exitCodeForFeed(r.outcome, opts.repetitions)));
   });
 }

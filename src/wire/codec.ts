@@ -1,5 +1,7 @@
 // The wire codec: the only place proto (src/generated) and domain types meet.
-// Shared by the server (src/server) and the typed client (src/client).
+// Shared by the server (src/server) and the typed client (src/client). It maps
+// shapes only (proto defaults -> "unset"); defaults and ranges are
+// validateProbeInput's job.
 //
 // Durations are float milliseconds on the domain side and
 // google.protobuf.Duration on the wire, rounded to the nanosecond. "Unset" is
@@ -17,7 +19,9 @@ import {
   type StatusRange,
 } from '../probe/types.js';
 import type { ReasonCount, Summary } from '../stats/types.js';
+import { compareReasonCounts, PHASES, PHASE_FIELD, type Phase } from '../stats/index.js';
 import { InvalidArgumentError } from '../probe/errors.js';
+import { INPUT_FIELDS } from '../probe/validate.js';
 
 import pb = prober.v1;
 type Duration = gd.protobuf.Duration;
@@ -130,9 +134,19 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     expected_status: (input.expectedStatus ?? []).map((r) => new pb.StatusRange({ min: r.min, max: r.max })),
     method: methodToProto(input.method),
   });
-  if (input.timeoutMs !== undefined) req.timeout = msToDuration(input.timeoutMs);
-  if (input.intervalMs !== undefined) req.interval = msToDuration(input.intervalMs);
+  if (input.timeoutMs !== undefined) req.timeout = fieldDuration(INPUT_FIELDS.timeoutMs.proto, input.timeoutMs);
+  if (input.intervalMs !== undefined) req.interval = fieldDuration(INPUT_FIELDS.intervalMs.proto, input.intervalMs);
   return req;
+}
+
+/** msToDuration, but a value that cannot go on the wire names its field. */
+function fieldDuration(field: string, ms: number): Duration {
+  try {
+    return msToDuration(ms);
+  } catch (err) {
+    if (err instanceof RangeError) throw new InvalidArgumentError(field, `${field}: ${err.message}`);
+    throw err;
+  }
 }
 
 /**
@@ -154,20 +168,17 @@ function requestMs(field: string, has: boolean, d: Duration | undefined): number
 
 /**
  * Wire request -> ProbeInput. Judges only the wire form (malformed
- * Durations); the values are validateProbeInput's job.
- * Proto defaults become "unset": concurrency 0, no expected_status,
- * UNSPECIFIED method. A range's max 0 means "same as min" (proto).
+ * Durations). Proto defaults become "unset" (concurrency 0, no
+ * expected_status, UNSPECIFIED method); what unset and 0 mean (a range's max
+ * 0 = "same as min") is validateProbeInput's call.
  */
 export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
-  const expected: StatusRange[] = req.expected_status.map((r) => ({
-    min: r.min,
-    max: r.max === 0 ? r.min : r.max,
-  }));
+  const expected: StatusRange[] = req.expected_status.map((r) => ({ min: r.min, max: r.max }));
   return compact<ProbeInput>({
     endpoint: req.endpoint,
     repetitions: req.repetitions,
-    timeoutMs: requestMs('timeout', req.has_timeout, req.timeout),
-    intervalMs: requestMs('interval', req.has_interval, req.interval),
+    timeoutMs: requestMs(INPUT_FIELDS.timeoutMs.proto, req.has_timeout, req.timeout),
+    intervalMs: requestMs(INPUT_FIELDS.intervalMs.proto, req.has_interval, req.interval),
     concurrency: req.concurrency === 0 ? undefined : req.concurrency,
     reuseConnections: req.reuse_connections,
     expectedStatus: expected.length === 0 ? undefined : expected,
@@ -177,24 +188,29 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
 
 // ---------------------------------------------------------------- attempt
 
+/**
+ * prober.v1.Phases as the phase list sees it: one Duration field per Phase,
+ * named like it. A phase missing from the proto fails to compile here.
+ */
+type ProtoPhases = { [P in Phase]: Duration } & { readonly [P in Phase as `has_${P}`]: boolean };
+
 function phasesToProto(p: Phases): pb.Phases {
   const out = new pb.Phases();
-  if (p.dnsMs !== undefined) out.dns = msToDuration(p.dnsMs);
-  if (p.connectMs !== undefined) out.connect = msToDuration(p.connectMs);
-  if (p.tlsMs !== undefined) out.tls = msToDuration(p.tlsMs);
-  if (p.ttfbMs !== undefined) out.ttfb = msToDuration(p.ttfbMs);
-  if (p.transferMs !== undefined) out.transfer = msToDuration(p.transferMs);
+  const view: ProtoPhases = out;
+  for (const phase of PHASES) {
+    const ms = p[PHASE_FIELD[phase]];
+    if (ms !== undefined) view[phase] = msToDuration(ms);
+  }
   return out;
 }
 
 function phasesFromProto(p: pb.Phases | undefined): Phases {
   if (p === undefined) return {};
+  const view: ProtoPhases = p;
   const out: { -readonly [K in keyof Phases]: Phases[K] } = {};
-  if (p.has_dns) out.dnsMs = durationToMs(p.dns);
-  if (p.has_connect) out.connectMs = durationToMs(p.connect);
-  if (p.has_tls) out.tlsMs = durationToMs(p.tls);
-  if (p.has_ttfb) out.ttfbMs = durationToMs(p.ttfb);
-  if (p.has_transfer) out.transferMs = durationToMs(p.transfer);
+  for (const phase of PHASES) {
+    if (view[`has_${phase}`]) out[PHASE_FIELD[phase]] = durationToMs(view[phase]);
+  }
   return out;
 }
 
@@ -248,11 +264,6 @@ export function attemptFromProto(a: pb.Attempt): AttemptResult {
 }
 
 // ---------------------------------------------------------------- summary
-
-/** Domain order of `errors`: descending by count, then by reason name. */
-export function compareReasonCounts(a: ReasonCount, b: ReasonCount): number {
-  return b.count - a.count || (a.reason < b.reason ? -1 : a.reason > b.reason ? 1 : 0);
-}
 
 export function summaryToProto(s: Summary): pb.Summary {
   // Wire order is ascending by enum; unknown names fold into OTHER.

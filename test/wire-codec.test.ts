@@ -15,8 +15,10 @@ import {
   summaryFromProto,
   summaryToProto,
   timestampToEpochMs,
-} from '../src/client/codec.js';
+} from '../src/wire/index.js';
 import { ERROR_REASONS, type AttemptResult, type ProbeInput } from '../src/probe/types.js';
+import { InvalidArgumentError } from '../src/probe/errors.js';
+import { validateProbeInput } from '../src/probe/validate.js';
 import type { Summary } from '../src/stats/types.js';
 
 import pb = prober.v1;
@@ -129,9 +131,18 @@ describe('request', () => {
     assert.equal(got.timeoutMs, 0);
   });
 
-  it('status range max 0 means same as min', () => {
-    const req = new pb.ProbeRequest({ endpoint: 'http://a', expected_status: [new pb.StatusRange({ min: 204 })] });
-    assert.deepEqual(requestFromProto(wire(req, pb.ProbeRequest)).expectedStatus, [{ min: 204, max: 204 }]);
+  it('status range max 0 means same as min (the codec keeps the shape; validation decides)', () => {
+    const req = new pb.ProbeRequest({ endpoint: 'http://a', repetitions: 1, expected_status: [new pb.StatusRange({ min: 204 })] });
+    const input = requestFromProto(wire(req, pb.ProbeRequest));
+    assert.deepEqual(input.expectedStatus, [{ min: 204, max: 0 }]);
+    assert.deepEqual(validateProbeInput(input).expectedStatus, [{ min: 204, max: 204 }]);
+  });
+
+  it('an unencodable duration names its field', () => {
+    assert.throws(
+      () => requestToProto({ endpoint: 'http://a', repetitions: 1, timeoutMs: Number.NaN }),
+      (err: unknown) => err instanceof InvalidArgumentError && err.field === 'timeout',
+    );
   });
 
   it('maps methods; an unknown enum number does not become GET', () => {

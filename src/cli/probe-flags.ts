@@ -1,0 +1,87 @@
+// The probe flags of probe, stream and watch, and how they become a request
+// (toProbeInput) and a call deadline (callDeadlineMs). Values are only
+// parsed here; the server's validation owns defaults and ranges.
+import type { Command, OptionValues } from '@commander-js/extra-typings';
+import type { HttpMethod, ProbeInput, StatusRange } from '../probe/types.js';
+import { parseCount, parseDeadline, parseDuration, parseMethod, parsePositive, parseStatusRanges } from './options.js';
+
+/**
+ * Default call deadline for a finite run. 30 s rather than the 1 s of the
+ * original exercise: it leaves room for several attempts at the default 5 s
+ * per-attempt timeout, while still bounding a run against a dead target.
+ */
+export const DEFAULT_DEADLINE_MS = 30_000;
+export const DEFAULT_REPETITIONS = 10;
+
+/** The options addProbeOptions() adds, as parsed. */
+export interface ProbeOptions {
+  readonly repetitions: number;
+  /** Call deadline in ms; 0 = none; unset = DEFAULT_DEADLINE_MS for finite runs, none for continuous. */
+  readonly deadline?: number | undefined;
+  /** Per-attempt timeout; unset = the server's default (5 s). */
+  readonly timeout?: number | undefined;
+  readonly concurrency: number;
+  readonly interval: number;
+  readonly reuse?: boolean | undefined;
+  readonly method: HttpMethod;
+  readonly expect?: StatusRange[] | undefined;
+  /** host:port of a running prober; unset = an embedded in-process one. */
+  readonly server?: string | undefined;
+}
+
+export interface ProbeOptionDefaults {
+  /** Default of -n (10). Pass 0 for commands that run until stopped. */
+  readonly repetitions?: number;
+}
+
+/**
+ * Adds the probe flags to a command (probe, stream, watch): -n, --deadline,
+ * --timeout, -c/--concurrency, -i/--interval, --reuse, -X/--method, --expect.
+ * Each command adds its own -s/--server (one, or repeatable for watch). Turn
+ * the parsed result into a request with toProbeInput().
+ */
+export function addProbeOptions<A extends unknown[], O extends OptionValues>(
+  cmd: Command<A, O>,
+  defaults: ProbeOptionDefaults = {},
+) {
+  return cmd
+    .option(
+      '-n, --repetitions <count>',
+      'attempts to make; 0 = until stopped (streaming commands only)',
+      parseCount,
+      defaults.repetitions ?? DEFAULT_REPETITIONS,
+    )
+    .option(
+      '--deadline <duration>',
+      `deadline for the whole run, e.g. 30s; 0 = none (default: ${DEFAULT_DEADLINE_MS / 1000}s, none when -n 0)`,
+      parseDeadline,
+    )
+    .option('--timeout <duration>', 'per-attempt timeout, DNS to last body byte (default: server default, 5s)', parseDuration)
+    .option('-c, --concurrency <n>', 'attempts in flight at once', parsePositive, 1)
+    .option('-i, --interval <duration>', 'time between attempt starts; 0 = back to back', parseDuration, 0)
+    .option('--reuse', 'reuse kept-alive connections (default: a fresh connection per attempt)')
+    .option('-X, --method <method>', 'GET or HEAD', parseMethod, 'GET' as HttpMethod)
+    .option('--expect <statuses>', 'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)', parseStatusRanges);
+}
+
+export const SERVER_HELP = 'prober server to use (default: an embedded in-process one)';
+
+/** Parsed flags -> the request the server validates. */
+export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
+  return {
+    endpoint: url,
+    repetitions: opts.repetitions,
+    timeoutMs: opts.timeout,
+    intervalMs: opts.interval,
+    concurrency: opts.concurrency,
+    reuseConnections: opts.reuse === true,
+    expectedStatus: opts.expect,
+    method: opts.method,
+  };
+}
+
+/** The call deadline (ms from now) these options ask for; undefined = none. */
+export function callDeadlineMs(opts: Pick<ProbeOptions, 'deadline' | 'repetitions'>): number | undefined {
+  if (opts.deadline !== undefined) return opts.deadline === 0 ? undefined : opts.deadline;
+  return opts.repetitions === 0 ? undefined : DEFAULT_DEADLINE_MS;
+}

@@ -1,0 +1,3 @@
+// Proto <-> domain conversion, shared by src/server and src/client.
+export * from './codec.js';
+export * from './status-details.js';

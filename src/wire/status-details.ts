@@ -1,0 +1,106 @@
+// google.rpc.Status with a google.rpc.BadRequest detail, as carried in the
+// `grpc-status-details-bin` trailer (the gRPC richer error model). Encoded by
+// hand with google-protobuf's BinaryWriter/Reader: four tiny messages, kept
+// out of the generated tree (and so out of the reflection descriptor set).
+// Field numbers are the official ones from googleapis:
+//   google/rpc/status.proto         Status { int32 code = 1; string message = 2; repeated Any details = 3; }
+//   google/protobuf/any.proto       Any { string type_url = 1; bytes value = 2; }
+//   google/rpc/error_details.proto  BadRequest { repeated FieldViolation field_violations = 1; }
+//                                   FieldViolation { string field = 1; string description = 2; }
+import { BinaryReader, BinaryWriter } from 'google-protobuf';
+
+/** The trailer key gRPC implementations read the rich status from. */
+export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
+export const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
+
+export interface FieldViolation {
+  /** Path to the bad request field, e.g. `expected_status`. */
+  readonly field: string;
+  readonly description: string;
+}
+
+export interface RpcStatusDetails {
+  readonly code: number;
+  readonly message: string;
+  /** From the first google.rpc.BadRequest detail; empty when there is none. */
+  readonly fieldViolations: readonly FieldViolation[];
+}
+
+function encodeBadRequest(violations: readonly FieldViolation[]): Uint8Array {
+  const w = new BinaryWriter();
+  for (const v of violations) {
+    w.writeMessage(1, v, (fv: FieldViolation, fw: BinaryWriter) => {
+      if (fv.field !== '') fw.writeString(1, fv.field);
+      if (fv.description !== '') fw.writeString(2, fv.description);
+    });
+  }
+  return w.getResultBuffer();
+}
+
+/** Serialized google.rpc.Status{code, message, details: [Any(BadRequest)]}. */
+export function encodeBadRequestStatus(code: number, message: string, violations: readonly FieldViolation[]): Uint8Array {
+  const value = encodeBadRequest(violations);
+  const w = new BinaryWriter();
+  if (code !== 0) w.writeInt32(1, code);
+  if (message !== '') w.writeString(2, message);
+  w.writeMessage(3, value, (bytes: Uint8Array, aw: BinaryWriter) => {
+    aw.writeString(1, BAD_REQUEST_TYPE_URL);
+    aw.writeBytes(2, bytes);
+  });
+  return w.getResultBuffer();
+}
+
+function decodeViolations(bytes: Uint8Array): FieldViolation[] {
+  const out: FieldViolation[] = [];
+  const r = new BinaryReader(bytes);
+  while (r.nextField() && !r.isEndGroup()) {
+    if (r.getFieldNumber() !== 1) {
+      r.skipField();
+      continue;
+    }
+    const v = { field: '', description: '' };
+    r.readMessage(v, (fv: typeof v, fr: BinaryReader) => {
+      while (fr.nextField() && !fr.isEndGroup()) {
+        const n = fr.getFieldNumber();
+        if (n === 1) fv.field = fr.readString();
+        else if (n === 2) fv.description = fr.readString();
+        else fr.skipField();
+      }
+    });
+    out.push(v);
+  }
+  return out;
+}
+
+/**
+ * Parse a serialized google.rpc.Status. Unknown fields and detail types are
+ * skipped; malformed bytes give undefined (a peer's trailer is not trusted).
+ */
+export function decodeStatusDetails(bytes: Uint8Array): RpcStatusDetails | undefined {
+  try {
+    let code = 0;
+    let message = '';
+    let violations: FieldViolation[] | undefined;
+    const r = new BinaryReader(bytes);
+    while (r.nextField() && !r.isEndGroup()) {
+      const n = r.getFieldNumber();
+      if (n === 1) code = r.readInt32();
+      else if (n === 2) message = r.readString();
+      else if (n === 3) {
+        const any: { typeUrl: string; value: Uint8Array } = { typeUrl: '', value: new Uint8Array() };
+        r.readMessage(any, (a: typeof any, ar: BinaryReader) => {
+          while (ar.nextField() && !ar.isEndGroup()) {
+            const f = ar.getFieldNumber();
+            if (f === 1) a.typeUrl = ar.readString();
+            else if (f === 2) a.value = ar.readBytes();
+            else ar.skipField();
+          }
+        });
+        if (violations === undefined && any.typeUrl === BAD_REQUEST_TYPE_URL) violations = decodeViolations(any.value);
+      } else r.skipField();
+    }
+    return { code, message, fieldViolations: violations ?? [] };
+  } catch {
+    return undefined;
+  }
+}
