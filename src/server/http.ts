@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import { DEFAULT_LIMITS } from '../probe/index.js';
 import type { ProbeLimits } from '../probe/types.js';
+import { formatHostPort, splitHostPort } from '../common/address.js';
 import {
   BLACKBOX_MODULES,
   BlackboxRequestError,
@@ -20,13 +21,11 @@ export const DEFAULT_MAX_CONCURRENT_PROBES = 100;
 
 /** "host:port", "[v6]:port" or ":port" (all interfaces), as Prometheus exporters take it. */
 export function parseMetricsAddr(addr: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr.trim());
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535) {
+  const hp = splitHostPort(addr);
+  if (hp === undefined) {
     throw new RangeError(`metrics address must be [host]:port with port 0..65535, e.g. :9464 or 127.0.0.1:9464 (got ${JSON.stringify(addr)})`);
   }
-  const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] as string));
-  return { host, port };
+  return { host: hp.host ?? '0.0.0.0', port: hp.port };
 }
 
 export interface MetricsServerOptions {
@@ -170,14 +169,14 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
   });
   server.on('error', (err) => logger?.error({ err }, 'metrics server error'));
   const { port } = server.address() as AddressInfo;
-  const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  // All interfaces: the URL points at loopback, which is among them.
+  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
 
   let closing: Promise<void> | undefined;
   return {
-    address: shown,
+    address: formatHostPort(host, port),
     port,
-    url: `http://${urlHost}:${port}`,
+    url: `http://${formatHostPort(urlHost, port)}`,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -9,6 +9,9 @@ import { STDERR_LOGGER, type ErrorLogger } from './status.js';
 import { setupObservability, type ObservabilityConfig } from './operability.js';
 import type { RunningMetricsServer } from './http.js';
 import type { Registry } from 'prom-client';
+import { formatHostPort, splitHostPort } from '../common/address.js';
+import { onStopSignals, signalExitCode } from '../common/signals.js';
+import { timerDelay } from '../common/timers.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:50051';
 export const DEFAULT_GRACE_MS = 5_000;
@@ -63,19 +66,13 @@ export interface RunningServer {
   close(graceMs?: number): Promise<void>;
 }
 
-/** Split "host:port" / "[v6]:port"; RangeError naming `listen` otherwise. */
+/** Split "host:port" / "[v6]:port" (":port" is all interfaces); RangeError naming `listen` otherwise. */
 export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen.trim());
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535) {
+  const hp = splitHostPort(listen);
+  if (hp === undefined) {
     throw new RangeError(`listen must be host:port with port 0..65535, e.g. 0.0.0.0:50051 or [::]:0 (got ${JSON.stringify(listen)})`);
   }
-  const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] as string));
-  return { host, port };
-}
-
-function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
+  return { host: hp.host ?? '0.0.0.0', port: hp.port };
 }
 
 /** Limits must be positive numbers: a typo in a flag must not disable a bound. */
@@ -146,8 +143,7 @@ export async function startServer(config: ServerConfig = {}): Promise<RunningSer
           // aborts their probes through the 'cancelled' event.
           server.forceShutdown();
           resolve();
-          // Clamped: past 2^31-1 ms (~24.8 days) setTimeout would fire at once.
-        }, Math.min(Math.max(0, graceMs), 2 ** 31 - 1));
+        }, timerDelay(graceMs));
         server.tryShutdown(() => {
           clearTimeout(timer);
           resolve();
@@ -196,10 +192,10 @@ export function installSignalHandlers(
   graceMs = DEFAULT_GRACE_MS,
 ): () => void {
   let signalled = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const uninstall = onStopSignals((signal) => {
     if (signalled) {
       log(`${signal} again: exiting now`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      process.exit(signalExitCode(signal));
     }
     signalled = true;
     log(`${signal}: shutting down (grace ${graceMs} ms)`);
@@ -214,12 +210,6 @@ export function installSignalHandlers(
         uninstall();
       },
     );
-  };
-  const uninstall = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   return uninstall;
 }
