@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import { runAttempt, validateProbeInput, DEFAULT_LIMITS, InvalidArgumentError } from '../probe/index.js';
 import type { AttemptResult, HttpMethod, ProbeLimits, StatusRange } from '../probe/types.js';
+import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
 
 export interface BlackboxModule {
   readonly method: HttpMethod;
@@ -26,6 +27,15 @@ export const BLACKBOX_MODULES: Readonly<Record<string, BlackboxModule>> = Object
   },
 });
 export const DEFAULT_MODULE = 'http_2xx';
+
+/** blackbox_exporter's probe_http_duration_seconds phase names; a new Phase must be mapped here. */
+export const BLACKBOX_PHASE: Readonly<Record<Phase, string>> = Object.freeze({
+  dns: 'resolve',
+  connect: 'connect',
+  tls: 'tls',
+  ttfb: 'processing',
+  transfer: 'transfer',
+});
 
 /** Kept free before Prometheus's scrape timeout, as blackbox's --timeout-offset. */
 export const DEFAULT_TIMEOUT_OFFSET_MS = 500;
@@ -239,11 +249,7 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
     labelNames: ['phase'] as const,
     registers,
   });
-  phases.set({ phase: 'resolve' }, sec(a.phases.dnsMs));
-  phases.set({ phase: 'connect' }, sec(a.phases.connectMs));
-  phases.set({ phase: 'tls' }, sec(a.phases.tlsMs));
-  phases.set({ phase: 'processing' }, sec(a.phases.ttfbMs));
-  phases.set({ phase: 'transfer' }, sec(a.phases.transferMs));
+  for (const phase of PHASES) phases.set({ phase: BLACKBOX_PHASE[phase] }, sec(a.phases[PHASE_FIELD[phase]]));
 
   gauge('probe_http_status_code', 'Response HTTP status code', a.status ?? 0);
   // Body bytes read; the engine does not report the Content-Length header.

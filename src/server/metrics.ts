@@ -2,7 +2,8 @@
 // gRPC server metrics (named as go-grpc-prometheus) and Node process metrics.
 // The registry is passed in so tests use a fresh one.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AttemptResult, ErrorReason } from '../probe/types.js';
+import type { ErrorReason } from '../probe/types.js';
+import { PHASES, PHASE_FIELD } from '../stats/phases.js';
 import type { ProbeObserver } from './observer.js';
 
 /** Network latency buckets, seconds: sub-millisecond to a minute. */
@@ -13,9 +14,6 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
 /** Label value that endpoints beyond the cap are folded into. */
 export const OVERFLOW_ENDPOINT = 'other';
 export const DEFAULT_MAX_ENDPOINTS = 100;
-
-export const PHASES = ['dns', 'connect', 'tls', 'ttfb', 'transfer'] as const;
-export type PhaseName = (typeof PHASES)[number];
 
 export interface MetricsOptions {
   /** Distinct `endpoint` label values kept; later endpoints become "other". */
@@ -89,7 +87,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
   });
   const phaseDuration = new Histogram({
     name: 'prober_attempt_phase_duration_seconds',
-    help: 'Duration of each phase of an attempt (dns, connect, tls, ttfb, transfer); phases that did not happen are not observed.',
+    help: `Duration of each phase of an attempt (${PHASES.join(', ')}); phases that did not happen are not observed.`,
     labelNames: ['endpoint', 'phase'] as const,
     buckets: [...LATENCY_BUCKETS_SECONDS],
     registers,
@@ -191,14 +189,6 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     return OVERFLOW_ENDPOINT;
   };
 
-  const phaseValues = (a: AttemptResult): Array<[PhaseName, number | undefined]> => [
-    ['dns', a.phases.dnsMs],
-    ['connect', a.phases.connectMs],
-    ['tls', a.phases.tlsMs],
-    ['ttfb', a.phases.ttfbMs],
-    ['transfer', a.phases.transferMs],
-  ];
-
   return {
     registry,
     endpointLabel,
@@ -209,7 +199,8 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
       latency.set({ endpoint: ep }, seconds);
       attemptDuration.observe({ endpoint: ep, result }, seconds);
       attempts.inc({ endpoint: ep, result });
-      for (const [phase, ms] of phaseValues(a)) {
+      for (const phase of PHASES) {
+        const ms = a.phases[PHASE_FIELD[phase]];
         if (ms !== undefined) phaseDuration.observe({ endpoint: ep, phase }, ms / 1000);
       }
       if (a.error) failures.inc({ endpoint: ep, reason: reasonLabel(a.error.reason) });
