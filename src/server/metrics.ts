@@ -5,6 +5,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { ErrorReason } from '../probe/types.js';
 import { PHASES, PHASE_FIELD } from '../stats/phases.js';
 import type { ProbeObserver } from './observer.js';
+import { ConfigError } from '../common/errors.js';
+import { DEFAULT_MAX_ENDPOINTS } from './config.js';
+
+export { DEFAULT_MAX_ENDPOINTS };
 
 /** Network latency buckets, seconds: sub-millisecond to a minute. */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
@@ -13,7 +17,6 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
 
 /** Label value that endpoints beyond the cap are folded into. */
 export const OVERFLOW_ENDPOINT = 'other';
-export const DEFAULT_MAX_ENDPOINTS = 100;
 
 export interface MetricsOptions {
   /** Distinct `endpoint` label values kept; later endpoints become "other". */
@@ -68,7 +71,7 @@ export function redactEndpoint(endpoint: string): string {
 export function createMetrics(registry: Registry, options: MetricsOptions = {}): ProberMetrics {
   const maxEndpoints = options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS;
   if (!Number.isInteger(maxEndpoints) || maxEndpoints < 1) {
-    throw new RangeError(`maxEndpoints must be an integer >= 1, got ${maxEndpoints}`);
+    throw new ConfigError('maxEndpoints', `maxEndpoints must be an integer >= 1, got ${maxEndpoints}`);
   }
   const registers = [registry];
 
