@@ -20,6 +20,7 @@ export {
   parseListen,
   resolveLimits,
   resolveServerConfig,
+  type ServerInput,
   type ServerSettings,
 } from './config.js';
 

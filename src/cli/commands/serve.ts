@@ -1,6 +1,7 @@
 // `prober serve`: the gRPC prober. startServer() wires health, reflection,
 // per-RPC logs and metrics (+ the /metrics and /probe HTTP port); this
-// command maps flags onto it, logs where it listens and stops gracefully on
+// command maps flags onto one ServerInput (resolveServerConfig checks it),
+// logs where it listens and stops gracefully on
 // the first SIGINT/SIGTERM (io.signal): health goes NOT_SERVING, running
 // calls get --grace to finish, then are cancelled.
 import { once } from 'node:events';
