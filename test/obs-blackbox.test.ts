@@ -15,6 +15,7 @@ import { freePort, startTarget, type Target } from './helpers/target.js';
 import { startMetricsServer, parseMetricsAddr, type RunningMetricsServer } from '../src/server/http.js';
 import { probeTimeoutMs, tlsVersionLabel, fnv32a } from '../src/server/blackbox.js';
 import { createMetrics } from '../src/server/metrics.js';
+import { isConfigError } from '../src/common/errors.js';
 import { DEFAULT_LIMITS } from '../src/probe/index.js';
 
 let target: Target;
@@ -177,6 +178,7 @@ test('other paths: 404, 405, liveness', async () => {
   await post.text();
   assert.deepEqual(parseMetricsAddr(':9464'), { host: '0.0.0.0', port: 9464 });
   assert.throws(() => parseMetricsAddr('9464'), /metrics address must be \[host\]:port/);
+  assert.throws(() => parseMetricsAddr('9464'), (e: unknown) => isConfigError(e) && e.code === 'PROBER_ERR_CONFIG');
 });
 
 test('/probe of an https target reports TLS, cert expiry and version', async (t) => {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
 import { createLogger, resolveLogLevel, LOG_LEVEL_ENV } from '../src/server/logger.js';
 import { sleep } from './helpers/wait.js';
+import { isConfigError } from '../src/common/errors.js';
 
 function collector(): { stream: Writable; text: () => string } {
   const chunks: string[] = [];
@@ -21,6 +22,8 @@ test('level: flag beats env, env beats default, bad values name their source', (
   assert.equal(resolveLogLevel('warn', { [LOG_LEVEL_ENV]: 'debug' }), 'warn');
   assert.throws(() => resolveLogLevel('loud', {}), /invalid --log-level "loud": expected one of fatal, error, warn, info, debug, trace, silent/);
   assert.throws(() => resolveLogLevel(undefined, { [LOG_LEVEL_ENV]: 'verbose' }), /invalid PROBER_LOG_LEVEL "verbose"/);
+  assert.throws(() => resolveLogLevel('loud', {}), (e: unknown) => isConfigError(e) && e.option === '--log-level');
+  assert.throws(() => resolveLogLevel(undefined, { [LOG_LEVEL_ENV]: 'x' }), (e: unknown) => isConfigError(e) && e.option === LOG_LEVEL_ENV);
 });
 
 test('JSON lines by default, filtered by level', async () => {

@@ -10,7 +10,12 @@ import { InvalidArgumentError } from '../src/probe/errors.js';
 import type { AttemptResult } from '../src/probe/types.js';
 import { DEFAULT_LIMITS } from '../src/probe/validate.js';
 import { ProberService, deadlinePlan, defaultDeadlineMargin, type RunProbesFn } from '../src/server/service.js';
-import { installSignalHandlers, parseListen, resolveLimits } from '../src/server/server.js';
+import { installSignalHandlers, parseListen, resolveLimits, startServer } from '../src/server/server.js';
+import { isServerSettings, resolveServerConfig, type ServerInput } from '../src/server/config.js';
+import { isConfigError } from '../src/common/errors.js';
+import { run } from '../src/cli/run.js';
+import { EXIT } from '../src/cli/options.js';
+import { testIo } from './helpers/cli-io.js';
 import { INTERNAL_DETAILS, toServiceError, type ErrorLogger } from '../src/server/status.js';
 import { NOOP_OBSERVER } from '../src/server/observer.js';
 
@@ -96,7 +101,7 @@ describe('listen and limits', () => {
 
   it('rejects bad listen addresses naming listen', () => {
     for (const bad of ['', '50051', 'host:', 'host:70000', '::1:80', 'host:-1', 'host:8x']) {
-      assert.throws(() => parseListen(bad), (e: Error) => e instanceof RangeError && /listen/.test(e.message), bad);
+      assert.throws(() => parseListen(bad), (e: Error) => isConfigError(e) && e.option === 'listen' && /listen/.test(e.message), bad);
     }
   });
 
@@ -107,6 +112,92 @@ describe('listen and limits', () => {
     assert.throws(() => resolveLimits({ maxTimeoutMs: Number.NaN }), /maxTimeoutMs/);
     assert.throws(() => resolveLimits({ maxRepetitions: 2.5 }), /maxRepetitions/);
     assert.throws(() => resolveLimits({ maxTimeoutMs: 1000, defaultTimeoutMs: 5000 }), /defaultTimeoutMs/);
+  });
+});
+
+describe('resolveServerConfig', () => {
+  it('fills every default into one frozen object', () => {
+    const s = resolveServerConfig();
+    assert.deepEqual(s.listen, { host: '0.0.0.0', port: 50051, text: '0.0.0.0:50051' });
+    assert.deepEqual(s.limits, DEFAULT_LIMITS);
+    assert.equal(s.graceMs, 5_000);
+    assert.equal(s.deadlineMarginMs, undefined);
+    assert.equal(s.metrics, undefined, 'metrics are off unless asked for');
+    assert.equal(s.health, true);
+    assert.equal(s.reflection, 'if-available');
+    assert.equal(s.grpc.options['grpc.keepalive_time_ms'], 60_000);
+    assert.equal(typeof s.errorLogger.error, 'function');
+    assert.ok(isServerSettings(s));
+    assert.ok(!isServerSettings({ ...s }), 'a copy is not vouched for');
+    for (const part of [s, s.listen, s.limits, s.grpc, s.grpc.options, s.grpc.services]) assert.ok(Object.isFrozen(part));
+  });
+
+  it('resolves the metrics port and /probe, sharing the checked limits', () => {
+    const s = resolveServerConfig({ limits: { maxConcurrency: 3 }, observability: { metrics: { listen: ':0' }, reflection: false } });
+    assert.equal(s.reflection, 'off');
+    assert.equal(s.metrics?.maxEndpoints, 100);
+    assert.deepEqual(s.metrics?.http?.listen, { host: '0.0.0.0', port: 0, text: ':0' });
+    const probe = s.metrics?.http?.probe;
+    assert.ok(probe);
+    assert.equal(probe.limits, s.limits, 'one limits object for gRPC and /probe');
+    assert.equal(probe.limits.maxConcurrency, 3);
+    assert.equal(probe.maxConcurrent, 100);
+    assert.equal(probe.timeoutOffsetMs, 500);
+    assert.equal(resolveServerConfig({ observability: { metrics: {} } }).metrics?.http, undefined, 'no listen: recorded only');
+    assert.equal(resolveServerConfig({ observability: { metrics: { listen: ':0', probe: false } } }).metrics?.http?.probe, undefined);
+    assert.equal(resolveServerConfig({ observability: { metrics: false } }).metrics, undefined);
+  });
+
+  it('rejects bad values with a ConfigError naming the setting', () => {
+    const cases: Array<[ServerInput, string, RegExp]> = [
+      [{ listen: 'nope' }, 'listen', /^listen must be host:port/],
+      [{ listen: 50051 as unknown as string }, 'listen', /listen must be host:port/],
+      [{ limits: { maxConcurrency: 0 } }, 'limits.maxConcurrency', /limit maxConcurrency must be a positive number/],
+      [{ limits: { maxRepetitions: 2.5 } }, 'limits.maxRepetitions', /whole number/],
+      [{ limits: { maxTimeoutMs: 1000 } }, 'limits.maxTimeoutMs', /defaultTimeoutMs \(5000\) must not exceed maxTimeoutMs \(1000\)/],
+      [{ limits: { defaultTimeoutMs: 90_000 } }, 'limits.defaultTimeoutMs', /must not exceed maxTimeoutMs/],
+      [{ graceMs: Number.NaN }, 'graceMs', /graceMs/],
+      [{ graceMs: -1 }, 'graceMs', /graceMs/],
+      [{ deadlineMarginMs: -5 }, 'deadlineMarginMs', /deadlineMarginMs/],
+      [{ observability: { metrics: { listen: '9464' } } }, 'observability.metrics.listen', /^metrics address must be \[host\]:port/],
+      [{ observability: { metrics: { maxEndpoints: 0 } } }, 'observability.metrics.maxEndpoints', /maxEndpoints must be an integer >= 1/],
+      [{ observability: { metrics: { listen: ':0', maxConcurrentProbes: 1.5 } } }, 'observability.metrics.maxConcurrentProbes', /maxConcurrentProbes/],
+      [{ observability: { metrics: { listen: ':0', blackbox: { timeoutOffsetMs: -1 } } } }, 'observability.metrics.blackbox.timeoutOffsetMs', /timeoutOffsetMs/],
+    ];
+    for (const [input, option, message] of cases) {
+      assert.throws(
+        () => resolveServerConfig(input),
+        (e: unknown) => isConfigError(e) && e.code === 'PROBER_ERR_CONFIG' && e.option === option && message.test(e.message),
+        option,
+      );
+    }
+  });
+
+  it('names settings as the caller spells them, keeping the message', () => {
+    assert.throws(
+      () => resolveServerConfig({ limits: { maxTimeoutMs: 1000 } }, { names: { 'limits.maxTimeoutMs': '--max-timeout' } }),
+      (e: unknown) => isConfigError(e) && e.option === '--max-timeout' && /^limit defaultTimeoutMs \(5000\)/.test(e.message),
+    );
+  });
+
+  it('startServer takes resolved settings as they are, or resolves an input itself', async () => {
+    const settings = resolveServerConfig({ listen: '127.0.0.1:0', limits: { maxRepetitions: 5 }, observability: { health: false, reflection: false } });
+    const running = await startServer(settings);
+    try {
+      assert.deepEqual(running.service.limits, settings.limits);
+    } finally {
+      await running.close(0);
+    }
+    await assert.rejects(startServer({ listen: '127.0.0.1:0', limits: { maxConcurrency: -1 } }), isConfigError);
+  });
+
+  it('serve exits 2 when a setting is rejected, naming the problem, before binding anything', async () => {
+    const ac = new AbortController();
+    ac.abort(); // had it started, it would stop at once (exit 0) rather than hang the test
+    const io = testIo({ signal: ac.signal, env: { PROBER_LOG_LEVEL: 'silent' } });
+    const code = await run(['serve', '--listen', '127.0.0.1:0', '--no-metrics', '--max-timeout', '1s'], io);
+    assert.equal(code, EXIT.USAGE, io.stderr.text());
+    assert.match(io.stderr.text(), /cannot start: limit defaultTimeoutMs \(5000\) must not exceed maxTimeoutMs \(1000\)/);
   });
 });
 

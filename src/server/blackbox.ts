@@ -6,8 +6,10 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
 import { isIP } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
-import { runAttempt, validateProbeInput, DEFAULT_LIMITS, InvalidArgumentError } from '../probe/index.js';
+import { runAttempt, validateProbeInput, InvalidArgumentError } from '../probe/index.js';
 import type { AttemptResult, HttpMethod, ProbeLimits, StatusRange } from '../probe/types.js';
+import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
+import { DEFAULT_TIMEOUT_OFFSET_MS, type ProbeEndpointSettings } from './config.js';
 
 export interface BlackboxModule {
   readonly method: HttpMethod;
@@ -27,8 +29,16 @@ export const BLACKBOX_MODULES: Readonly<Record<string, BlackboxModule>> = Object
 });
 export const DEFAULT_MODULE = 'http_2xx';
 
-/** Kept free before Prometheus's scrape timeout, as blackbox's --timeout-offset. */
-export const DEFAULT_TIMEOUT_OFFSET_MS = 500;
+/** blackbox_exporter's probe_http_duration_seconds phase names; a new Phase must be mapped here. */
+export const BLACKBOX_PHASE: Readonly<Record<Phase, string>> = Object.freeze({
+  dns: 'resolve',
+  connect: 'connect',
+  tls: 'tls',
+  ttfb: 'processing',
+  transfer: 'transfer',
+});
+
+export { DEFAULT_TIMEOUT_OFFSET_MS };
 export const SCRAPE_TIMEOUT_HEADER = 'x-prometheus-scrape-timeout-seconds';
 
 /** A request the exporter refuses: HTTP 400 with `message` as the body. */
@@ -40,15 +50,6 @@ export class BlackboxRequestError extends Error {
     super(message);
     this.name = 'BlackboxRequestError';
   }
-}
-
-export interface BlackboxOptions {
-  /** The same limits as the gRPC API. */
-  readonly limits?: ProbeLimits;
-  /** Default DEFAULT_TIMEOUT_OFFSET_MS. */
-  readonly timeoutOffsetMs?: number;
-  /** TLS options for https targets (e.g. an extra `ca`); verification stays on. */
-  readonly tls?: Pick<https.AgentOptions, 'ca'>;
 }
 
 /**
@@ -157,9 +158,9 @@ export interface BlackboxResult {
   readonly endpoint: string;
 }
 
-/** Validate and run one probe. Bad input throws BlackboxRequestError (-> 400). */
-export async function runBlackboxProbe(params: ProbeParams, options: BlackboxOptions = {}): Promise<BlackboxResult> {
-  const limits = options.limits ?? DEFAULT_LIMITS;
+/** Validate and run one probe with /probe's resolved settings. Bad input throws BlackboxRequestError (-> 400). */
+export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpointSettings): Promise<BlackboxResult> {
+  const { limits } = settings;
   const moduleName = params.module == null || params.module === '' ? DEFAULT_MODULE : params.module;
   const mod = Object.hasOwn(BLACKBOX_MODULES, moduleName) ? BLACKBOX_MODULES[moduleName] : undefined;
   if (!mod) {
@@ -171,7 +172,7 @@ export async function runBlackboxProbe(params: ProbeParams, options: BlackboxOpt
   if (params.target == null || params.target.trim() === '') {
     throw new BlackboxRequestError('Target parameter is missing', 'target');
   }
-  const timeoutMs = probeTimeoutMs(params.scrapeTimeoutHeader, limits, options.timeoutOffsetMs);
+  const timeoutMs = probeTimeoutMs(params.scrapeTimeoutHeader, limits, settings.timeoutOffsetMs);
   const endpoint = targetToEndpoint(params.target);
 
   let spec;
@@ -191,7 +192,7 @@ export async function runBlackboxProbe(params: ProbeParams, options: BlackboxOpt
 
   const isTls = spec.url.protocol === 'https:';
   // A fresh agent per probe: a new connection and no TLS session resumption.
-  const agent = isTls ? new TlsFactsAgent({ keepAlive: false, ...(options.tls ?? {}) }) : undefined;
+  const agent = isTls ? new TlsFactsAgent({ keepAlive: false, ...(settings.tls ?? {}) }) : undefined;
   const started = performance.now();
   try {
     const attempt = await runAttempt(spec, {
@@ -239,11 +240,7 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
     labelNames: ['phase'] as const,
     registers,
   });
-  phases.set({ phase: 'resolve' }, sec(a.phases.dnsMs));
-  phases.set({ phase: 'connect' }, sec(a.phases.connectMs));
-  phases.set({ phase: 'tls' }, sec(a.phases.tlsMs));
-  phases.set({ phase: 'processing' }, sec(a.phases.ttfbMs));
-  phases.set({ phase: 'transfer' }, sec(a.phases.transferMs));
+  for (const phase of PHASES) phases.set({ phase: BLACKBOX_PHASE[phase] }, sec(a.phases[PHASE_FIELD[phase]]));
 
   gauge('probe_http_status_code', 'Response HTTP status code', a.status ?? 0);
   // Body bytes read; the engine does not report the Content-Length header.

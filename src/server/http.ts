@@ -4,39 +4,30 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
-import { DEFAULT_LIMITS } from '../probe/index.js';
 import type { ProbeLimits } from '../probe/types.js';
+import { formatHostPort } from '../common/address.js';
+import { BLACKBOX_MODULES, BlackboxRequestError, blackboxRegistry, runBlackboxProbe, SCRAPE_TIMEOUT_HEADER } from './blackbox.js';
 import {
-  BLACKBOX_MODULES,
-  BlackboxRequestError,
-  blackboxRegistry,
-  runBlackboxProbe,
-  SCRAPE_TIMEOUT_HEADER,
-  type BlackboxOptions,
-} from './blackbox.js';
+  resolveLimits,
+  resolveMetricsHttp,
+  type BlackboxInput,
+  type ListenAddress,
+  type MetricsHttpSettings,
+  type ProbeEndpointSettings,
+} from './config.js';
 
-export const DEFAULT_METRICS_ADDR = ':9464';
-export const DEFAULT_MAX_CONCURRENT_PROBES = 100;
+export { DEFAULT_MAX_CONCURRENT_PROBES, DEFAULT_METRICS_ADDR, parseMetricsAddr } from './config.js';
 
-/** "host:port", "[v6]:port" or ":port" (all interfaces), as Prometheus exporters take it. */
-export function parseMetricsAddr(addr: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(addr.trim());
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535) {
-    throw new RangeError(`metrics address must be [host]:port with port 0..65535, e.g. :9464 or 127.0.0.1:9464 (got ${JSON.stringify(addr)})`);
-  }
-  const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] as string));
-  return { host, port };
-}
-
+/** startMetricsServer's input, for a metrics port without a gRPC server (tests, embedding). */
 export interface MetricsServerOptions {
   /** Default ":9464". Port 0 picks a free port. */
   readonly listen?: string;
   readonly registry: Registry;
   /** Serve /probe (default true) with the same limits as the gRPC API. */
   readonly probe?: boolean;
-  readonly limits?: ProbeLimits;
-  readonly blackbox?: Omit<BlackboxOptions, 'limits'>;
+  /** Default DEFAULT_LIMITS. */
+  readonly limits?: Partial<ProbeLimits>;
+  readonly blackbox?: BlackboxInput;
   /** /probe requests running at once; more get 503. */
   readonly maxConcurrentProbes?: number;
   readonly logger?: Logger;
@@ -72,15 +63,16 @@ function indexPage(probe: boolean): string {
   ].join('\n');
 }
 
-export async function startMetricsServer(options: MetricsServerOptions): Promise<RunningMetricsServer> {
-  const { host, port: wantedPort } = parseMetricsAddr(options.listen ?? DEFAULT_METRICS_ADDR);
-  const { registry, logger } = options;
-  const probeEnabled = options.probe ?? true;
-  const limits = options.limits ?? DEFAULT_LIMITS;
-  const maxProbes = options.maxConcurrentProbes ?? DEFAULT_MAX_CONCURRENT_PROBES;
-  let probesRunning = 0;
+/** Resolves `options` the way resolveServerConfig does, then serves them. */
+export function startMetricsServer(options: MetricsServerOptions): Promise<RunningMetricsServer> {
+  return serveMetrics(resolveMetricsHttp(options, resolveLimits(options.limits)), options.registry, options.logger);
+}
 
-  const handleProbe = async (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> => {
+/** /probe with a cap on probes running at once. */
+function probeHandler(settings: ProbeEndpointSettings, logger: Logger | undefined) {
+  const maxProbes = settings.maxConcurrent;
+  let probesRunning = 0;
+  return async (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> => {
     if (probesRunning >= maxProbes) {
       send(res, 503, `too many concurrent probes (limit ${maxProbes})\n`, TEXT, { 'retry-after': '1' });
       return;
@@ -100,7 +92,7 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
           scrapeTimeoutHeader: Array.isArray(header) ? header[0] : header,
           signal: ac.signal,
         },
-        { ...options.blackbox, limits },
+        settings,
       );
       const reg = blackboxRegistry(result);
       const body = await reg.metrics();
@@ -126,8 +118,11 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       probesRunning--;
     }
   };
+}
 
-  const server = http.createServer((req, res) => {
+function requestHandler(settings: MetricsHttpSettings, registry: Registry, logger: Logger | undefined): http.RequestListener {
+  const handleProbe = settings.probe ? probeHandler(settings.probe, logger) : undefined;
+  return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'method not allowed: use GET\n', TEXT, { allow: 'GET, HEAD' });
@@ -139,14 +134,14 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
           send(res, 200, await registry.metrics(), registry.contentType);
           return;
         case '/probe':
-          if (!probeEnabled) break;
+          if (!handleProbe) break;
           await handleProbe(req, res, url);
           return;
         case '/-/healthy':
           send(res, 200, 'OK\n');
           return;
         case '/':
-          send(res, 200, indexPage(probeEnabled));
+          send(res, 200, indexPage(handleProbe !== undefined));
           return;
       }
       send(res, 404, `not found: ${url.pathname} (try /metrics)\n`);
@@ -156,28 +151,37 @@ export async function startMetricsServer(options: MetricsServerOptions): Promise
       if (!res.headersSent) send(res, 500, 'internal error\n');
       else res.destroy();
     });
-  });
+  };
+}
 
-  await new Promise<void>((resolve, reject) => {
+function listen(server: http.Server, at: ListenAddress): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
-      reject(new Error(`cannot listen on metrics address ${options.listen ?? DEFAULT_METRICS_ADDR}: ${err.message}`));
+      reject(new Error(`cannot listen on metrics address ${at.text}: ${err.message}`));
     };
     server.once('error', onError);
-    server.listen(wantedPort, host, () => {
+    server.listen(at.port, at.host, () => {
       server.off('error', onError);
       resolve();
     });
   });
+}
+
+/** The metrics port from resolved settings (see resolveServerConfig). */
+export async function serveMetrics(settings: MetricsHttpSettings, registry: Registry, logger?: Logger): Promise<RunningMetricsServer> {
+  const server = http.createServer(requestHandler(settings, registry, logger));
+  await listen(server, settings.listen);
   server.on('error', (err) => logger?.error({ err }, 'metrics server error'));
   const { port } = server.address() as AddressInfo;
-  const shown = host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
+  const { host } = settings.listen;
+  // All interfaces: the URL points at loopback, which is among them.
+  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
 
   let closing: Promise<void> | undefined;
   return {
-    address: shown,
+    address: formatHostPort(host, port),
     port,
-    url: `http://${urlHost}:${port}`,
+    url: `http://${formatHostPort(urlHost, port)}`,
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

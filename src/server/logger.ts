@@ -2,6 +2,7 @@
 // destination is a terminal. Level from --log-level, else PROBER_LOG_LEVEL.
 import { pino, type Logger, type DestinationStream } from 'pino';
 import pretty from 'pino-pretty';
+import { ConfigError } from '../common/errors.js';
 
 export type { Logger } from 'pino';
 
@@ -16,7 +17,7 @@ export function isLogLevel(value: string): value is LogLevel {
 
 /**
  * The level to use: the flag wins over the environment; unset means "info".
- * Throws a RangeError naming the source for anything that is not a level.
+ * Throws a ConfigError naming the source for anything that is not a level.
  */
 export function resolveLogLevel(flag?: string, env: NodeJS.ProcessEnv = process.env): LogLevel {
   const fromFlag = flag !== undefined && flag !== '';
@@ -25,7 +26,7 @@ export function resolveLogLevel(flag?: string, env: NodeJS.ProcessEnv = process.
   const value = raw.trim().toLowerCase();
   if (!isLogLevel(value)) {
     const source = fromFlag ? '--log-level' : LOG_LEVEL_ENV;
-    throw new RangeError(`invalid ${source} "${raw}": expected one of ${LOG_LEVELS.join(', ')}`);
+    throw new ConfigError(source, `invalid ${source} "${raw}": expected one of ${LOG_LEVELS.join(', ')}`);
   }
   return value;
 }

@@ -2,8 +2,13 @@
 // gRPC server metrics (named as go-grpc-prometheus) and Node process metrics.
 // The registry is passed in so tests use a fresh one.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { AttemptResult, ErrorReason } from '../probe/types.js';
+import type { ErrorReason } from '../probe/types.js';
+import { PHASES, PHASE_FIELD } from '../stats/phases.js';
 import type { ProbeObserver } from './observer.js';
+import { ConfigError } from '../common/errors.js';
+import { DEFAULT_MAX_ENDPOINTS } from './config.js';
+
+export { DEFAULT_MAX_ENDPOINTS };
 
 /** Network latency buckets, seconds: sub-millisecond to a minute. */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
@@ -12,10 +17,6 @@ export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
 
 /** Label value that endpoints beyond the cap are folded into. */
 export const OVERFLOW_ENDPOINT = 'other';
-export const DEFAULT_MAX_ENDPOINTS = 100;
-
-export const PHASES = ['dns', 'connect', 'tls', 'ttfb', 'transfer'] as const;
-export type PhaseName = (typeof PHASES)[number];
 
 export interface MetricsOptions {
   /** Distinct `endpoint` label values kept; later endpoints become "other". */
@@ -67,13 +68,10 @@ export function redactEndpoint(endpoint: string): string {
   return url.toString();
 }
 
-export function createMetrics(registry: Registry, options: MetricsOptions = {}): ProberMetrics {
-  const maxEndpoints = options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS;
-  if (!Number.isInteger(maxEndpoints) || maxEndpoints < 1) {
-    throw new RangeError(`maxEndpoints must be an integer >= 1, got ${maxEndpoints}`);
-  }
-  const registers = [registry];
+type Registers = Registry[];
 
+/** Per-endpoint attempt metrics, with the capped `endpoint` label. */
+function attemptMetrics(registers: Registers, maxEndpoints: number): Pick<ProberMetrics, 'attempt' | 'endpointLabel'> {
   const latency = new Gauge({
     name: 'prober_latency_seconds',
     help: 'Latency of the latest attempt against the endpoint (start to end of body, or to the failure).',
@@ -89,7 +87,7 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
   });
   const phaseDuration = new Histogram({
     name: 'prober_attempt_phase_duration_seconds',
-    help: 'Duration of each phase of an attempt (dns, connect, tls, ttfb, transfer); phases that did not happen are not observed.',
+    help: `Duration of each phase of an attempt (${PHASES.join(', ')}); phases that did not happen are not observed.`,
     labelNames: ['endpoint', 'phase'] as const,
     buckets: [...LATENCY_BUCKETS_SECONDS],
     registers,
@@ -117,6 +115,40 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     help: `Attempts recorded under endpoint="${OVERFLOW_ENDPOINT}" because the cap of distinct endpoint label values (${maxEndpoints}) was reached.`,
     registers,
   });
+  // Endpoints are user-controlled: keep at most maxEndpoints distinct values.
+  const known = new Set<string>();
+  const endpointLabel = (endpoint: string): string => {
+    const value = redactEndpoint(endpoint);
+    if (known.has(value)) return value;
+    if (known.size < maxEndpoints) {
+      known.add(value);
+      return value;
+    }
+    overflow.inc();
+    return OVERFLOW_ENDPOINT;
+  };
+
+  return {
+    endpointLabel,
+    attempt(endpoint, a) {
+      const ep = endpointLabel(endpoint);
+      const result = a.error ? 'failure' : 'success';
+      const seconds = a.latencyMs / 1000;
+      latency.set({ endpoint: ep }, seconds);
+      attemptDuration.observe({ endpoint: ep, result }, seconds);
+      attempts.inc({ endpoint: ep, result });
+      for (const phase of PHASES) {
+        const ms = a.phases[PHASE_FIELD[phase]];
+        if (ms !== undefined) phaseDuration.observe({ endpoint: ep, phase }, ms / 1000);
+      }
+      if (a.error) failures.inc({ endpoint: ep, reason: reasonLabel(a.error.reason) });
+      if (a.status !== undefined) responses.inc({ endpoint: ep, code: String(a.status) });
+    },
+  };
+}
+
+/** ProbeStream health: open streams, events, flow-control stalls. */
+function streamMetrics(registers: Registers): Omit<ProbeObserver, 'attempt'> {
   const eventsSent = new Counter({
     name: 'prober_stream_events_sent_total',
     help: 'Events (attempts and summaries) written to ProbeStream calls.',
@@ -143,6 +175,29 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     registers,
   });
 
+  return {
+    streamOpened() {
+      streamsOpen.inc();
+    },
+    streamClosed() {
+      streamsOpen.dec();
+    },
+    eventSent() {
+      eventsSent.inc();
+    },
+    backpressureStarted() {
+      streamsBlocked.inc();
+    },
+    backpressureWait(ms) {
+      streamsBlocked.dec();
+      backpressureStalls.inc();
+      if (ms > 0) backpressureSeconds.inc(ms / 1000);
+    },
+  };
+}
+
+/** gRPC server metrics as go-grpc-prometheus names them. */
+function grpcServerMetrics(registers: Registers): GrpcServerMetrics {
   const grpcLabelNames = ['grpc_service', 'grpc_method', 'grpc_type'] as const;
   const grpcStarted = new Counter({
     name: 'grpc_server_started_total',
@@ -176,72 +231,29 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
     registers,
   });
 
-  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-
-  // Endpoints are user-controlled: keep at most maxEndpoints distinct values.
-  const known = new Set<string>();
-  const endpointLabel = (endpoint: string): string => {
-    const value = redactEndpoint(endpoint);
-    if (known.has(value)) return value;
-    if (known.size < maxEndpoints) {
-      known.add(value);
-      return value;
-    }
-    overflow.inc();
-    return OVERFLOW_ENDPOINT;
-  };
-
-  const phaseValues = (a: AttemptResult): Array<[PhaseName, number | undefined]> => [
-    ['dns', a.phases.dnsMs],
-    ['connect', a.phases.connectMs],
-    ['tls', a.phases.tlsMs],
-    ['ttfb', a.phases.ttfbMs],
-    ['transfer', a.phases.transferMs],
-  ];
-
   return {
-    registry,
-    endpointLabel,
-    attempt(endpoint, a) {
-      const ep = endpointLabel(endpoint);
-      const result = a.error ? 'failure' : 'success';
-      const seconds = a.latencyMs / 1000;
-      latency.set({ endpoint: ep }, seconds);
-      attemptDuration.observe({ endpoint: ep, result }, seconds);
-      attempts.inc({ endpoint: ep, result });
-      for (const [phase, ms] of phaseValues(a)) {
-        if (ms !== undefined) phaseDuration.observe({ endpoint: ep, phase }, ms / 1000);
-      }
-      if (a.error) failures.inc({ endpoint: ep, reason: reasonLabel(a.error.reason) });
-      if (a.status !== undefined) responses.inc({ endpoint: ep, code: String(a.status) });
-    },
-    streamOpened() {
-      streamsOpen.inc();
-    },
-    streamClosed() {
-      streamsOpen.dec();
-    },
-    eventSent() {
-      eventsSent.inc();
-    },
-    backpressureStarted() {
-      streamsBlocked.inc();
-    },
-    backpressureWait(ms) {
-      streamsBlocked.dec();
-      backpressureStalls.inc();
-      if (ms > 0) backpressureSeconds.inc(ms / 1000);
-    },
-    grpc: {
-      started: (l) => grpcStarted.inc({ ...l }),
-      msgReceived: (l) => grpcReceived.inc({ ...l }),
-      msgSent: (l) => grpcSent.inc({ ...l }),
-      handled(l, code, seconds) {
-        grpcHandled.inc({ ...l, grpc_code: code });
-        grpcHandling.observe({ ...l }, seconds);
-      },
+    started: (l) => grpcStarted.inc({ ...l }),
+    msgReceived: (l) => grpcReceived.inc({ ...l }),
+    msgSent: (l) => grpcSent.inc({ ...l }),
+    handled(l, code, seconds) {
+      grpcHandled.inc({ ...l, grpc_code: code });
+      grpcHandling.observe({ ...l }, seconds);
     },
   };
+}
+
+export function createMetrics(registry: Registry, options: MetricsOptions = {}): ProberMetrics {
+  const maxEndpoints = options.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS;
+  if (!Number.isInteger(maxEndpoints) || maxEndpoints < 1) {
+    throw new ConfigError('maxEndpoints', `maxEndpoints must be an integer >= 1, got ${maxEndpoints}`);
+  }
+  const registers = [registry];
+  // Registration order is the order of /metrics output: keep it.
+  const attempts = attemptMetrics(registers, maxEndpoints);
+  const streams = streamMetrics(registers);
+  const grpc = grpcServerMetrics(registers);
+  if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
+  return { registry, ...attempts, ...streams, grpc };
 }
 
 /** Convenience for callers that do not need their own registry. */

@@ -10,12 +10,11 @@ import { HealthImplementation, type ServingStatus } from 'grpc-health-check';
 import { ReflectionService } from '@grpc/reflection';
 import descriptorPb from 'google-protobuf/google/protobuf/descriptor_pb.js';
 import { Registry } from 'prom-client';
-import type { Logger } from 'pino';
-import type { ProbeLimits } from '../probe/types.js';
 import type { ProbeObserver } from './observer.js';
 import { createMetrics } from './metrics.js';
 import { createServerInterceptor } from './interceptors.js';
-import { startMetricsServer, type MetricsServerOptions, type RunningMetricsServer } from './http.js';
+import type { ObservabilityInput, ServerSettings } from './config.js';
+import { serveMetrics, type RunningMetricsServer } from './http.js';
 
 export const PROBER_SERVICE = 'prober.v1.Prober';
 export const HEALTH_SERVICE = 'grpc.health.v1.Health';
@@ -159,31 +158,8 @@ export class Operability {
   }
 }
 
-/** Everything observability adds to one gRPC server (see setupObservability). */
-export interface ObservabilityConfig {
-  /** Structured logger for one line per RPC (and /probe at debug). Default: none. */
-  readonly logger?: Logger;
-  /**
-   * Prometheus metrics. `listen` starts the HTTP port (/metrics, /probe);
-   * without it metrics are still recorded into `registry` (tests). false: off.
-   */
-  readonly metrics?:
-    | false
-    | {
-        readonly registry?: Registry;
-        readonly listen?: string;
-        readonly maxEndpoints?: number;
-        /** Serve /probe on the metrics port (default true). */
-        readonly probe?: boolean;
-        readonly defaultMetrics?: boolean;
-        readonly blackbox?: MetricsServerOptions['blackbox'];
-      };
-  /** grpc.health.v1 (default true). */
-  readonly health?: boolean;
-  /** Server reflection (default true). A missing descriptor set is logged, not fatal. */
-  readonly reflection?: boolean;
-  readonly descriptorSetPath?: string;
-}
+/** The input form of the observability settings (kept under its earlier name). */
+export type ObservabilityConfig = ObservabilityInput;
 
 export interface Observability {
   readonly observer: ProbeObserver | undefined;
@@ -192,39 +168,38 @@ export interface Observability {
   readonly operability: Operability | undefined;
   addToServer(server: Server): void;
   /** After bind: start the metrics port, then report SERVING. */
-  start(limits: ProbeLimits): Promise<RunningMetricsServer | undefined>;
+  start(): Promise<RunningMetricsServer | undefined>;
   /** close() began: report NOT_SERVING while calls drain. */
   draining(): void;
   /** After the gRPC server stopped. */
   close(): Promise<void>;
 }
 
-export function setupObservability(config: ObservabilityConfig = {}): Observability {
-  const { logger } = config;
-  const metricsConfig = config.metrics === false ? undefined : config.metrics;
-  const registry = metricsConfig ? (metricsConfig.registry ?? new Registry()) : undefined;
-  const metrics =
-    metricsConfig && registry
-      ? createMetrics(registry, {
-          ...(metricsConfig.maxEndpoints !== undefined ? { maxEndpoints: metricsConfig.maxEndpoints } : {}),
-          ...(metricsConfig.defaultMetrics !== undefined ? { defaultMetrics: metricsConfig.defaultMetrics } : {}),
-        })
-      : undefined;
-
-  let operability: Operability | undefined;
-  if (config.health !== false || config.reflection !== false) {
-    const base = {
-      health: config.health !== false,
-      ...(config.descriptorSetPath !== undefined ? { descriptorSetPath: config.descriptorSetPath } : {}),
-    };
-    try {
-      operability = new Operability({ ...base, reflection: config.reflection !== false });
-    } catch (err) {
-      if (config.reflection === true) throw err;
-      logger?.warn({ err }, 'server reflection disabled');
-      operability = new Operability({ ...base, reflection: false });
-    }
+/** Health and reflection as resolved; a missing descriptor set is fatal only when reflection is required. */
+function createOperability(settings: ServerSettings): Operability | undefined {
+  if (!settings.health && settings.reflection === 'off') return undefined;
+  const base = {
+    health: settings.health,
+    ...(settings.descriptorSetPath !== undefined ? { descriptorSetPath: settings.descriptorSetPath } : {}),
+  };
+  try {
+    return new Operability({ ...base, reflection: settings.reflection !== 'off' });
+  } catch (err) {
+    if (settings.reflection === 'required') throw err;
+    settings.logger?.warn({ err }, 'server reflection disabled');
+    return new Operability({ ...base, reflection: false });
   }
+}
+
+/** Metrics, per-RPC logging, health and reflection for one server, from its resolved settings. */
+export function setupObservability(settings: ServerSettings): Observability {
+  const { logger, metrics: metricsSettings } = settings;
+  const registry = metricsSettings ? (metricsSettings.registry ?? new Registry()) : undefined;
+  const metrics =
+    metricsSettings && registry
+      ? createMetrics(registry, { maxEndpoints: metricsSettings.maxEndpoints, defaultMetrics: metricsSettings.defaultMetrics })
+      : undefined;
+  const operability = createOperability(settings);
   const interceptors =
     metrics || logger
       ? [createServerInterceptor({ ...(metrics ? { metrics: metrics.grpc } : {}), ...(logger ? { logger } : {}) })]
@@ -239,17 +214,8 @@ export function setupObservability(config: ObservabilityConfig = {}): Observabil
     addToServer(server) {
       operability?.addToServer(server);
     },
-    async start(limits) {
-      if (metricsConfig?.listen !== undefined && registry) {
-        http = await startMetricsServer({
-          listen: metricsConfig.listen,
-          registry,
-          limits,
-          ...(metricsConfig.probe !== undefined ? { probe: metricsConfig.probe } : {}),
-          ...(metricsConfig.blackbox ? { blackbox: metricsConfig.blackbox } : {}),
-          ...(logger ? { logger } : {}),
-        });
-      }
+    async start() {
+      if (metricsSettings?.http && registry) http = await serveMetrics(metricsSettings.http, registry, logger);
       operability?.setServing();
       return http;
     },

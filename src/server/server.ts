@@ -1,53 +1,31 @@
 // Server wiring: a grpc-js Server with the Prober service, bound to one
-// address, with graceful shutdown.
+// address, with graceful shutdown. Configuration is resolved in config.ts;
+// this file only acts on the ServerSettings it gets.
 import * as grpc from '@grpc/grpc-js';
-import { DEFAULT_LIMITS } from '../probe/index.js';
-import type { ProbeLimits } from '../probe/types.js';
-import { NOOP_OBSERVER, type ProbeObserver } from './observer.js';
-import { ProberService, type ProberServiceOptions } from './service.js';
-import { STDERR_LOGGER, type ErrorLogger } from './status.js';
-import { setupObservability, type ObservabilityConfig } from './operability.js';
-import type { RunningMetricsServer } from './http.js';
 import type { Registry } from 'prom-client';
+import { formatHostPort } from '../common/address.js';
+import { onStopSignals, signalExitCode } from '../common/signals.js';
+import { timerDelay } from '../common/timers.js';
+import { DEFAULT_GRACE_MS, isServerSettings, resolveServerConfig, type ServerInput, type ServerSettings, type ServiceInstaller } from './config.js';
+import type { RunningMetricsServer } from './http.js';
+import { NOOP_OBSERVER } from './observer.js';
+import { setupObservability, type Observability } from './operability.js';
+import { ProberService } from './service.js';
+import type { ErrorLogger } from './status.js';
 
-export const DEFAULT_LISTEN = '0.0.0.0:50051';
-export const DEFAULT_GRACE_MS = 5_000;
+export {
+  DEFAULT_GRACE_MS,
+  DEFAULT_LISTEN,
+  DEFAULT_SERVER_OPTIONS,
+  parseListen,
+  resolveLimits,
+  resolveServerConfig,
+  type ServerInput,
+  type ServerSettings,
+} from './config.js';
 
-/**
- * Defaults for the grpc-js server. Keepalive pings find callers that vanished
- * without closing (a continuous stream would otherwise probe for nobody).
- */
-export const DEFAULT_SERVER_OPTIONS: grpc.ServerOptions = Object.freeze({
-  'grpc.keepalive_time_ms': 60_000,
-  'grpc.keepalive_timeout_ms': 20_000,
-});
-
-export interface ServerConfig {
-  /** "host:port" ("[::]:port" for IPv6); port 0 picks a free port. Default 0.0.0.0:50051. */
-  readonly listen?: string;
-  /** Request limits; missing ones from DEFAULT_LIMITS (documented in src/probe/validate.ts). */
-  readonly limits?: Partial<ProbeLimits>;
-  /** Per-attempt/stream callbacks (metrics). Default: no-op. */
-  readonly observer?: ProbeObserver;
-  /** Unexpected errors (INTERNAL replies) go here; pino's Logger fits. Default: JSON on stderr. */
-  readonly logger?: ErrorLogger;
-  /** ms kept before the call deadline for the summary; default 10% of the budget within 50..250 ms. */
-  readonly deadlineMarginMs?: ProberServiceOptions['deadlineMarginMs'];
-  /** Extra grpc-js options merged over DEFAULT_SERVER_OPTIONS; `interceptors` goes here. */
-  readonly serverOptions?: grpc.ServerOptions;
-  /** Default: insecure (plaintext). */
-  readonly credentials?: grpc.ServerCredentials;
-  /**
-   * More services to add before binding (health, reflection ...). Each gets
-   * the grpc Server; what it returns (if a function) runs at close().
-   */
-  readonly services?: ReadonlyArray<(server: grpc.Server) => void | (() => void | Promise<void>)>;
-  /**
-   * Metrics (+ HTTP port), per-RPC logging, health and reflection; see
-   * src/server/operability.ts. Default: health and reflection only.
-   */
-  readonly observability?: ObservabilityConfig;
-}
+/** What startServer takes before resolution (see ServerInput in config.ts). */
+export type ServerConfig = ServerInput;
 
 export interface RunningServer {
   /** host:port actually bound (the requested host, the real port). */
@@ -59,125 +37,107 @@ export interface RunningServer {
   readonly metrics?: RunningMetricsServer;
   /** The metrics registry, when observability.metrics was set. */
   readonly registry?: Registry;
-  /** Stop accepting calls, let running ones finish for `graceMs`, then cancel them. Idempotent. */
+  /** Stop accepting calls, let running ones finish for `graceMs` (default: the settings'), then cancel them. Idempotent. */
   close(graceMs?: number): Promise<void>;
 }
 
-/** Split "host:port" / "[v6]:port"; RangeError naming `listen` otherwise. */
-export function parseListen(listen: string): { host: string; port: number } {
-  const m = /^(?:\[([^\]]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(listen.trim());
-  const port = m ? Number(m[3]) : Number.NaN;
-  if (!m || port > 65535) {
-    throw new RangeError(`listen must be host:port with port 0..65535, e.g. 0.0.0.0:50051 or [::]:0 (got ${JSON.stringify(listen)})`);
-  }
-  const host = m[1] ?? (m[2] === '' ? '0.0.0.0' : (m[2] as string));
-  return { host, port };
-}
-
-function formatHostPort(host: string, port: number): string {
-  return host.includes(':') ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-/** Limits must be positive numbers: a typo in a flag must not disable a bound. */
-export function resolveLimits(partial: Partial<ProbeLimits> = {}): ProbeLimits {
-  const limits = { ...DEFAULT_LIMITS, ...partial };
-  for (const key of ['maxRepetitions', 'maxConcurrency', 'maxTimeoutMs', 'defaultTimeoutMs', 'maxIntervalMs', 'maxBodyBytes'] as const) {
-    const v = limits[key];
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      throw new RangeError(`limit ${key} must be a positive number (got ${String(v)})`);
-    }
-  }
-  for (const key of ['maxRepetitions', 'maxConcurrency', 'maxBodyBytes'] as const) {
-    if (!Number.isInteger(limits[key])) throw new RangeError(`limit ${key} must be a whole number (got ${limits[key]})`);
-  }
-  if (limits.defaultTimeoutMs > limits.maxTimeoutMs) {
-    throw new RangeError(`limit defaultTimeoutMs (${limits.defaultTimeoutMs}) must not exceed maxTimeoutMs (${limits.maxTimeoutMs})`);
-  }
-  return Object.freeze(limits);
-}
-
-export async function startServer(config: ServerConfig = {}): Promise<RunningServer> {
-  const { host, port: wantedPort } = parseListen(config.listen ?? DEFAULT_LISTEN);
-  const limits = resolveLimits(config.limits);
-  const obs = setupObservability(config.observability);
-  const logger = config.logger ?? config.observability?.logger ?? STDERR_LOGGER;
+/**
+ * Starts a server from an input (resolved here; a bad setting throws
+ * ConfigError before anything binds) or from settings resolved earlier.
+ */
+export async function startServer(config: ServerInput | ServerSettings = {}): Promise<RunningServer> {
+  const settings = isServerSettings(config) ? config : resolveServerConfig(config);
+  const obs = setupObservability(settings);
   const server = new grpc.Server({
-    ...DEFAULT_SERVER_OPTIONS,
-    ...config.serverOptions,
-    interceptors: [...obs.interceptors, ...(config.serverOptions?.interceptors ?? [])],
+    ...settings.grpc.options,
+    interceptors: [...obs.interceptors, ...(settings.grpc.options.interceptors ?? [])],
   });
-
   const service = new ProberService({
-    limits,
-    observer: config.observer ?? obs.observer ?? NOOP_OBSERVER,
-    logger,
-    ...(config.deadlineMarginMs !== undefined ? { deadlineMarginMs: config.deadlineMarginMs } : {}),
+    limits: settings.limits,
+    observer: settings.observer ?? obs.observer ?? NOOP_OBSERVER,
+    logger: settings.errorLogger,
+    ...(settings.deadlineMarginMs !== undefined ? { deadlineMarginMs: settings.deadlineMarginMs } : {}),
   });
   service.addToServer(server);
   obs.addToServer(server);
+  const cleanups = installServices(server, settings.grpc.services);
 
-  // Observability (metrics, RPC logs, health, reflection) comes from
-  // `config.observability` above; more services arrive through `config.services`.
-  const cleanups: Array<() => void | Promise<void>> = [];
-  for (const add of config.services ?? []) {
-    const cleanup = add(server);
-    if (typeof cleanup === 'function') cleanups.push(cleanup);
-  }
-
-  const credentials = config.credentials ?? grpc.ServerCredentials.createInsecure();
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(formatHostPort(host, wantedPort), credentials, (err, p) => (err ? reject(err) : resolve(p)));
-  });
+  const port = await bind(server, settings);
   let metrics: RunningMetricsServer | undefined;
   try {
-    metrics = await obs.start(limits); // metrics port, then health SERVING
+    metrics = await obs.start(); // metrics port, then health SERVING
   } catch (err) {
     server.forceShutdown();
     throw err;
   }
-
-  let closing: Promise<void> | undefined;
-  const close = (graceMs = DEFAULT_GRACE_MS): Promise<void> => {
-    closing ??= (async () => {
-      obs.draining(); // health NOT_SERVING while calls drain
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          // Calls still running (e.g. continuous streams): cancel them, which
-          // aborts their probes through the 'cancelled' event.
-          server.forceShutdown();
-          resolve();
-          // Clamped: past 2^31-1 ms (~24.8 days) setTimeout would fire at once.
-        }, Math.min(Math.max(0, graceMs), 2 ** 31 - 1));
-        server.tryShutdown(() => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-      for (const c of cleanups) {
-        try {
-          await c();
-        } catch (err) {
-          logger.error({ err }, 'error while closing a service');
-        }
-      }
-      await obs.close().catch((err: unknown) => logger.error({ err }, 'error while closing the metrics port'));
-    })();
-    return closing;
-  };
-
   return {
-    address: formatHostPort(host, port),
+    address: formatHostPort(settings.listen.host, port),
     port,
     server,
     service,
-    close,
+    close: closer(server, obs, cleanups, settings),
     ...(metrics ? { metrics } : {}),
     ...(obs.registry ? { registry: obs.registry } : {}),
   };
 }
 
+type Cleanup = () => void | Promise<void>;
+
+function installServices(server: grpc.Server, services: readonly ServiceInstaller[]): Cleanup[] {
+  const cleanups: Cleanup[] = [];
+  for (const add of services) {
+    const cleanup = add(server);
+    if (typeof cleanup === 'function') cleanups.push(cleanup);
+  }
+  return cleanups;
+}
+
+function bind(server: grpc.Server, settings: ServerSettings): Promise<number> {
+  const { host, port } = settings.listen;
+  const credentials = settings.grpc.credentials ?? grpc.ServerCredentials.createInsecure();
+  return new Promise<number>((resolve, reject) => {
+    server.bindAsync(formatHostPort(host, port), credentials, (err, p) => (err ? reject(err) : resolve(p)));
+  });
+}
+
+/** Lets running calls finish for `graceMs`, then cancels the rest. */
+function drain(server: grpc.Server, graceMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      // Calls still running (e.g. continuous streams): cancel them, which
+      // aborts their probes through the 'cancelled' event.
+      server.forceShutdown();
+      resolve();
+    }, timerDelay(graceMs));
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+function closer(server: grpc.Server, obs: Observability, cleanups: Cleanup[], settings: ServerSettings): RunningServer['close'] {
+  const log: ErrorLogger = settings.errorLogger;
+  let closing: Promise<void> | undefined;
+  return (graceMs = settings.graceMs) => {
+    closing ??= (async () => {
+      obs.draining(); // health NOT_SERVING while calls drain
+      await drain(server, graceMs);
+      for (const c of cleanups) {
+        try {
+          await c();
+        } catch (err) {
+          log.error({ err }, 'error while closing a service');
+        }
+      }
+      await obs.close().catch((err: unknown) => log.error({ err }, 'error while closing the metrics port'));
+    })();
+    return closing;
+  };
+}
+
 /** The CLI/TUI's one-command mode: loopback, free port, no metrics. */
-export function startEmbeddedServer(config: Pick<ServerConfig, 'limits' | 'logger'> = {}): Promise<RunningServer> {
+export function startEmbeddedServer(config: Pick<ServerInput, 'limits' | 'logger'> = {}): Promise<RunningServer> {
   return startServer({
     ...config,
     listen: '127.0.0.1:0',
@@ -196,10 +156,10 @@ export function installSignalHandlers(
   graceMs = DEFAULT_GRACE_MS,
 ): () => void {
   let signalled = false;
-  const onSignal = (signal: NodeJS.Signals): void => {
+  const uninstall = onStopSignals((signal) => {
     if (signalled) {
       log(`${signal} again: exiting now`);
-      process.exit(signal === 'SIGINT' ? 130 : 143);
+      process.exit(signalExitCode(signal));
     }
     signalled = true;
     log(`${signal}: shutting down (grace ${graceMs} ms)`);
@@ -214,12 +174,6 @@ export function installSignalHandlers(
         uninstall();
       },
     );
-  };
-  const uninstall = (): void => {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  });
   return uninstall;
 }

@@ -1,14 +1,25 @@
 // `prober serve`: the gRPC prober. startServer() wires health, reflection,
 // per-RPC logs and metrics (+ the /metrics and /probe HTTP port); this
-// command maps flags onto it, logs where it listens and stops gracefully on
+// command maps flags onto one ServerInput (resolveServerConfig checks it),
+// logs where it listens and stops gracefully on
 // the first SIGINT/SIGTERM (io.signal): health goes NOT_SERVING, running
 // calls get --grace to finish, then are cancelled.
 import { once } from 'node:events';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { isConfigError } from '../../common/errors.js';
+import {
+  DEFAULT_GRACE_MS,
+  DEFAULT_LISTEN,
+  DEFAULT_MAX_ENDPOINTS,
+  DEFAULT_METRICS_ADDR,
+  parseListen,
+  parseMetricsAddr,
+  resolveServerConfig,
+  type ServerInput,
+  type SettingNames,
+} from '../../server/config.js';
 import { createLogger, type Logger } from '../../server/logger.js';
-import { DEFAULT_METRICS_ADDR, parseMetricsAddr } from '../../server/http.js';
-import { DEFAULT_MAX_ENDPOINTS } from '../../server/metrics.js';
-import { DEFAULT_GRACE_MS, DEFAULT_LISTEN, parseListen, startServer, type RunningServer } from '../../server/server.js';
+import { startServer, type RunningServer } from '../../server/server.js';
 import type { CommandContext } from '../context.js';
 import { EXIT, parseDuration, parsePositive } from '../options.js';
 
@@ -34,6 +45,54 @@ function parsePositiveDuration(value: string): number {
   const ms = parseDuration(value);
   if (ms <= 0) throw new InvalidArgumentError('must be greater than 0');
   return ms;
+}
+
+/** The flags resolveServerConfig reads. */
+interface ServeFlags {
+  readonly listen: string;
+  readonly metricsAddr: string;
+  readonly metricsListen?: string | undefined;
+  readonly metrics: boolean;
+  readonly metricsMaxEndpoints: number;
+  readonly maxRepetitions?: number | undefined;
+  readonly maxConcurrency?: number | undefined;
+  readonly maxTimeout?: number | undefined;
+  readonly grace: number;
+  readonly reflection: boolean;
+}
+
+/** Each setting serve maps, by the flag that sets it, so a ConfigError names the flag. */
+const FLAG_NAMES: SettingNames = {
+  listen: '--listen',
+  graceMs: '--grace',
+  'limits.maxRepetitions': '--max-repetitions',
+  'limits.maxConcurrency': '--max-concurrency',
+  'limits.maxTimeoutMs': '--max-timeout',
+  'observability.metrics.listen': '--metrics-addr',
+  'observability.metrics.maxEndpoints': '--metrics-max-endpoints',
+};
+
+/** Flags onto the one server input; resolveServerConfig checks and completes it. */
+function serverInput(opts: ServeFlags, log: Logger): ServerInput {
+  return {
+    listen: opts.listen,
+    limits: {
+      ...(opts.maxRepetitions !== undefined ? { maxRepetitions: opts.maxRepetitions } : {}),
+      ...(opts.maxConcurrency !== undefined ? { maxConcurrency: opts.maxConcurrency } : {}),
+      ...(opts.maxTimeout !== undefined ? { maxTimeoutMs: opts.maxTimeout } : {}),
+    },
+    graceMs: opts.grace,
+    // One logger: RPC lines, warnings, and (by default) unexpected errors.
+    observability: {
+      logger: log,
+      metrics: {
+        maxEndpoints: opts.metricsMaxEndpoints,
+        ...(opts.metrics ? { listen: opts.metricsListen ?? opts.metricsAddr } : {}),
+      },
+      // Only --no-reflection disables it; a missing descriptor set is logged.
+      ...(opts.reflection ? {} : { reflection: false }),
+    },
+  };
 }
 
 export function serveCommand(ctx: CommandContext) {
@@ -79,28 +138,11 @@ export function serveCommand(ctx: CommandContext) {
 
       let running: RunningServer;
       try {
-        running = await startServer({
-          listen: opts.listen,
-          limits: {
-            ...(opts.maxRepetitions !== undefined ? { maxRepetitions: opts.maxRepetitions } : {}),
-            ...(opts.maxConcurrency !== undefined ? { maxConcurrency: opts.maxConcurrency } : {}),
-            ...(opts.maxTimeout !== undefined ? { maxTimeoutMs: opts.maxTimeout } : {}),
-          },
-          logger: log,
-          observability: {
-            logger: log,
-            metrics: {
-              maxEndpoints: opts.metricsMaxEndpoints,
-              ...(opts.metrics ? { listen: opts.metricsListen ?? opts.metricsAddr } : {}),
-            },
-            // Only --no-reflection disables it; a missing descriptor set is logged.
-            ...(opts.reflection ? {} : { reflection: false }),
-          },
-        });
+        running = await startServer(resolveServerConfig(serverInput(opts, log), { names: FLAG_NAMES }));
       } catch (err) {
         io.stderr.write(`prober serve: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
-        // RangeError: a bad address or limit; anything else (EADDRINUSE ...) is a runtime failure.
-        ctx.exitCode = err instanceof RangeError ? EXIT.USAGE : EXIT.RPC;
+        // A bad setting is a usage error; anything else (EADDRINUSE ...) is a runtime failure.
+        ctx.exitCode = isConfigError(err) ? EXIT.USAGE : EXIT.RPC;
         return;
       }
       const metricsUrl = running.metrics?.url;
@@ -113,7 +155,7 @@ export function serveCommand(ctx: CommandContext) {
       if (signal === undefined) await new Promise<never>(() => undefined); // nothing can stop us: serve forever
       else if (!signal.aborted) await once(signal, 'abort');
       log.info({ grace_ms: opts.grace }, 'shutting down');
-      await running.close(opts.grace);
+      await running.close();
       log.info('server stopped');
       ctx.exitCode = EXIT.OK;
     });

@@ -1,0 +1,335 @@
+// The server's configuration, resolved once. Every way of configuring a
+// server (a library call, `prober serve` flags, later a config file) builds a
+// ServerInput; resolveServerConfig() checks it, fills every default and
+// returns one frozen ServerSettings. startServer, the metrics port, /probe and
+// operability read slices of that object and never merge defaults again, so a
+// new setting is added here once and a bad one fails before anything binds.
+import type * as grpc from '@grpc/grpc-js';
+import type { AgentOptions } from 'node:https';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { splitHostPort } from '../common/address.js';
+import { ConfigError } from '../common/errors.js';
+import { DEFAULT_LIMITS } from '../probe/index.js';
+import type { ProbeLimits } from '../probe/types.js';
+import type { ProbeObserver } from './observer.js';
+import { STDERR_LOGGER, type ErrorLogger } from './status.js';
+
+export const DEFAULT_LISTEN = '0.0.0.0:50051';
+export const DEFAULT_GRACE_MS = 5_000;
+export const DEFAULT_METRICS_ADDR = ':9464';
+export const DEFAULT_MAX_CONCURRENT_PROBES = 100;
+export const DEFAULT_MAX_ENDPOINTS = 100;
+/** Kept free before Prometheus's scrape timeout, as blackbox's --timeout-offset. */
+export const DEFAULT_TIMEOUT_OFFSET_MS = 500;
+
+/**
+ * Defaults for the grpc-js server. Keepalive pings find callers that vanished
+ * without closing (a continuous stream would otherwise probe for nobody).
+ */
+export const DEFAULT_SERVER_OPTIONS: grpc.ServerOptions = Object.freeze({
+  'grpc.keepalive_time_ms': 60_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+});
+
+/** Adds a service to the grpc Server before binding; what it returns (if a function) runs at close(). */
+export type ServiceInstaller = (server: grpc.Server) => void | (() => void | Promise<void>);
+
+/** Time kept before a call's deadline for the summary: ms, or a function of the budget. */
+export type DeadlineMargin = number | ((budgetMs: number) => number);
+
+// ---- input: what callers write; everything optional -----------------------
+
+export interface ServerInput {
+  /** "host:port" ("[::]:port" for IPv6); port 0 picks a free port. Default 0.0.0.0:50051. */
+  readonly listen?: string;
+  /** Request limits; missing ones from DEFAULT_LIMITS (documented in src/probe/validate.ts). */
+  readonly limits?: Partial<ProbeLimits>;
+  /** Per-attempt/stream callbacks; wins over the metrics observer. Default: metrics, else none. */
+  readonly observer?: ProbeObserver;
+  /** Unexpected errors (INTERNAL replies) go here. Default: observability.logger, else JSON on stderr. */
+  readonly logger?: ErrorLogger;
+  /** Default: 10% of the call's budget within 50..250 ms (see service.ts). */
+  readonly deadlineMarginMs?: DeadlineMargin;
+  /** close() without an argument lets running calls finish this long. Default 5 s. */
+  readonly graceMs?: number;
+  /** Extra grpc-js options merged over DEFAULT_SERVER_OPTIONS; `interceptors` goes here. */
+  readonly serverOptions?: grpc.ServerOptions;
+  /** Default: insecure (plaintext). */
+  readonly credentials?: grpc.ServerCredentials;
+  /** More services to add before binding. */
+  readonly services?: readonly ServiceInstaller[];
+  /** Metrics (+ HTTP port), per-RPC logging, health and reflection. Default: health and reflection only. */
+  readonly observability?: ObservabilityInput;
+}
+
+export interface ObservabilityInput {
+  /** Structured logger: one line per RPC, /probe at debug, warnings. Default: none. */
+  readonly logger?: Logger;
+  /**
+   * Prometheus metrics. `listen` starts the HTTP port (/metrics, /probe);
+   * without it metrics are still recorded into `registry` (tests). false or unset: off.
+   */
+  readonly metrics?: false | MetricsInput;
+  /** grpc.health.v1 (default true). */
+  readonly health?: boolean;
+  /** Server reflection (default: on, a missing descriptor set is logged; true: it is fatal). */
+  readonly reflection?: boolean;
+  readonly descriptorSetPath?: string;
+}
+
+export interface MetricsInput {
+  readonly registry?: Registry;
+  /** "[host]:port" of the HTTP port; unset: no port. */
+  readonly listen?: string;
+  /** Distinct `endpoint` label values kept; later endpoints become "other". Default 100. */
+  readonly maxEndpoints?: number;
+  /** Register Node process metrics (default true). */
+  readonly defaultMetrics?: boolean;
+  /** Serve /probe on the metrics port (default true). */
+  readonly probe?: boolean;
+  /** /probe requests running at once; more get 503. Default 100. */
+  readonly maxConcurrentProbes?: number;
+  readonly blackbox?: BlackboxInput;
+}
+
+export interface BlackboxInput {
+  /** Default DEFAULT_TIMEOUT_OFFSET_MS. */
+  readonly timeoutOffsetMs?: number;
+  /** TLS options for https targets (e.g. an extra `ca`); verification stays on. */
+  readonly tls?: Pick<AgentOptions, 'ca'>;
+}
+
+// ---- settings: resolved, checked, frozen -----------------------------------
+
+export interface ListenAddress {
+  /** Without brackets; ":port" resolved to 0.0.0.0. */
+  readonly host: string;
+  /** 0: a free port. */
+  readonly port: number;
+  /** As written, for messages. */
+  readonly text: string;
+}
+
+export type ReflectionMode = 'off' | 'if-available' | 'required';
+
+export interface ServerSettings {
+  readonly listen: ListenAddress;
+  /** Checked once; the gRPC service and /probe share them. */
+  readonly limits: ProbeLimits;
+  readonly graceMs: number;
+  /** undefined: the service's default margin. */
+  readonly deadlineMarginMs: DeadlineMargin | undefined;
+  /** Structured logs (RPC lines, /probe, warnings); undefined: none. */
+  readonly logger: Logger | undefined;
+  /** Unexpected errors; always set. */
+  readonly errorLogger: ErrorLogger;
+  /** An explicit observer; undefined: the metrics one, if any. */
+  readonly observer: ProbeObserver | undefined;
+  readonly grpc: GrpcSettings;
+  readonly health: boolean;
+  readonly reflection: ReflectionMode;
+  readonly descriptorSetPath: string | undefined;
+  /** undefined: no metrics at all. */
+  readonly metrics: MetricsSettings | undefined;
+}
+
+export interface GrpcSettings {
+  /** DEFAULT_SERVER_OPTIONS with the caller's over them. */
+  readonly options: grpc.ServerOptions;
+  /** undefined: insecure. */
+  readonly credentials: grpc.ServerCredentials | undefined;
+  readonly services: readonly ServiceInstaller[];
+}
+
+export interface MetricsSettings {
+  /** undefined: a fresh Registry per server. */
+  readonly registry: Registry | undefined;
+  readonly maxEndpoints: number;
+  readonly defaultMetrics: boolean;
+  /** undefined: recorded, not served. */
+  readonly http: MetricsHttpSettings | undefined;
+}
+
+export interface MetricsHttpSettings {
+  readonly listen: ListenAddress;
+  /** undefined: /probe is not served. */
+  readonly probe: ProbeEndpointSettings | undefined;
+}
+
+/** /probe, the blackbox-style endpoint. */
+export interface ProbeEndpointSettings {
+  readonly limits: ProbeLimits;
+  readonly maxConcurrent: number;
+  readonly timeoutOffsetMs: number;
+  readonly tls: Pick<AgentOptions, 'ca'> | undefined;
+}
+
+// ---- option names in errors -----------------------------------------------
+
+/** The checked settings, by their path in ServerInput. */
+export type SettingPath =
+  | 'listen'
+  | 'graceMs'
+  | 'deadlineMarginMs'
+  | `limits.${Exclude<keyof ProbeLimits, 'allowContinuous'>}`
+  | 'observability.metrics.listen'
+  | 'observability.metrics.maxEndpoints'
+  | 'observability.metrics.maxConcurrentProbes'
+  | 'observability.metrics.blackbox.timeoutOffsetMs';
+
+/**
+ * How the caller's user spells each setting (`--max-timeout`, a config file
+ * key), for ConfigError.option. Missing ones are named by their SettingPath.
+ */
+export type SettingNames = Readonly<Partial<Record<SettingPath, string>>>;
+
+export interface ResolveOptions {
+  readonly names?: SettingNames;
+}
+
+type Namer = (path: SettingPath) => string;
+
+function namer(names: SettingNames = {}): Namer {
+  return (path) => names[path] ?? path;
+}
+
+// ---- the pieces, each usable alone ----------------------------------------
+
+function parseAddress(value: string, option: string, what: string, example: string): { host: string; port: number } {
+  // A config file may hand over any type; that is a bad setting, not a crash.
+  const hp = typeof value === 'string' ? splitHostPort(value) : undefined;
+  if (hp === undefined) {
+    throw new ConfigError(option, `${what} with port 0..65535, e.g. ${example} (got ${JSON.stringify(value)})`);
+  }
+  return { host: hp.host ?? '0.0.0.0', port: hp.port };
+}
+
+/** gRPC "host:port" / "[v6]:port" (":port" is all interfaces); ConfigError naming `option` otherwise. */
+export function parseListen(listen: string, option = 'listen'): { host: string; port: number } {
+  return parseAddress(listen, option, 'listen must be host:port', '0.0.0.0:50051 or [::]:0');
+}
+
+/** "host:port", "[v6]:port" or ":port" (all interfaces), as Prometheus exporters take it. */
+export function parseMetricsAddr(addr: string, option = 'metrics address'): { host: string; port: number } {
+  return parseAddress(addr, option, 'metrics address must be [host]:port', ':9464 or 127.0.0.1:9464');
+}
+
+const POSITIVE_LIMITS = ['maxRepetitions', 'maxConcurrency', 'maxTimeoutMs', 'defaultTimeoutMs', 'maxIntervalMs', 'maxBodyBytes'] as const;
+const WHOLE_LIMITS = ['maxRepetitions', 'maxConcurrency', 'maxBodyBytes'] as const;
+
+/** Limits must be positive numbers: a typo in a flag must not disable a bound. */
+export function resolveLimits(partial: Partial<ProbeLimits> = {}, name: Namer = namer()): ProbeLimits {
+  const limits = { ...DEFAULT_LIMITS, ...partial };
+  for (const key of POSITIVE_LIMITS) {
+    const v = limits[key];
+    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
+      throw new ConfigError(name(`limits.${key}`), `limit ${key} must be a positive number (got ${String(v)})`);
+    }
+  }
+  for (const key of WHOLE_LIMITS) {
+    if (!Number.isInteger(limits[key])) {
+      throw new ConfigError(name(`limits.${key}`), `limit ${key} must be a whole number (got ${limits[key]})`);
+    }
+  }
+  if (limits.defaultTimeoutMs > limits.maxTimeoutMs) {
+    // Blame the one the caller set: lowering the maximum below the default is the usual slip.
+    const blamed = partial.defaultTimeoutMs !== undefined ? 'limits.defaultTimeoutMs' : 'limits.maxTimeoutMs';
+    throw new ConfigError(
+      name(blamed),
+      `limit defaultTimeoutMs (${limits.defaultTimeoutMs}) must not exceed maxTimeoutMs (${limits.maxTimeoutMs})`,
+    );
+  }
+  return Object.freeze(limits);
+}
+
+function wholeAtLeastOne(value: number, option: string, label: string): number {
+  if (!Number.isInteger(value) || value < 1) throw new ConfigError(option, `${label} must be an integer >= 1, got ${value}`);
+  return value;
+}
+
+function msAtLeastZero(value: number, option: string, label: string): number {
+  // NaN fails every comparison: check the way round that rejects it.
+  if (typeof value !== 'number' || !(value >= 0)) throw new ConfigError(option, `${label} must be a number of ms >= 0 (got ${String(value)})`);
+  return value;
+}
+
+/** The metrics HTTP port and /probe, from their input and the server's limits. */
+export function resolveMetricsHttp(
+  input: Pick<MetricsInput, 'listen' | 'probe' | 'maxConcurrentProbes' | 'blackbox'>,
+  limits: ProbeLimits,
+  name: Namer = namer(),
+): MetricsHttpSettings {
+  const text = input.listen ?? DEFAULT_METRICS_ADDR;
+  const listen: ListenAddress = { ...parseMetricsAddr(text, name('observability.metrics.listen')), text };
+  if (input.probe === false) return Object.freeze({ listen: Object.freeze(listen), probe: undefined });
+  const probe: ProbeEndpointSettings = {
+    limits,
+    maxConcurrent: wholeAtLeastOne(
+      input.maxConcurrentProbes ?? DEFAULT_MAX_CONCURRENT_PROBES,
+      name('observability.metrics.maxConcurrentProbes'),
+      'maxConcurrentProbes',
+    ),
+    timeoutOffsetMs: msAtLeastZero(
+      input.blackbox?.timeoutOffsetMs ?? DEFAULT_TIMEOUT_OFFSET_MS,
+      name('observability.metrics.blackbox.timeoutOffsetMs'),
+      'timeoutOffsetMs',
+    ),
+    tls: input.blackbox?.tls,
+  };
+  return Object.freeze({ listen: Object.freeze(listen), probe: Object.freeze(probe) });
+}
+
+function resolveMetrics(input: ObservabilityInput['metrics'], limits: ProbeLimits, name: Namer): MetricsSettings | undefined {
+  if (input === undefined || input === false) return undefined;
+  return Object.freeze({
+    registry: input.registry,
+    maxEndpoints: wholeAtLeastOne(input.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS, name('observability.metrics.maxEndpoints'), 'maxEndpoints'),
+    defaultMetrics: input.defaultMetrics ?? true,
+    http: input.listen === undefined ? undefined : resolveMetricsHttp(input, limits, name),
+  });
+}
+
+function resolveDeadlineMargin(margin: DeadlineMargin | undefined, name: Namer): DeadlineMargin | undefined {
+  return typeof margin === 'number' ? msAtLeastZero(margin, name('deadlineMarginMs'), 'deadlineMarginMs') : margin;
+}
+
+// ---- the one entry point ---------------------------------------------------
+
+const RESOLVED = new WeakSet<object>();
+
+/** Whether `value` came out of resolveServerConfig (and so needs no checks). */
+export function isServerSettings(value: unknown): value is ServerSettings {
+  return typeof value === 'object' && value !== null && RESOLVED.has(value);
+}
+
+/**
+ * Checks and completes a server configuration. Throws ConfigError naming the
+ * first bad setting (by `options.names`, else its path in ServerInput).
+ */
+export function resolveServerConfig(input: ServerInput = {}, options: ResolveOptions = {}): ServerSettings {
+  const name = namer(options.names);
+  const obs = input.observability ?? {};
+  const limits = resolveLimits(input.limits, name);
+  const listen = input.listen ?? DEFAULT_LISTEN;
+  const settings: ServerSettings = Object.freeze({
+    listen: Object.freeze({ ...parseListen(listen, name('listen')), text: listen }),
+    limits,
+    graceMs: msAtLeastZero(input.graceMs ?? DEFAULT_GRACE_MS, name('graceMs'), 'graceMs'),
+    deadlineMarginMs: resolveDeadlineMargin(input.deadlineMarginMs, name),
+    logger: obs.logger,
+    errorLogger: input.logger ?? obs.logger ?? STDERR_LOGGER,
+    observer: input.observer,
+    grpc: Object.freeze({
+      options: Object.freeze({ ...DEFAULT_SERVER_OPTIONS, ...input.serverOptions }),
+      credentials: input.credentials,
+      services: Object.freeze([...(input.services ?? [])]),
+    }),
+    health: obs.health !== false,
+    reflection: obs.reflection === false ? 'off' : obs.reflection === true ? 'required' : 'if-available',
+    descriptorSetPath: obs.descriptorSetPath,
+    metrics: resolveMetrics(obs.metrics, limits, name),
+  });
+  RESOLVED.add(settings);
+  return settings;
+}
