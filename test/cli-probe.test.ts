@@ -4,7 +4,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
 import { run } from '../src/cli/run.js';
-import { EXIT, parseDuration, parseStatusRanges } from '../src/cli/options.js';
+import { parseDuration, parseStatusRanges } from '../src/cli/options.js';
+import { EXIT } from '../src/cli/outcome.js';
 import { startTarget, type Target } from './helpers/target.js';
 import { testIo } from './helpers/cli-io.js';
 

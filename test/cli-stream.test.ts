@@ -5,7 +5,7 @@ import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
 import { attemptEvent } from '../src/wire/index.js';
 import { run } from '../src/cli/run.js';
-import { EXIT } from '../src/cli/options.js';
+import { EXIT } from '../src/cli/outcome.js';
 import { startTarget, type Target } from './helpers/target.js';
 import { testIo } from './helpers/cli-io.js';
 

@@ -14,7 +14,7 @@ import { installSignalHandlers, parseListen, resolveLimits, startServer } from '
 import { isServerSettings, resolveServerConfig, type ServerInput } from '../src/server/config.js';
 import { isConfigError } from '../src/common/errors.js';
 import { run } from '../src/cli/run.js';
-import { EXIT } from '../src/cli/options.js';
+import { EXIT } from '../src/cli/outcome.js';
 import { testIo } from './helpers/cli-io.js';
 import { INTERNAL_DETAILS, toServiceError, type ErrorLogger } from '../src/server/status.js';
 import { NOOP_OBSERVER } from '../src/server/observer.js';

@@ -5,9 +5,6 @@ import type { AttemptResult } from '../probe/types.js';
 import { PHASE_FIELD, PHASES, type Phase, type PhaseField, type PhaseTimes } from '../stats/phases.js';
 import type { Summary } from '../stats/types.js';
 
-// Kept under the old name for src/cli/commands/watch.ts until it imports formatMsFixed.
-export { formatMsFixed as formatMs };
-
 export interface Style {
   bold(s: string): string;
   dim(s: string): string;

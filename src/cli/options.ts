@@ -9,7 +9,6 @@ import type { HttpMethod, StatusRange } from '../probe/types.js';
 import { STATUS_CODE_MAX, STATUS_CODE_MIN } from '../probe/validate.js';
 
 // Kept here for callers that import the exit codes with the parsers (serve.ts).
-export { EXIT, type ExitCode } from './outcome.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 

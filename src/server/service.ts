@@ -25,8 +25,8 @@ export type RunProbesFn = (
 ) => AsyncIterable<AttemptResult> & { readonly deadlineReached: boolean };
 
 export interface ProberServiceOptions {
-  /** Server limits (missing ones from DEFAULT_LIMITS); allowContinuous is set per RPC. */
-  readonly limits?: Partial<ProbeLimits>;
+  /** Server limits, already resolved (resolveServerConfig); default DEFAULT_LIMITS. allowContinuous is set per RPC. */
+  readonly limits?: ProbeLimits;
   readonly observer?: ProbeObserver;
   /**
    * Time kept free before the call's deadline for the summary to travel, in
@@ -171,7 +171,7 @@ export class ProberService {
   private readonly runProbes: RunProbesFn;
 
   constructor(options: ProberServiceOptions = {}) {
-    this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    this.limits = options.limits ?? DEFAULT_LIMITS;
     this.logger = options.logger ?? STDERR_LOGGER;
     this.observer = safeObserver(options.observer ?? NOOP_OBSERVER, this.logger);
     const m = options.deadlineMarginMs;

@@ -6,7 +6,6 @@
 // calls get --grace to finish, then are cancelled.
 import { once } from 'node:events';
 import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
-import { isConfigError } from '../../common/errors.js';
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_LISTEN,
@@ -21,7 +20,8 @@ import {
 import { createLogger, type Logger } from '../../server/logger.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import type { CommandContext } from '../context.js';
-import { EXIT, parseDuration, parsePositive } from '../options.js';
+import { parseDuration, parsePositive } from '../options.js';
+import { EXIT, exitCodeForStartup } from '../outcome.js';
 
 function parseListenFlag(value: string): string {
   try {
@@ -141,8 +141,7 @@ export function serveCommand(ctx: CommandContext) {
         running = await startServer(resolveServerConfig(serverInput(opts, log), { names: FLAG_NAMES }));
       } catch (err) {
         io.stderr.write(`prober serve: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
-        // A bad setting is a usage error; anything else (EADDRINUSE ...) is a runtime failure.
-        ctx.exitCode = isConfigError(err) ? EXIT.USAGE : EXIT.RPC;
+        ctx.exitCode = exitCodeForStartup(err);
         return;
       }
       const metricsUrl = running.metrics?.url;

@@ -6,7 +6,8 @@ import { connect, isProberRpcError, probeStream, type ProberConnection } from '.
 import type { ProbeInput } from '../../probe/types.js';
 // Types only: Ink and React load lazily, so `probe`/`stream`/`serve` start fast.
 import type { WatchRun, WatchSource } from '../../tui/index.js';
-import { formatAttempt, formatMs, formatSummary, styleFor } from '../format.js';
+import { formatMsFixed } from '../../common/format.js';
+import { formatAttempt, formatSummary, styleFor } from '../format.js';
 import type { CommandContext } from '../context.js';
 import { withProber } from '../connection.js';
 import { collectServer, parseDuration } from '../options.js';
@@ -85,7 +86,7 @@ export function watchCommand(ctx: CommandContext) {
             const srv = o.serverSummary;
             lines.push(
               `  events received   ${o.received}` +
-                (srv ? `   server sent ${srv.eventsSent}   server blocked ${formatMs(srv.backpressureWaitMs)}` : ''),
+                (srv ? `   server sent ${srv.eventsSent}   server blocked ${formatMsFixed(srv.backpressureWaitMs)}` : ''),
             );
             return lines.join('\n') + '\n';
           },
