@@ -5,6 +5,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
+import { execFile } from 'node:child_process';
 import protobuf from 'protobufjs';
 import { prober } from '../src/generated/prober/v1/prober.js';
 import { google as gd } from '../src/generated/google/protobuf/duration.js';
@@ -138,4 +139,28 @@ test('errors without a detail have no field', () => {
   const e = new ProberRpcError(grpc.status.UNAVAILABLE, 'down');
   assert.equal(e.field, undefined);
   assert.ok(!e.isInvalidArgument());
+});
+
+test('a non-Node client (buf curl, Go) reads the BadRequest detail', async () => {
+  const buf = new URL('../node_modules/.bin/buf', import.meta.url).pathname;
+  const schema = new URL('../protos', import.meta.url).pathname;
+  const out = await new Promise<string>((resolve) =>
+    execFile(
+      buf,
+      ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--schema', schema, '-d', '{"endpoint":"ftp://x","repetitions":1}',
+        `http://${address}/prober.v1.Prober/Probe`],
+      { timeout: 30_000 },
+      // buf exits non-zero for a non-OK status and prints the status as JSON.
+      (_err, stdout, stderr) => resolve(stdout + stderr),
+    ),
+  );
+  const status = JSON.parse(out.slice(out.indexOf('{'))) as {
+    code: string;
+    details: Array<{ type: string; value: string }>;
+  };
+  assert.equal(status.code, 'invalid_argument');
+  const detail = status.details.find((d) => d.type === 'google.rpc.BadRequest');
+  assert.ok(detail, `no google.rpc.BadRequest in ${out}`);
+  const bad = BadRequest.toObject(BadRequest.decode(Buffer.from(detail.value, 'base64'))) as OfficialBadRequest;
+  assert.equal(bad.field_violations[0]?.field, 'endpoint');
 });
