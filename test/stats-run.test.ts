@@ -109,3 +109,17 @@ test('schedule slips, phase medians, run facts and reset', () => {
   assert.equal(e.averageMs, undefined);
   assert.deepEqual(st.phaseMedians(), {});
 });
+
+test('failed responses re-bin apart: failedHistogram counts responses that failed, reset clears them', () => {
+  const st = new RunStats();
+  for (let i = 0; i < 20; i++) st.add(ok(5));
+  st.add({ latencyMs: 5, status: 503, error: { reason: 'BAD_STATUS' } });
+  st.add({ latencyMs: 50, status: 200, error: { reason: 'BODY_TOO_LARGE' } });
+  st.add({ latencyMs: 1, error: { reason: 'CONNECT_REFUSED' } }); // no response: in neither
+  const bounds = [10, 100];
+  assert.deepEqual(st.histogram(bounds).buckets.map((b) => b.count), [21, 1]);
+  assert.deepEqual(st.failedHistogram(bounds).buckets.map((b) => b.count), [1, 1]);
+  assert.equal(st.latencyPercentile(50), 5);
+  st.reset();
+  assert.deepEqual(st.failedHistogram(bounds).buckets.map((b) => b.count), [0, 0]);
+});

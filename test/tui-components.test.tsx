@@ -9,7 +9,8 @@ import { Outcomes } from '../src/tui/components/Outcomes.js';
 import { RegionPanel } from '../src/tui/components/RegionPanel.js';
 import { App } from '../src/tui/components/App.js';
 import { StreamFeed, type WatchEvent } from '../src/tui/feed.js';
-import { panelLayout } from '../src/tui/layout.js';
+import { panelHeight, panelLayout, sectionRows } from '../src/tui/layout.js';
+import { ThemeProvider } from '../src/tui/theme.js';
 import { RunStats } from '../src/stats/index.js';
 import { endlessSource, failedAttempt, idleSource, okAttempt, scriptedSource } from './helpers/tui-synthetic.js';
 import { sleep, waitFor as poll } from './helpers/wait.js';
@@ -322,3 +323,119 @@ test('app: the header and the panel show the same numbers in every frame (one sn
   // The final frame counts the attempts folded while paused.
   assert.match(progressReadings(lastFrame() ?? '')[0] ?? '', new RegExp(`^${seq} attempts`));
 });
+
+test('histogram: the failed part of a bar is marked without colour (▒, x on a dumb terminal)', () => {
+  const histogram = {
+    buckets: [
+      { upperBoundMs: 5, count: 40, failed: 10 },
+      { upperBoundMs: 10, count: 20 },
+    ],
+    overflow: 0,
+  };
+  const { lastFrame, rerender } = render(
+    <ThemeProvider value={{ color: false, unicode: true }}>
+      <Histogram histogram={histogram} width={60} rows={5} />
+    </ThemeProvider>,
+  );
+  let lines = frameLines(lastFrame());
+  const marks = (l: string, ch: string): number => [...l].filter((c) => c === ch).length;
+  const full = barEighths(lines[0]!) / 8 + marks(lines[0]!, '▒');
+  assert.ok(Math.abs(marks(lines[0]!, '▒') - full / 4) <= 1, `a quarter of the bar marked: ${lines[0]}`);
+  assert.equal(marks(lines[1]!, '▒'), 0, 'no failures, no mark');
+  assert.match(lines[0]!, / 40$/);
+  rerender(
+    <ThemeProvider value={{ color: false, unicode: false }}>
+      <Histogram histogram={histogram} width={60} rows={5} />
+    </ThemeProvider>,
+  );
+  lines = frameLines(lastFrame());
+  assert.match(lines[0]!, /\|#+x+ 40$/);
+  assert.match(lines[1]!, /\|#+ 20$/);
+});
+
+test('panel: outliers in one overflow row with the max, failed legend, since reset, rates', async () => {
+  let now = 0;
+  const feed = new StreamFeed(idleSource('embedded'), { repetitions: 0, now: () => now });
+  let seq = 0;
+  for (let s = 0; s < 8; s++) {
+    for (let i = 0; i < 20; i++) {
+      seq++;
+      const a = seq % 41 === 0 ? okAttempt(seq, 400) : seq % 5 === 0 ? okAttempt(seq, 3, 503) : okAttempt(seq, 2 + (seq % 9));
+      feed.fold({ kind: 'attempt', attempt: a });
+    }
+    now += 1000;
+  }
+  const layout = panelLayout(100, 34);
+  const snap = (): ReturnType<StreamFeed['snapshot']> =>
+    feed.snapshot({ histogramRows: layout.histogramRows, recent: layout.statsWidth });
+  const { lastFrame, rerender } = render(
+    <ThemeProvider value={{ color: false, unicode: true }}>
+      <RegionPanel snapshot={snap()} layout={layout} />
+    </ThemeProvider>,
+  );
+  let frame = lastFrame() ?? '';
+  assert.match(frame, /max\s+400ms/, 'the max stays in the stats');
+  assert.match(frame, /│ >1\d\.\dms │[█▏▎▍▌▋▊▉]+ 3 · max 400ms/, `overflow row:\n${frame}`);
+  assert.match(frame, /latency histogram \(160 responses\) ▒ failed/);
+  assert.match(frame, /▒+ \d+/, 'a failed part in the bars');
+  assert.match(frame, /attempts\/s [▁▂▃▄▅▆▇█]{8} 20 peak 20 · 8s/);
+  assert.match(frame, /errors\/s +[▁▂▃▄▅▆▇█]{8} 4/);
+  assert.doesNotMatch(frame, /since reset/);
+  feed.reset();
+  now += 12_000;
+  feed.fold({ kind: 'attempt', attempt: okAttempt(++seq, 5) });
+  rerender(
+    <ThemeProvider value={{ color: false, unicode: true }}>
+      <RegionPanel snapshot={snap()} layout={layout} />
+    </ThemeProvider>,
+  );
+  frame = lastFrame() ?? '';
+  assert.match(frame, /since reset 0:12/);
+  assert.match(frame, /1 response\b/);
+});
+
+for (const [columns, rows, servers] of [
+  [60, 20, 2],
+  [60, 24, 1],
+  [60, 24, 2],
+  [80, 24, 1],
+  [80, 24, 2],
+  [40, 12, 1],
+] as const) {
+  test(`small terminal ${columns}x${rows}, ${servers} server(s): every percentile shown, nothing overflows`, async () => {
+    // Layout: the sections and the histogram fit the panel's body.
+    const l = panelLayout(columns, panelHeight(rows, servers));
+    assert.ok(sectionRows(l, l.inner) + l.histogramRows <= l.height - 3, JSON.stringify(l));
+    const feeds = Array.from(
+      { length: servers },
+      (_, k) =>
+        new StreamFeed(
+          scriptedSource(
+            `srv-${k}:50051`,
+            Array.from({ length: 120 }, (_, i) => ({
+              kind: 'attempt',
+              attempt: i % 20 === 19 ? failedAttempt(i + 1, 2) : okAttempt(i + 1, 1 + ((i * 7919) % 97) / 10, i % 9 === 0 ? 503 : 200),
+            }) as const),
+          ),
+          { repetitions: 120 },
+        ),
+    );
+    const { lastFrame } = render(
+      <App target="http://127.0.0.1:1/ok" feeds={feeds} refreshMs={10} onQuit={() => undefined} size={{ columns, rows }} />,
+    );
+    await Promise.all(feeds.map((f) => f.start()));
+    await poll(() => /finished/.test(lastFrame() ?? ''), 5_000, 10);
+    const lines = frameLines(lastFrame());
+    assert.ok(lines.length <= rows - 1, `${lines.length} lines on ${rows} rows`);
+    for (const line of lines) assert.ok([...line].length <= columns, `wider than ${columns}: ${JSON.stringify(line)}`);
+    const frame = lines.join('\n');
+    for (const p of ['p50', 'p90', 'p95', 'p99', 'min', 'max']) {
+      assert.equal(
+        (frame.match(new RegExp(`${p}\\s+\\d[\\d.]*(ms|µs|s)`, 'g')) ?? []).length,
+        servers,
+        `${p} in every panel:\n${frame}`,
+      );
+    }
+    assert.match(frame, /failed \d/);
+  });
+}

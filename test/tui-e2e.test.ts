@@ -172,3 +172,59 @@ test('a finite run ends by itself: the last frame stays, the summary follows, ex
   assert.match(all, /events received\s+30\s+server sent 30/);
   assert.equal(target.requests(), 30);
 });
+
+/** "watch URL/mixed": 503 every 5th request, a 300 ms outlier every 40th. */
+function mixedCmd(target: Target, extra: string): string {
+  return `cd ${JSON.stringify(ROOT)} && node bin/prober.js watch ${target.url}/mixed -c 2 -i 0 ${extra}; echo EXIT=$?; sleep 600`;
+}
+
+/** Histogram rows of the screen: "  5.00ms │███ 12". */
+function histogramRows(screen: string): string[] {
+  return screen.split('\n').filter((l) => /^\s*│?\s*>?\s*[\d.]+(ms|µs|s) │/.test(l));
+}
+
+test('live view: failed part of the bars in red, outliers in one overflow row, rates, "since reset" after r', { timeout: 120_000 }, async (t) => {
+  const target = await startTarget();
+  const tmux = new Tmux(paneEnv({}));
+  t.after(async () => {
+    tmux.close();
+    await target.close();
+  });
+  tmux.start(mixedCmd(target, ''), 110, 40);
+  // Enough responses for outliers (every 40th) to be a small share.
+  await tmux.waitFor(
+    () => Number(/latency histogram \((\d[\d,]*) responses\)/.exec(tmux.screen())?.[1]?.replace(/,/g, '') ?? 0) >= 200,
+    '200 responses',
+  );
+  const screen = tmux.screen();
+  assert.match(screen, /max\s+3\d\dms/, 'the max stays in the stats');
+  assert.match(screen, /│ >\s*[\d.]+ms │[█▏▎▍▌▋▊▉]+ \d+ · max 3\d\dms/, `overflow row:\n${screen}`);
+  assert.ok(histogramRows(screen).length >= 10, `most rows hold the body:\n${screen}`);
+  assert.match(screen, /█ failed/, 'the legend');
+  assert.match(screen, /attempts\/s [▁▂▃▄▅▆▇█ ]+ \d+ peak \d+/);
+  assert.match(screen, /errors\/s +[▁▂▃▄▅▆▇█ ]+ \d+/);
+  // Colour: a histogram row holds a bar in red (31) after its cyan (36) part.
+  const coloured = tmux.screen(true).split('\n').filter((l) => /[\d.]+ms /.test(l) && /│/.test(l));
+  assert.ok(
+    coloured.some((l) => /\u001b\[(?:[\d;]*;)?36m█[^\u001b]*\u001b\[(?:[\d;]*;)?31m█/.test(l)),
+    `a bar ends in red:\n${coloured.join('\n')}`,
+  );
+  assert.doesNotMatch(screen, /since reset/);
+
+  tmux.keys('r');
+  await tmux.waitFor(() => /since reset 0:0\d/.test(tmux.screen()), '"since reset" after r');
+  await tmux.waitFor(() => /since reset 0:0[2-9]/.test(tmux.screen()), 'the clock since the reset to run');
+  t.diagnostic(`screen:\n${tmux.screen()}`);
+});
+
+test('NO_COLOR: the failed part of the bars is marked ▒, with a legend', { timeout: 120_000 }, async (t) => {
+  const target = await startTarget();
+  const tmux = new Tmux(paneEnv({ NO_COLOR: '1' }));
+  t.after(async () => {
+    tmux.close();
+    await target.close();
+  });
+  tmux.start(mixedCmd(target, ''), 100, 34);
+  await tmux.waitFor(() => /▒ failed/.test(tmux.screen()) && /│[█▏▎▍▌▋▊▉]*▒+ \d/.test(tmux.screen()), 'a marked bar');
+  assert.doesNotMatch(tmux.screen(true), /\u001b\[(?:[\d;]*;)?(?:3[0-8]|9[0-7])[;m]/, 'no colour escapes');
+});

@@ -1,12 +1,12 @@
 // StreamFeed (stream -> stats, outcomes) and the pure helpers of the TUI.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { StreamFeed, RateMeter, type WatchEvent, type WatchSource } from '../src/tui/feed.js';
-import { bar, logBounds, sparkline } from '../src/tui/format.js';
+import { StreamFeed, RateMeter, RATE_SECONDS, type WatchEvent, type WatchSource } from '../src/tui/feed.js';
+import { axisTopMs, bar, logBounds, rateSparkline, sparkline, splitBar } from '../src/tui/format.js';
 import { formatMsCompact, formatMsFixed } from '../src/common/format.js';
 import { themeFromEnv } from '../src/tui/theme.js';
 import { RunStats } from '../src/stats/index.js';
-import { endlessSource, failedAttempt, okAttempt, scriptedSource, summaryEvent } from './helpers/tui-synthetic.js';
+import { endlessSource, failedAttempt, idleSource, okAttempt, scriptedSource, summaryEvent } from './helpers/tui-synthetic.js';
 import { until } from './helpers/wait.js';
 
 const snapOpts = { histogramRows: 10, recent: 20 };
@@ -194,4 +194,101 @@ test('RateMeter: events per second over recent samples', () => {
   m.sample(2000, 300);
   const r = m.sample(3000, 600);
   assert.ok(r > 150 && r <= 300, `rate ${r}`);
+});
+
+test('histogram axis: a few far outliers go to one overflow row, the max stays in the stats', () => {
+  const feed = new StreamFeed(idleSource('s'), { repetitions: 0 });
+  // 160 responses between 2 and 10 ms, 4 at 400 ms (the issue's 4 of 164).
+  for (let i = 0; i < 160; i++) feed.fold({ kind: 'attempt', attempt: okAttempt(i + 1, 2 + ((i * 7919) % 160) / 20) });
+  for (let i = 0; i < 4; i++) feed.fold({ kind: 'attempt', attempt: okAttempt(161 + i, 400) });
+  const snap = feed.snapshot({ histogramRows: 29, recent: 10 });
+  assert.equal(snap.summary.maxMs, 400);
+  assert.equal(snap.histogram.overflow, 4);
+  assert.equal(snap.histogram.maxMs, 400);
+  const last = snap.histogram.buckets.at(-1)!.upperBoundMs;
+  assert.ok(last >= 10 && last < 20, `the axis ends near the body's top: ${last}`);
+  const empty = snap.histogram.buckets.filter((b) => b.count === 0).length;
+  assert.ok(empty <= snap.histogram.buckets.length / 3, `${empty} of ${snap.histogram.buckets.length} rows empty`);
+  assert.ok(snap.histogram.buckets.length + 1 <= 29, 'the overflow row fits the rows asked');
+
+  // Log-normal-ish latencies without far outliers: the axis ends at the max.
+  const plain = new StreamFeed(idleSource('p'), { repetitions: 0 });
+  for (let i = 0; i < 500; i++) plain.fold({ kind: 'attempt', attempt: okAttempt(i + 1, Math.exp(1 + ((i * 7919) % 500) / 250)) });
+  const ps = plain.snapshot({ histogramRows: 20, recent: 10 });
+  assert.equal(ps.histogram.overflow, 0);
+  assert.ok(ps.histogram.buckets.at(-1)!.upperBoundMs >= ps.summary.maxMs!);
+});
+
+test('histogram: each bucket says how many of its responses failed', () => {
+  const feed = new StreamFeed(idleSource('s'), { repetitions: 0 });
+  let seq = 0;
+  for (let i = 0; i < 30; i++) feed.fold({ kind: 'attempt', attempt: okAttempt(++seq, 2) });
+  for (let i = 0; i < 10; i++) feed.fold({ kind: 'attempt', attempt: okAttempt(++seq, 2, 503) });
+  for (let i = 0; i < 20; i++) feed.fold({ kind: 'attempt', attempt: okAttempt(++seq, 20) });
+  feed.fold({ kind: 'attempt', attempt: failedAttempt(++seq, 1) }); // no response: not in the histogram
+  const h = feed.snapshot({ histogramRows: 4, recent: 10 }).histogram;
+  const first = h.buckets.find((b) => b.count > 0)!;
+  const lastB = h.buckets.findLast((b) => b.count > 0)!;
+  assert.equal(first.count, 40);
+  assert.equal(first.failed, 10);
+  assert.equal(lastB.count, 20);
+  assert.equal(lastB.failed ?? 0, 0);
+  assert.equal(h.buckets.reduce((n, b) => n + (b.failed ?? 0), 0), 10);
+});
+
+test('rates: attempts and errors per whole second, a ring of the last minute', () => {
+  let now = 10_000;
+  const feed = new StreamFeed(idleSource('s'), { repetitions: 0, now: () => now });
+  let seq = 0;
+  const second = (ok: number, bad: number): void => {
+    for (let i = 0; i < ok; i++) feed.fold({ kind: 'attempt', attempt: okAttempt(++seq, 3) });
+    for (let i = 0; i < bad; i++) feed.fold({ kind: 'attempt', attempt: failedAttempt(++seq, 1) });
+    now += 1000;
+  };
+  second(5, 0);
+  second(3, 2);
+  now += 2000; // two idle seconds
+  second(1, 1);
+  assert.deepEqual(feed.snapshot(snapOpts).rates, { attempts: [5, 5, 0, 0, 2], errors: [0, 2, 0, 0, 1] });
+  // Bounded: after three minutes only the last 59 whole seconds remain.
+  for (let s = 0; s < 180; s++) second(4, 0);
+  const r = feed.snapshot(snapOpts).rates;
+  assert.equal(r.attempts.length, RATE_SECONDS - 1);
+  assert.ok(r.attempts.every((n) => n === 4));
+  feed.reset();
+  assert.deepEqual(feed.snapshot(snapOpts).rates, { attempts: [], errors: [] }, 'reset restarts the chart');
+});
+
+test('reset: the snapshot says how long ago the statistics restarted', () => {
+  let now = 0;
+  const feed = new StreamFeed(idleSource('s'), { repetitions: 0, now: () => now });
+  feed.fold({ kind: 'attempt', attempt: okAttempt(1, 3) });
+  assert.equal(feed.snapshot(snapOpts).sinceResetMs, undefined, 'no reset yet');
+  now = 5_000;
+  feed.reset();
+  now = 17_000;
+  assert.equal(feed.snapshot(snapOpts).sinceResetMs, 12_000);
+});
+
+test('axisTopMs: max unless the slowest are beyond the far-out fence, never below p95', () => {
+  const pct = (xs: number[]) => (p: number) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)];
+  const body = Array.from({ length: 96 }, (_, i) => 2 + (i % 9));
+  assert.equal(axisTopMs(pct(body)), 10);
+  assert.equal(axisTopMs(pct([...body, 400, 400, 400, 400])), 10);
+  // Half the responses far out is no outlier: the axis covers them (p95 at least).
+  assert.equal(axisTopMs(pct([...body, ...Array.from({ length: 96 }, () => 400)])), 400);
+  assert.equal(axisTopMs(() => undefined), undefined);
+});
+
+test('splitBar and rateSparkline', () => {
+  assert.deepEqual(splitBar(0.5, 0, 10), ['█████', '']);
+  assert.deepEqual(splitBar(1, 0.3, 10, { mark: '▒' }), ['███████', '▒▒▒']);
+  assert.deepEqual(splitBar(1, 0.3, 10, { ascii: true }), ['#######', 'xxx']);
+  assert.deepEqual(splitBar(1, 0.001, 10, { mark: '▒' }), ['█████████', '▒'], 'one failure always shows');
+  const [good, bad] = splitBar(0.5, 0.25, 10);
+  // The failed part starts on a cell boundary (its own colour): 2 cells + 3.
+  assert.equal(good, '██');
+  assert.equal(bad, '███');
+  assert.equal(rateSparkline([0, 1, 4, 8]), ' ▁▄█');
+  assert.equal(rateSparkline([1], false, 100), '▁', 'a small non-zero rate still shows');
 });

@@ -45,6 +45,9 @@ export class RunStats {
   private failures = 0;
   private slips = 0;
   private readonly latency = new LatencyDigest();
+  // Responses that still failed (unexpected status, body too large...), so a
+  // view can re-bin them with the same bounds and mark them in each bucket.
+  private readonly failedLatency = new LatencyDigest();
   private readonly statuses = new Map<number, number>();
   private readonly reasons = new Map<string, number>();
   private readonly phases = Object.fromEntries(PHASES.map((p) => [p, new LatencyDigest()])) as Record<
@@ -64,6 +67,7 @@ export class RunStats {
     if (obs.status !== undefined) {
       // Latency statistics cover attempts that got a response, whatever status.
       this.latency.add(obs.latencyMs);
+      if (obs.error !== undefined) this.failedLatency.add(obs.latencyMs);
       this.statuses.set(obs.status, (this.statuses.get(obs.status) ?? 0) + 1);
     }
     if (obs.scheduleDelayMs !== undefined) this.slips++;
@@ -93,6 +97,16 @@ export class RunStats {
   /** Response latencies re-binned into any ascending bounds (all buckets, untrimmed). */
   histogram(boundsMs: readonly number[]): Histogram {
     return this.latency.histogram(boundsMs);
+  }
+
+  /** Failed responses (a response, but an error) re-binned like `histogram`. */
+  failedHistogram(boundsMs: readonly number[]): Histogram {
+    return this.failedLatency.histogram(boundsMs);
+  }
+
+  /** Nearest-rank percentile of response latency, p in (0, 100]. */
+  latencyPercentile(p: number): number | undefined {
+    return this.latency.percentile(p);
   }
 
   summary(run: RunFacts = {}): Summary {
@@ -136,6 +150,7 @@ export class RunStats {
     this.failures = 0;
     this.slips = 0;
     this.latency.reset();
+    this.failedLatency.reset();
     this.statuses.clear();
     this.reasons.clear();
     for (const p of PHASES) this.phases[p].reset();

@@ -9,10 +9,10 @@
 // server: nothing here buffers more than the ring of recent latencies.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RunStats } from '../stats/index.js';
-import type { Histogram, Summary } from '../stats/index.js';
+import type { HistogramBucket, Summary } from '../stats/index.js';
 import type { AttemptResult } from '../probe/types.js';
 import { isDeadlineExceeded } from '../client/errors.js';
-import { logBounds } from './format.js';
+import { axisTopMs, logBounds } from './format.js';
 
 /** One stream event; structurally the client's StreamEvent. */
 export type WatchEvent =
@@ -78,6 +78,31 @@ export interface SnapshotOptions {
   readonly recent: number;
 }
 
+/** A histogram bucket with the failed responses among its count. */
+export interface BarBucket extends HistogramBucket {
+  /** Responses in this bucket whose attempt failed (e.g. status 503). */
+  readonly failed?: number;
+}
+
+/** What the histogram draws: buckets up to the axis' end, the rest in one overflow row. */
+export interface BarHistogram {
+  readonly buckets: readonly BarBucket[];
+  /** Responses above the last bound. */
+  readonly overflow: number;
+  readonly overflowFailed?: number;
+  /** The slowest response, shown on the overflow row. */
+  readonly maxMs?: number;
+}
+
+/** Attempts and failed attempts per second, oldest first, one per whole second. */
+export interface RateSeries {
+  readonly attempts: readonly number[];
+  readonly errors: readonly number[];
+}
+
+/** Seconds of rate history kept (the chart's last minute). */
+export const RATE_SECONDS = 60;
+
 /** Everything a panel draws; immutable. */
 export interface FeedSnapshot {
   readonly label: string;
@@ -92,7 +117,11 @@ export interface FeedSnapshot {
   /** Attempts consumed per second over the last few seconds. */
   readonly ratePerSec: number;
   readonly summary: Summary;
-  readonly histogram: Histogram;
+  readonly histogram: BarHistogram;
+  /** Per-second counts over up to the last minute (complete seconds only). */
+  readonly rates: RateSeries;
+  /** Time since `r` last cleared the statistics; undefined before any reset. */
+  readonly sinceResetMs?: number;
   /** Oldest first; undefined marks a failed attempt without a response. */
   readonly recent: readonly (number | undefined)[];
   readonly lastError?: LastError;
@@ -125,6 +154,8 @@ export class StreamFeed {
   private cancelled = false;
   private running: Promise<FeedOutcome> | undefined;
   private readonly meter = new RateMeter();
+  private readonly perSecond = new SecondRing(RATE_SECONDS);
+  private resetAt: number | undefined;
 
   constructor(
     private readonly source: WatchSource,
@@ -170,6 +201,8 @@ export class StreamFeed {
     this.recentHead = 0;
     this.recentLen = 0;
     this.lastErr = undefined;
+    this.perSecond.clear();
+    this.resetAt = this.now();
     this.versionValue++;
   }
 
@@ -188,6 +221,7 @@ export class StreamFeed {
     this.recentHead = (this.recentHead + 1) % this.recentBuf.length;
     if (this.recentLen < this.recentBuf.length) this.recentLen++;
     if (a.error !== undefined) this.lastErr = { seq: a.seq, reason: a.error.reason, message: a.error.message };
+    this.perSecond.add(this.now(), a.error !== undefined);
   }
 
   private async consume(): Promise<FeedOutcome> {
@@ -266,14 +300,39 @@ export class StreamFeed {
     return this.meter.sample(this.now(), this.receivedCount);
   }
 
+  /**
+   * The histogram: log-spaced buckets from the fastest response to the axis'
+   * end (max, or a high percentile when the slowest are far outliers), with
+   * the failed responses in each bucket; one row is kept for the overflow.
+   */
+  private bars(summary: Summary, rows: number): BarHistogram {
+    const min = summary.minMs ?? 0;
+    const max = summary.maxMs ?? 1;
+    // One row has no room for an overflow row: the axis then ends at the max.
+    const top = (rows > 1 ? axisTopMs((p) => this.stats.latencyPercentile(p)) : undefined) ?? max;
+    let bounds = logBounds(min, top, rows);
+    // Cut short of the max: the overflow row takes one of the rows.
+    if (bounds[bounds.length - 1]! < max && rows > 1) bounds = logBounds(min, top, rows - 1);
+    const all = this.stats.histogram(bounds);
+    const failed = this.stats.failedHistogram(bounds);
+    const anyFailed = failed.overflow > 0 || failed.buckets.some((b) => b.count > 0);
+    return {
+      // Past the exact-sample limit both are binned from the fine histograms;
+      // keep the failed share within its bucket.
+      buckets: all.buckets.map((b, k) =>
+        anyFailed ? { ...b, failed: Math.min(b.count, failed.buckets[k]!.count) } : b,
+      ),
+      overflow: all.overflow,
+      ...(anyFailed ? { overflowFailed: Math.min(all.overflow, failed.overflow) } : {}),
+      ...(all.overflow > 0 ? { maxMs: max } : {}),
+    };
+  }
+
   /** Builds what a frame draws. Cost: a summary plus one re-bin; call per frame, not per event. */
   snapshot(opts: SnapshotOptions): FeedSnapshot {
     const summary = this.localSummary(this.stats);
     const rows = Math.max(1, opts.histogramRows);
-    const histogram: Histogram =
-      summary.responses > 0
-        ? this.stats.histogram(logBounds(summary.minMs ?? 0, summary.maxMs ?? 1, rows))
-        : { buckets: [], overflow: 0 };
+    const histogram = summary.responses > 0 ? this.bars(summary, rows) : { buckets: [], overflow: 0 };
     const want = Math.max(0, Math.min(opts.recent, this.recentLen));
     const recent: (number | undefined)[] = new Array(want);
     const cap = this.recentBuf.length;
@@ -292,6 +351,8 @@ export class StreamFeed {
       ratePerSec: this.rate(),
       summary,
       histogram,
+      rates: this.perSecond.series(this.endedAt ?? this.now()),
+      ...(this.resetAt !== undefined ? { sinceResetMs: (this.endedAt ?? this.now()) - this.resetAt } : {}),
       recent,
       ...(this.lastErr ? { lastError: this.lastErr } : {}),
       ...(this.server ? { serverSummary: this.server } : {}),
@@ -299,6 +360,71 @@ export class StreamFeed {
       slowConsumerMs: this.opts.slowConsumerMs ?? 0,
       version: this.versionValue,
     };
+  }
+}
+
+/**
+ * Per-second attempt and error counts in a ring of `size` seconds: O(1) per
+ * event (amortised: a gap of many idle seconds clears at most `size` slots).
+ */
+export class SecondRing {
+  private readonly attempts: Uint32Array;
+  private readonly errors: Uint32Array;
+  /** The second (floor(ms / 1000)) the newest slot counts; undefined when empty. */
+  private head: number | undefined;
+  /** The first second counted since the last clear. */
+  private first = 0;
+
+  constructor(private readonly size: number) {
+    this.attempts = new Uint32Array(size);
+    this.errors = new Uint32Array(size);
+  }
+
+  add(nowMs: number, failed: boolean): void {
+    const i = this.advance(Math.floor(nowMs / 1000));
+    this.attempts[i]!++;
+    if (failed) this.errors[i]!++;
+  }
+
+  clear(): void {
+    this.head = undefined;
+    this.attempts.fill(0);
+    this.errors.fill(0);
+  }
+
+  /** Whole seconds before `nowMs`'s, oldest first, from the first counted one (at most size - 1). */
+  series(nowMs: number): RateSeries {
+    if (this.head === undefined) return { attempts: [], errors: [] };
+    const sec = Math.floor(nowMs / 1000);
+    const first = Math.max(this.first, sec - (this.size - 1));
+    const attempts: number[] = [];
+    const errors: number[] = [];
+    for (let t = first; t < sec; t++) {
+      const inRing = t <= this.head && t > this.head - this.size;
+      const i = ((t % this.size) + this.size) % this.size;
+      attempts.push(inRing ? this.attempts[i]! : 0);
+      errors.push(inRing ? this.errors[i]! : 0);
+    }
+    return { attempts, errors };
+  }
+
+  /** Moves the head to `sec` (clearing the slots skipped) and returns its slot. */
+  private advance(sec: number): number {
+    const n = this.size;
+    if (this.head === undefined) {
+      this.head = sec;
+      this.first = sec;
+    } else if (sec > this.head) {
+      const skip = Math.min(n, sec - this.head);
+      for (let k = 1; k <= skip; k++) {
+        const j = (((this.head + k) % n) + n) % n;
+        this.attempts[j] = 0;
+        this.errors[j] = 0;
+      }
+      this.head = sec;
+    }
+    // A clock that steps back (never with performance.now) counts in the newest slot.
+    return (((Math.min(sec, this.head) % n) + n) % n);
   }
 }
 

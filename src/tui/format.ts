@@ -110,3 +110,73 @@ export function fit(s: string, width: number, align: 'left' | 'right' = 'left'):
   const pad = ' '.repeat(width - chars.length);
   return align === 'left' ? s + pad : pad + s;
 }
+
+/**
+ * A bar whose last part is marked as failed: [good, failed] strings, drawn
+ * one after the other. The failed part starts on a cell boundary so it can
+ * take its own colour; `mark` (no colour) fills it with whole cells of a
+ * different character instead. A non-zero failed count always shows.
+ */
+export function splitBar(
+  fraction: number,
+  failedFraction: number,
+  width: number,
+  opts: { readonly ascii?: boolean; readonly mark?: string } = {},
+): [string, string] {
+  const ascii = opts.ascii ?? false;
+  if (!(failedFraction > 0)) return [bar(fraction, width, ascii), ''];
+  if (!(width > 0) || !(fraction > 0)) return ['', ''];
+  const full = ascii ? '#' : '█';
+  const f = Math.min(1, fraction);
+  const ff = Math.min(f, failedFraction);
+  if (ascii || opts.mark !== undefined) {
+    const cells = Math.max(1, Math.round(f * width));
+    const failed = Math.min(cells, Math.max(1, Math.round(ff * width)));
+    return [full.repeat(cells - failed), (opts.mark ?? 'x').repeat(failed)];
+  }
+  const eighths = Math.max(1, Math.round(f * width * 8));
+  const failedE = Math.min(eighths, Math.max(1, Math.round(ff * width * 8)));
+  const goodCells = Math.floor((eighths - failedE) / 8);
+  const rest = eighths - goodCells * 8;
+  return [full.repeat(goodCells), '█'.repeat(Math.floor(rest / 8)) + EIGHTHS[rest % 8]!];
+}
+
+/**
+ * One character per count, linear from 0 to `max` (rates: zero matters and is
+ * blank). `max` defaults to the largest value.
+ */
+export function rateSparkline(values: readonly number[], ascii = false, max?: number): string {
+  const chars = ascii ? ['_', '.', '-', '~', '=', '*', '#', '@'] : SPARKS;
+  let hi = max ?? 0;
+  if (max === undefined) for (const v of values) if (v > hi) hi = v;
+  let out = '';
+  for (const v of values) {
+    if (!(v > 0) || !(hi > 0)) out += ' ';
+    else out += chars[Math.min(chars.length - 1, Math.max(0, Math.ceil((v / hi) * chars.length) - 1))];
+  }
+  return out;
+}
+
+/** Percentiles tried, highest first, for the end of the histogram's axis. */
+const AXIS_PERCENTILES = [100, 99.9, 99.5, 99, 98, 97, 96, 95] as const;
+
+/**
+ * Where the histogram's axis ends: the highest of max, p99.9, p99.5, p99, ...,
+ * p95 that is not a far outlier, i.e. not beyond Tukey's far-out fence
+ * (p75 + 3 IQR) on log latency. Log-normal latencies never reach that fence,
+ * so the axis then ends at the max; a few responses far out (4 of 164 at
+ * 400 ms over a 2-10 ms body) go to one overflow row instead of stretching a
+ * log axis until most rows are empty. Never below p95.
+ */
+export function axisTopMs(percentile: (p: number) => number | undefined): number | undefined {
+  const p25 = percentile(25);
+  const p75 = percentile(75);
+  if (p25 === undefined || p75 === undefined) return percentile(100);
+  const fence = p25 > 0 ? p75 * Math.pow(p75 / p25, 3) : Infinity;
+  let top: number | undefined;
+  for (const p of AXIS_PERCENTILES) {
+    top = percentile(p);
+    if (top !== undefined && top <= fence) return top;
+  }
+  return top;
+}

@@ -8,6 +8,8 @@
 //   /garbage                 writes bytes that are not HTTP, then closes
 //   /slow-body?chunks=N&every=MS   200, N chunks MS apart
 //   /big?bytes=N             200 with an N-byte body
+//   /mixed                   by request count: every 40th 200 after 300 ms,
+//                            every 5th 503 after 2 ms, else 200 after 2 ms
 import http from 'node:http';
 import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
@@ -72,6 +74,16 @@ export async function startTarget(): Promise<Target> {
       case 'delay': {
         const t = later(Number(arg), () => res.end('late\n'));
         // A client that left must not leave a timer behind (leak tests count them).
+        res.on('close', () => {
+          clearTimeout(t);
+          timers.delete(t);
+        });
+        return;
+      }
+      case 'mixed': {
+        const n = hits.get(key)!;
+        if (n % 5 === 0 && n % 40 !== 0) res.statusCode = 503;
+        const t = later(n % 40 === 0 ? 300 : 2, () => res.end('mixed\n'));
         res.on('close', () => {
           clearTimeout(t);
           timers.delete(t);

@@ -164,7 +164,9 @@ export function Help({ width, height }: { readonly width: number; readonly heigh
     ['?', 'show / hide this help'],
   ];
   const notes = [
-    'Histogram: log-spaced buckets between the fastest and slowest response.',
+    'Histogram: log-spaced buckets from the fastest response; far outliers share one ">" row;',
+    'the failed responses of a bucket end its bar (red; ▒ or x without colour).',
+    'attempts/s, errors/s: one character per second over the last minute.',
     'Latency stats cover attempts that got an HTTP response, whatever its status;',
     'refused or timed-out attempts count as failures and show as × in "recent".',
     'Phases: median per phase over the attempts where it happened (– = never).',

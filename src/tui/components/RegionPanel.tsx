@@ -5,9 +5,10 @@ import { formatClock, formatCount, formatRate } from '../format.js';
 import { formatMsCompact } from '../../common/format.js';
 import type { PanelLayout } from '../layout.js';
 import { tone, useTheme, type Tone } from '../theme.js';
-import { Histogram } from './Histogram.js';
+import { failedMark, hasFailed, Histogram } from './Histogram.js';
 import { Outcomes } from './Outcomes.js';
 import { Percentiles, PercentilesLine } from './Percentiles.js';
+import { Rates } from './Rates.js';
 import { Sparkline } from './Sparkline.js';
 import { Waterfall } from './Waterfall.js';
 
@@ -72,30 +73,47 @@ function FlowLine({ snapshot: s }: { readonly snapshot: FeedSnapshot }) {
 export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
   const theme = useTheme();
   const [status, statusT] = statusLabel(s, theme.unicode);
-  const percentiles =
-    l.percentiles === 'full' ? (
-      <Percentiles summary={s.summary} width={l.statsWidth} />
-    ) : (
-      <PercentilesLine summary={s.summary} width={l.statsWidth} />
-    );
-  const phases =
-    l.phases === 'none' ? null : <Waterfall phases={s.summary.phases} width={l.statsWidth} compact={l.phases === 'line'} />;
-  const hist = (
-    <Box flexDirection="column" width={l.histogramWidth} flexShrink={0}>
-      {l.histogramTitle ? (
-        <Text color={tone(theme, 'muted')} wrap="truncate">
-          latency histogram
-          {s.summary.responses > 0
-            ? ` (${formatCount(s.summary.responses)} ${s.summary.responses === 1 ? 'response' : 'responses'})`
-            : ''}
-        </Text>
-      ) : null}
-      <Histogram histogram={s.histogram} width={l.histogramWidth} rows={l.histogramRows} />
+  const since = s.sinceResetMs !== undefined ? { sinceResetMs: s.sinceResetMs } : {};
+  // flexShrink 0: when space is short the layout drops other sections, never these.
+  const percentiles = (
+    <Box flexDirection="column" flexShrink={0} width={l.statsWidth}>
+      {l.percentiles === 'full' ? (
+        <Percentiles summary={s.summary} width={l.statsWidth} {...since} />
+      ) : (
+        <PercentilesLine summary={s.summary} width={l.statsWidth} {...since} />
+      )}
     </Box>
   );
+  const recent = l.recent ? <Sparkline recent={s.recent} width={l.statsWidth} /> : null;
+  const rates = l.rates === 'none' ? null : <Rates rates={s.rates} width={l.statsWidth} compact={l.rates === 'line'} />;
+  const mark = failedMark(theme) ?? (theme.unicode ? '█' : '#');
+  const phases =
+    l.phases === 'none' ? null : <Waterfall phases={s.summary.phases} width={l.statsWidth} compact={l.phases === 'line'} />;
+  const hist =
+    l.histogramRows > 0 || l.histogramTitle ? (
+      <Box flexDirection="column" width={l.histogramWidth} flexShrink={0}>
+        {l.histogramTitle ? (
+          <Text color={tone(theme, 'muted')} wrap="truncate">
+            latency histogram
+            {s.summary.responses > 0
+              ? ` (${formatCount(s.summary.responses)} ${s.summary.responses === 1 ? 'response' : 'responses'})`
+              : ''}
+            {hasFailed(s.histogram) ? (
+              <Text>
+                {' '}
+                <Text color={tone(theme, 'bad')}>{mark}</Text> failed
+              </Text>
+            ) : null}
+          </Text>
+        ) : null}
+        <Histogram histogram={s.histogram} width={l.histogramWidth} rows={l.histogramRows} />
+      </Box>
+    ) : null;
   const bottom = (
     <>
-      <Outcomes summary={s.summary} lastError={s.lastError} width={l.inner} compact={l.outcomes === 'line'} />
+      {l.outcomes === 'none' ? null : (
+        <Outcomes summary={s.summary} lastError={s.lastError} width={l.inner} compact={l.outcomes === 'line'} />
+      )}
       {l.flow ? <FlowLine snapshot={s} /> : null}
     </>
   );
@@ -128,7 +146,8 @@ export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
             <Box width={2} />
             <Box flexDirection="column" width={l.statsWidth}>
               {percentiles}
-              <Sparkline recent={s.recent} width={l.statsWidth} />
+              {recent}
+              {rates}
               {phases}
             </Box>
           </Box>
@@ -137,7 +156,8 @@ export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
       ) : (
         <>
           {percentiles}
-          <Sparkline recent={s.recent} width={l.inner} />
+          {recent}
+          {rates}
           {hist}
           {phases}
           {bottom}
