@@ -68,6 +68,21 @@ export interface SummaryContext {
   readonly requested: number;
   /** Set when the user stopped the run (the summary is then computed locally). */
   readonly interrupted?: boolean;
+  /** The call deadline, ms; undefined = none. Names it when it cut the run short. */
+  readonly deadlineMs?: number | undefined;
+}
+
+/**
+ * What to do when the deadline cut a finite run short, e.g. "3 of 5 attempts
+ * before the 30 s deadline; raise --deadline"; undefined when it did not.
+ */
+export function deadlineAdvice(s: Summary, ctx: SummaryContext): string | undefined {
+  if (!s.deadlineReached || ctx.requested === 0) return undefined;
+  const done = s.successes + s.failures;
+  if (done >= ctx.requested) return undefined;
+  const within = ctx.deadlineMs === undefined ? 'the deadline' : `the ${formatBound(ctx.deadlineMs)} deadline`;
+  const cut = s.aborted > 0 ? ` (${s.aborted} aborted by it)` : '';
+  return `${done} of ${ctx.requested} attempts before ${within}${cut}; raise --deadline`;
 }
 
 /** Multi-line human summary; the average is the headline. */
@@ -90,7 +105,8 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
   if (Object.keys(s.phases).length > 0) lines.push(`  phases (median)  ${formatPhases(s.phases)}`);
   lines.push('');
   const failures = s.failures > 0 ? st.red(String(s.failures)) : String(s.failures);
-  lines.push(`  successes ${s.successes}   failures ${failures}   responses ${s.responses}`);
+  const aborted = s.aborted > 0 ? `   aborted ${s.aborted}` : '';
+  lines.push(`  successes ${s.successes}   failures ${failures}${aborted}   responses ${s.responses}`);
   if (s.statuses.length > 0) lines.push(`  statuses  ${s.statuses.map((c) => `${c.status}: ${c.count}`).join('   ')}`);
   if (s.errors.length > 0) lines.push(`  errors    ${s.errors.map((c) => `${c.reason}: ${c.count}`).join('   ')}`);
   if (s.histogram.length > 0 || s.histogramOverflow > 0) {
@@ -107,7 +123,8 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
     }
   }
   lines.push('');
-  lines.push(`  deadline reached  ${s.deadlineReached ? st.red('yes') : 'no'}`);
+  const advice = deadlineAdvice(s, ctx);
+  lines.push(`  deadline reached  ${s.deadlineReached ? st.red('yes') : 'no'}${advice === undefined ? '' : `: ${advice}`}`);
   if (s.scheduleSlips > 0) lines.push(`  schedule slips    ${s.scheduleSlips}`);
   if (s.backpressureWaitMs > 0) lines.push(`  backpressure wait ${formatMsFixed(s.backpressureWaitMs)}`);
   if (ctx.interrupted === true) lines.push(st.dim('  interrupted: statistics over the attempts received so far'));

@@ -33,7 +33,7 @@ export function probeCommand(ctx: CommandContext) {
       );
       if (opts.json === true) await writeOut(io.stdout, `${JSON.stringify(summaryJson(summary))}\n`);
       else {
-        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions }, styleFor(io.stdout, io.env));
+        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) }, styleFor(io.stdout, io.env));
         await writeOut(io.stdout, text);
       }
       ctx.exitCode = exitCodeForSummary(summary, opts.repetitions);

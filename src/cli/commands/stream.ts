@@ -49,7 +49,7 @@ export function streamCommand(ctx: CommandContext) {
       if (json) {
         await writeOut(io.stdout, `${JSON.stringify({ type: 'summary', interrupted, ...summaryJson(summary) })}\n`);
       } else {
-        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, interrupted }, style);
+        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, interrupted, deadlineMs: callDeadlineMs(opts) }, style);
         await writeOut(io.stdout, `\n${text}`);
       }
     };
