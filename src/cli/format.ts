@@ -133,12 +133,67 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
 
 const nil = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 
+/**
+ * Version of the JSON lines (docs/json.md, docs/json-schema/). New fields may
+ * appear within a version; removing, renaming or changing the meaning of one
+ * bumps it.
+ */
+export const JSON_SCHEMA_VERSION = 1;
+
+/** What a summary line says about the run besides the statistics. */
+export interface RunInfo {
+  /** The URL as given. */
+  readonly endpoint: string;
+  /** host:port of the prober; undefined = the embedded one. */
+  readonly server: string | undefined;
+  /** Repetitions requested; 0 = continuous. */
+  readonly requested: number;
+  /** The call deadline, ms; undefined = none. */
+  readonly deadlineMs: number | undefined;
+  /** Client wall clock: just before the call, and when its summary was in hand. */
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+  /** The server's summary never arrived: the statistics were folded locally. */
+  readonly interrupted: boolean;
+  /** The call was a ProbeStream (stream facts mean something). */
+  readonly streamed: boolean;
+}
+
+/**
+ * The one summary line of `probe --json` and `stream --json`. Facts only a
+ * stream's server knows (eventsSent, backpressureWaitMs) are null for the
+ * unary probe and for a summary folded locally, rather than a misleading 0.
+ */
+export function summaryLine(s: Summary, run: RunInfo): Record<string, unknown> {
+  const streamFacts = run.streamed && !run.interrupted;
+  return {
+    type: 'summary',
+    schema: JSON_SCHEMA_VERSION,
+    endpoint: run.endpoint,
+    server: run.server ?? 'embedded',
+    startedAt: run.startedAt.toISOString(),
+    endedAt: run.endedAt.toISOString(),
+    interrupted: run.interrupted,
+    requested: run.requested,
+    deadlineMs: nil(run.deadlineMs),
+    ...summaryJson(s),
+    backpressureWaitMs: streamFacts ? s.backpressureWaitMs : null,
+    eventsSent: streamFacts ? s.eventsSent : null,
+  };
+}
+
+/** One NDJSON attempt line of `stream --json`. */
+export function attemptLine(a: AttemptResult): Record<string, unknown> {
+  return { type: 'attempt', schema: JSON_SCHEMA_VERSION, ...attemptJson(a) };
+}
+
 /** The Summary as a JSON-ready object with every key present. */
 export function summaryJson(s: Summary): Record<string, unknown> {
   return {
     attempts: s.attempts,
     successes: s.successes,
     failures: s.failures,
+    aborted: s.aborted,
     responses: s.responses,
     averageMs: nil(s.averageMs),
     minMs: nil(s.minMs),
