@@ -47,6 +47,27 @@ test('average equals the arithmetic mean of responses; failures without response
   assert.equal(inHist, s.responses);
 });
 
+test('ABORTED attempts (deadline or cancel) are counted apart, not as failures', () => {
+  const st = new RunStats();
+  st.add(ok(10));
+  st.add({ latencyMs: 5, error: { reason: 'TIMEOUT' } });
+  st.add({ latencyMs: 20, error: { reason: 'ABORTED' } });
+  st.add({ latencyMs: 30, error: { reason: 'ABORTED' } });
+  const s = st.summary({ deadlineReached: true });
+  assert.equal(s.attempts, 4);
+  assert.equal(s.successes, 1);
+  assert.equal(s.failures, 1);
+  assert.equal(s.aborted, 2);
+  assert.equal(s.successes + s.failures + s.aborted, s.attempts);
+  // The reasons still list every error, ABORTED included.
+  assert.deepEqual(s.errors, [
+    { reason: 'ABORTED', count: 2 },
+    { reason: 'TIMEOUT', count: 1 },
+  ]);
+  st.reset();
+  assert.equal(st.summary().aborted, 0);
+});
+
 test('display histogram: 1-2-5 bounds, trimmed, non-cumulative, overflow separate', () => {
   const st = new RunStats();
   st.add(ok(3)); // (2, 5]

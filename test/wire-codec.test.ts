@@ -216,6 +216,7 @@ describe('summary', () => {
     attempts: 10,
     successes: 6,
     failures: 4,
+    aborted: 0,
     responses: 8,
     averageMs: 12.5,
     minMs: 1.000001,
@@ -253,6 +254,23 @@ describe('summary', () => {
     assert.deepEqual(summaryFromProto(wire(summaryToProto(full), pb.Summary)), full);
   });
 
+  it('carries aborted apart from failures (field 23), both ways', () => {
+    const cut: Summary = {
+      ...full,
+      attempts: 12,
+      aborted: 2,
+      errors: [...full.errors, { reason: 'ABORTED', count: 2 }].sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1)),
+    };
+    const msg = wire(summaryToProto(cut), pb.Summary);
+    assert.equal(msg.aborted, 2);
+    assert.equal(msg.failures, 4);
+    const back = summaryFromProto(msg);
+    assert.deepEqual(back, cut);
+    assert.equal(back.successes + back.failures + back.aborted, back.attempts);
+    // Tag 23 varint (key 0xb8 0x01): what a reader of the published proto decodes.
+    assert.ok(Buffer.from(msg.serialize()).includes(Buffer.from([0xb8, 0x01, 2])));
+  });
+
   it('puts errors on the wire ascending by enum, domain side by count desc', () => {
     const msg = summaryToProto(full);
     assert.deepEqual(
@@ -278,6 +296,7 @@ describe('summary', () => {
       attempts: 2,
       successes: 0,
       failures: 2,
+      aborted: 0,
       responses: 0,
       histogram: [],
       histogramOverflow: 0,

@@ -68,6 +68,21 @@ export interface SummaryContext {
   readonly requested: number;
   /** Set when the user stopped the run (the summary is then computed locally). */
   readonly interrupted?: boolean;
+  /** The call deadline, ms; undefined = none. Names it when it cut the run short. */
+  readonly deadlineMs?: number | undefined;
+}
+
+/**
+ * What to do when the deadline cut a finite run short, e.g. "3 of 5 attempts
+ * before the 30 s deadline; raise --deadline"; undefined when it did not.
+ */
+export function deadlineAdvice(s: Summary, ctx: SummaryContext): string | undefined {
+  if (!s.deadlineReached || ctx.requested === 0) return undefined;
+  const done = s.successes + s.failures;
+  if (done >= ctx.requested) return undefined;
+  const within = ctx.deadlineMs === undefined ? 'the deadline' : `the ${formatBound(ctx.deadlineMs)} deadline`;
+  const cut = s.aborted > 0 ? ` (${s.aborted} aborted by it)` : '';
+  return `${done} of ${ctx.requested} attempts before ${within}${cut}; raise --deadline`;
 }
 
 /** Multi-line human summary; the average is the headline. */
@@ -90,7 +105,8 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
   if (Object.keys(s.phases).length > 0) lines.push(`  phases (median)  ${formatPhases(s.phases)}`);
   lines.push('');
   const failures = s.failures > 0 ? st.red(String(s.failures)) : String(s.failures);
-  lines.push(`  successes ${s.successes}   failures ${failures}   responses ${s.responses}`);
+  const aborted = s.aborted > 0 ? `   aborted ${s.aborted}` : '';
+  lines.push(`  successes ${s.successes}   failures ${failures}${aborted}   responses ${s.responses}`);
   if (s.statuses.length > 0) lines.push(`  statuses  ${s.statuses.map((c) => `${c.status}: ${c.count}`).join('   ')}`);
   if (s.errors.length > 0) lines.push(`  errors    ${s.errors.map((c) => `${c.reason}: ${c.count}`).join('   ')}`);
   if (s.histogram.length > 0 || s.histogramOverflow > 0) {
@@ -107,7 +123,8 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
     }
   }
   lines.push('');
-  lines.push(`  deadline reached  ${s.deadlineReached ? st.red('yes') : 'no'}`);
+  const advice = deadlineAdvice(s, ctx);
+  lines.push(`  deadline reached  ${s.deadlineReached ? st.red('yes') : 'no'}${advice === undefined ? '' : `: ${advice}`}`);
   if (s.scheduleSlips > 0) lines.push(`  schedule slips    ${s.scheduleSlips}`);
   if (s.backpressureWaitMs > 0) lines.push(`  backpressure wait ${formatMsFixed(s.backpressureWaitMs)}`);
   if (ctx.interrupted === true) lines.push(st.dim('  interrupted: statistics over the attempts received so far'));
@@ -116,12 +133,67 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
 
 const nil = <T>(v: T | undefined): T | null => (v === undefined ? null : v);
 
+/**
+ * Version of the JSON lines (docs/json.md, docs/json-schema/). New fields may
+ * appear within a version; removing, renaming or changing the meaning of one
+ * bumps it.
+ */
+export const JSON_SCHEMA_VERSION = 1;
+
+/** What a summary line says about the run besides the statistics. */
+export interface RunInfo {
+  /** The URL as given. */
+  readonly endpoint: string;
+  /** host:port of the prober; undefined = the embedded one. */
+  readonly server: string | undefined;
+  /** Repetitions requested; 0 = continuous. */
+  readonly requested: number;
+  /** The call deadline, ms; undefined = none. */
+  readonly deadlineMs: number | undefined;
+  /** Client wall clock: just before the call, and when its summary was in hand. */
+  readonly startedAt: Date;
+  readonly endedAt: Date;
+  /** The server's summary never arrived: the statistics were folded locally. */
+  readonly interrupted: boolean;
+  /** The call was a ProbeStream (stream facts mean something). */
+  readonly streamed: boolean;
+}
+
+/**
+ * The one summary line of `probe --json` and `stream --json`. Facts only a
+ * stream's server knows (eventsSent, backpressureWaitMs) are null for the
+ * unary probe and for a summary folded locally, rather than a misleading 0.
+ */
+export function summaryLine(s: Summary, run: RunInfo): Record<string, unknown> {
+  const streamFacts = run.streamed && !run.interrupted;
+  return {
+    type: 'summary',
+    schema: JSON_SCHEMA_VERSION,
+    endpoint: run.endpoint,
+    server: run.server ?? 'embedded',
+    startedAt: run.startedAt.toISOString(),
+    endedAt: run.endedAt.toISOString(),
+    interrupted: run.interrupted,
+    requested: run.requested,
+    deadlineMs: nil(run.deadlineMs),
+    ...summaryJson(s),
+    backpressureWaitMs: streamFacts ? s.backpressureWaitMs : null,
+    eventsSent: streamFacts ? s.eventsSent : null,
+  };
+}
+
+/** One NDJSON attempt line of `stream --json`. */
+export function attemptLine(a: AttemptResult): Record<string, unknown> {
+  return { type: 'attempt', schema: JSON_SCHEMA_VERSION, ...attemptJson(a) };
+}
+
 /** The Summary as a JSON-ready object with every key present. */
 export function summaryJson(s: Summary): Record<string, unknown> {
   return {
     attempts: s.attempts,
     successes: s.successes,
     failures: s.failures,
+    aborted: s.aborted,
     responses: s.responses,
     averageMs: nil(s.averageMs),
     minMs: nil(s.minMs),

@@ -30,7 +30,8 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 export function exitCodeForSummary(s: Summary, requested: number, interrupted = false): ExitCode {
   if (s.failures > 0) return EXIT.PROBE_FAILED;
   if (requested === 0) return EXIT.OK;
-  if (interrupted || s.deadlineReached || s.attempts < requested) return EXIT.PROBE_FAILED;
+  // Aborted attempts are not failures, but they are not the requested attempts either.
+  if (interrupted || s.deadlineReached || s.aborted > 0 || s.attempts < requested) return EXIT.PROBE_FAILED;
   return EXIT.OK;
 }
 

@@ -25,6 +25,12 @@ export const DISPLAY_BOUNDS_MS: readonly number[] = Object.freeze([
 ]);
 
 
+/**
+ * The reason the engine gives an attempt that the call's deadline or a cancel
+ * cut short (src/probe/errors.ts): our doing, not the target's failure.
+ */
+export const ABORTED_REASON = 'ABORTED';
+
 /** Drops leading and trailing empty buckets (keeps empty ones in between). */
 export function trimHistogram(buckets: readonly HistogramBucket[]): HistogramBucket[] {
   let first = 0;
@@ -43,6 +49,7 @@ export class RunStats {
   private attempts = 0;
   private successes = 0;
   private failures = 0;
+  private aborted = 0;
   private slips = 0;
   private readonly latency = new LatencyDigest();
   // Responses that still failed (unexpected status, body too large...), so a
@@ -60,7 +67,8 @@ export class RunStats {
     this.attempts++;
     if (obs.error === undefined) this.successes++;
     else {
-      this.failures++;
+      if (obs.error.reason === ABORTED_REASON) this.aborted++;
+      else this.failures++;
       const r = obs.error.reason;
       this.reasons.set(r, (this.reasons.get(r) ?? 0) + 1);
     }
@@ -122,6 +130,7 @@ export class RunStats {
       attempts: this.attempts,
       successes: this.successes,
       failures: this.failures,
+      aborted: this.aborted,
       responses: d.count,
       averageMs: d.mean,
       minMs: d.min,
@@ -148,6 +157,7 @@ export class RunStats {
     this.attempts = 0;
     this.successes = 0;
     this.failures = 0;
+    this.aborted = 0;
     this.slips = 0;
     this.latency.reset();
     this.failedLatency.reset();

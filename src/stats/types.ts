@@ -38,9 +38,13 @@ export type PhaseMedians = PhaseTimes;
  * response (`responses`), whatever the status; undefined when responses = 0.
  */
 export interface Summary {
+  /** successes + failures + aborted. */
   readonly attempts: number;
   readonly successes: number;
+  /** Attempts that failed, ABORTED ones excepted. */
   readonly failures: number;
+  /** Attempts our side cut short (reason ABORTED: the deadline or a cancel); not the target's failures. */
+  readonly aborted: number;
   readonly responses: number;
   /** Mean response time (the wire's `average_latency`). */
   readonly averageMs?: number;
@@ -58,7 +62,7 @@ export interface Summary {
   readonly histogramOverflow: number;
   /** Ascending by status. */
   readonly statuses: readonly StatusCount[];
-  /** Descending by count, then by reason. */
+  /** Every error reason, ABORTED included; descending by count, then by reason. */
   readonly errors: readonly ReasonCount[];
   readonly scheduleSlips: number;
   /** Run-level facts set by whoever ran the attempts (server). */

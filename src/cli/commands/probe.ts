@@ -2,7 +2,7 @@
 import { Command } from '@commander-js/extra-typings';
 import { probeOnce } from '../../client/index.js';
 import type { CommandContext } from '../context.js';
-import { formatSummary, styleFor, summaryJson } from '../format.js';
+import { formatSummary, styleFor, summaryLine } from '../format.js';
 import { writeOut } from '../../common/output.js';
 import { withProber } from '../connection.js';
 import { parseServerAddress } from '../options.js';
@@ -16,7 +16,7 @@ export function probeCommand(ctx: CommandContext) {
       .argument('<url>', 'http:// or https:// URL to probe'),
   )
     .option('-s, --server <host:port>', SERVER_HELP, parseServerAddress)
-    .option('--json', 'print the summary as one JSON object (times in ms)');
+    .option('--json', 'print the summary as one JSON object (times in ms; docs/json.md)');
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;
@@ -28,12 +28,17 @@ export function probeCommand(ctx: CommandContext) {
       return;
     }
     try {
-      const summary = await withProber(opts.server, (conn) =>
-        probeOnce(conn, toProbeInput(url, opts), { deadlineMs: callDeadlineMs(opts), signal: io.signal }),
-      );
-      if (opts.json === true) await writeOut(io.stdout, `${JSON.stringify(summaryJson(summary))}\n`);
-      else {
-        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions }, styleFor(io.stdout, io.env));
+      let startedAt = new Date();
+      const summary = await withProber(opts.server, (conn) => {
+        startedAt = new Date();
+        return probeOnce(conn, toProbeInput(url, opts), { deadlineMs: callDeadlineMs(opts), signal: io.signal });
+      });
+      if (opts.json === true) {
+        const run = { endpoint: url, server: opts.server, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) };
+        const line = summaryLine(summary, { ...run, startedAt, endedAt: new Date(), interrupted: false, streamed: false });
+        await writeOut(io.stdout, `${JSON.stringify(line)}\n`);
+      } else {
+        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) }, styleFor(io.stdout, io.env));
         await writeOut(io.stdout, text);
       }
       ctx.exitCode = exitCodeForSummary(summary, opts.repetitions);

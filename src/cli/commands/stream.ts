@@ -1,13 +1,13 @@
 // `prober stream URL`: ProbeStream, one line per attempt as it finishes, then
 // the summary. --json: NDJSON, one object per attempt then the summary, each
-// with a `type` field. Output waits for stdout to drain, so a slow pipe
+// with a `type` field (docs/json.md). Output waits for stdout to drain, so a slow pipe
 // slows the reader and, through HTTP/2 flow control, the prober.
 import { Command } from '@commander-js/extra-typings';
 import { isProberRpcError, probeStream } from '../../client/index.js';
 import { RunStats } from '../../stats/index.js';
 import type { Summary } from '../../stats/types.js';
 import type { CommandContext } from '../context.js';
-import { attemptJson, formatAttempt, formatSummary, styleFor, summaryJson } from '../format.js';
+import { attemptLine, formatAttempt, formatSummary, styleFor, summaryLine } from '../format.js';
 import { writeOut } from '../../common/output.js';
 import { withProber } from '../connection.js';
 import { parseServerAddress } from '../options.js';
@@ -21,7 +21,7 @@ export function streamCommand(ctx: CommandContext) {
       .argument('<url>', 'http:// or https:// URL to probe'),
   )
     .option('-s, --server <host:port>', SERVER_HELP, parseServerAddress)
-    .option('--json', 'NDJSON: one object per attempt, then the summary ({"type": "attempt" | "summary", ...})');
+    .option('--json', 'NDJSON: one object per attempt, then the summary ({"type": "attempt" | "summary", ...}; docs/json.md)');
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;
@@ -31,6 +31,7 @@ export function streamCommand(ctx: CommandContext) {
     // cancelled call gets none from the server).
     const local = new RunStats();
     const started = performance.now();
+    let startedAt = new Date();
     let eventsSeen = 0;
     // Stop when the user interrupts or stdout goes away (`| head`: EPIPE).
     const stop = new AbortController();
@@ -47,15 +48,18 @@ export function streamCommand(ctx: CommandContext) {
     const printSummary = async (summary: Summary, interrupted: boolean): Promise<void> => {
       if (outputClosed) return;
       if (json) {
-        await writeOut(io.stdout, `${JSON.stringify({ type: 'summary', interrupted, ...summaryJson(summary) })}\n`);
+        const run = { endpoint: url, server: opts.server, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) };
+        const line = summaryLine(summary, { ...run, startedAt, endedAt: new Date(), interrupted, streamed: true });
+        await writeOut(io.stdout, `${JSON.stringify(line)}\n`);
       } else {
-        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, interrupted }, style);
+        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, interrupted, deadlineMs: callDeadlineMs(opts) }, style);
         await writeOut(io.stdout, `\n${text}`);
       }
     };
 
     try {
       ctx.exitCode = await withProber(opts.server, async (conn) => {
+        startedAt = new Date();
         try {
           const events = probeStream(conn, toProbeInput(url, opts), {
             deadlineMs: callDeadlineMs(opts),
@@ -66,7 +70,7 @@ export function streamCommand(ctx: CommandContext) {
             if (ev.kind === 'attempt') {
               eventsSeen++;
               local.add(ev.attempt);
-              const line = json ? JSON.stringify({ type: 'attempt', ...attemptJson(ev.attempt) }) : formatAttempt(ev.attempt, style);
+              const line = json ? JSON.stringify(attemptLine(ev.attempt)) : formatAttempt(ev.attempt, style);
               await writeOut(io.stdout, `${line}\n`);
             } else {
               await printSummary(ev.summary, false);

@@ -79,7 +79,7 @@ export function watchCommand(ctx: CommandContext) {
             lines.push(
               formatSummary(
                 o.summary,
-                { endpoint: url, requested: opts.repetitions, interrupted: o.serverSummary === undefined },
+                { endpoint: url, requested: opts.repetitions, interrupted: o.serverSummary === undefined, deadlineMs },
                 style,
               ).trimEnd(),
             );

@@ -1273,6 +1273,7 @@ export namespace prober.v1 {
             elapsed?: dependency_1.google.protobuf.Duration;
             events_sent?: number;
             phase_medians?: Phases;
+            aborted?: number;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [13, 15, 16], this.#one_of_decls);
@@ -1342,6 +1343,9 @@ export namespace prober.v1 {
                 }
                 if ("phase_medians" in data && data.phase_medians != undefined) {
                     this.phase_medians = data.phase_medians;
+                }
+                if ("aborted" in data && data.aborted != undefined) {
+                    this.aborted = data.aborted;
                 }
             }
         }
@@ -1510,6 +1514,12 @@ export namespace prober.v1 {
         get has_phase_medians() {
             return pb_1.Message.getField(this, 22) != null;
         }
+        get aborted() {
+            return pb_1.Message.getFieldWithDefault(this, 23, 0) as number;
+        }
+        set aborted(value: number) {
+            pb_1.Message.setField(this, 23, value);
+        }
         static fromObject(data: {
             attempts?: number;
             successes?: number;
@@ -1533,6 +1543,7 @@ export namespace prober.v1 {
             elapsed?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
             events_sent?: number;
             phase_medians?: ReturnType<typeof Phases.prototype.toObject>;
+            aborted?: number;
         }): Summary {
             const message = new Summary({});
             if (data.attempts != null) {
@@ -1601,6 +1612,9 @@ export namespace prober.v1 {
             if (data.phase_medians != null) {
                 message.phase_medians = Phases.fromObject(data.phase_medians);
             }
+            if (data.aborted != null) {
+                message.aborted = data.aborted;
+            }
             return message;
         }
         toObject() {
@@ -1627,6 +1641,7 @@ export namespace prober.v1 {
                 elapsed?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
                 events_sent?: number;
                 phase_medians?: ReturnType<typeof Phases.prototype.toObject>;
+                aborted?: number;
             } = {};
             if (this.attempts != null) {
                 data.attempts = this.attempts;
@@ -1694,6 +1709,9 @@ export namespace prober.v1 {
             if (this.phase_medians != null) {
                 data.phase_medians = this.phase_medians.toObject();
             }
+            if (this.aborted != null) {
+                data.aborted = this.aborted;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1744,6 +1762,8 @@ export namespace prober.v1 {
                 writer.writeUint64(21, this.events_sent);
             if (this.has_phase_medians)
                 writer.writeMessage(22, this.phase_medians, () => this.phase_medians.serialize(writer));
+            if (this.aborted != 0)
+                writer.writeUint64(23, this.aborted);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1818,6 +1838,9 @@ export namespace prober.v1 {
                         break;
                     case 22:
                         reader.readMessage(message.phase_medians, () => message.phase_medians = Phases.deserialize(reader));
+                        break;
+                    case 23:
+                        message.aborted = reader.readUint64();
                         break;
                     default: reader.skipField();
                 }

@@ -1,0 +1,160 @@
+// The documented JSON (docs/json.md) checked against real output: every line
+// of `probe --json` and `stream --json` from local targets must validate
+// against docs/json-schema/prober.v1.json, whose objects allow no
+// undocumented field.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { Ajv2020 } from 'ajv/dist/2020.js';
+import { run } from '../src/cli/run.js';
+import { EXIT } from '../src/cli/outcome.js';
+import { startEmbeddedServer } from '../src/server/server.js';
+import { startTarget, type Target } from './helpers/target.js';
+import { testIo } from './helpers/cli-io.js';
+
+type Line = Record<string, unknown>;
+
+const schemaUrl = new URL('../docs/json-schema/prober.v1.json', import.meta.url);
+const schema = JSON.parse(readFileSync(schemaUrl, 'utf8')) as {
+  $defs: { summary: { properties: Record<string, unknown> }; attempt: { properties: Record<string, unknown> } };
+};
+const validate = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true }).compile(schema);
+
+function check(line: Line, what: string): void {
+  assert.ok(validate(line), `${what}: ${JSON.stringify(validate.errors, null, 1)}\n${JSON.stringify(line)}`);
+}
+
+let target: Target;
+let dead: string;
+before(async () => {
+  target = await startTarget();
+  // A port that was just closed refuses connections.
+  const gone = await startTarget();
+  await gone.close();
+  dead = gone.url;
+});
+after(async () => {
+  await target.close();
+});
+
+async function lines(argv: string[], want: number, opts: { signal?: AbortSignal } = {}): Promise<Line[]> {
+  const io = testIo(opts);
+  const code = await run(argv, io);
+  assert.equal(code, want, `${argv.join(' ')}: ${io.stderr.text()}`);
+  const out = io.stdout
+    .text()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
+  for (const [i, l] of out.entries()) check(l, `${argv.join(' ')} line ${i + 1}`);
+  return out;
+}
+
+const isoRecent = (v: unknown): void => {
+  const t = Date.parse(v as string);
+  assert.ok(Math.abs(Date.now() - t) < 120_000, String(v));
+};
+
+test('probe --json: one summary line, valid, with run facts; stream-only facts null', { timeout: 60_000 }, async () => {
+  const [s] = await lines(['probe', `${target.url}/ok`, '-n', '3', '--json'], EXIT.OK);
+  assert.equal(s!['type'], 'summary');
+  assert.equal(s!['schema'], 1);
+  assert.equal(s!['endpoint'], `${target.url}/ok`);
+  assert.equal(s!['server'], 'embedded');
+  assert.equal(s!['interrupted'], false);
+  assert.equal(s!['requested'], 3);
+  assert.equal(s!['deadlineMs'], 30_000);
+  assert.equal(s!['eventsSent'], null);
+  assert.equal(s!['backpressureWaitMs'], null);
+  isoRecent(s!['startedAt']);
+  assert.ok((s!['startedAt'] as string) <= (s!['endedAt'] as string));
+  assert.equal(s!['aborted'], 0);
+});
+
+test('probe --json: failures and the deadline case validate', { timeout: 60_000 }, async () => {
+  const [refused] = await lines(['probe', `${dead}/ok`, '-n', '2', '--json'], EXIT.PROBE_FAILED);
+  assert.deepEqual(refused!['errors'], [{ reason: 'CONNECT_REFUSED', count: 2 }]);
+  assert.equal(refused!['averageMs'], null);
+  const [bad] = await lines(['probe', `${target.url}/status/503`, '-n', '2', '--json'], EXIT.PROBE_FAILED);
+  assert.equal(bad!['failures'], 2);
+  const [cut] = await lines(
+    ['probe', `${target.url}/hang`, '-n', '3', '--deadline', '500ms', '--timeout', '10s', '--json'],
+    EXIT.PROBE_FAILED,
+  );
+  assert.equal(cut!['deadlineReached'], true);
+  assert.equal(cut!['aborted'], 1);
+  assert.equal(cut!['failures'], 0);
+});
+
+test('stream --json: attempt lines then the same summary object as probe', { timeout: 60_000 }, async () => {
+  const out = await lines(['stream', `${target.url}/ok`, '-n', '3', '--json'], EXIT.OK);
+  assert.equal(out.length, 4);
+  for (const a of out.slice(0, 3)) {
+    assert.equal(a['type'], 'attempt');
+    assert.equal(a['schema'], 1);
+  }
+  const s = out[3]!;
+  assert.equal(s['type'], 'summary');
+  assert.equal(s['eventsSent'], 3);
+  assert.equal(typeof s['backpressureWaitMs'], 'number');
+  const [p] = await lines(['probe', `${target.url}/ok`, '-n', '3', '--json'], EXIT.OK);
+  assert.deepEqual(Object.keys(s), Object.keys(p!), 'probe and stream summaries have the same keys, in the same order');
+});
+
+test('stream --json: failures, the deadline, an interrupt and a --server validate', { timeout: 60_000 }, async () => {
+  const failed = await lines(['stream', `${target.url}/reset`, '-n', '2', '--json'], EXIT.PROBE_FAILED);
+  assert.ok(failed.slice(0, 2).every((a) => (a['error'] as { reason: string }).reason === 'RESET'));
+  await lines(['stream', `${dead}/ok`, '-n', '1', '--json'], EXIT.PROBE_FAILED);
+  await lines(['stream', `${target.url}/status/404`, '-n', '1', '--json'], EXIT.PROBE_FAILED);
+
+  const cut = await lines(
+    ['stream', `${target.url}/hang`, '-n', '3', '--deadline', '500ms', '--timeout', '10s', '--json'],
+    EXIT.PROBE_FAILED,
+  );
+  assert.equal((cut[0]!['error'] as { reason: string }).reason, 'ABORTED');
+  assert.equal(cut.at(-1)!['deadlineReached'], true);
+
+  const ac = new AbortController();
+  const io = testIo({ signal: ac.signal });
+  const done = run(['stream', `${target.url}/delay/5`, '-n', '0', '--interval', '0', '--json'], io);
+  await io.stdout.waitFor(/"seq":2\b/);
+  ac.abort();
+  assert.equal(await done, EXIT.OK, io.stderr.text());
+  const stopped = io.stdout
+    .text()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Line);
+  for (const l of stopped) check(l, 'interrupted stream');
+  const s = stopped.at(-1)!;
+  assert.equal(s['interrupted'], true);
+  assert.equal(s['requested'], 0);
+  assert.equal(s['deadlineMs'], null);
+  assert.equal(s['eventsSent'], null, 'the server never said: not a local guess');
+
+  const server = await startEmbeddedServer();
+  try {
+    const out = await lines(['stream', `${target.url}/ok`, '-n', '1', '--server', server.address, '--json'], EXIT.OK);
+    assert.equal(out.at(-1)!['server'], server.address);
+  } finally {
+    await server.close(1000);
+  }
+});
+
+test('the schema rejects an undocumented field, a missing one and a wrong version', { timeout: 60_000 }, async () => {
+  const [s] = await lines(['probe', `${target.url}/ok`, '-n', '1', '--json'], EXIT.OK);
+  assert.equal(validate({ ...s, surprise: 1 }), false);
+  const { aborted: _gone, ...missing } = s!;
+  assert.equal(validate(missing), false);
+  assert.equal(validate({ ...s, schema: 2 }), false);
+  assert.equal(validate({ ...s, phases: { ...(s!['phases'] as object), extraMs: 1 } }), false);
+});
+
+test('docs/json.md documents every field of the schema', () => {
+  const doc = readFileSync(new URL('../docs/json.md', import.meta.url), 'utf8');
+  for (const def of ['attempt', 'summary'] as const) {
+    for (const field of Object.keys(schema.$defs[def].properties)) {
+      assert.match(doc, new RegExp(`^\\| \`${field}\` \\|`, 'm'), `${def}.${field} is not in docs/json.md`);
+    }
+  }
+});
