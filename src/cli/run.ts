@@ -8,7 +8,7 @@ import { streamCommand } from './commands/stream.js';
 import { watchCommand } from './commands/watch.js';
 import type { CommandContext } from './context.js';
 import type { CliIo } from './io.js';
-import { EXIT } from './outcome.js';
+import { EXIT } from './exit.js';
 
 function version(): string {
   try {

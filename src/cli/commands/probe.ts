@@ -1,12 +1,10 @@
 // `prober probe URL`: one unary Probe call, then the summary.
 import { Command } from '@commander-js/extra-typings';
-import { probeOnce } from '../../client/index.js';
 import type { CommandContext } from '../context.js';
 import { formatSummary, styleFor, summaryJson } from '../format.js';
 import { writeOut } from '../../common/output.js';
-import { withProber } from '../connection.js';
+import { EXIT } from '../exit.js';
 import { parseServerAddress } from '../options.js';
-import { EXIT, exitCodeForSummary, reportError } from '../outcome.js';
 import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 export function probeCommand(ctx: CommandContext) {
@@ -27,6 +25,12 @@ export function probeCommand(ctx: CommandContext) {
       ctx.exitCode = EXIT.USAGE;
       return;
     }
+    // Loaded here, not at the top: `--version` and `--help` need no gRPC (see run.ts).
+    const [{ probeOnce }, { withProber }, { exitCodeForSummary, reportError }] = await Promise.all([
+      import('../../client/index.js'),
+      import('../connection.js'),
+      import('../outcome.js'),
+    ]);
     try {
       const summary = await withProber(opts.server, (conn) =>
         probeOnce(conn, toProbeInput(url, opts), { deadlineMs: callDeadlineMs(opts), signal: io.signal }),
