@@ -1,4 +1,5 @@
-// `prober probe URL`: one unary Probe call, then the summary.
+// `prober probe URL`: one unary Probe call, then the summary. On a terminal,
+// ProbeStream instead, for a progress line on stderr (progress.ts); same summary.
 import { Command } from '@commander-js/extra-typings';
 import type { CommandContext } from '../context.js';
 import { formatSummary, styleFor, summaryJson } from '../format.js';
@@ -14,7 +15,8 @@ export function probeCommand(ctx: CommandContext) {
       .argument('<url>', 'http:// or https:// URL to probe'),
   )
     .option('-s, --server <host:port>', SERVER_HELP, parseServerAddress)
-    .option('--json', 'print the summary as one JSON object (times in ms)');
+    .option('--json', 'print the summary as one JSON object (times in ms)')
+    .option('-q, --quiet', 'no progress line on stderr (shown only when stderr is a terminal)');
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;
@@ -26,15 +28,20 @@ export function probeCommand(ctx: CommandContext) {
       return;
     }
     // Loaded here, not at the top: `--version` and `--help` need no gRPC (see run.ts).
-    const [{ probeOnce }, { withProber }, { exitCodeForSummary, reportError }] = await Promise.all([
-      import('../../client/index.js'),
-      import('../connection.js'),
-      import('../outcome.js'),
-    ]);
+    const [{ probeOnce }, { withProber }, { exitCodeForSummary, reportError }, { probeWithProgress, showsProgress }] =
+      await Promise.all([
+        import('../../client/index.js'),
+        import('../connection.js'),
+        import('../outcome.js'),
+        import('../progress.js'),
+      ]);
+    const progress = showsProgress(io.stderr, opts.quiet);
     try {
-      const summary = await withProber(opts.server, (conn) =>
-        probeOnce(conn, toProbeInput(url, opts), { deadlineMs: callDeadlineMs(opts), signal: io.signal }),
-      );
+      const summary = await withProber(opts.server, (conn) => {
+        const input = toProbeInput(url, opts);
+        const call = { deadlineMs: callDeadlineMs(opts), signal: io.signal };
+        return progress ? probeWithProgress(conn, input, call, io.stderr) : probeOnce(conn, input, call);
+      });
       if (opts.json === true) await writeOut(io.stdout, `${JSON.stringify(summaryJson(summary))}\n`);
       else {
         const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions }, styleFor(io.stdout, io.env));
