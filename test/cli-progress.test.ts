@@ -21,26 +21,45 @@ test('line(): done/total, rate, errors, time left before the deadline', () => {
     line({ done: 37, total: 400, errors: 2, elapsedMs: 1_000, deadlineMs: 30_000 }),
     '37/400 attempts · 37/s · 2 errors · deadline in 29 s',
   );
-  assert.equal(line({ done: 3, total: 10, errors: 1, elapsedMs: 1_500, deadlineMs: undefined }), '3/10 attempts · 2.0/s · 1 error');
+  assert.equal(
+    line({ done: 3, total: 10, errors: 1, elapsedMs: 1_500, deadlineMs: undefined }),
+    '3/10 attempts · 2.0/s · 1 error',
+  );
   // Nothing done yet, and a deadline already passed, stay readable.
-  assert.equal(line({ done: 0, total: 5, errors: 0, elapsedMs: 0, deadlineMs: 2_000 }), '0/5 attempts · 0.0/s · 0 errors · deadline in 2 s');
-  assert.equal(line({ done: 1, total: 5, errors: 0, elapsedMs: 2_500, deadlineMs: 2_000 }), '1/5 attempts · 0.4/s · 0 errors · deadline in 0 s');
+  assert.equal(
+    line({ done: 0, total: 5, errors: 0, elapsedMs: 0, deadlineMs: 2_000 }),
+    '0/5 attempts · 0.0/s · 0 errors · deadline in 2 s',
+  );
+  assert.equal(
+    line({ done: 1, total: 5, errors: 0, elapsedMs: 2_500, deadlineMs: 2_000 }),
+    '1/5 attempts · 0.4/s · 0 errors · deadline in 0 s',
+  );
 });
+
+const ERASE_LINE = '\u001b[2K';
 
 /** What a terminal shows after `raw`: \r to column 0, ESC[2K erases the line, \n starts the next. */
 function screen(raw: string): string[] {
   const rows: string[][] = [[]];
   let col = 0;
-  for (const [tok] of raw.matchAll(/\r|\n|\x1b\[2K|[^\r\n\x1b]|\x1b/g)) {
+  for (let i = 0; i < raw.length; i++) {
     const row = rows[rows.length - 1]!;
-    if (tok === '\r') col = 0;
-    else if (tok === '\n') {
+    if (raw.startsWith(ERASE_LINE, i)) {
+      row.length = 0;
+      i += ERASE_LINE.length - 1;
+    } else if (raw[i] === '\r') col = 0;
+    else if (raw[i] === '\n') {
       rows.push([]);
       col = 0;
-    } else if (tok === '\x1b[2K') row.length = 0;
-    else row[col++] = tok;
+    } else row[col++] = raw[i]!;
   }
-  return rows.map((r) => Array.from(r, (c) => c ?? ' ').join('').trimEnd()).filter((r) => r !== '');
+  return rows
+    .map((r) =>
+      Array.from(r, (c) => c ?? ' ')
+        .join('')
+        .trimEnd(),
+    )
+    .filter((r) => r !== '');
 }
 
 function ttyIo(opts: { stderrTTY?: boolean; signal?: AbortSignal } = {}): TestIo {
@@ -93,7 +112,11 @@ test('progress counts errors; --json gives the same summary as without progress'
 });
 
 test('--quiet, -q, or stderr not a terminal: nothing on stderr', { timeout: 60_000 }, async () => {
-  for (const [extra, tty] of [[['--quiet'], true], [['-q'], true], [[], false]] as const) {
+  for (const [extra, tty] of [
+    [['--quiet'], true],
+    [['-q'], true],
+    [[], false],
+  ] as const) {
     const io = ttyIo({ stderrTTY: tty });
     const code = await run(['probe', `${target.url}/delay/150`, '-n', '4', ...extra], io);
     assert.equal(code, EXIT.OK, io.stderr.text());

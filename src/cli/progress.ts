@@ -80,7 +80,13 @@ export class ProgressLine {
   private draw(): void {
     const elapsedMs = performance.now() - this.started;
     if (elapsedMs < FIRST_DRAW_MS) return;
-    let text = line({ done: this.done, total: this.total, errors: this.errors, elapsedMs, deadlineMs: this.deadlineMs });
+    let text = line({
+      done: this.done,
+      total: this.total,
+      errors: this.errors,
+      elapsedMs,
+      deadlineMs: this.deadlineMs,
+    });
     // A line that wraps could not be erased by ERASE.
     const columns = (this.out as { columns?: number }).columns;
     if (columns !== undefined && columns > 1 && text.length >= columns) text = text.slice(0, columns - 1);
