@@ -1,7 +1,6 @@
 // The one-command mode: an in-process prober on 127.0.0.1, free port. Kept
-// in its own module so `--server host:port` runs never load the server code.
-import { startEmbeddedServer } from '../server/server.js';
-import { startEmbeddedServerThread } from '../server/thread.js';
+// in its own module so `--server host:port` runs never load the server code,
+// and the threaded one loads it on its thread only.
 
 export interface Embedded {
   readonly address: string;
@@ -21,9 +20,11 @@ export interface EmbeddedOptions {
 
 export async function startEmbedded(options: EmbeddedOptions = {}): Promise<Embedded> {
   if (options.thread === true) {
+    const { startEmbeddedServerThread } = await import('../server/thread.js');
     const th = await startEmbeddedServerThread();
     return { address: th.address, close: () => th.close(CLOSE_GRACE_MS) };
   }
+  const { startEmbeddedServer } = await import('../server/server.js');
   const running = await startEmbeddedServer();
   return { address: running.address, close: () => running.close(CLOSE_GRACE_MS) };
 }

@@ -7,20 +7,10 @@ import { flagForField } from '../probe/validate.js';
 import type { Summary } from '../stats/types.js';
 // Types only: the TUI loads lazily.
 import type { FeedOutcome } from '../tui/feed.js';
+import { EXIT, type ExitCode } from './exit.js';
 import type { CliIo } from './io.js';
 
-/** Process exit codes of every command. */
-export const EXIT = Object.freeze({
-  /** All requested attempts ran and succeeded (serve: clean shutdown). */
-  OK: 0,
-  /** Some attempt failed, or the deadline (or Ctrl-C) cut the run short. */
-  PROBE_FAILED: 1,
-  /** Bad flags or configuration, or the server said INVALID_ARGUMENT. */
-  USAGE: 2,
-  /** Any other RPC or runtime error (server unavailable, could not listen, ...). */
-  RPC: 3,
-});
-export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
+export { EXIT, type ExitCode } from './exit.js';
 
 /**
  * 0 when every requested attempt ran and succeeded; 1 when any failed or the

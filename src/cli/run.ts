@@ -2,13 +2,15 @@
 // process; tests feed it captured streams.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from '@commander-js/extra-typings';
+// Commands import gRPC, the server, pino and Ink inside their actions, so
+// `--version` and `--help` load none of them (test/cli-lazy-load.test.ts).
 import { probeCommand } from './commands/probe.js';
 import { serveCommand } from './commands/serve.js';
 import { streamCommand } from './commands/stream.js';
 import { watchCommand } from './commands/watch.js';
 import type { CommandContext } from './context.js';
 import type { CliIo } from './io.js';
-import { EXIT } from './outcome.js';
+import { EXIT } from './exit.js';
 
 function version(): string {
   try {

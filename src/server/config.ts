@@ -13,7 +13,7 @@ import { ConfigError } from '../common/errors.js';
 import { DEFAULT_LIMITS } from '../probe/index.js';
 import type { ProbeLimits } from '../probe/types.js';
 import type { ProbeObserver } from './observer.js';
-import { STDERR_LOGGER, type ErrorLogger } from './status.js';
+import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:50051';
 export const DEFAULT_GRACE_MS = 5_000;

@@ -9,7 +9,7 @@ import { timerDelay } from '../common/timers.js';
 import { DEFAULT_GRACE_MS, isServerSettings, resolveServerConfig, type ServerInput, type ServerSettings, type ServiceInstaller } from './config.js';
 import type { RunningMetricsServer } from './http.js';
 import { NOOP_OBSERVER } from './observer.js';
-import { setupObservability, type Observability } from './operability.js';
+import type { Observability } from './operability.js';
 import { ProberService } from './service.js';
 import type { ErrorLogger } from './status.js';
 
@@ -47,7 +47,7 @@ export interface RunningServer {
  */
 export async function startServer(config: ServerInput | ServerSettings = {}): Promise<RunningServer> {
   const settings = isServerSettings(config) ? config : resolveServerConfig(config);
-  const obs = setupObservability(settings);
+  const obs = await observability(settings);
   const server = new grpc.Server({
     ...settings.grpc.options,
     interceptors: [...obs.interceptors, ...(settings.grpc.options.interceptors ?? [])],
@@ -79,6 +79,29 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
     ...(metrics ? { metrics } : {}),
     ...(obs.registry ? { registry: obs.registry } : {}),
   };
+}
+
+/** Observability with nothing to do: what the embedded prober has. */
+const NO_OBSERVABILITY: Observability = {
+  observer: undefined,
+  interceptors: [],
+  registry: undefined,
+  operability: undefined,
+  addToServer: () => {},
+  start: () => Promise.resolve(undefined),
+  draining: () => {},
+  close: () => Promise.resolve(),
+};
+
+/**
+ * Loads health, reflection, metrics and logging (grpc-health-check,
+ * @grpc/reflection, prom-client: slow to load) only when a setting asks for one.
+ */
+async function observability(settings: ServerSettings): Promise<Observability> {
+  const none = !settings.health && settings.reflection === 'off' && settings.metrics === undefined && settings.logger === undefined;
+  if (none) return NO_OBSERVABILITY;
+  const { setupObservability } = await import('./operability.js');
+  return setupObservability(settings);
 }
 
 type Cleanup = () => void | Promise<void>;

@@ -3,20 +3,9 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../probe/errors.js';
 import { STATUS_DETAILS_KEY, encodeBadRequestStatus } from '../wire/index.js';
+import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
 
-/** Where unexpected errors go (pino's `logger.error(obj, msg)` fits). */
-export interface ErrorLogger {
-  error(obj: object, msg?: string): void;
-}
-
-/** Default: one JSON line on stderr, so nothing unexpected goes unseen. */
-export const STDERR_LOGGER: ErrorLogger = {
-  error(obj, msg) {
-    const o = obj as { err?: unknown };
-    const err = o.err instanceof Error ? { message: o.err.message, stack: o.err.stack } : o.err;
-    process.stderr.write(`${JSON.stringify({ level: 'error', msg, ...obj, err })}\n`);
-  },
-};
+export { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
 
 /** Generic text for INTERNAL: internals (stack, paths) stay in the log. */
 export const INTERNAL_DETAILS = 'internal error while probing; see the server log';

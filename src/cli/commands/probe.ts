@@ -1,12 +1,11 @@
-// `prober probe URL`: one unary Probe call, then the summary.
+// `prober probe URL`: one unary Probe call, then the summary. On a terminal,
+// ProbeStream instead, for a progress line on stderr (progress.ts); same summary.
 import { Command } from '@commander-js/extra-typings';
-import { probeOnce } from '../../client/index.js';
 import type { CommandContext } from '../context.js';
 import { formatSummary, styleFor, summaryLine } from '../format.js';
 import { writeOut } from '../../common/output.js';
-import { withProber } from '../connection.js';
+import { EXIT } from '../exit.js';
 import { parseServerAddress } from '../options.js';
-import { EXIT, exitCodeForSummary, reportError } from '../outcome.js';
 import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 export function probeCommand(ctx: CommandContext) {
@@ -16,7 +15,8 @@ export function probeCommand(ctx: CommandContext) {
       .argument('<url>', 'http:// or https:// URL to probe'),
   )
     .option('-s, --server <host:port>', SERVER_HELP, parseServerAddress)
-    .option('--json', 'print the summary as one JSON object (times in ms; docs/json.md)');
+    .option('--json', 'print the summary as one JSON object (times in ms; docs/json.md)')
+    .option('-q, --quiet', 'no progress line on stderr (shown only when stderr is a terminal)');
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;
@@ -27,16 +27,28 @@ export function probeCommand(ctx: CommandContext) {
       ctx.exitCode = EXIT.USAGE;
       return;
     }
+    // Loaded here, not at the top: `--version` and `--help` need no gRPC (see run.ts).
+    const [{ probeOnce }, { withProber }, { exitCodeForSummary, reportError }, { probeWithProgress, showsProgress }] =
+      await Promise.all([
+        import('../../client/index.js'),
+        import('../connection.js'),
+        import('../outcome.js'),
+        import('../progress.js'),
+      ]);
+    const progress = showsProgress(io.stderr, opts.quiet);
     try {
       let startedAt = new Date();
       const summary = await withProber(opts.server, (conn) => {
         startedAt = new Date();
-        return probeOnce(conn, toProbeInput(url, opts), { deadlineMs: callDeadlineMs(opts), signal: io.signal });
+        const input = toProbeInput(url, opts);
+        const call = { deadlineMs: callDeadlineMs(opts), signal: io.signal };
+        return progress ? probeWithProgress(conn, input, call, io.stderr) : probeOnce(conn, input, call);
       });
       if (opts.json === true) {
         const run = { endpoint: url, server: opts.server, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) };
         const line = summaryLine(summary, { ...run, startedAt, endedAt: new Date(), interrupted: false, streamed: false });
-        await writeOut(io.stdout, `${JSON.stringify(line)}\n`);
+        await writeOut(io.stdout, `${JSON.stringify(line)}
+`);
       } else {
         const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) }, styleFor(io.stdout, io.env));
         await writeOut(io.stdout, text);

@@ -17,11 +17,12 @@ import {
   type ServerInput,
   type SettingNames,
 } from '../../server/config.js';
-import { createLogger, type Logger } from '../../server/logger.js';
-import { startServer, type RunningServer } from '../../server/server.js';
+// Types only: pino, grpc-js and the server load when serve runs (see run.ts).
+import type { Logger } from '../../server/logger.js';
+import type { RunningServer } from '../../server/server.js';
 import type { CommandContext } from '../context.js';
+import { EXIT } from '../exit.js';
 import { parseDuration, parsePositive } from '../options.js';
-import { EXIT, exitCodeForStartup } from '../outcome.js';
 
 function parseListenFlag(value: string): string {
   try {
@@ -122,6 +123,11 @@ export function serveCommand(ctx: CommandContext) {
     .option('--no-reflection', 'do not serve gRPC server reflection')
     .action(async (opts) => {
       const { io } = ctx;
+      const [{ createLogger }, { startServer }, { exitCodeForStartup }] = await Promise.all([
+        import('../../server/logger.js'),
+        import('../../server/server.js'),
+        import('../outcome.js'),
+      ]);
       let log: Logger;
       try {
         log = createLogger({

@@ -3,15 +3,12 @@
 // with a `type` field (docs/json.md). Output waits for stdout to drain, so a slow pipe
 // slows the reader and, through HTTP/2 flow control, the prober.
 import { Command } from '@commander-js/extra-typings';
-import { isProberRpcError, probeStream } from '../../client/index.js';
 import { RunStats } from '../../stats/index.js';
 import type { Summary } from '../../stats/types.js';
 import type { CommandContext } from '../context.js';
 import { attemptLine, formatAttempt, formatSummary, styleFor, summaryLine } from '../format.js';
 import { writeOut } from '../../common/output.js';
-import { withProber } from '../connection.js';
 import { parseServerAddress } from '../options.js';
-import { exitCodeForSummary, reportError } from '../outcome.js';
 import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 export function streamCommand(ctx: CommandContext) {
@@ -25,6 +22,12 @@ export function streamCommand(ctx: CommandContext) {
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;
+    // Loaded here, not at the top: `--version` and `--help` need no gRPC (see run.ts).
+    const [{ isProberRpcError, probeStream }, { withProber }, { exitCodeForSummary, reportError }] = await Promise.all([
+      import('../../client/index.js'),
+      import('../connection.js'),
+      import('../outcome.js'),
+    ]);
     const style = styleFor(io.stdout, io.env);
     const json = opts.json === true;
     // Folded locally too, for a summary when the user interrupts (a

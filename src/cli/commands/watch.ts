@@ -2,16 +2,14 @@
 // embedded in-process prober when there is none. Falls back to one line per
 // attempt when stdout or stdin is not a terminal (or with --no-tui).
 import { Command, InvalidArgumentError } from '@commander-js/extra-typings';
-import { connect, isProberRpcError, probeStream, type ProberConnection } from '../../client/index.js';
+import type { ProberConnection, probeStream } from '../../client/index.js';
 import type { ProbeInput } from '../../probe/types.js';
 // Types only: Ink and React load lazily, so `probe`/`stream`/`serve` start fast.
 import type { WatchRun, WatchSource } from '../../tui/index.js';
 import { formatMsFixed } from '../../common/format.js';
 import { formatAttempt, formatSummary, styleFor } from '../format.js';
 import type { CommandContext } from '../context.js';
-import { withProber } from '../connection.js';
 import { collectServer, parseDuration } from '../options.js';
-import { describeRpcError, exitCodeForFeed, worstExitCode } from '../outcome.js';
 import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 function parseFps(value: string): number {
@@ -22,10 +20,10 @@ function parseFps(value: string): number {
   return n;
 }
 
-function source(conn: ProberConnection, label: string, input: ProbeInput, deadlineMs: number | undefined): WatchSource {
+function source(open: typeof probeStream, conn: ProberConnection, label: string, input: ProbeInput, deadlineMs: number | undefined): WatchSource {
   return {
     label,
-    open: (signal) => probeStream(conn, input, { deadlineMs, signal }),
+    open: (signal) => open(conn, input, { deadlineMs, signal }),
   };
 }
 
@@ -49,15 +47,22 @@ export function watchCommand(ctx: CommandContext) {
     );
 
   return cmd.action(async (url, opts) => {
-    const { themeFromEnv, watch } = await import('../../tui/index.js');
+    // Loaded here, not at the top: `--version` and `--help` need neither Ink nor gRPC.
+    // Ink is the slowest (docs/performance.md): it loads while the embedded
+    // prober's thread starts on the other core, and is awaited only to draw.
+    const tuiLoading = import('../../tui/index.js');
+    tuiLoading.catch(() => {}); // awaited (and so reported) in run()
+    const [{ connect, isProberRpcError, probeStream }, { withProber }, { describeRpcError, exitCodeForFeed, worstExitCode }] =
+      await Promise.all([import('../../client/index.js'), import('../connection.js'), import('../outcome.js')]);
     const servers = opts.server ?? [];
     const input = toProbeInput(url, { ...opts, server: undefined });
     const deadlineMs = callDeadlineMs(opts);
     const style = styleFor(io.stdout, io.env);
     const stdout = io.stdout as NodeJS.WriteStream;
 
-    const run = (sources: WatchSource[]): Promise<WatchRun[]> =>
-      watch({
+    const run = async (sources: WatchSource[]): Promise<WatchRun[]> => {
+      const { themeFromEnv, watch } = await tuiLoading;
+      return watch({
         target: url,
         sources,
         repetitions: opts.repetitions,
@@ -92,15 +97,16 @@ export function watchCommand(ctx: CommandContext) {
           },
         },
       });
+    };
 
     let runs: WatchRun[];
     if (servers.length === 0) {
       // On its own thread: rendering must not delay the timestamps the engine takes.
-      runs = await withProber(undefined, (conn) => run([source(conn, 'embedded', input, deadlineMs)]), { thread: true });
+      runs = await withProber(undefined, (conn) => run([source(probeStream, conn, 'embedded', input, deadlineMs)]), { thread: true });
     } else {
       const conns = servers.map((s) => connect(s));
       try {
-        runs = await run(conns.map((c, i) => source(c, servers[i]!, input, deadlineMs)));
+        runs = await run(conns.map((c, i) => source(probeStream, c, servers[i]!, input, deadlineMs)));
       } finally {
         for (const c of conns) c.close();
       }
