@@ -100,7 +100,7 @@ test('progress counts errors; --json gives the same summary as without progress'
   const strip = (s: Record<string, unknown>): Record<string, unknown> => {
     // Timings differ run to run; everything else is the same object.
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(s)) if (!/Ms$|^histogram|^phases$/.test(k)) out[k] = v;
+    for (const [k, v] of Object.entries(s)) if (!/Ms$|At$|^histogram|^phases$/.test(k)) out[k] = v;
     return out;
   };
   const sa = JSON.parse(shown.stdout.text()) as Record<string, unknown>;
