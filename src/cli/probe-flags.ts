@@ -3,7 +3,7 @@
 // parsed here; the server's validation owns defaults and ranges.
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import type { HttpMethod, ProbeInput, StatusRange } from '../probe/types.js';
-import { parseCount, parseDeadline, parseDuration, parseMethod, parsePositive, parseStatusRanges } from './options.js';
+import { durationFlag, parseCount, parseDeadline, parseMethod, parsePositive, parseStatusRanges } from './options.js';
 
 /**
  * Default call deadline for a finite run. 30 s rather than the 1 s of the
@@ -53,12 +53,16 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
     )
     .option(
       '--deadline <duration>',
-      `deadline for the whole run, e.g. 30s; 0 = none (default: ${DEFAULT_DEADLINE_MS / 1000}s, none when -n 0)`,
+      `deadline for the whole run, e.g. 30s (a bare number is seconds); 0 = none (default: ${DEFAULT_DEADLINE_MS / 1000}s, none when -n 0)`,
       parseDeadline,
     )
-    .option('--timeout <duration>', 'per-attempt timeout, DNS to last body byte (default: server default, 5s)', parseDuration)
+    .option(
+      '--timeout <duration>',
+      'per-attempt timeout, DNS to last body byte, e.g. 2s or 500ms (default: server default, 5s)',
+      durationFlag('--timeout'),
+    )
     .option('-c, --concurrency <n>', 'attempts in flight at once', parsePositive, 1)
-    .option('-i, --interval <duration>', 'time between attempt starts; 0 = back to back', parseDuration, 0)
+    .option('-i, --interval <duration>', 'time between attempt starts; 0 = back to back', durationFlag('--interval'), 0)
     .option('--reuse', 'reuse kept-alive connections (default: a fresh connection per attempt)')
     .option('-X, --method <method>', 'GET or HEAD', parseMethod, 'GET' as HttpMethod)
     .option('--expect <statuses>', 'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)', parseStatusRanges);

@@ -10,7 +10,7 @@ import { formatMsFixed } from '../../common/format.js';
 import { formatAttempt, formatSummary, styleFor } from '../format.js';
 import type { CommandContext } from '../context.js';
 import { withProber } from '../connection.js';
-import { collectServer, parseDuration } from '../options.js';
+import { collectServer, durationFlag } from '../options.js';
 import { describeRpcError, exitCodeForFeed, worstExitCode } from '../outcome.js';
 import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
@@ -45,7 +45,7 @@ export function watchCommand(ctx: CommandContext) {
     .option(
       '--slow-consumer <duration>',
       'debug: wait this long after each event before reading the next, to show backpressure pacing the server',
-      parseDuration,
+      durationFlag('--slow-consumer'),
     );
 
   return cmd.action(async (url, opts) => {
