@@ -21,7 +21,8 @@ export interface ProbeOptions {
   /** Per-attempt timeout; unset = the server's default (5 s). */
   readonly timeout?: number | undefined;
   readonly concurrency: number;
-  readonly interval: number;
+  /** Unset = validation's default (back to back; 1 s for a continuous run). */
+  readonly interval?: number | undefined;
   readonly reuse?: boolean | undefined;
   readonly method: HttpMethod;
   readonly expect?: StatusRange[] | undefined;
@@ -62,7 +63,11 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
       durationFlag('--timeout'),
     )
     .option('-c, --concurrency <n>', 'attempts in flight at once', parsePositive, 1)
-    .option('-i, --interval <duration>', 'time between attempt starts; 0 = back to back', durationFlag('--interval'), 0)
+    .option(
+      '-i, --interval <duration>',
+      'time between attempt starts; 0 = back to back (default: 0; 1s when -n 0)',
+      durationFlag('--interval'),
+    )
     .option('--reuse', 'reuse kept-alive connections (default: a fresh connection per attempt)')
     .option('-X, --method <method>', 'GET or HEAD', parseMethod, 'GET' as HttpMethod)
     .option('--expect <statuses>', 'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)', parseStatusRanges);
@@ -76,7 +81,8 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
     endpoint: url,
     repetitions: opts.repetitions,
     timeoutMs: opts.timeout,
-    intervalMs: opts.interval,
+    // Only when given: validation picks the default (1 s for continuous runs).
+    ...(opts.interval !== undefined ? { intervalMs: opts.interval } : {}),
     concurrency: opts.concurrency,
     reuseConnections: opts.reuse === true,
     expectedStatus: opts.expect,
