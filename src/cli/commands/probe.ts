@@ -5,7 +5,7 @@ import type { CommandContext } from '../context.js';
 import { formatSummary, styleFor, summaryJson } from '../format.js';
 import { writeOut } from '../../common/output.js';
 import { withProber } from '../connection.js';
-import { parseServerAddress } from '../options.js';
+import { oneServer } from '../options.js';
 import { EXIT, exitCodeForSummary, reportError } from '../outcome.js';
 import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
@@ -15,7 +15,7 @@ export function probeCommand(ctx: CommandContext) {
       .description('probe an HTTP(S) endpoint N times and print latency statistics')
       .argument('<url>', 'http:// or https:// URL to probe'),
   )
-    .option('-s, --server <host:port>', SERVER_HELP, parseServerAddress)
+    .option('-s, --server <host:port>', SERVER_HELP, oneServer('probe'))
     .option('--json', 'print the summary as one JSON object (times in ms)');
 
   return cmd.action(async (url, opts) => {

@@ -10,7 +10,7 @@ import type { CommandContext } from '../context.js';
 import { attemptJson, formatAttempt, formatSummary, styleFor, summaryJson } from '../format.js';
 import { writeOut } from '../../common/output.js';
 import { withProber } from '../connection.js';
-import { parseServerAddress } from '../options.js';
+import { oneServer } from '../options.js';
 import { exitCodeForSummary, reportError } from '../outcome.js';
 import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
@@ -20,7 +20,7 @@ export function streamCommand(ctx: CommandContext) {
       .description('probe an endpoint and print each attempt as it finishes, then the summary (-n 0: until Ctrl-C)')
       .argument('<url>', 'http:// or https:// URL to probe'),
   )
-    .option('-s, --server <host:port>', SERVER_HELP, parseServerAddress)
+    .option('-s, --server <host:port>', SERVER_HELP, oneServer('stream'))
     .option('--json', 'NDJSON: one object per attempt, then the summary ({"type": "attempt" | "summary", ...})');
 
   return cmd.action(async (url, opts) => {
