@@ -172,3 +172,14 @@ test('a finite run ends by itself: the last frame stays, the summary follows, ex
   assert.match(all, /events received\s+30\s+server sent 30/);
   assert.equal(target.requests(), 30);
 });
+
+test('an invalid URL fails before the first frame: no screen drawn, the message, exit 2', { timeout: 120_000 }, async (t) => {
+  const tmux = new Tmux(paneEnv({}));
+  t.after(() => tmux.close());
+  tmux.start(`cd ${JSON.stringify(ROOT)} && node bin/prober.js watch not-a-url; echo EXIT=$?; sleep 600`, 160, 30);
+  const status = await tmux.exited('prober to reject the URL');
+  const all = tmux.all();
+  assert.equal(status, 2, all);
+  assert.match(all, /prober watch: invalid argument: endpoint must be an absolute http:\/\/ or https:\/\/ URL .*\(URL\)/);
+  assert.doesNotMatch(all, /q quit|latency histogram|embedded|connecting/, 'no frame drawn');
+});

@@ -3,6 +3,7 @@
 // Errors are told apart by type and numeric status, never by their text.
 import { isProberRpcError, type ProberRpcError } from '../client/index.js';
 import { isConfigError } from '../common/errors.js';
+import { isInvalidArgumentError } from '../probe/errors.js';
 import { flagForField } from '../probe/validate.js';
 import type { Summary } from '../stats/types.js';
 // Types only: the TUI loads lazily.
@@ -71,12 +72,15 @@ export function exitCodeForFeed(o: FeedOutcome, requested: number): ExitCode {
   return exitCodeForSummary(o.summary, requested, o.status === 'cancelled' || o.status === 'deadline');
 }
 
+/** "invalid argument: <message> (<flag>)": the server's rejection, or the same check made locally. */
+function describeInvalidArgument(message: string, field: string | undefined): string {
+  const flag = field === undefined ? undefined : flagForField(field);
+  return `invalid argument: ${message}${flag === undefined ? '' : ` (${flag})`}`;
+}
+
 /** One-line message for an RPC failure, naming the flag when the server named a field. */
 export function describeRpcError(err: ProberRpcError, server: string | undefined): string {
-  if (err.isInvalidArgument()) {
-    const flag = err.field === undefined ? undefined : flagForField(err.field);
-    return `invalid argument: ${err.details}${flag === undefined ? '' : ` (${flag})`}`;
-  }
+  if (err.isInvalidArgument()) return describeInvalidArgument(err.details, err.field);
   const where = server === undefined ? 'the embedded prober' : `prober at ${server}`;
   // grpc-js may end UNAVAILABLE details with an empty "Resolution note:".
   const details = err.details.replace(/\s*Resolution note:\s*$/, '').trim();
@@ -93,6 +97,11 @@ export function reportError(err: unknown, io: CliIo, command: string, server: st
     }
     io.stderr.write(`prober ${command}: ${describeRpcError(err, server)}\n`);
     return exitCodeFor(err);
+  }
+  // The request failed the local check (checkProbeInput): as the server's INVALID_ARGUMENT.
+  if (isInvalidArgumentError(err)) {
+    io.stderr.write(`prober ${command}: ${describeInvalidArgument(err.message, err.field)}\n`);
+    return EXIT.USAGE;
   }
   const msg = err instanceof Error ? err.message : String(err);
   io.stderr.write(`prober ${command}: ${msg}\n`);

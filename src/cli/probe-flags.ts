@@ -2,7 +2,9 @@
 // (toProbeInput) and a call deadline (callDeadlineMs). Values are only
 // parsed here; the server's validation owns defaults and ranges.
 import type { Command, OptionValues } from '@commander-js/extra-typings';
-import type { HttpMethod, ProbeInput, StatusRange } from '../probe/types.js';
+import { InvalidArgumentError } from '../probe/errors.js';
+import type { HttpMethod, ProbeInput, ProbeLimits, StatusRange } from '../probe/types.js';
+import { DEFAULT_LIMITS, validateProbeInput } from '../probe/validate.js';
 import { durationFlag, parseCount, parseDeadline, parseMethod, parsePositive, parseStatusRanges } from './options.js';
 
 /**
@@ -94,4 +96,36 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
 export function callDeadlineMs(opts: Pick<ProbeOptions, 'deadline' | 'repetitions'>): number | undefined {
   if (opts.deadline !== undefined) return opts.deadline === 0 ? undefined : opts.deadline;
   return opts.repetitions === 0 ? undefined : DEFAULT_DEADLINE_MS;
+}
+
+/**
+ * Caps for checking a request meant for a remote server: its limits may be
+ * higher than ours, so only what no server accepts fails here.
+ */
+const ANY_SERVER_LIMITS: ProbeLimits = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxRepetitions: Number.MAX_SAFE_INTEGER,
+  maxConcurrency: Number.MAX_SAFE_INTEGER,
+  maxTimeoutMs: Number.MAX_SAFE_INTEGER,
+  maxIntervalMs: Number.MAX_SAFE_INTEGER,
+});
+
+/**
+ * Validates the request here, before any connection or screen, as the
+ * server would: with the embedded prober's own limits, or permissive ones
+ * for a remote server. Returns the error (the server's INVALID_ARGUMENT
+ * message), or undefined when the request may go.
+ */
+export function checkProbeInput(
+  input: ProbeInput,
+  where: { readonly remote: boolean; readonly stream: boolean },
+): InvalidArgumentError | undefined {
+  const limits = where.remote ? ANY_SERVER_LIMITS : DEFAULT_LIMITS;
+  try {
+    validateProbeInput(input, { ...limits, allowContinuous: where.stream });
+    return undefined;
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return err;
+    throw err;
+  }
 }

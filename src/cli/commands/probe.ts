@@ -7,7 +7,7 @@ import { writeOut } from '../../common/output.js';
 import { withProber } from '../connection.js';
 import { oneServer } from '../options.js';
 import { EXIT, exitCodeForSummary, reportError } from '../outcome.js';
-import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
+import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 export function probeCommand(ctx: CommandContext) {
   const cmd = addProbeOptions(
@@ -27,9 +27,15 @@ export function probeCommand(ctx: CommandContext) {
       ctx.exitCode = EXIT.USAGE;
       return;
     }
+    const input = toProbeInput(url, opts);
+    const invalid = checkProbeInput(input, { remote: opts.server !== undefined, stream: false });
+    if (invalid !== undefined) {
+      ctx.exitCode = reportError(invalid, io, 'probe', opts.server);
+      return;
+    }
     try {
       const summary = await withProber(opts.server, (conn) =>
-        probeOnce(conn, toProbeInput(url, opts), { deadlineMs: callDeadlineMs(opts), signal: io.signal }),
+        probeOnce(conn, input, { deadlineMs: callDeadlineMs(opts), signal: io.signal }),
       );
       if (opts.json === true) await writeOut(io.stdout, `${JSON.stringify(summaryJson(summary))}\n`);
       else {

@@ -12,7 +12,7 @@ import { writeOut } from '../../common/output.js';
 import { withProber } from '../connection.js';
 import { oneServer } from '../options.js';
 import { exitCodeForSummary, reportError } from '../outcome.js';
-import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
+import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 export function streamCommand(ctx: CommandContext) {
   const cmd = addProbeOptions(
@@ -25,6 +25,12 @@ export function streamCommand(ctx: CommandContext) {
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;
+    const input = toProbeInput(url, opts);
+    const invalid = checkProbeInput(input, { remote: opts.server !== undefined, stream: true });
+    if (invalid !== undefined) {
+      ctx.exitCode = reportError(invalid, io, 'stream', opts.server);
+      return;
+    }
     const style = styleFor(io.stdout, io.env);
     const json = opts.json === true;
     // Folded locally too, for a summary when the user interrupts (a
@@ -57,7 +63,7 @@ export function streamCommand(ctx: CommandContext) {
     try {
       ctx.exitCode = await withProber(opts.server, async (conn) => {
         try {
-          const events = probeStream(conn, toProbeInput(url, opts), {
+          const events = probeStream(conn, input, {
             deadlineMs: callDeadlineMs(opts),
             signal: stop.signal,
           });

@@ -11,8 +11,8 @@ import { formatAttempt, formatSummary, styleFor } from '../format.js';
 import type { CommandContext } from '../context.js';
 import { withProber } from '../connection.js';
 import { collectServer, durationFlag } from '../options.js';
-import { describeRpcError, exitCodeForFeed, worstExitCode } from '../outcome.js';
-import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
+import { describeRpcError, exitCodeForFeed, reportError, worstExitCode } from '../outcome.js';
+import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 function parseFps(value: string): number {
   const n = Number(value);
@@ -49,9 +49,15 @@ export function watchCommand(ctx: CommandContext) {
     );
 
   return cmd.action(async (url, opts) => {
-    const { themeFromEnv, watch } = await import('../../tui/index.js');
     const servers = opts.server ?? [];
     const input = toProbeInput(url, { ...opts, server: undefined });
+    // Before the first frame: a request no server would take draws nothing.
+    const invalid = checkProbeInput(input, { remote: servers.length > 0, stream: true });
+    if (invalid !== undefined) {
+      ctx.exitCode = reportError(invalid, io, 'watch', undefined);
+      return;
+    }
+    const { themeFromEnv, watch } = await import('../../tui/index.js');
     const deadlineMs = callDeadlineMs(opts);
     const style = styleFor(io.stdout, io.env);
     const stdout = io.stdout as NodeJS.WriteStream;
