@@ -8,7 +8,8 @@ import { flagForField } from '../probe/validate.js';
 import type { Summary } from '../stats/types.js';
 // Types only: the TUI loads lazily.
 import type { FeedOutcome } from '../tui/feed.js';
-import type { CliIo } from './io.js';
+import { signalExitCode } from '../common/signals.js';
+import { OUTPUT_CLOSED, type CliIo, type StopReason } from './io.js';
 
 /** Process exit codes of every command. */
 export const EXIT = Object.freeze({
@@ -33,6 +34,18 @@ export function exitCodeForSummary(s: Summary, requested: number, interrupted = 
   if (requested === 0) return EXIT.OK;
   if (interrupted || s.deadlineReached || s.attempts < requested) return EXIT.PROBE_FAILED;
   return EXIT.OK;
+}
+
+/**
+ * The exit code of a run stopped from outside. stdout closed (`| head`):
+ * 0, quietly, whatever was measured. SIGINT/SIGTERM: the shell convention
+ * (130/143), after the command printed what it had; `serve` alone treats
+ * them as its normal end (its own code, 0 on a clean drain).
+ */
+export function exitCodeForStop(code: number, reason: StopReason | undefined, command: string | undefined): number {
+  if (reason === OUTPUT_CLOSED) return EXIT.OK;
+  if (reason !== undefined && command !== 'serve') return signalExitCode(reason);
+  return code;
 }
 
 /**
@@ -63,13 +76,17 @@ export function worstExitCode(codes: Iterable<ExitCode>): ExitCode {
   return worst;
 }
 
-/** Exit code of one watched server's run. */
+/**
+ * Exit code of one watched server's run. Quitting the live view (q) is how
+ * it normally ends, as in oha: 0 when nothing failed, 1 when attempts did.
+ */
 export function exitCodeForFeed(o: FeedOutcome, requested: number): ExitCode {
   if (o.status === 'error') {
     const cause = o.failure?.cause;
     return isProberRpcError(cause) ? exitCodeFor(cause) : EXIT.RPC;
   }
-  return exitCodeForSummary(o.summary, requested, o.status === 'cancelled' || o.status === 'deadline');
+  if (o.status === 'cancelled') return o.summary.failures > 0 ? EXIT.PROBE_FAILED : EXIT.OK;
+  return exitCodeForSummary(o.summary, requested, o.status === 'deadline');
 }
 
 /** "invalid argument: <message> (<flag>)": the server's rejection, or the same check made locally. */
@@ -92,7 +109,8 @@ export function describeRpcError(err: ProberRpcError, server: string | undefined
 export function reportError(err: unknown, io: CliIo, command: string, server: string | undefined): ExitCode {
   if (isProberRpcError(err)) {
     if (err.isCancelled() && io.signal?.aborted) {
-      io.stderr.write(`prober ${command}: interrupted\n`);
+      // Nobody reads stdout any more: end quietly.
+      if (io.signal.reason !== OUTPUT_CLOSED) io.stderr.write(`prober ${command}: interrupted\n`);
       return EXIT.PROBE_FAILED;
     }
     io.stderr.write(`prober ${command}: ${describeRpcError(err, server)}\n`);

@@ -7,8 +7,8 @@ import { serveCommand } from './commands/serve.js';
 import { streamCommand } from './commands/stream.js';
 import { watchCommand } from './commands/watch.js';
 import type { CommandContext } from './context.js';
-import type { CliIo } from './io.js';
-import { EXIT } from './outcome.js';
+import { guardIo, type CliIo } from './io.js';
+import { EXIT, exitCodeForStop } from './outcome.js';
 
 function version(): string {
   try {
@@ -44,9 +44,15 @@ export function buildProgram(ctx: CommandContext): Command {
  * Runs one CLI invocation. Returns the exit code (EXIT); never throws and
  * never prints a stack trace for bad input.
  */
-export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+export async function run(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  const guarded = guardIo(rawIo);
+  const { io } = guarded;
   const ctx: CommandContext = { io, exitCode: undefined };
   const program = buildProgram(ctx);
+  let command: string | undefined;
+  program.hook('preAction', (_program, action) => {
+    command = action.name();
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
@@ -57,5 +63,5 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     io.stderr.write(`prober: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.RPC;
   }
-  return ctx.exitCode ?? EXIT.OK;
+  return exitCodeForStop(ctx.exitCode ?? EXIT.OK, guarded.stopReason(), command);
 }

@@ -8,7 +8,7 @@ import { RunStats } from '../../stats/index.js';
 import type { Summary } from '../../stats/types.js';
 import type { CommandContext } from '../context.js';
 import { attemptJson, formatAttempt, formatSummary, styleFor, summaryJson } from '../format.js';
-import { writeOut } from '../../common/output.js';
+import { isGone, writeOut } from '../../common/output.js';
 import { withProber } from '../connection.js';
 import { oneServer } from '../options.js';
 import { exitCodeForSummary, reportError } from '../outcome.js';
@@ -38,20 +38,16 @@ export function streamCommand(ctx: CommandContext) {
     const local = new RunStats();
     const started = performance.now();
     let eventsSeen = 0;
-    // Stop when the user interrupts or stdout goes away (`| head`: EPIPE).
+    // Stop when the user interrupts or stdout goes away (`| head`: EPIPE; run() watches it).
     const stop = new AbortController();
     const onUserStop = (): void => stop.abort();
     io.signal?.addEventListener('abort', onUserStop, { once: true });
     if (io.signal?.aborted) stop.abort();
-    let outputClosed = false;
-    const onOutputError = (): void => {
-      outputClosed = true;
-      stop.abort();
-    };
-    io.stdout.on('error', onOutputError);
+    // run() aborts io.signal when stdout's reader goes away; then print nothing more.
+    const outputClosed = (): boolean => isGone(io.stdout);
 
     const printSummary = async (summary: Summary, interrupted: boolean): Promise<void> => {
-      if (outputClosed) return;
+      if (outputClosed()) return;
       if (json) {
         await writeOut(io.stdout, `${JSON.stringify({ type: 'summary', interrupted, ...summaryJson(summary) })}\n`);
       } else {
@@ -68,7 +64,7 @@ export function streamCommand(ctx: CommandContext) {
             signal: stop.signal,
           });
           for await (const ev of events) {
-            if (outputClosed) break;
+            if (outputClosed()) break;
             if (ev.kind === 'attempt') {
               eventsSeen++;
               local.add(ev.attempt);
@@ -79,7 +75,7 @@ export function streamCommand(ctx: CommandContext) {
               return exitCodeForSummary(ev.summary, opts.repetitions);
             }
           }
-          if (!outputClosed) throw new Error('stream ended without a summary');
+          if (!outputClosed()) throw new Error('stream ended without a summary');
         } catch (err) {
           const stopped = isProberRpcError(err) && err.isCancelled() && stop.signal.aborted;
           // The call's deadline passed before the server's summary arrived (it
@@ -101,7 +97,6 @@ export function streamCommand(ctx: CommandContext) {
       ctx.exitCode = reportError(err, io, 'stream', opts.server);
     } finally {
       io.signal?.removeEventListener('abort', onUserStop);
-      io.stdout.off('error', onOutputError);
     }
   });
 }
