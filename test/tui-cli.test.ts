@@ -93,3 +93,15 @@ test('an invalid request is rejected locally, before any connection: even a dead
   assert.match(c.err(), /^prober watch: invalid argument: repetitions must be between 0 and 10000 .*\(-n\/--repetitions\)$/m);
   assert.equal(c.out(), '');
 });
+
+test('demo: watch against a target inside the process (no network); watch flags apply', async () => {
+  const c = io();
+  const code = await run(['demo', '-n', '30', '--no-tui', '-c', '2'], c.io);
+  assert.ok(code === 0 || code === 1, `exit ${code}: ${c.err()}`);
+  const out = c.out();
+  assert.equal(out.split('\n').filter((l) => /^#\d+\s+(200|503)\b/.test(l)).length, 30, out);
+  assert.match(out, /^http:\/\/127\.0\.0\.1:\d+\/api: 30 of 30 attempts/m);
+  const bad = io();
+  assert.equal(await run(['demo', '--bogus'], bad.io), 2);
+  assert.match(bad.err(), /unknown option '--bogus'/);
+});

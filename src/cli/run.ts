@@ -2,6 +2,7 @@
 // process; tests feed it captured streams.
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from '@commander-js/extra-typings';
+import { demoCommand } from './commands/demo.js';
 import { probeCommand } from './commands/probe.js';
 import { serveCommand } from './commands/serve.js';
 import { streamCommand } from './commands/stream.js';
@@ -35,8 +36,12 @@ export function buildProgram(ctx: CommandContext): Command {
   program.addCommand(probeCommand(ctx));
   program.addCommand(streamCommand(ctx));
   program.addCommand(watchCommand(ctx));
+  const demo = demoCommand(ctx);
+  program.addCommand(demo);
   // addCommand() does not inherit settings the way .command() does.
   for (const c of program.commands) c.copyInheritedSettings(program);
+  // demo hands its flags to watch as given; copyInheritedSettings reset that.
+  demo.allowUnknownOption().allowExcessArguments();
   return program;
 }
 
