@@ -3,7 +3,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -132,4 +132,25 @@ test('SIGINT gives the shell convention 130 (SIGTERM 143), after the summary', {
   assert.match(w.stdout, /average latency/);
   const t = await interrupted(['stream', `${target.url}/ok`, '-n', '0', '-i', '50ms'], /^#2 /m, 'SIGTERM');
   assert.equal(t.code, 143, t.stderr);
+});
+
+test("the README's main command works at once after npm install: npm run demo, no npx, no network", { timeout: 120_000 }, async () => {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const quick = /## Quick start\s+```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
+  assert.match(quick, /^npm install\b/m);
+  assert.match(quick, /^npm run demo\b/m);
+  assert.match(quick, /^npm test\b/m);
+  assert.doesNotMatch(readme.replace(/not with `npx prober`/, ''), /npx prober/, 'npx builds a cache entry first and breaks when interrupted');
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+  assert.equal(pkg.scripts['demo'], 'node bin/prober.js demo');
+  const { stdout } = await run('npm', ['run', '--silent', 'demo', '--', '-n', '5', '--no-tui'], {
+    cwd: root,
+    timeout: 60_000,
+    env: { ...process.env, NO_COLOR: '1' },
+  }).catch((err: { code?: number; stdout?: string }) => {
+    // A 503 from the demo target is exit 1; the run itself worked.
+    if (err.code === 1 && err.stdout !== undefined) return { stdout: err.stdout };
+    throw err;
+  });
+  assert.match(stdout, /http:\/\/127\.0\.0\.1:\d+\/api: 5 of 5 attempts/);
 });
