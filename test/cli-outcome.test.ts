@@ -4,7 +4,18 @@ import assert from 'node:assert/strict';
 import { status } from '@grpc/grpc-js';
 import { ProberRpcError } from '../src/client/index.js';
 import { ConfigError, isConfigError } from '../src/common/errors.js';
-import { EXIT, describeRpcError, exitCodeFor, exitCodeForStartup, worstExitCode } from '../src/cli/outcome.js';
+import {
+  EXIT,
+  describeRpcError,
+  exitCodeFor,
+  exitCodeForFeed,
+  exitCodeForStartup,
+  exitCodeForStop,
+  worstExitCode,
+} from '../src/cli/outcome.js';
+import { OUTPUT_CLOSED } from '../src/cli/io.js';
+import { RunStats } from '../src/stats/index.js';
+import type { FeedOutcome } from '../src/tui/feed.js';
 
 test('a ConfigError at start-up is a usage error (2); anything else is 3', () => {
   const err = new ConfigError('--max-timeout', 'max timeout must be greater than 0');
@@ -38,4 +49,26 @@ test('worst of several: usage > rpc > probe failed > ok', () => {
   assert.equal(worstExitCode([EXIT.OK, EXIT.PROBE_FAILED]), EXIT.PROBE_FAILED);
   assert.equal(worstExitCode([EXIT.USAGE, EXIT.RPC, EXIT.PROBE_FAILED]), EXIT.USAGE);
   assert.equal(worstExitCode([EXIT.PROBE_FAILED, EXIT.RPC, EXIT.OK]), EXIT.RPC);
+});
+
+test('stopped from outside: stdout closed is 0; SIGINT 130, SIGTERM 143, except for serve', () => {
+  assert.equal(exitCodeForStop(EXIT.PROBE_FAILED, OUTPUT_CLOSED, 'watch'), EXIT.OK);
+  assert.equal(exitCodeForStop(EXIT.OK, 'SIGINT', 'stream'), 130);
+  assert.equal(exitCodeForStop(EXIT.PROBE_FAILED, 'SIGTERM', 'watch'), 143);
+  assert.equal(exitCodeForStop(EXIT.OK, 'SIGTERM', 'serve'), EXIT.OK);
+  assert.equal(exitCodeForStop(EXIT.USAGE, undefined, 'probe'), EXIT.USAGE);
+});
+
+test('quitting a watch (q) is 0 when nothing failed, 1 when attempts failed, even on a finite run', () => {
+  const ok = new RunStats();
+  ok.add({ latencyMs: 5, status: 200 });
+  const bad = new RunStats();
+  bad.add({ latencyMs: 5, error: { reason: 'RESET' } });
+  const outcome = (stats: RunStats): FeedOutcome => {
+    const summary = stats.summary({ elapsedMs: 5, eventsSent: 0, deadlineReached: false, backpressureWaitMs: 0 });
+    return { status: 'cancelled', summary, localSummary: summary, received: 1 };
+  };
+  assert.equal(exitCodeForFeed(outcome(ok), 1000), EXIT.OK);
+  assert.equal(exitCodeForFeed(outcome(bad), 1000), EXIT.PROBE_FAILED);
+  assert.equal(exitCodeForFeed(outcome(ok), 0), EXIT.OK);
 });

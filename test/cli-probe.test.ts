@@ -120,6 +120,20 @@ test('bad flags: message names the flag on stderr, exit 2, no stack trace', { ti
   assert.equal(target.requests(), hitsBefore, 'bad flags must not probe');
 });
 
+test('--server given twice on probe and stream is a usage error, not the last one silently', { timeout: 60_000 }, async () => {
+  for (const cmd of ['probe', 'stream']) {
+    const io = testIo();
+    const code = await run([cmd, `${target.url}/ok`, '-n', '1', '--server', '127.0.0.1:1', '-s', '127.0.0.1:2'], io);
+    assert.equal(code, EXIT.USAGE, `${cmd}: ${io.stderr.text()}`);
+    assert.ok(
+      io.stderr.text().includes(`--server given twice; ${cmd} talks to one server (watch takes several)`),
+      io.stderr.text(),
+    );
+    noStack(io.stderr.text());
+    assert.equal(io.stdout.text(), '');
+  }
+});
+
 test('the server rejecting the request (INVALID_ARGUMENT) is exit 2 naming the field and flag', { timeout: 60_000 }, async () => {
   const io = testIo();
   const code = await run(['probe', 'ftp://example.invalid/', '-n', '1'], io);
@@ -159,7 +173,13 @@ test('option parsers', () => {
   assert.equal(parseDuration('200ms'), 200);
   assert.equal(parseDuration('1.5s'), 1500);
   assert.equal(parseDuration('2m'), 120_000);
-  assert.equal(parseDuration('500'), 500);
+  // A bare number is seconds (curl's --max-time); units still work.
+  assert.equal(parseDuration('5'), 5000);
+  assert.equal(parseDuration('0.25'), 250);
+  assert.equal(parseDuration('0'), 0);
+  assert.equal(parseDuration('500ms'), 500);
+  assert.equal(parseDuration('1h'), 3_600_000);
+  assert.throws(() => parseDuration('1000'), /a bare number is seconds; write 1000ms or 1s/);
   assert.throws(() => parseDuration('5 parsecs'));
   assert.throws(() => parseDuration(''));
   assert.deepEqual(parseStatusRanges('200-299,404'), [
@@ -169,6 +189,30 @@ test('option parsers', () => {
   assert.deepEqual(parseStatusRanges('2xx'), [{ min: 200, max: 299 }]);
   assert.throws(() => parseStatusRanges('300-200'));
   assert.throws(() => parseStatusRanges('200,'));
+});
+
+test('a bare duration is seconds: --timeout 1 lets a 300 ms answer through', { timeout: 60_000 }, async () => {
+  const io = testIo();
+  const code = await run(['probe', `${target.url}/delay/300`, '-n', '1', '--timeout', '1', '--deadline', '10', '--json'], io);
+  assert.equal(code, EXIT.OK, io.stderr.text() + io.stdout.text());
+  const s = JSON.parse(io.stdout.text()) as { successes: number };
+  assert.equal(s.successes, 1);
+});
+
+test('a bare number that must mean milliseconds is a usage error saying how to write it', { timeout: 60_000 }, async () => {
+  const hitsBefore = target.requests();
+  for (const [flag, value, hint] of [
+    ['--timeout', '5000', '--timeout 5000: a bare number is seconds; write 5000ms or 5s'],
+    ['--interval', '1500', '--interval 1500: a bare number is seconds; write 1500ms or 1.5s'],
+    ['--deadline', '30000', '--deadline 30000: a bare number is seconds; write 30000ms or 30s'],
+  ] as const) {
+    const io = testIo();
+    const code = await run(['probe', `${target.url}/ok`, '-n', '1', flag, value], io);
+    assert.equal(code, EXIT.USAGE, `${flag} ${value}: ${io.stderr.text()}`);
+    assert.ok(io.stderr.text().includes(hint), io.stderr.text());
+    noStack(io.stderr.text());
+  }
+  assert.equal(target.requests(), hitsBefore, 'a usage error must not probe');
 });
 
 test('counts and durations too large for the wire are usage errors naming the flag, not INTERNAL', { timeout: 60_000 }, async () => {

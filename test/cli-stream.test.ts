@@ -95,6 +95,24 @@ test('-n 0 runs until interrupted, then prints a local summary (exit 0 when noth
   assert.ok(Math.abs(summary.averageMs! - mean) < 1e-6);
 });
 
+test('a continuous stream is polite by default (1 s apart); --interval 0 is back to back', { timeout: 60_000 }, async () => {
+  const runFor = async (extra: string[], ms: number): Promise<AttemptLine[]> => {
+    const ac = new AbortController();
+    const io = testIo({ signal: ac.signal });
+    const done = run(['stream', `${target.url}/ok`, '-n', '0', '--json', ...extra], io);
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    ac.abort();
+    assert.equal(await done, EXIT.OK, io.stderr.text());
+    return parseNdjson(io.stdout.text()).filter((l): l is AttemptLine => l.type === 'attempt');
+  };
+  const polite = await runFor([], 2500);
+  assert.ok(polite.length >= 2 && polite.length <= 4, `about one a second, got ${polite.length} in 2.5 s`);
+  const starts = polite.map((a) => (a as AttemptLine & { startedAt: string }).startedAt).map((t) => Date.parse(t));
+  for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 900, `gap ${starts[i]! - starts[i - 1]!} ms`);
+  const eager = await runFor(['--interval', '0'], 1000);
+  assert.ok(eager.length > 20, `back to back, got ${eager.length} in 1 s`);
+});
+
 test('stdout going away (EPIPE) stops a continuous stream instead of probing for nobody', { timeout: 60_000 }, async () => {
   const io = testIo();
   const done = run(['stream', `${target.url}/delay/10`, '-n', '0'], io);

@@ -14,6 +14,7 @@ import { sleep } from './helpers/wait.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { connect, probeOnce, type ProberConnection } from '../src/client/index.js';
 import { prober } from '../src/generated/prober/v1/prober.js';
+import { msToDuration } from '../src/wire/codec.js';
 
 const run = promisify(execFile);
 const BUF = new URL('../node_modules/.bin/buf', import.meta.url).pathname;
@@ -105,7 +106,7 @@ test('backpressure through metrics: a stalled reader stops events_sent and recor
   const slow = new prober.v1.ProberClient(srv.address, grpc.credentials.createInsecure(), {
     'grpc-node.flow_control_window': 4096,
   });
-  const call = slow.ProbeStream(new prober.v1.ProbeRequest({ endpoint: `${target.url}/ok`, repetitions: 0 }), {
+  const call = slow.ProbeStream(new prober.v1.ProbeRequest({ endpoint: `${target.url}/ok`, repetitions: 0, interval: msToDuration(0) }), {
     deadline: Date.now() + 20_000,
   });
   call.on('error', () => undefined);

@@ -113,7 +113,7 @@ test('results come in completion order', async () => {
 test('a consumer that stops pulling pauses probing', async () => {
   const concurrency = 2;
   const maxBuffered = 2;
-  const run = runProbes(spec('/ok', { repetitions: 0, concurrency }), { maxBuffered });
+  const run = runProbes(spec('/ok', { repetitions: 0, intervalMs: 0, concurrency }), { maxBuffered });
   const it = run[Symbol.asyncIterator]();
   let consumed = 0;
   for (let i = 0; i < 3; i++) {
@@ -137,7 +137,7 @@ test('a consumer that stops pulling pauses probing', async () => {
 });
 
 test('repetitions 0 runs until return()', async () => {
-  const run = runProbes(spec('/ok', { repetitions: 0 }));
+  const run = runProbes(spec('/ok', { repetitions: 0, intervalMs: 0 }));
   let n = 0;
   for await (const r of run) {
     assert.equal(r.error, undefined);
@@ -284,7 +284,7 @@ test('return() while a pull is pending ends it and aborts /hang', async () => {
 test('aborting the signal ends iteration and aborts in-flight requests', async () => {
   const abortsBefore = target.clientAborts();
   const ac = new AbortController();
-  const run = runProbes(spec('/hang', { repetitions: 0, concurrency: 2, timeoutMs: 30000 }), { signal: ac.signal });
+  const run = runProbes(spec('/hang', { repetitions: 0, intervalMs: 0, concurrency: 2, timeoutMs: 30000 }), { signal: ac.signal });
   setTimeout(() => ac.abort(), 100);
   const results = await collect(run);
   assert.equal(results.length, 0);

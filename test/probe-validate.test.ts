@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  DEFAULT_CONTINUOUS_INTERVAL_MS,
   DEFAULT_LIMITS,
   InvalidArgumentError,
   validateProbeInput,
@@ -35,6 +36,15 @@ test('defaults are filled in', () => {
   assert.equal(spec.reuseConnections, false);
   assert.deepEqual(spec.expectedStatus, [{ min: 200, max: 399 }]);
   assert.equal(spec.maxBodyBytes, 10 * 1024 * 1024);
+});
+
+test('a continuous run without an interval is polite: 1 s apart; finite runs and an explicit 0 are back to back', () => {
+  const streaming = { ...DEFAULT_LIMITS, allowContinuous: true };
+  assert.equal(DEFAULT_CONTINUOUS_INTERVAL_MS, 1000);
+  assert.equal(validateProbeInput({ ...ok, repetitions: 0 }, streaming).intervalMs, 1000);
+  assert.equal(validateProbeInput({ ...ok, repetitions: 0, intervalMs: 0 }, streaming).intervalMs, 0);
+  assert.equal(validateProbeInput({ ...ok, repetitions: 0, intervalMs: 250 }, streaming).intervalMs, 250);
+  assert.equal(validateProbeInput({ ...ok, repetitions: 5 }, streaming).intervalMs, 0);
 });
 
 test('DEFAULT_LIMITS match the documented values', () => {

@@ -82,7 +82,7 @@ const ms = msToDuration;
 
 /** A continuous ProbeStream on /delay/20, read and discarded, already probing. */
 async function continuousStream(client: pb.ProberClient, target: Target) {
-  const call = client.ProbeStream(req({ endpoint: `${target.url}/delay/20`, repetitions: 0 }));
+  const call = client.ProbeStream(req({ endpoint: `${target.url}/delay/20`, repetitions: 0, interval: ms(0) }));
   call.on('data', () => {});
   call.on('error', () => {});
   const status = new Promise<grpc.StatusObject>((resolve) => call.on('status', resolve));
@@ -258,7 +258,7 @@ describe('Prober over gRPC', () => {
     const before = { ...observer };
     // A small stream window fills quickly even on a loaded machine.
     const slow = newClient(server.address, SMALL_WINDOW);
-    const call = slow.ProbeStream(req({ endpoint: `${target.url}/ok`, repetitions: 0 }), deadlineIn(8000));
+    const call = slow.ProbeStream(req({ endpoint: `${target.url}/ok`, repetitions: 0, interval: ms(0) }), deadlineIn(8000));
     try {
       const requestsBefore = target.requests();
       let read = 0;

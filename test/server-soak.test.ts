@@ -198,12 +198,12 @@ async function deadlineCalls(count: number): Promise<void> {
         }
       } else if (i % 6 === 1) {
         // Continuous and fast: the 4 KiB window fills and the server blocks on it.
-        const input: ProbeInput = { endpoint: url('/ok'), repetitions: 0, concurrency: 2, reuseConnections: true };
+        const input: ProbeInput = { endpoint: url('/ok'), repetitions: 0, intervalMs: 0, concurrency: 2, reuseConnections: true };
         const it = probeStream(stalled, input, { deadlineMs })[Symbol.asyncIterator]();
         await sleep(deadlineMs + 200);
         outcome = await consume(it);
       } else {
-        const input: ProbeInput = { endpoint: url('/slow-body?chunks=400&every=50'), repetitions: 0, concurrency: 2, timeoutMs: STUCK_TIMEOUT_MS, reuseConnections: i % 4 === 1 };
+        const input: ProbeInput = { endpoint: url('/slow-body?chunks=400&every=50'), repetitions: 0, intervalMs: 0, concurrency: 2, timeoutMs: STUCK_TIMEOUT_MS, reuseConnections: i % 4 === 1 };
         outcome = await consume(probeStream(conn, input, { deadlineMs })[Symbol.asyncIterator]());
       }
       const key = `${i % 2 === 0 ? 'unary' : 'stream'} ${outcome}`;

@@ -17,7 +17,7 @@ const WINDOW_BOUND = 2000;
 
 test('slow consumer: server-side attempts <= consumed + a bounded window', { timeout: 60_000 }, async (t) => {
   const { target, conn } = await proberFixture(t);
-  const input = { endpoint: `${target.url}/ok`, repetitions: 0, concurrency: 4 };
+  const input = { endpoint: `${target.url}/ok`, repetitions: 0, intervalMs: 0, concurrency: 4 };
   const open = (signal: AbortSignal) => probeStream(conn, input, { signal });
 
   // 1. How fast does the server probe when nobody holds it back? (1 s)

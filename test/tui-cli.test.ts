@@ -71,3 +71,37 @@ test('watch: server-side validation error (INVALID_ARGUMENT) names the field, ex
   assert.equal(code, 2, c.out() + c.err());
   assert.match(c.err(), /invalid argument: .*endpoint/i);
 });
+
+test('an invalid request is rejected locally, before any connection: even a dead --server gives the INVALID_ARGUMENT message, exit 2', async () => {
+  const { freePort } = await import('./helpers/target.js');
+  const dead = `127.0.0.1:${await freePort()}`;
+  for (const [cmd, args, re] of [
+    ['watch', ['not a url', '--no-tui'], /^prober watch: invalid argument: endpoint must be an absolute http:\/\/ or https:\/\/ URL \(got "not a url"\) \(URL\)$/m],
+    ['stream', ['ftp://example.invalid/'], /^prober stream: invalid argument: endpoint must be .* \(URL\)$/m],
+    ['probe', ['http://'], /^prober probe: invalid argument: endpoint .* \(URL\)$/m],
+  ] as const) {
+    const c = io();
+    const code = await run([cmd, ...args, '-s', dead], c.io);
+    assert.equal(code, 2, `${cmd}: ${c.err()}`);
+    assert.match(c.err(), re);
+    assert.doesNotMatch(c.err(), /UNAVAILABLE/);
+    assert.equal(c.out(), '');
+  }
+  // The embedded prober's own limits are known: checked before it starts.
+  const c = io();
+  assert.equal(await run(['watch', 'http://127.0.0.1:1/', '-n', '20000', '--no-tui'], c.io), 2, c.err());
+  assert.match(c.err(), /^prober watch: invalid argument: repetitions must be between 0 and 10000 .*\(-n\/--repetitions\)$/m);
+  assert.equal(c.out(), '');
+});
+
+test('demo: watch against a target inside the process (no network); watch flags apply', async () => {
+  const c = io();
+  const code = await run(['demo', '-n', '30', '--no-tui', '-c', '2'], c.io);
+  assert.ok(code === 0 || code === 1, `exit ${code}: ${c.err()}`);
+  const out = c.out();
+  assert.equal(out.split('\n').filter((l) => /^#\d+\s+(200|503)\b/.test(l)).length, 30, out);
+  assert.match(out, /^http:\/\/127\.0\.0\.1:\d+\/api: 30 of 30 attempts/m);
+  const bad = io();
+  assert.equal(await run(['demo', '--bogus'], bad.io), 2);
+  assert.match(bad.err(), /unknown option '--bogus'/);
+});

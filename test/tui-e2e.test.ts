@@ -131,7 +131,7 @@ test('prober watch in a real terminal: histogram and percentiles live, q quits c
   assert.doesNotMatch(all, /Raw mode is not supported/);
 });
 
-test('NO_COLOR, a finite run with --slow-consumer, and kill -INT: no colour, clean exit, summary', { timeout: 120_000 }, async (t) => {
+test('NO_COLOR, a finite run with --slow-consumer, and kill -INT: no colour, exit 130, summary', { timeout: 120_000 }, async (t) => {
   const target = await startTarget();
   const tmux = new Tmux(paneEnv({ NO_COLOR: '1' }));
   t.after(async () => {
@@ -149,8 +149,8 @@ test('NO_COLOR, a finite run with --slow-consumer, and kill -INT: no colour, cle
   process.kill(tmux.proberPid(), 'SIGINT');
   const status = await tmux.exited('prober to exit after SIGINT');
   const all = tmux.all();
-  // Cut short by the user: "probe failed" (1), as the other commands.
-  assert.equal(status, 1, all);
+  // A signal from outside: the shell convention, 128 + 2.
+  assert.equal(status, 130, all);
   assert.match(all, /average latency\s+\d/);
   assert.match(all, /interrupted/);
   assert.doesNotMatch(all, /Error|at .*\.js:\d+/);
@@ -227,4 +227,35 @@ test('NO_COLOR: the failed part of the bars is marked ▒, with a legend', { tim
   tmux.start(mixedCmd(target, ''), 100, 34);
   await tmux.waitFor(() => /▒ failed/.test(tmux.screen()) && /│[█▏▎▍▌▋▊▉]*▒+ \d/.test(tmux.screen()), 'a marked bar');
   assert.doesNotMatch(tmux.screen(true), /\u001b\[(?:[\d;]*;)?(?:3[0-8]|9[0-7])[;m]/, 'no colour escapes');
+});
+
+test('an invalid URL fails before the first frame: no screen drawn, the message, exit 2', { timeout: 120_000 }, async (t) => {
+  const tmux = new Tmux(paneEnv({}));
+  t.after(() => tmux.close());
+  tmux.start(`cd ${JSON.stringify(ROOT)} && node bin/prober.js watch not-a-url; echo EXIT=$?; sleep 600`, 160, 30);
+  const status = await tmux.exited('prober to reject the URL');
+  const all = tmux.all();
+  assert.equal(status, 2, all);
+  assert.match(all, /prober watch: invalid argument: endpoint must be an absolute http:\/\/ or https:\/\/ URL .*\(URL\)/);
+  assert.doesNotMatch(all, /q quit|latency histogram|embedded|connecting/, 'no frame drawn');
+});
+
+test('q on a finite run where nothing failed exits 0; q after failures exits 1', { timeout: 120_000 }, async (t) => {
+  const target = await startTarget();
+  t.after(() => target.close());
+  for (const [path, want] of [['/delay/2', 0], ['/status/503', 1]] as const) {
+    const tmux = new Tmux(paneEnv({}));
+    try {
+      tmux.start(`cd ${JSON.stringify(ROOT)} && node bin/prober.js watch ${target.url}${path} -n 10000 -i 20ms; echo EXIT=$?; sleep 600`);
+      await tmux.waitFor(() => /p50\s+\d/.test(tmux.screen()), 'percentiles on screen');
+      tmux.keys('q');
+      const status = await tmux.exited('prober to exit after q');
+      const all = tmux.all();
+      assert.equal(status, want, `${path}: ${all}`);
+      assert.match(all, /average latency\s+\d/);
+      assert.doesNotMatch(all, /Error|at .*\.js:\d+/);
+    } finally {
+      tmux.close();
+    }
+  }
 });

@@ -8,8 +8,6 @@ import { splitHostPort } from '../common/address.js';
 import type { HttpMethod, StatusRange } from '../probe/types.js';
 import { STATUS_CODE_MAX, STATUS_CODE_MIN } from '../probe/validate.js';
 
-// Kept here for callers that import the exit codes with the parsers (serve.ts).
-
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** google.protobuf.Duration's range (about 10000 years): longer cannot go on the wire. */
@@ -18,19 +16,36 @@ const MAX_DURATION_MS = 315_576_000_000 * 1000;
 const MAX_COUNT = 4_294_967_295;
 
 /**
- * '200ms' | '1.5s' | '2m' | '1h' | '500' (bare number = milliseconds) -> ms.
- * Rejects negatives, empty strings and anything else.
+ * Bare numbers at or above this are surely milliseconds typed without a unit
+ * (--timeout 5000 would be 83 minutes): a usage error asks for the unit.
  */
-export function parseDuration(value: string): number {
+export const BARE_SECONDS_MAX = 1000;
+
+/**
+ * '200ms' | '1.5s' | '2m' | '1h' | '5' (a bare number is seconds, as curl's
+ * --max-time) -> ms. Rejects negatives, empty strings, a bare number of
+ * BARE_SECONDS_MAX or more, and anything else. `flag` names the flag in messages.
+ */
+export function parseDuration(value: string, flag?: string): number {
   const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h)?\s*$/.exec(value);
   if (m === null) {
-    throw new InvalidArgumentError(`expected a duration like 200ms, 1.5s, 2m or 500 (ms), got ${JSON.stringify(value)}`);
+    throw new InvalidArgumentError(`expected a duration like 250ms, 1.5s, 2m or 5 (seconds), got ${JSON.stringify(value)}`);
   }
-  const ms = Number(m[1]) * UNIT_MS[m[2] ?? 'ms']!;
+  const n = Number(m[1]);
+  if (m[2] === undefined && n >= BARE_SECONDS_MAX) {
+    const what = flag === undefined ? m[1] : `${flag} ${m[1]}`;
+    throw new InvalidArgumentError(`${what}: a bare number is seconds; write ${m[1]}ms or ${n / 1000}s`);
+  }
+  const ms = n * UNIT_MS[m[2] ?? 's']!;
   if (!(ms <= MAX_DURATION_MS)) {
     throw new InvalidArgumentError(`duration ${JSON.stringify(value)} is too large (at most ${MAX_DURATION_MS / 3_600_000}h)`);
   }
   return ms;
+}
+
+/** A commander parser for the duration flag `flag` (named in its messages). */
+export function durationFlag(flag: string): (value: string) => number {
+  return (value) => parseDuration(value, flag);
 }
 
 /**
@@ -41,7 +56,7 @@ const MAX_DEADLINE_MS = 596 * 3_600_000;
 
 /** --deadline: a duration of at most 596h (~24.8 days); 0 = none. */
 export function parseDeadline(value: string): number {
-  const ms = parseDuration(value);
+  const ms = parseDuration(value, '--deadline');
   if (ms > MAX_DEADLINE_MS) {
     throw new InvalidArgumentError(`deadline ${JSON.stringify(value)} is too large (at most 596h; 0 = none)`);
   }
@@ -111,6 +126,19 @@ export function parseServerAddress(value: string): string {
     throw new InvalidArgumentError(`expected host:port (port 1..65535), got ${JSON.stringify(value)}`);
   }
   return value.trim();
+}
+
+/**
+ * Parser for the single -s/--server of probe and stream: a second one is a
+ * usage error rather than silently replacing the first.
+ */
+export function oneServer(command: string): (value: string, previous: string | undefined) => string {
+  return (value, previous) => {
+    if (previous !== undefined) {
+      throw new InvalidArgumentError(`--server given twice; ${command} talks to one server (watch takes several)`);
+    }
+    return parseServerAddress(value);
+  };
 }
 
 /** Parser for a repeatable -s/--server: accumulates validated addresses. */

@@ -3,14 +3,15 @@
 // Errors are told apart by type and numeric status, never by their text.
 import { isProberRpcError, type ProberRpcError } from '../client/index.js';
 import { isConfigError } from '../common/errors.js';
+import { isInvalidArgumentError } from '../probe/errors.js';
 import { flagForField } from '../probe/validate.js';
 import type { Summary } from '../stats/types.js';
 // Types only: the TUI loads lazily.
 import type { FeedOutcome } from '../tui/feed.js';
 import { EXIT, type ExitCode } from './exit.js';
-import type { CliIo } from './io.js';
+import { OUTPUT_CLOSED, type CliIo } from './io.js';
 
-export { EXIT, type ExitCode } from './exit.js';
+export { EXIT, exitCodeForStop, type ExitCode } from './exit.js';
 
 /**
  * 0 when every requested attempt ran and succeeded; 1 when any failed or the
@@ -24,6 +25,7 @@ export function exitCodeForSummary(s: Summary, requested: number, interrupted = 
   if (interrupted || s.deadlineReached || s.aborted > 0 || s.attempts < requested) return EXIT.PROBE_FAILED;
   return EXIT.OK;
 }
+
 
 /**
  * Exit code for an RPC failure: INVALID_ARGUMENT is a usage error;
@@ -53,21 +55,28 @@ export function worstExitCode(codes: Iterable<ExitCode>): ExitCode {
   return worst;
 }
 
-/** Exit code of one watched server's run. */
+/**
+ * Exit code of one watched server's run. Quitting the live view (q) is how
+ * it normally ends, as in oha: 0 when nothing failed, 1 when attempts did.
+ */
 export function exitCodeForFeed(o: FeedOutcome, requested: number): ExitCode {
   if (o.status === 'error') {
     const cause = o.failure?.cause;
     return isProberRpcError(cause) ? exitCodeFor(cause) : EXIT.RPC;
   }
-  return exitCodeForSummary(o.summary, requested, o.status === 'cancelled' || o.status === 'deadline');
+  if (o.status === 'cancelled') return o.summary.failures > 0 ? EXIT.PROBE_FAILED : EXIT.OK;
+  return exitCodeForSummary(o.summary, requested, o.status === 'deadline');
+}
+
+/** "invalid argument: <message> (<flag>)": the server's rejection, or the same check made locally. */
+function describeInvalidArgument(message: string, field: string | undefined): string {
+  const flag = field === undefined ? undefined : flagForField(field);
+  return `invalid argument: ${message}${flag === undefined ? '' : ` (${flag})`}`;
 }
 
 /** One-line message for an RPC failure, naming the flag when the server named a field. */
 export function describeRpcError(err: ProberRpcError, server: string | undefined): string {
-  if (err.isInvalidArgument()) {
-    const flag = err.field === undefined ? undefined : flagForField(err.field);
-    return `invalid argument: ${err.details}${flag === undefined ? '' : ` (${flag})`}`;
-  }
+  if (err.isInvalidArgument()) return describeInvalidArgument(err.details, err.field);
   const where = server === undefined ? 'the embedded prober' : `prober at ${server}`;
   // grpc-js may end UNAVAILABLE details with an empty "Resolution note:".
   const details = err.details.replace(/\s*Resolution note:\s*$/, '').trim();
@@ -79,11 +88,17 @@ export function describeRpcError(err: ProberRpcError, server: string | undefined
 export function reportError(err: unknown, io: CliIo, command: string, server: string | undefined): ExitCode {
   if (isProberRpcError(err)) {
     if (err.isCancelled() && io.signal?.aborted) {
-      io.stderr.write(`prober ${command}: interrupted\n`);
+      // Nobody reads stdout any more: end quietly.
+      if (io.signal.reason !== OUTPUT_CLOSED) io.stderr.write(`prober ${command}: interrupted\n`);
       return EXIT.PROBE_FAILED;
     }
     io.stderr.write(`prober ${command}: ${describeRpcError(err, server)}\n`);
     return exitCodeFor(err);
+  }
+  // The request failed the local check (checkProbeInput): as the server's INVALID_ARGUMENT.
+  if (isInvalidArgumentError(err)) {
+    io.stderr.write(`prober ${command}: ${describeInvalidArgument(err.message, err.field)}\n`);
+    return EXIT.USAGE;
   }
   const msg = err instanceof Error ? err.message : String(err);
   io.stderr.write(`prober ${command}: ${msg}\n`);

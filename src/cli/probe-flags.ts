@@ -2,8 +2,10 @@
 // (toProbeInput) and a call deadline (callDeadlineMs). Values are only
 // parsed here; the server's validation owns defaults and ranges.
 import type { Command, OptionValues } from '@commander-js/extra-typings';
-import type { HttpMethod, ProbeInput, StatusRange } from '../probe/types.js';
-import { parseCount, parseDeadline, parseDuration, parseMethod, parsePositive, parseStatusRanges } from './options.js';
+import { InvalidArgumentError } from '../probe/errors.js';
+import type { HttpMethod, ProbeInput, ProbeLimits, StatusRange } from '../probe/types.js';
+import { DEFAULT_LIMITS, validateProbeInput } from '../probe/validate.js';
+import { durationFlag, parseCount, parseDeadline, parseMethod, parsePositive, parseStatusRanges } from './options.js';
 
 /**
  * Default call deadline for a finite run. 30 s rather than the 1 s of the
@@ -21,7 +23,8 @@ export interface ProbeOptions {
   /** Per-attempt timeout; unset = the server's default (5 s). */
   readonly timeout?: number | undefined;
   readonly concurrency: number;
-  readonly interval: number;
+  /** Unset = validation's default (back to back; 1 s for a continuous run). */
+  readonly interval?: number | undefined;
   readonly reuse?: boolean | undefined;
   readonly method: HttpMethod;
   readonly expect?: StatusRange[] | undefined;
@@ -53,12 +56,20 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
     )
     .option(
       '--deadline <duration>',
-      `deadline for the whole run, e.g. 30s; 0 = none (default: ${DEFAULT_DEADLINE_MS / 1000}s, none when -n 0)`,
+      `deadline for the whole run, e.g. 30s (a bare number is seconds); 0 = none (default: ${DEFAULT_DEADLINE_MS / 1000}s, none when -n 0)`,
       parseDeadline,
     )
-    .option('--timeout <duration>', 'per-attempt timeout, DNS to last body byte (default: server default, 5s)', parseDuration)
+    .option(
+      '--timeout <duration>',
+      'per-attempt timeout, DNS to last body byte, e.g. 2s or 500ms (default: server default, 5s)',
+      durationFlag('--timeout'),
+    )
     .option('-c, --concurrency <n>', 'attempts in flight at once', parsePositive, 1)
-    .option('-i, --interval <duration>', 'time between attempt starts; 0 = back to back', parseDuration, 0)
+    .option(
+      '-i, --interval <duration>',
+      'time between attempt starts; 0 = back to back (default: 0; 1s when -n 0)',
+      durationFlag('--interval'),
+    )
     .option('--reuse', 'reuse kept-alive connections (default: a fresh connection per attempt)')
     .option('-X, --method <method>', 'GET or HEAD', parseMethod, 'GET' as HttpMethod)
     .option('--expect <statuses>', 'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)', parseStatusRanges);
@@ -72,7 +83,8 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
     endpoint: url,
     repetitions: opts.repetitions,
     timeoutMs: opts.timeout,
-    intervalMs: opts.interval,
+    // Only when given: validation picks the default (1 s for continuous runs).
+    ...(opts.interval !== undefined ? { intervalMs: opts.interval } : {}),
     concurrency: opts.concurrency,
     reuseConnections: opts.reuse === true,
     expectedStatus: opts.expect,
@@ -84,4 +96,36 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
 export function callDeadlineMs(opts: Pick<ProbeOptions, 'deadline' | 'repetitions'>): number | undefined {
   if (opts.deadline !== undefined) return opts.deadline === 0 ? undefined : opts.deadline;
   return opts.repetitions === 0 ? undefined : DEFAULT_DEADLINE_MS;
+}
+
+/**
+ * Caps for checking a request meant for a remote server: its limits may be
+ * higher than ours, so only what no server accepts fails here.
+ */
+const ANY_SERVER_LIMITS: ProbeLimits = Object.freeze({
+  ...DEFAULT_LIMITS,
+  maxRepetitions: Number.MAX_SAFE_INTEGER,
+  maxConcurrency: Number.MAX_SAFE_INTEGER,
+  maxTimeoutMs: Number.MAX_SAFE_INTEGER,
+  maxIntervalMs: Number.MAX_SAFE_INTEGER,
+});
+
+/**
+ * Validates the request here, before any connection or screen, as the
+ * server would: with the embedded prober's own limits, or permissive ones
+ * for a remote server. Returns the error (the server's INVALID_ARGUMENT
+ * message), or undefined when the request may go.
+ */
+export function checkProbeInput(
+  input: ProbeInput,
+  where: { readonly remote: boolean; readonly stream: boolean },
+): InvalidArgumentError | undefined {
+  const limits = where.remote ? ANY_SERVER_LIMITS : DEFAULT_LIMITS;
+  try {
+    validateProbeInput(input, { ...limits, allowContinuous: where.stream });
+    return undefined;
+  } catch (err) {
+    if (err instanceof InvalidArgumentError) return err;
+    throw err;
+  }
 }

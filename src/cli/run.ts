@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from '@commander-js/extra-typings';
 // Commands import gRPC, the server, pino and Ink inside their actions, so
 // `--version` and `--help` load none of them (test/cli-lazy-load.test.ts).
+import { demoCommand } from './commands/demo.js';
 import { probeCommand } from './commands/probe.js';
 import { serveCommand } from './commands/serve.js';
 import { streamCommand } from './commands/stream.js';
 import { watchCommand } from './commands/watch.js';
 import type { CommandContext } from './context.js';
-import type { CliIo } from './io.js';
-import { EXIT } from './exit.js';
+import { guardIo, type CliIo } from './io.js';
+import { EXIT, exitCodeForStop } from './exit.js';
 
 function version(): string {
   try {
@@ -37,8 +38,12 @@ export function buildProgram(ctx: CommandContext): Command {
   program.addCommand(probeCommand(ctx));
   program.addCommand(streamCommand(ctx));
   program.addCommand(watchCommand(ctx));
+  const demo = demoCommand(ctx);
+  program.addCommand(demo);
   // addCommand() does not inherit settings the way .command() does.
   for (const c of program.commands) c.copyInheritedSettings(program);
+  // demo hands its flags to watch as given; copyInheritedSettings reset that.
+  demo.allowUnknownOption().allowExcessArguments();
   return program;
 }
 
@@ -46,9 +51,15 @@ export function buildProgram(ctx: CommandContext): Command {
  * Runs one CLI invocation. Returns the exit code (EXIT); never throws and
  * never prints a stack trace for bad input.
  */
-export async function run(argv: readonly string[], io: CliIo): Promise<number> {
+export async function run(argv: readonly string[], rawIo: CliIo): Promise<number> {
+  const guarded = guardIo(rawIo);
+  const { io } = guarded;
   const ctx: CommandContext = { io, exitCode: undefined };
   const program = buildProgram(ctx);
+  let command: string | undefined;
+  program.hook('preAction', (_program, action) => {
+    command = action.name();
+  });
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
@@ -59,5 +70,5 @@ export async function run(argv: readonly string[], io: CliIo): Promise<number> {
     io.stderr.write(`prober: ${err instanceof Error ? err.message : String(err)}\n`);
     return EXIT.RPC;
   }
-  return ctx.exitCode ?? EXIT.OK;
+  return exitCodeForStop(ctx.exitCode ?? EXIT.OK, guarded.stopReason(), command);
 }

@@ -16,7 +16,13 @@ export {
 export type { FailureContext, TimeoutContext, TimeoutLimit } from './errors.js';
 export { PhaseClock } from './clock.js';
 export type { ClockEvent } from './clock.js';
-export { validateProbeInput, DEFAULT_LIMITS, DEFAULT_EXPECTED_STATUS, statusExpected } from './validate.js';
+export {
+  validateProbeInput,
+  DEFAULT_LIMITS,
+  DEFAULT_EXPECTED_STATUS,
+  DEFAULT_CONTINUOUS_INTERVAL_MS,
+  statusExpected,
+} from './validate.js';
 export { runAttempt, USER_AGENT } from './attempt.js';
 export type { AttemptOptions } from './attempt.js';
 export { runProbes, MIN_ATTEMPT_MS, slipToleranceMs } from './schedule.js';

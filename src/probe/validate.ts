@@ -45,6 +45,13 @@ export const DEFAULT_LIMITS: ProbeLimits = Object.freeze({
   allowContinuous: false,
 });
 
+/**
+ * Interval of a continuous run (repetitions 0) that sets none: a prober is
+ * polite to someone else's site by default (blackbox/cloudprober users expect
+ * about one probe a second). Finite runs default to back to back (0).
+ */
+export const DEFAULT_CONTINUOUS_INTERVAL_MS = 1_000;
+
 /** Used when `expected_status` is empty. */
 export const DEFAULT_EXPECTED_STATUS: readonly StatusRange[] = Object.freeze([
   Object.freeze({ min: 200, max: 399 }),
@@ -121,8 +128,8 @@ function validateTimeout(value: unknown, limits: ProbeLimits): number {
   return value;
 }
 
-function validateInterval(value: unknown, limits: ProbeLimits): number {
-  if (value === undefined) return 0;
+function validateInterval(value: unknown, repetitions: number, limits: ProbeLimits): number {
+  if (value === undefined) return repetitions === 0 ? DEFAULT_CONTINUOUS_INTERVAL_MS : 0;
   if (!isFiniteNumber(value) || value < 0 || value > limits.maxIntervalMs) {
     throw new InvalidArgumentError(
       F.intervalMs.proto,
@@ -190,7 +197,7 @@ export function validateProbeInput(input: ProbeInput, limits: ProbeLimits = DEFA
   const url = validateEndpoint(input.endpoint);
   const repetitions = validateRepetitions(input.repetitions, limits);
   const timeoutMs = validateTimeout(input.timeoutMs, limits);
-  const intervalMs = validateInterval(input.intervalMs, limits);
+  const intervalMs = validateInterval(input.intervalMs, repetitions, limits);
   const concurrency = validateConcurrency(input.concurrency, limits);
   const reuseConnections = input.reuseConnections === true;
   const expectedStatus = validateExpectedStatus(input.expectedStatus);

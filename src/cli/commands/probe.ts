@@ -5,8 +5,8 @@ import type { CommandContext } from '../context.js';
 import { formatSummary, styleFor, summaryLine } from '../format.js';
 import { writeOut } from '../../common/output.js';
 import { EXIT } from '../exit.js';
-import { parseServerAddress } from '../options.js';
-import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
+import { oneServer } from '../options.js';
+import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 export function probeCommand(ctx: CommandContext) {
   const cmd = addProbeOptions(
@@ -14,7 +14,7 @@ export function probeCommand(ctx: CommandContext) {
       .description('probe an HTTP(S) endpoint N times and print latency statistics')
       .argument('<url>', 'http:// or https:// URL to probe'),
   )
-    .option('-s, --server <host:port>', SERVER_HELP, parseServerAddress)
+    .option('-s, --server <host:port>', SERVER_HELP, oneServer('probe'))
     .option('--json', 'print the summary as one JSON object (times in ms; docs/json.md)')
     .option('-q, --quiet', 'no progress line on stderr (shown only when stderr is a terminal)');
 
@@ -27,6 +27,9 @@ export function probeCommand(ctx: CommandContext) {
       ctx.exitCode = EXIT.USAGE;
       return;
     }
+    const input = toProbeInput(url, opts);
+    // Before anything loads or connects: a request no server would take.
+    const invalid = checkProbeInput(input, { remote: opts.server !== undefined, stream: false });
     // Loaded here, not at the top: `--version` and `--help` need no gRPC (see run.ts).
     const [{ probeOnce }, { withProber }, { exitCodeForSummary, reportError }, { probeWithProgress, showsProgress }] =
       await Promise.all([
@@ -35,20 +38,22 @@ export function probeCommand(ctx: CommandContext) {
         import('../outcome.js'),
         import('../progress.js'),
       ]);
+    if (invalid !== undefined) {
+      ctx.exitCode = reportError(invalid, io, 'probe', opts.server);
+      return;
+    }
     const progress = showsProgress(io.stderr, opts.quiet);
     try {
       let startedAt = new Date();
       const summary = await withProber(opts.server, (conn) => {
         startedAt = new Date();
-        const input = toProbeInput(url, opts);
         const call = { deadlineMs: callDeadlineMs(opts), signal: io.signal };
         return progress ? probeWithProgress(conn, input, call, io.stderr) : probeOnce(conn, input, call);
       });
       if (opts.json === true) {
         const run = { endpoint: url, server: opts.server, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) };
         const line = summaryLine(summary, { ...run, startedAt, endedAt: new Date(), interrupted: false, streamed: false });
-        await writeOut(io.stdout, `${JSON.stringify(line)}
-`);
+        await writeOut(io.stdout, `${JSON.stringify(line)}\n`);
       } else {
         const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) }, styleFor(io.stdout, io.env));
         await writeOut(io.stdout, text);

@@ -22,7 +22,7 @@ import type { Logger } from '../../server/logger.js';
 import type { RunningServer } from '../../server/server.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit.js';
-import { parseDuration, parsePositive } from '../options.js';
+import { durationFlag, parseDuration, parsePositive } from '../options.js';
 
 function parseListenFlag(value: string): string {
   try {
@@ -42,8 +42,8 @@ function parseMetricsAddrFlag(value: string): string {
   }
 }
 
-function parsePositiveDuration(value: string): number {
-  const ms = parseDuration(value);
+function parseMaxTimeout(value: string): number {
+  const ms = parseDuration(value, '--max-timeout');
   if (ms <= 0) throw new InvalidArgumentError('must be greater than 0');
   return ms;
 }
@@ -118,8 +118,8 @@ export function serveCommand(ctx: CommandContext) {
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default: $PROBER_LOG_LEVEL or info)')
     .option('--max-repetitions <n>', 'largest repetitions a request may ask for (default 10000)', parsePositive)
     .option('--max-concurrency <n>', 'largest concurrency a request may ask for (default 100)', parsePositive)
-    .option('--max-timeout <duration>', 'largest per-attempt timeout a request may ask for (default 60s)', parsePositiveDuration)
-    .option('--grace <duration>', 'on shutdown, time running calls get to finish', parseDuration, DEFAULT_GRACE_MS)
+    .option('--max-timeout <duration>', 'largest per-attempt timeout a request may ask for (default 60s)', parseMaxTimeout)
+    .option('--grace <duration>', 'on shutdown, time running calls get to finish', durationFlag('--grace'), DEFAULT_GRACE_MS)
     .option('--no-reflection', 'do not serve gRPC server reflection')
     .action(async (opts) => {
       const { io } = ctx;

@@ -7,9 +7,9 @@ import { RunStats } from '../../stats/index.js';
 import type { Summary } from '../../stats/types.js';
 import type { CommandContext } from '../context.js';
 import { attemptLine, formatAttempt, formatSummary, styleFor, summaryLine } from '../format.js';
-import { writeOut } from '../../common/output.js';
-import { parseServerAddress } from '../options.js';
-import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
+import { isGone, writeOut } from '../../common/output.js';
+import { oneServer } from '../options.js';
+import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 export function streamCommand(ctx: CommandContext) {
   const cmd = addProbeOptions(
@@ -17,17 +17,23 @@ export function streamCommand(ctx: CommandContext) {
       .description('probe an endpoint and print each attempt as it finishes, then the summary (-n 0: until Ctrl-C)')
       .argument('<url>', 'http:// or https:// URL to probe'),
   )
-    .option('-s, --server <host:port>', SERVER_HELP, parseServerAddress)
+    .option('-s, --server <host:port>', SERVER_HELP, oneServer('stream'))
     .option('--json', 'NDJSON: one object per attempt, then the summary ({"type": "attempt" | "summary", ...}; docs/json.md)');
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;
+    const input = toProbeInput(url, opts);
+    const invalid = checkProbeInput(input, { remote: opts.server !== undefined, stream: true });
     // Loaded here, not at the top: `--version` and `--help` need no gRPC (see run.ts).
     const [{ isProberRpcError, probeStream }, { withProber }, { exitCodeForSummary, reportError }] = await Promise.all([
       import('../../client/index.js'),
       import('../connection.js'),
       import('../outcome.js'),
     ]);
+    if (invalid !== undefined) {
+      ctx.exitCode = reportError(invalid, io, 'stream', opts.server);
+      return;
+    }
     const style = styleFor(io.stdout, io.env);
     const json = opts.json === true;
     // Folded locally too, for a summary when the user interrupts (a
@@ -36,20 +42,16 @@ export function streamCommand(ctx: CommandContext) {
     const started = performance.now();
     let startedAt = new Date();
     let eventsSeen = 0;
-    // Stop when the user interrupts or stdout goes away (`| head`: EPIPE).
+    // Stop when the user interrupts or stdout goes away (`| head`: EPIPE; run() watches it).
     const stop = new AbortController();
     const onUserStop = (): void => stop.abort();
     io.signal?.addEventListener('abort', onUserStop, { once: true });
     if (io.signal?.aborted) stop.abort();
-    let outputClosed = false;
-    const onOutputError = (): void => {
-      outputClosed = true;
-      stop.abort();
-    };
-    io.stdout.on('error', onOutputError);
+    // run() aborts io.signal when stdout's reader goes away; then print nothing more.
+    const outputClosed = (): boolean => isGone(io.stdout);
 
     const printSummary = async (summary: Summary, interrupted: boolean): Promise<void> => {
-      if (outputClosed) return;
+      if (outputClosed()) return;
       if (json) {
         const run = { endpoint: url, server: opts.server, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) };
         const line = summaryLine(summary, { ...run, startedAt, endedAt: new Date(), interrupted, streamed: true });
@@ -64,12 +66,12 @@ export function streamCommand(ctx: CommandContext) {
       ctx.exitCode = await withProber(opts.server, async (conn) => {
         startedAt = new Date();
         try {
-          const events = probeStream(conn, toProbeInput(url, opts), {
+          const events = probeStream(conn, input, {
             deadlineMs: callDeadlineMs(opts),
             signal: stop.signal,
           });
           for await (const ev of events) {
-            if (outputClosed) break;
+            if (outputClosed()) break;
             if (ev.kind === 'attempt') {
               eventsSeen++;
               local.add(ev.attempt);
@@ -80,7 +82,7 @@ export function streamCommand(ctx: CommandContext) {
               return exitCodeForSummary(ev.summary, opts.repetitions);
             }
           }
-          if (!outputClosed) throw new Error('stream ended without a summary');
+          if (!outputClosed()) throw new Error('stream ended without a summary');
         } catch (err) {
           const stopped = isProberRpcError(err) && err.isCancelled() && stop.signal.aborted;
           // The call's deadline passed before the server's summary arrived (it
@@ -102,7 +104,6 @@ export function streamCommand(ctx: CommandContext) {
       ctx.exitCode = reportError(err, io, 'stream', opts.server);
     } finally {
       io.signal?.removeEventListener('abort', onUserStop);
-      io.stdout.off('error', onOutputError);
     }
   });
 }

@@ -9,8 +9,8 @@ import type { WatchRun, WatchSource } from '../../tui/index.js';
 import { formatMsFixed } from '../../common/format.js';
 import { formatAttempt, formatSummary, styleFor } from '../format.js';
 import type { CommandContext } from '../context.js';
-import { collectServer, parseDuration } from '../options.js';
-import { addProbeOptions, callDeadlineMs, SERVER_HELP, toProbeInput } from '../probe-flags.js';
+import { collectServer, durationFlag } from '../options.js';
+import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 
 function parseFps(value: string): number {
   const n = Number(value);
@@ -43,10 +43,19 @@ export function watchCommand(ctx: CommandContext) {
     .option(
       '--slow-consumer <duration>',
       'debug: wait this long after each event before reading the next, to show backpressure pacing the server',
-      parseDuration,
+      durationFlag('--slow-consumer'),
     );
 
   return cmd.action(async (url, opts) => {
+    const servers = opts.server ?? [];
+    const input = toProbeInput(url, { ...opts, server: undefined });
+    // Before the first frame, and before Ink loads: a request no server would take draws nothing.
+    const invalid = checkProbeInput(input, { remote: servers.length > 0, stream: true });
+    if (invalid !== undefined) {
+      const { reportError } = await import('../outcome.js');
+      ctx.exitCode = reportError(invalid, io, 'watch', undefined);
+      return;
+    }
     // Loaded here, not at the top: `--version` and `--help` need neither Ink nor gRPC.
     // Ink is the slowest (docs/performance.md): it loads while the embedded
     // prober's thread starts on the other core, and is awaited only to draw.
@@ -54,8 +63,6 @@ export function watchCommand(ctx: CommandContext) {
     tuiLoading.catch(() => {}); // awaited (and so reported) in run()
     const [{ connect, isProberRpcError, probeStream }, { withProber }, { describeRpcError, exitCodeForFeed, worstExitCode }] =
       await Promise.all([import('../../client/index.js'), import('../connection.js'), import('../outcome.js')]);
-    const servers = opts.server ?? [];
-    const input = toProbeInput(url, { ...opts, server: undefined });
     const deadlineMs = callDeadlineMs(opts);
     const style = styleFor(io.stdout, io.env);
     const stdout = io.stdout as NodeJS.WriteStream;
