@@ -47,7 +47,9 @@ test('every import in src/ follows the layering', () => {
     const folder = rel.split('/')[0]!;
     const allowed = ALLOWED[folder];
     if (allowed === undefined) {
-      violations.push(`${rel}: folder ${folder}/ is not in the layering (add it to docs/architecture.md and this test)`);
+      violations.push(
+        `${rel}: folder ${folder}/ is not in the layering (add it to docs/architecture.md and this test)`,
+      );
       continue;
     }
     for (const target of importsOf(file)) {

@@ -27,12 +27,17 @@ function distIsStale(): boolean {
 let target: Target;
 before(async () => {
   // tsc exits non-zero on type errors but still emits; what matters here is dist/cli.
-  if (distIsStale()) await run(process.execPath, [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.json'], {
-    cwd: root,
-    timeout: 180_000,
-  }).catch((err: { stdout?: string }) => {
-    if (!existsSync(new URL('../dist/cli/main.js', import.meta.url))) throw err;
-  });
+  if (distIsStale())
+    await run(
+      process.execPath,
+      [fileURLToPath(new URL('../node_modules/typescript/bin/tsc', import.meta.url)), '-p', 'tsconfig.json'],
+      {
+        cwd: root,
+        timeout: 180_000,
+      },
+    ).catch((err: { stdout?: string }) => {
+      if (!existsSync(new URL('../dist/cli/main.js', import.meta.url))) throw err;
+    });
   target = await startTarget();
 });
 after(async () => {
@@ -42,7 +47,11 @@ after(async () => {
 /** Runs bin/prober.js; resolves with the exit code and output whatever the code. */
 async function prober(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [bin, ...args], { cwd: root, timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout, stderr } = await run(process.execPath, [bin, ...args], {
+      cwd: root,
+      timeout: 60_000,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -72,7 +81,11 @@ test('bin/prober.js with a bad flag exits 2 without a stack trace', async () => 
 async function piped(args: string, reader: string): Promise<{ code: number; stdout: string; stderr: string }> {
   const script = `set -o pipefail; ${JSON.stringify(process.execPath)} ${JSON.stringify(bin)} ${args} | ${reader}`;
   try {
-    const { stdout, stderr } = await run('bash', ['-c', script], { cwd: root, timeout: 60_000, env: { ...process.env, NO_COLOR: '1' } });
+    const { stdout, stderr } = await run('bash', ['-c', script], {
+      cwd: root,
+      timeout: 60_000,
+      env: { ...process.env, NO_COLOR: '1' },
+    });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -81,7 +94,9 @@ async function piped(args: string, reader: string): Promise<{ code: number; stdo
   }
 }
 
-test('a closed stdout (| head) ends every command quietly: exit 0, no stack trace, no summary', { timeout: 120_000 }, async () => {
+test('a closed stdout (| head) ends every command quietly: exit 0, no stack trace, no summary', {
+  timeout: 120_000,
+}, async () => {
   for (const [args, reader] of [
     [`watch ${target.url}/ok -i 5ms`, 'head -3'],
     [`watch ${target.url}/ok --no-tui -n 50 -i 5ms`, 'head -3'],
@@ -101,7 +116,11 @@ test('a closed stdout (| head) ends every command quietly: exit 0, no stack trac
 });
 
 /** Spawns bin/prober.js, waits for `ready` on stdout, sends `sig`, resolves with the exit code and output. */
-async function interrupted(args: string[], ready: RegExp, sig: NodeJS.Signals): Promise<{ code: number | null; stdout: string; stderr: string }> {
+async function interrupted(
+  args: string[],
+  ready: RegExp,
+  sig: NodeJS.Signals,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, NO_COLOR: '1' } });
   let stdout = '';
   let stderr = '';
@@ -134,13 +153,19 @@ test('SIGINT gives the shell convention 130 (SIGTERM 143), after the summary', {
   assert.equal(t.code, 143, t.stderr);
 });
 
-test("the README's main command works at once after npm install: npm run demo, no npx, no network", { timeout: 120_000 }, async () => {
+test("the README's main command works at once after npm install: npm run demo, no npx, no network", {
+  timeout: 120_000,
+}, async () => {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
   const quick = /## Quick start\s+```sh\n([\s\S]*?)```/.exec(readme)?.[1] ?? '';
   assert.match(quick, /^npm install\b/m);
   assert.match(quick, /^npm run demo\b/m);
   assert.match(quick, /^npm test\b/m);
-  assert.doesNotMatch(readme.replace(/not with `npx prober`/, ''), /npx prober/, 'npx builds a cache entry first and breaks when interrupted');
+  assert.doesNotMatch(
+    readme.replace(/not with `npx prober`/, ''),
+    /npx prober/,
+    'npx builds a cache entry first and breaks when interrupted',
+  );
   const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> };
   assert.equal(pkg.scripts['demo'], 'node bin/prober.js demo');
   const { stdout } = await run('npm', ['run', '--silent', 'demo', '--', '-n', '5', '--no-tui'], {

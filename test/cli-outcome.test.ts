@@ -37,7 +37,9 @@ test('RPC errors map by numeric status', () => {
 });
 
 test('the flag hint comes from the typed field, never from the message', () => {
-  const withField = new ProberRpcError(status.INVALID_ARGUMENT, 'something about a range', { field: 'expected_status' });
+  const withField = new ProberRpcError(status.INVALID_ARGUMENT, 'something about a range', {
+    field: 'expected_status',
+  });
   assert.equal(describeRpcError(withField, undefined), 'invalid argument: something about a range (--expect)');
   // A message that starts like a field name but carries no field gets no hint.
   const noField = new ProberRpcError(status.INVALID_ARGUMENT, 'timeout must be greater than 0 ms');

@@ -27,7 +27,8 @@ test('human output: average first, then the spread, counts and statuses; exit 0'
   assert.match(out, /3 of 3 attempts/);
   const avg = out.match(/average latency\s+([\d.]+) (ms|s)/);
   assert.ok(avg, out);
-  for (const label of ['min', 'p50', 'p90', 'p95', 'p99', 'max', 'stddev']) assert.match(out, new RegExp(`\\b${label}\\s+[\\d.]+ m?s`));
+  for (const label of ['min', 'p50', 'p90', 'p95', 'p99', 'max', 'stddev'])
+    assert.match(out, new RegExp(`\\b${label}\\s+[\\d.]+ m?s`));
   assert.match(out, /successes 3\s+failures 0/);
   assert.match(out, /statuses\s+200: 3/);
   assert.match(out, /deadline reached\s+no/);
@@ -120,7 +121,9 @@ test('bad flags: message names the flag on stderr, exit 2, no stack trace', { ti
   assert.equal(target.requests(), hitsBefore, 'bad flags must not probe');
 });
 
-test('--server given twice on probe and stream is a usage error, not the last one silently', { timeout: 60_000 }, async () => {
+test('--server given twice on probe and stream is a usage error, not the last one silently', {
+  timeout: 60_000,
+}, async () => {
   for (const cmd of ['probe', 'stream']) {
     const io = testIo();
     const code = await run([cmd, `${target.url}/ok`, '-n', '1', '--server', '127.0.0.1:1', '-s', '127.0.0.1:2'], io);
@@ -134,7 +137,9 @@ test('--server given twice on probe and stream is a usage error, not the last on
   }
 });
 
-test('the server rejecting the request (INVALID_ARGUMENT) is exit 2 naming the field and flag', { timeout: 60_000 }, async () => {
+test('the server rejecting the request (INVALID_ARGUMENT) is exit 2 naming the field and flag', {
+  timeout: 60_000,
+}, async () => {
   const io = testIo();
   const code = await run(['probe', 'ftp://example.invalid/', '-n', '1'], io);
   assert.equal(code, EXIT.USAGE);
@@ -193,13 +198,18 @@ test('option parsers', () => {
 
 test('a bare duration is seconds: --timeout 1 lets a 300 ms answer through', { timeout: 60_000 }, async () => {
   const io = testIo();
-  const code = await run(['probe', `${target.url}/delay/300`, '-n', '1', '--timeout', '1', '--deadline', '10', '--json'], io);
+  const code = await run(
+    ['probe', `${target.url}/delay/300`, '-n', '1', '--timeout', '1', '--deadline', '10', '--json'],
+    io,
+  );
   assert.equal(code, EXIT.OK, io.stderr.text() + io.stdout.text());
   const s = JSON.parse(io.stdout.text()) as { successes: number };
   assert.equal(s.successes, 1);
 });
 
-test('a bare number that must mean milliseconds is a usage error saying how to write it', { timeout: 60_000 }, async () => {
+test('a bare number that must mean milliseconds is a usage error saying how to write it', {
+  timeout: 60_000,
+}, async () => {
   const hitsBefore = target.requests();
   for (const [flag, value, hint] of [
     ['--timeout', '5000', '--timeout 5000: a bare number is seconds; write 5000ms or 5s'],
@@ -215,7 +225,9 @@ test('a bare number that must mean milliseconds is a usage error saying how to w
   assert.equal(target.requests(), hitsBefore, 'a usage error must not probe');
 });
 
-test('counts and durations too large for the wire are usage errors naming the flag, not INTERNAL', { timeout: 60_000 }, async () => {
+test('counts and durations too large for the wire are usage errors naming the flag, not INTERNAL', {
+  timeout: 60_000,
+}, async () => {
   // repetitions/concurrency are uint32 and durations google.protobuf.Duration
   // (at most 315576000000 s): past that the request cannot be serialized.
   for (const args of [
@@ -235,7 +247,9 @@ test('counts and durations too large for the wire are usage errors naming the fl
   }
 });
 
-test('--deadline past setTimeout\'s range (2^31-1 ms, ~596 h) is a usage error, not an instant cut-off', { timeout: 60_000 }, async () => {
+test("--deadline past setTimeout's range (2^31-1 ms, ~596 h) is a usage error, not an instant cut-off", {
+  timeout: 60_000,
+}, async () => {
   // grpc-js servers read a longer grpc-timeout modulo 2^32 ms: the call would
   // end at once (or hours early) with partial results.
   const io = testIo();
@@ -243,12 +257,18 @@ test('--deadline past setTimeout\'s range (2^31-1 ms, ~596 h) is a usage error, 
   assert.equal(code, EXIT.USAGE, io.stderr.text() + io.stdout.text());
   assert.match(io.stderr.text(), /--deadline\b.*too large.*596h/);
   const ok = testIo();
-  assert.equal(await run(['probe', `${target.url}/ok`, '-n', '1', '--deadline', '596h'], ok), EXIT.OK, ok.stderr.text());
+  assert.equal(
+    await run(['probe', `${target.url}/ok`, '-n', '1', '--deadline', '596h'], ok),
+    EXIT.OK,
+    ok.stderr.text(),
+  );
   assert.match(ok.stdout.text(), /1 of 1 attempts/);
   assert.match(ok.stdout.text(), /deadline reached\s+no/);
 });
 
-test('a deadline too short for the server to answer at all is exit 1 and the message names --deadline', { timeout: 60_000 }, async () => {
+test('a deadline too short for the server to answer at all is exit 1 and the message names --deadline', {
+  timeout: 60_000,
+}, async () => {
   const io = testIo();
   const code = await run(['probe', `${target.url}/ok`, '-n', '1', '--deadline', '1ms'], io);
   assert.equal(code, EXIT.PROBE_FAILED, io.stderr.text());

@@ -42,7 +42,9 @@ function parseNdjson(text: string): Array<AttemptLine | SummaryLine> {
     .map((l) => JSON.parse(l) as AttemptLine | SummaryLine);
 }
 
-test('--json: NDJSON, one line per attempt then the summary; average is the mean of the attempts', { timeout: 60_000 }, async () => {
+test('--json: NDJSON, one line per attempt then the summary; average is the mean of the attempts', {
+  timeout: 60_000,
+}, async () => {
   const io = testIo();
   const code = await run(['stream', `${target.url}/slow-body?chunks=2&every=5`, '-n', '6', '-c', '2', '--json'], io);
   assert.equal(code, EXIT.OK, io.stderr.text());
@@ -65,7 +67,9 @@ test('--json: NDJSON, one line per attempt then the summary; average is the mean
   assert.ok(Math.abs(summary.averageMs! - mean) < 1e-3, `summary ${summary.averageMs} vs mean ${mean}`);
 });
 
-test('human output: one line per attempt as it finishes, then the summary; failures exit 1', { timeout: 60_000 }, async () => {
+test('human output: one line per attempt as it finishes, then the summary; failures exit 1', {
+  timeout: 60_000,
+}, async () => {
   const io = testIo();
   const code = await run(['stream', `${target.url}/status/503`, '-n', '3'], io);
   assert.equal(code, EXIT.PROBE_FAILED);
@@ -76,7 +80,9 @@ test('human output: one line per attempt as it finishes, then the summary; failu
   assert.ok(out.indexOf('#3') < out.indexOf('average latency'));
 });
 
-test('-n 0 runs until interrupted, then prints a local summary (exit 0 when nothing failed)', { timeout: 60_000 }, async () => {
+test('-n 0 runs until interrupted, then prints a local summary (exit 0 when nothing failed)', {
+  timeout: 60_000,
+}, async () => {
   const ac = new AbortController();
   const io = testIo({ signal: ac.signal });
   const done = run(['stream', `${target.url}/delay/10`, '-n', '0', '--json'], io);
@@ -95,7 +101,9 @@ test('-n 0 runs until interrupted, then prints a local summary (exit 0 when noth
   assert.ok(Math.abs(summary.averageMs! - mean) < 1e-6);
 });
 
-test('a continuous stream is polite by default (1 s apart); --interval 0 is back to back', { timeout: 60_000 }, async () => {
+test('a continuous stream is polite by default (1 s apart); --interval 0 is back to back', {
+  timeout: 60_000,
+}, async () => {
   const runFor = async (extra: string[], ms: number): Promise<AttemptLine[]> => {
     const ac = new AbortController();
     const io = testIo({ signal: ac.signal });
@@ -108,12 +116,15 @@ test('a continuous stream is polite by default (1 s apart); --interval 0 is back
   const polite = await runFor([], 2500);
   assert.ok(polite.length >= 2 && polite.length <= 4, `about one a second, got ${polite.length} in 2.5 s`);
   const starts = polite.map((a) => (a as AttemptLine & { startedAt: string }).startedAt).map((t) => Date.parse(t));
-  for (let i = 1; i < starts.length; i++) assert.ok(starts[i]! - starts[i - 1]! >= 900, `gap ${starts[i]! - starts[i - 1]!} ms`);
+  for (let i = 1; i < starts.length; i++)
+    assert.ok(starts[i]! - starts[i - 1]! >= 900, `gap ${starts[i]! - starts[i - 1]!} ms`);
   const eager = await runFor(['--interval', '0'], 1000);
   assert.ok(eager.length > 20, `back to back, got ${eager.length} in 1 s`);
 });
 
-test('stdout going away (EPIPE) stops a continuous stream instead of probing for nobody', { timeout: 60_000 }, async () => {
+test('stdout going away (EPIPE) stops a continuous stream instead of probing for nobody', {
+  timeout: 60_000,
+}, async () => {
   const io = testIo();
   const done = run(['stream', `${target.url}/delay/10`, '-n', '0'], io);
   await io.stdout.waitFor(/^#3 /m);
@@ -122,7 +133,9 @@ test('stdout going away (EPIPE) stops a continuous stream instead of probing for
   assert.equal(io.stderr.text(), '');
 });
 
-test('a server that never sends its summary: DEADLINE_EXCEEDED, local summary of what arrived, exit 1', { timeout: 60_000 }, async () => {
+test('a server that never sends its summary: DEADLINE_EXCEEDED, local summary of what arrived, exit 1', {
+  timeout: 60_000,
+}, async () => {
   // A fake prober: two attempts, then silence.
   const fake = new grpc.Server();
   fake.addService(prober.v1.UnimplementedProberService.definition, {
@@ -130,7 +143,15 @@ test('a server that never sends its summary: DEADLINE_EXCEEDED, local summary of
     ProbeStream: (call: grpc.ServerWritableStream<prober.v1.ProbeRequest, prober.v1.ProbeEvent>) => {
       for (const seq of [1, 2]) {
         call.write(
-          attemptEvent({ seq, startedAt: Date.now(), latencyMs: 10 * seq, phases: {}, status: 200, bodyBytes: 0, reused: false }),
+          attemptEvent({
+            seq,
+            startedAt: Date.now(),
+            latencyMs: 10 * seq,
+            phases: {},
+            status: 200,
+            bodyBytes: 0,
+            reused: false,
+          }),
         );
       }
     },
@@ -140,7 +161,10 @@ test('a server that never sends its summary: DEADLINE_EXCEEDED, local summary of
   );
   try {
     const io = testIo();
-    const code = await run(['stream', 'http://x/', '-n', '5', '--deadline', '500ms', '--server', `127.0.0.1:${port}`, '--json'], io);
+    const code = await run(
+      ['stream', 'http://x/', '-n', '5', '--deadline', '500ms', '--server', `127.0.0.1:${port}`, '--json'],
+      io,
+    );
     assert.equal(code, EXIT.PROBE_FAILED, io.stderr.text());
     assert.match(io.stderr.text(), /deadline exceeded/);
     const lines = parseNdjson(io.stdout.text());

@@ -36,14 +36,22 @@ async function streamsOpen(): Promise<number> {
 async function rejection(p: Promise<unknown>): Promise<ProberRpcError> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise((resolve) => (timer = setTimeout(resolve, 5_000, 'timeout')));
-  const outcome = await Promise.race([p.then(() => 'resolved', (err: unknown) => err), timeout]);
+  const outcome = await Promise.race([
+    p.then(
+      () => 'resolved',
+      (err: unknown) => err,
+    ),
+    timeout,
+  ]);
   clearTimeout(timer);
   assert.notEqual(outcome, 'timeout', 'the call did not end within 5 s');
   assert.ok(isProberRpcError(outcome), `a ProberRpcError, got ${String(outcome)}`);
   return outcome;
 }
 
-test('close() without cancel ends continuous streams, read or not, and the server stops probing', { timeout: 15_000 }, async () => {
+test('close() without cancel ends continuous streams, read or not, and the server stops probing', {
+  timeout: 15_000,
+}, async () => {
   const conn = connect(server.address);
   const input = { endpoint: `${target.url}/ok`, repetitions: 0, intervalMs: 20 };
   const read = probeStream(conn, input)[Symbol.asyncIterator]();
@@ -58,11 +66,17 @@ test('close() without cancel ends continuous streams, read or not, and the serve
   conn.close();
   const err = await rejection(reading);
   assert.equal(err.codeName, 'CANCELLED');
-  assert.ok(await waitFor(async () => (await streamsOpen()) === 0, 5_000), `streams still open: ${await streamsOpen()}`);
+  assert.ok(
+    await waitFor(async () => (await streamsOpen()) === 0, 5_000),
+    `streams still open: ${await streamsOpen()}`,
+  );
   const atClose = target.requests();
   await sleep(200);
   assert.equal(target.requests(), atClose, 'no attempt starts after the connection closed');
-  assert.ok(await waitFor(() => target.connections().opened === target.connections().closed, 5_000), JSON.stringify(target.connections()));
+  assert.ok(
+    await waitFor(() => target.connections().opened === target.connections().closed, 5_000),
+    JSON.stringify(target.connections()),
+  );
 });
 
 test('close() rejects a unary call in flight with CANCELLED and aborts its attempts', { timeout: 15_000 }, async () => {

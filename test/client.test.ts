@@ -57,7 +57,9 @@ server.addService(pb.UnimplementedProberService.definition, {
   },
 });
 const port = await new Promise<number>((resolve, reject) =>
-  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+    err ? reject(err) : resolve(p),
+  ),
 );
 const conn = connect(`127.0.0.1:${port}`);
 after(() => {

@@ -36,7 +36,10 @@ after(async () => {
   await target.close();
 });
 
-async function get(path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; type: string | null }> {
+async function get(
+  path: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; type: string | null }> {
   const res = await fetch(`${server.url}${path}`, { headers });
   return { status: res.status, body: await res.text(), type: res.headers.get('content-type') };
 }
@@ -178,7 +181,10 @@ test('other paths: 404, 405, liveness', async () => {
   await post.text();
   assert.deepEqual(parseMetricsAddr(':9464'), { host: '0.0.0.0', port: 9464 });
   assert.throws(() => parseMetricsAddr('9464'), /metrics address must be \[host\]:port/);
-  assert.throws(() => parseMetricsAddr('9464'), (e: unknown) => isConfigError(e) && e.code === 'PROBER_ERR_CONFIG');
+  assert.throws(
+    () => parseMetricsAddr('9464'),
+    (e: unknown) => isConfigError(e) && e.code === 'PROBER_ERR_CONFIG',
+  );
 });
 
 test('/probe of an https target reports TLS, cert expiry and version', async (t) => {
@@ -186,20 +192,40 @@ test('/probe of an https target reports TLS, cert expiry and version', async (t)
   t.after(() => rm(dir, { recursive: true, force: true }));
   try {
     await promisify(execFile)('openssl', [
-      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-      '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '30',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:prime256v1',
+      '-nodes',
+      '-keyout',
+      join(dir, 'key.pem'),
+      '-out',
+      join(dir, 'cert.pem'),
+      '-days',
+      '30',
+      '-subj',
+      '/CN=127.0.0.1',
+      '-addext',
+      'subjectAltName=IP:127.0.0.1',
     ]);
   } catch (err) {
     t.skip(`openssl not available to make a test certificate: ${(err as Error).message}`);
     return;
   }
   const cert = await readFile(join(dir, 'cert.pem'));
-  const tlsTarget = https.createServer({ key: await readFile(join(dir, 'key.pem')), cert }, (_req, res) => res.end('secure\n'));
+  const tlsTarget = https.createServer({ key: await readFile(join(dir, 'key.pem')), cert }, (_req, res) =>
+    res.end('secure\n'),
+  );
   tlsTarget.listen(0, '127.0.0.1');
   await once(tlsTarget, 'listening');
   const port = (tlsTarget.address() as AddressInfo).port;
-  const tlsServer = await startMetricsServer({ listen: '127.0.0.1:0', registry: new Registry(), blackbox: { tls: { ca: cert } } });
+  const tlsServer = await startMetricsServer({
+    listen: '127.0.0.1:0',
+    registry: new Registry(),
+    blackbox: { tls: { ca: cert } },
+  });
   t.after(async () => {
     await tlsServer.close();
     tlsTarget.closeAllConnections();

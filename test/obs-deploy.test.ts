@@ -68,7 +68,21 @@ async function recordedNames(): Promise<string[]> {
   return [...rules.matchAll(/^\s*- record: (\S+)$/gm)].map((m) => m[1]!);
 }
 
-const PROMQL_WORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan']);
+const PROMQL_WORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+]);
 
 /** Metric names a PromQL expression selects (strings, matchers, ranges, groupings and functions removed). */
 export function promqlMetricNames(expr: string): string[] {
@@ -90,10 +104,16 @@ export function promqlMetricNames(expr: string): string[] {
 
 test('PromQL name extraction finds selectors, not functions, labels or keywords', () => {
   assert.deepEqual(
-    promqlMetricNames('histogram_quantile(0.99, sum by (endpoint, le) (rate(prober_x_bucket{job=~"$job", a="b(c)"}[$__rate_interval])))'),
+    promqlMetricNames(
+      'histogram_quantile(0.99, sum by (endpoint, le) (rate(prober_x_bucket{job=~"$job", a="b(c)"}[$__rate_interval])))',
+    ),
     ['prober_x_bucket'],
   );
-  assert.deepEqual(promqlMetricNames('a / on (job) clamp_min(sum by (job) (b), 1) > 1e3 and c:rec:rate5m'), ['a', 'b', 'c:rec:rate5m']);
+  assert.deepEqual(promqlMetricNames('a / on (job) clamp_min(sum by (job) (b), 1) > 1e3 and c:rec:rate5m'), [
+    'a',
+    'b',
+    'c:rec:rate5m',
+  ]);
 });
 
 test('promtool: prometheus.yml is valid and its rule file exists', { skip: SKIP_PROMTOOL }, async () => {
@@ -110,7 +130,12 @@ test('promtool: rules check and rule unit tests pass', { skip: SKIP_PROMTOOL }, 
   const unit = await run(promtool!, ['test', 'rules', 'rules.test.yml'], { cwd: PROM_DIR });
   assert.match(unit.stdout, /SUCCESS/);
   const rules = await readFile(`${PROM_DIR}/rules.yml`, 'utf8');
-  for (const alert of ['ProberEndpointDown', 'ProberLatencySLOBurnFast', 'ProberLatencyP99High', 'ProberStreamBackpressureStalls']) {
+  for (const alert of [
+    'ProberEndpointDown',
+    'ProberLatencySLOBurnFast',
+    'ProberLatencyP99High',
+    'ProberStreamBackpressureStalls',
+  ]) {
     assert.match(rules, new RegExp(`- alert: ${alert}\\n`));
   }
 });
@@ -178,7 +203,8 @@ test('Grafana dashboard: well-formed and uses only exported metric names', async
       exprs.push(t.expr);
     }
   }
-  for (const v of dash.templating.list) if (v.definition) exprs.push(v.definition.replace(/^label_values\((.*), \w+\)$/, '$1'));
+  for (const v of dash.templating.list)
+    if (v.definition) exprs.push(v.definition.replace(/^label_values\((.*), \w+\)$/, '$1'));
 
   const titles = dash.panels.map((p) => p.title.toLowerCase()).join('|');
   for (const want of ['percentile', 'success ratio', 'phases', 'events sent vs. backpressure']) {

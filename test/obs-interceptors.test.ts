@@ -28,7 +28,10 @@ const summary = (attempts: number): prober.v1.Summary => new prober.v1.Summary({
 const server = new grpc.Server({ interceptors: [createServerInterceptor({ metrics: metrics.grpc, logger })] });
 server.addService(prober.v1.UnimplementedProberService.definition, {
   // A stand-in for ProberService: it fills the CallRecord as the service does.
-  Probe(call: grpc.ServerUnaryCall<prober.v1.ProbeRequest, prober.v1.ProbeReply>, cb: grpc.sendUnaryData<prober.v1.ProbeReply>) {
+  Probe(
+    call: grpc.ServerUnaryCall<prober.v1.ProbeRequest, prober.v1.ProbeReply>,
+    cb: grpc.sendUnaryData<prober.v1.ProbeReply>,
+  ) {
     const record = callRecord(call.metadata);
     record.endpoint = call.request.endpoint;
     if (call.request.endpoint === '') {
@@ -51,7 +54,9 @@ server.addService(prober.v1.UnimplementedProberService.definition, {
   },
 });
 const port = await new Promise<number>((resolve, reject) =>
-  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+    err ? reject(err) : resolve(p),
+  ),
 );
 const client = new prober.v1.ProberClient(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
 after(() => {
@@ -102,7 +107,10 @@ test('unary error: grpc_code label and details in the log', async () => {
   const line = await waitForLine((l) => l.code === 'InvalidArgument');
   assert.equal(line.details, 'endpoint: required');
   assert.equal(line.level, 30, 'a caller error is info, not a server warning');
-  assert.match(await metricText(), /grpc_server_handled_total\{[^}]*grpc_method="Probe"[^}]*grpc_code="InvalidArgument"\} 1/);
+  assert.match(
+    await metricText(),
+    /grpc_server_handled_total\{[^}]*grpc_method="Probe"[^}]*grpc_code="InvalidArgument"\} 1/,
+  );
 });
 
 test('server stream: messages sent counted, attempts from the events', async () => {

@@ -20,10 +20,19 @@ test('level: flag beats env, env beats default, bad values name their source', (
   assert.equal(resolveLogLevel(undefined, {}), 'info');
   assert.equal(resolveLogLevel(undefined, { [LOG_LEVEL_ENV]: 'DEBUG' }), 'debug');
   assert.equal(resolveLogLevel('warn', { [LOG_LEVEL_ENV]: 'debug' }), 'warn');
-  assert.throws(() => resolveLogLevel('loud', {}), /invalid --log-level "loud": expected one of fatal, error, warn, info, debug, trace, silent/);
+  assert.throws(
+    () => resolveLogLevel('loud', {}),
+    /invalid --log-level "loud": expected one of fatal, error, warn, info, debug, trace, silent/,
+  );
   assert.throws(() => resolveLogLevel(undefined, { [LOG_LEVEL_ENV]: 'verbose' }), /invalid PROBER_LOG_LEVEL "verbose"/);
-  assert.throws(() => resolveLogLevel('loud', {}), (e: unknown) => isConfigError(e) && e.option === '--log-level');
-  assert.throws(() => resolveLogLevel(undefined, { [LOG_LEVEL_ENV]: 'x' }), (e: unknown) => isConfigError(e) && e.option === LOG_LEVEL_ENV);
+  assert.throws(
+    () => resolveLogLevel('loud', {}),
+    (e: unknown) => isConfigError(e) && e.option === '--log-level',
+  );
+  assert.throws(
+    () => resolveLogLevel(undefined, { [LOG_LEVEL_ENV]: 'x' }),
+    (e: unknown) => isConfigError(e) && e.option === LOG_LEVEL_ENV,
+  );
 });
 
 test('JSON lines by default, filtered by level', async () => {

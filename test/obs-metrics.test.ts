@@ -19,7 +19,11 @@ function attempt(over: Partial<AttemptResult> = {}): AttemptResult {
   };
 }
 
-async function value(registry: Registry, name: string, labels: Record<string, string> = {}): Promise<number | undefined> {
+async function value(
+  registry: Registry,
+  name: string,
+  labels: Record<string, string> = {},
+): Promise<number | undefined> {
   const metric = registry.getSingleMetric(name);
   assert.ok(metric, `metric ${name} is registered`);
   const data = await metric.get();
@@ -49,14 +53,26 @@ test('histogram, counters, phases and failures by bounded reason', async () => {
   const m = createMetrics(registry, { defaultMetrics: false });
   const ep = 'http://a.test/x';
   m.attempt(ep, attempt({ latencyMs: 3 }));
-  m.attempt(ep, attempt({ latencyMs: 700, status: 503, error: { reason: 'BAD_STATUS', message: 'HTTP 503 is not expected', temporary: true } }));
+  m.attempt(
+    ep,
+    attempt({
+      latencyMs: 700,
+      status: 503,
+      error: { reason: 'BAD_STATUS', message: 'HTTP 503 is not expected', temporary: true },
+    }),
+  );
   m.attempt(
     ep,
     attempt({
       latencyMs: 1,
       phases: { dnsMs: 0.5 },
       status: undefined,
-      error: { reason: 'CONNECT_REFUSED', message: 'connect ECONNREFUSED 10.0.0.1:80 (free text)', temporary: true, code: 'ECONNREFUSED' },
+      error: {
+        reason: 'CONNECT_REFUSED',
+        message: 'connect ECONNREFUSED 10.0.0.1:80 (free text)',
+        temporary: true,
+        code: 'ECONNREFUSED',
+      },
     }),
   );
 
@@ -71,9 +87,18 @@ test('histogram, counters, phases and failures by bounded reason', async () => {
   // The free-form message never becomes a label value.
   assert.doesNotMatch(text, /ECONNREFUSED|free text/);
   // Histogram: 3 ms lands in le=0.005, 700 ms in le=1 but not le=0.5.
-  assert.match(text, /prober_attempt_duration_seconds_bucket\{le="0\.005",endpoint="http:\/\/a\.test\/x",result="success"\} 1/);
-  assert.match(text, /prober_attempt_duration_seconds_bucket\{le="0\.5",endpoint="http:\/\/a\.test\/x",result="failure"\} 1/);
-  assert.match(text, /prober_attempt_duration_seconds_bucket\{le="1",endpoint="http:\/\/a\.test\/x",result="failure"\} 2/);
+  assert.match(
+    text,
+    /prober_attempt_duration_seconds_bucket\{le="0\.005",endpoint="http:\/\/a\.test\/x",result="success"\} 1/,
+  );
+  assert.match(
+    text,
+    /prober_attempt_duration_seconds_bucket\{le="0\.5",endpoint="http:\/\/a\.test\/x",result="failure"\} 1/,
+  );
+  assert.match(
+    text,
+    /prober_attempt_duration_seconds_bucket\{le="1",endpoint="http:\/\/a\.test\/x",result="failure"\} 2/,
+  );
   assert.match(text, /prober_attempt_duration_seconds_count\{endpoint="http:\/\/a\.test\/x",result="failure"\} 2/);
   // Phases: dns seen 3 times, tls never (unset is not zero).
   assert.match(text, /prober_attempt_phase_duration_seconds_count\{endpoint="http:\/\/a\.test\/x",phase="dns"\} 3/);
@@ -151,8 +176,17 @@ test('gRPC metrics use go-grpc-prometheus names and labels', async () => {
   m.grpc.msgSent(l);
   m.grpc.handled(l, 'OK', 0.02);
   const text = await registry.metrics();
-  assert.match(text, /grpc_server_started_total\{grpc_service="prober\.v1\.Prober",grpc_method="Probe",grpc_type="unary"\} 1/);
-  assert.match(text, /grpc_server_handled_total\{grpc_service="prober\.v1\.Prober",grpc_method="Probe",grpc_type="unary",grpc_code="OK"\} 1/);
+  assert.match(
+    text,
+    /grpc_server_started_total\{grpc_service="prober\.v1\.Prober",grpc_method="Probe",grpc_type="unary"\} 1/,
+  );
+  assert.match(
+    text,
+    /grpc_server_handled_total\{grpc_service="prober\.v1\.Prober",grpc_method="Probe",grpc_type="unary",grpc_code="OK"\} 1/,
+  );
   assert.match(text, /grpc_server_msg_sent_total\{[^}]*\} 1/);
-  assert.match(text, /grpc_server_handling_seconds_bucket\{le="0\.025",grpc_service="prober\.v1\.Prober",grpc_method="Probe",grpc_type="unary"\} 1/);
+  assert.match(
+    text,
+    /grpc_server_handling_seconds_bucket\{le="0\.025",grpc_service="prober\.v1\.Prober",grpc_method="Probe",grpc_type="unary"\} 1/,
+  );
 });

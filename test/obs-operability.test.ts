@@ -14,7 +14,10 @@ const BUF = new URL('../node_modules/.bin/buf', import.meta.url).pathname;
 
 const server = new grpc.Server();
 server.addService(prober.v1.UnimplementedProberService.definition, {
-  Probe(call: grpc.ServerUnaryCall<prober.v1.ProbeRequest, prober.v1.ProbeReply>, cb: grpc.sendUnaryData<prober.v1.ProbeReply>) {
+  Probe(
+    call: grpc.ServerUnaryCall<prober.v1.ProbeRequest, prober.v1.ProbeReply>,
+    cb: grpc.sendUnaryData<prober.v1.ProbeReply>,
+  ) {
     const n = call.request.repetitions;
     cb(null, new prober.v1.ProbeReply({ summary: new prober.v1.Summary({ attempts: n, successes: n }) }));
   },
@@ -25,7 +28,9 @@ server.addService(prober.v1.UnimplementedProberService.definition, {
 const ops = new Operability();
 ops.addToServer(server);
 const port = await new Promise<number>((resolve, reject) =>
-  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p))),
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+    err ? reject(err) : resolve(p),
+  ),
 );
 const address = `127.0.0.1:${port}`;
 const HealthClient = grpc.makeGenericClientConstructor(healthService, 'Health');
@@ -120,7 +125,15 @@ test('reflection: the health service is callable by name, as grpcurl/buf users e
   ops.setServing();
   const res = await run(
     BUF,
-    ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '-d', '{"service":""}', `http://${address}/grpc.health.v1.Health/Check`],
+    [
+      'curl',
+      '--protocol',
+      'grpc',
+      '--http2-prior-knowledge',
+      '-d',
+      '{"service":""}',
+      `http://${address}/grpc.health.v1.Health/Check`,
+    ],
     { timeout: 30_000 },
   );
   assert.deepEqual(JSON.parse(res.stdout), { status: 'SERVING' });

@@ -107,7 +107,8 @@ test('Prometheus scrapes /metrics and /probe: both gauge series, the histogram, 
       } catch (err) {
         last = err;
       }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${String(last ?? '')}); prometheus log: ${log}`);
+      if (Date.now() > deadline)
+        throw new Error(`timed out waiting for ${what} (${String(last ?? '')}); prometheus log: ${log}`);
       await sleep(250);
     }
   };
@@ -136,7 +137,10 @@ test('Prometheus scrapes /metrics and /probe: both gauge series, the histogram, 
   const gauge = new Map(gauges.map((s) => [s.metric.endpoint, Number(s.value[1])]));
   assert.deepEqual([...gauge.keys()].sort(), [endpointA, endpointB].sort());
   assert.ok(gauge.get(endpointA)! > 0 && gauge.get(endpointA)! < 5, `A latency ${gauge.get(endpointA)}`);
-  assert.ok(gauge.get(endpointB)! >= 0.045 && gauge.get(endpointB)! < 5, `B latency ${gauge.get(endpointB)} (50 ms delay)`);
+  assert.ok(
+    gauge.get(endpointB)! >= 0.045 && gauge.get(endpointB)! < 5,
+    `B latency ${gauge.get(endpointB)} (50 ms delay)`,
+  );
 
   // The histogram: counts per endpoint, and a median that matches the delay.
   const counts = await query('prober_attempt_duration_seconds_count{job="prober",result="success"}');
@@ -173,7 +177,9 @@ test('Prometheus scrapes /metrics and /probe: both gauge series, the histogram, 
       [endpointB, '1'],
     ].sort(),
   );
-  const phase = await query(`probe_http_duration_seconds{job="prober_probe",phase="processing",instance="${endpointB}"}`);
+  const phase = await query(
+    `probe_http_duration_seconds{job="prober_probe",phase="processing",instance="${endpointB}"}`,
+  );
   assert.ok(Number(phase[0]?.value[1]) >= 0.045, `processing phase of the delayed target ${phase[0]?.value[1]}`);
 
   // Recording rules load and evaluate over the scraped data.
@@ -182,7 +188,9 @@ test('Prometheus scrapes /metrics and /probe: both gauge series, the histogram, 
     return r.length === 2 ? r : undefined;
   });
   assert.deepEqual(recorded.map((s) => s.metric.endpoint).sort(), [endpointA, endpointB].sort());
-  const rules = (await (await fetch(`${api}/api/v1/rules`)).json()) as { data: { groups: Array<{ rules: Array<{ health: string; name: string; lastError?: string }> }> } };
+  const rules = (await (await fetch(`${api}/api/v1/rules`)).json()) as {
+    data: { groups: Array<{ rules: Array<{ health: string; name: string; lastError?: string }> }> };
+  };
   for (const r of rules.data.groups.flatMap((g) => g.rules)) {
     assert.notEqual(r.health, 'err', `rule ${r.name}: ${r.lastError}`);
   }

@@ -84,10 +84,13 @@ test('real probes of two endpoints: two gauge series, histogram, counters, gRPC 
   assert.ok(sample(text, 'process_cpu_seconds_total') !== undefined, 'process metrics');
 
   const logged = lines.filter((x) => x.method === '/prober.v1.Prober/Probe' && x.code === 'OK');
-  assert.deepEqual(logged.map((x) => [x.endpoint, x.attempts]), [
-    [a, 3],
-    [b, 2],
-  ]);
+  assert.deepEqual(
+    logged.map((x) => [x.endpoint, x.attempts]),
+    [
+      [a, 3],
+      [b, 2],
+    ],
+  );
   for (const x of logged) {
     assert.match(String(x.peer), /127\.0\.0\.1:\d+/);
     assert.ok(typeof x.duration_ms === 'number' && x.duration_ms > 0);
@@ -106,9 +109,12 @@ test('backpressure through metrics: a stalled reader stops events_sent and recor
   const slow = new prober.v1.ProberClient(srv.address, grpc.credentials.createInsecure(), {
     'grpc-node.flow_control_window': 4096,
   });
-  const call = slow.ProbeStream(new prober.v1.ProbeRequest({ endpoint: `${target.url}/ok`, repetitions: 0, interval: msToDuration(0) }), {
-    deadline: Date.now() + 20_000,
-  });
+  const call = slow.ProbeStream(
+    new prober.v1.ProbeRequest({ endpoint: `${target.url}/ok`, repetitions: 0, interval: msToDuration(0) }),
+    {
+      deadline: Date.now() + 20_000,
+    },
+  );
   call.on('error', () => undefined);
   try {
     let read = 0;
@@ -140,7 +146,10 @@ test('backpressure through metrics: a stalled reader stops events_sent and recor
     call.resume();
     let stalls = 0;
     const until = Date.now() + 5000;
-    while (Date.now() < until && (stalls = sample(await scrape(), 'prober_stream_backpressure_stalls_total') ?? 0) < 1) {
+    while (
+      Date.now() < until &&
+      (stalls = sample(await scrape(), 'prober_stream_backpressure_stalls_total') ?? 0) < 1
+    ) {
       await sleep(50);
     }
     assert.ok(stalls >= 1, 'a stall was recorded');
@@ -150,7 +159,8 @@ test('backpressure through metrics: a stalled reader stops events_sent and recor
     assert.ok((sample(await scrape(), 'prober_stream_events_sent_total') ?? 0) > s2, 'events flow again after resume');
     let blocked = 1;
     const calm = Date.now() + 5000;
-    while (Date.now() < calm && (blocked = sample(await scrape(), 'prober_streams_blocked') ?? -1) !== 0) await sleep(50);
+    while (Date.now() < calm && (blocked = sample(await scrape(), 'prober_streams_blocked') ?? -1) !== 0)
+      await sleep(50);
     assert.equal(blocked, 0, 'no longer blocked once the reader keeps up');
   } finally {
     call.cancel();
@@ -169,7 +179,9 @@ test('reflection on the real server: buf curl lists Prober and runs a probe', as
   const list = await run(BUF, [...base, '--list-services', `http://${srv.address}`], { timeout: 30_000 });
   assert.deepEqual(list.stdout.trim().split('\n').sort(), ['grpc.health.v1.Health', 'prober.v1.Prober']);
   const body = JSON.stringify({ endpoint: `${target.url}/ok`, repetitions: 2, timeout: '2s' });
-  const res = await run(BUF, [...base, '-d', body, `http://${srv.address}/prober.v1.Prober/Probe`], { timeout: 30_000 });
+  const res = await run(BUF, [...base, '-d', body, `http://${srv.address}/prober.v1.Prober/Probe`], {
+    timeout: 30_000,
+  });
   const reply = JSON.parse(res.stdout) as { summary: { attempts: string; successes: string } };
   assert.equal(reply.summary.attempts, '2');
   assert.equal(reply.summary.successes, '2');

@@ -26,8 +26,17 @@ function spec(path: string, extra: Partial<ProbeInput> = {}, base = target.url):
   return validateProbeInput({ endpoint: `${base}${path}`, repetitions: 1, ...extra }, DEFAULT_LIMITS);
 }
 
-function attempt(s: ProbeSpec, timeoutMs = 5000, extra: { signal?: AbortSignal; agent?: http.Agent } = {}): Promise<AttemptResult> {
-  return runAttempt(s, { seq: 7, signal: extra.signal ?? new AbortController().signal, timeoutMs, ...(extra.agent ? { agent: extra.agent } : {}) });
+function attempt(
+  s: ProbeSpec,
+  timeoutMs = 5000,
+  extra: { signal?: AbortSignal; agent?: http.Agent } = {},
+): Promise<AttemptResult> {
+  return runAttempt(s, {
+    seq: 7,
+    signal: extra.signal ?? new AbortController().signal,
+    timeoutMs,
+    ...(extra.agent ? { agent: extra.agent } : {}),
+  });
 }
 
 function phaseSum(r: AttemptResult): number {
@@ -37,7 +46,10 @@ function phaseSum(r: AttemptResult): number {
 
 function assertPhasesSumToLatency(r: AttemptResult): void {
   // Only the tick between start and socket assignment is unaccounted for.
-  assert.ok(Math.abs(phaseSum(r) - r.latencyMs) < Math.max(5, r.latencyMs * 0.1), `phases ${JSON.stringify(r.phases)} vs latency ${r.latencyMs}`);
+  assert.ok(
+    Math.abs(phaseSum(r) - r.latencyMs) < Math.max(5, r.latencyMs * 0.1),
+    `phases ${JSON.stringify(r.phases)} vs latency ${r.latencyMs}`,
+  );
 }
 
 test('success on /ok via an IP literal: no DNS phase, the rest measured', async () => {
@@ -128,7 +140,11 @@ test('unresolvable name under .invalid is DNS (system resolver)', async () => {
 
 test('an injected resolver failing with ENOTFOUND is DNS, not temporary', async () => {
   const lookup: LookupFunction = (hostname, _options, callback) => {
-    const err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), { code: 'ENOTFOUND', syscall: 'getaddrinfo', hostname });
+    const err = Object.assign(new Error(`getaddrinfo ENOTFOUND ${hostname}`), {
+      code: 'ENOTFOUND',
+      syscall: 'getaddrinfo',
+      hostname,
+    });
     setImmediate(() => callback(err, '', 4));
   };
   const r = await attempt({ ...spec('/', {}, 'http://blocked.example'), lookup });
@@ -166,7 +182,10 @@ test('/hang with a small timeout is TIMEOUT', async () => {
 test('a timeout while the name is still resolving is DNS (documented choice)', async () => {
   const lookup: LookupFunction = (_h, options, callback) => {
     const cb = callback as unknown as (err: Error | null, address: unknown, family?: number) => void;
-    const t = setTimeout(() => (options.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)), 300);
+    const t = setTimeout(
+      () => (options.all ? cb(null, [{ address: '127.0.0.1', family: 4 }]) : cb(null, '127.0.0.1', 4)),
+      300,
+    );
     t.unref();
   };
   const r = await attempt({ ...spec('/ok', {}, `http://slow-dns.test:${target.port}`), lookup }, 50);
@@ -283,7 +302,12 @@ test('an already-aborted signal sends nothing', async () => {
 });
 
 test('deadline-bounded timeout is reported as ABORTED', async () => {
-  const r = await runAttempt(spec('/hang'), { seq: 1, signal: new AbortController().signal, timeoutMs: 50, timeoutIsDeadline: true });
+  const r = await runAttempt(spec('/hang'), {
+    seq: 1,
+    signal: new AbortController().signal,
+    timeoutMs: 50,
+    timeoutIsDeadline: true,
+  });
   assert.equal(r.error?.reason, 'ABORTED');
   assert.match(r.error?.message ?? '', /deadline/);
 });

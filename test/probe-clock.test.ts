@@ -89,7 +89,10 @@ test('phases are listed in PHASES order', () => {
   c.mark('secure', 103);
   c.mark('response', 104);
   c.mark('end', 105);
-  assert.deepEqual(Object.keys(c.phases()), PHASES.map((p) => PHASE_FIELD[p]));
+  assert.deepEqual(
+    Object.keys(c.phases()),
+    PHASES.map((p) => PHASE_FIELD[p]),
+  );
 });
 
 test('default instants come from the monotonic clock', () => {

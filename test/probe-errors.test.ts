@@ -35,7 +35,9 @@ test('DNS codes: ENOTFOUND permanent, EAI_AGAIN temporary', () => {
 
 test('connect-level codes', () => {
   assert.deepEqual(
-    [classifyError(sysErr('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1', { syscall: 'connect' }), fresh)].map((e) => [e.reason, e.temporary]),
+    [classifyError(sysErr('ECONNREFUSED', 'connect ECONNREFUSED 127.0.0.1:1', { syscall: 'connect' }), fresh)].map(
+      (e) => [e.reason, e.temporary],
+    ),
     [['CONNECT_REFUSED', true]],
   );
   assert.equal(classifyError(sysErr('ETIMEDOUT'), fresh).reason, 'CONNECT_TIMEOUT');
@@ -79,7 +81,16 @@ test('resets, protocol errors, and the rest', () => {
 });
 
 test('every classified reason is a known ErrorReason', () => {
-  const samples = ['ENOTFOUND', 'ECONNREFUSED', 'ETIMEDOUT', 'CERT_HAS_EXPIRED', 'ECONNRESET', 'HPE_X', 'EHOSTUNREACH', 'EWHATEVER'];
+  const samples = [
+    'ENOTFOUND',
+    'ECONNREFUSED',
+    'ETIMEDOUT',
+    'CERT_HAS_EXPIRED',
+    'ECONNRESET',
+    'HPE_X',
+    'EHOSTUNREACH',
+    'EWHATEVER',
+  ];
   for (const code of samples) {
     assert.ok((ERROR_REASONS as readonly string[]).includes(classifyError(sysErr(code), fresh).reason));
   }
@@ -101,7 +112,7 @@ test('InvalidArgumentError carries code and field', () => {
   assert.equal(e.name, 'InvalidArgumentError');
 });
 
-test('messages are one line: OpenSSL\'s multi-line errors are folded', () => {
+test("messages are one line: OpenSSL's multi-line errors are folded", () => {
   // What Node reports for https:// against a plain HTTP port.
   const openssl = sysErr(
     'EPROTO',
@@ -172,7 +183,10 @@ test('abort, reset, status and body-size errors', () => {
   });
   assert.equal(resetError('body').message, 'connection closed before the body was complete');
 
-  const ranges = [{ min: 200, max: 299 }, { min: 304, max: 304 }];
+  const ranges = [
+    { min: 200, max: 299 },
+    { min: 304, max: 304 },
+  ];
   assert.deepEqual(badStatusError(503, ranges), {
     reason: 'BAD_STATUS',
     message: 'status 503 is not in the expected 200-299, 304',

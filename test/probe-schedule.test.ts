@@ -184,7 +184,9 @@ test('interval mode ends at once when the next start would miss the deadline', a
 test('maxBuffered 1 with concurrency 3 keeps a single slot', async () => {
   const srv = await countingServer((_n, res) => setTimeout(() => res.end('x'), 20));
   try {
-    const results = await collect(runProbes(spec('/', { repetitions: 5, concurrency: 3 }, srv.url), { maxBuffered: 1 }));
+    const results = await collect(
+      runProbes(spec('/', { repetitions: 5, concurrency: 3 }, srv.url), { maxBuffered: 1 }),
+    );
     assert.equal(results.length, 5);
     assert.equal(srv.maxInFlight(), 1);
   } finally {
@@ -284,7 +286,9 @@ test('return() while a pull is pending ends it and aborts /hang', async () => {
 test('aborting the signal ends iteration and aborts in-flight requests', async () => {
   const abortsBefore = target.clientAborts();
   const ac = new AbortController();
-  const run = runProbes(spec('/hang', { repetitions: 0, intervalMs: 0, concurrency: 2, timeoutMs: 30000 }), { signal: ac.signal });
+  const run = runProbes(spec('/hang', { repetitions: 0, intervalMs: 0, concurrency: 2, timeoutMs: 30000 }), {
+    signal: ac.signal,
+  });
   setTimeout(() => ac.abort(), 100);
   const results = await collect(run);
   assert.equal(results.length, 0);
@@ -304,7 +308,10 @@ test('reuse_connections: one connection serves sequential attempts', async () =>
   assert.equal(results.length, 5);
   assert.ok(results.every((r) => r.error === undefined));
   assert.equal(results[0]?.reused, false);
-  assert.ok(results.slice(1).every((r) => r.reused), JSON.stringify(results.map((r) => r.reused)));
+  assert.ok(
+    results.slice(1).every((r) => r.reused),
+    JSON.stringify(results.map((r) => r.reused)),
+  );
   assert.ok(results.slice(1).every((r) => r.phases.connectMs === undefined));
   assert.equal(target.connections().opened - before, 1);
 });

@@ -71,7 +71,10 @@ test('explicit values are kept; concurrency 0 means 1; status max 0 means min', 
       intervalMs: 3600000,
       concurrency: 0,
       reuseConnections: true,
-      expectedStatus: [{ min: 204, max: 0 }, { min: 500, max: 599 }],
+      expectedStatus: [
+        { min: 204, max: 0 },
+        { min: 500, max: 599 },
+      ],
       method: 'HEAD',
     },
     DEFAULT_LIMITS,
@@ -82,7 +85,10 @@ test('explicit values are kept; concurrency 0 means 1; status max 0 means min', 
   assert.equal(spec.concurrency, 1);
   assert.equal(spec.reuseConnections, true);
   assert.equal(spec.method, 'HEAD');
-  assert.deepEqual(spec.expectedStatus, [{ min: 204, max: 204 }, { min: 500, max: 599 }]);
+  assert.deepEqual(spec.expectedStatus, [
+    { min: 204, max: 204 },
+    { min: 500, max: 599 },
+  ]);
   assert.equal(validateProbeInput({ ...ok, concurrency: 100 }, DEFAULT_LIMITS).concurrency, 100);
   assert.equal(validateProbeInput({ ...ok, expectedStatus: [] }, DEFAULT_LIMITS).expectedStatus[0]?.max, 399);
 });
@@ -134,9 +140,27 @@ test('concurrency: 1..max, integers', () => {
 });
 
 test('expected_status: 100..599, min <= max', () => {
-  rejects({ ...ok, expectedStatus: [{ min: 99, max: 200 }] }, 'expected_status', /expected_status\[0\]\.min must be between 100 and 599 \(got 99\)/);
-  rejects({ ...ok, expectedStatus: [{ min: 200, max: 600 }] }, 'expected_status', /\.max must be between min \(200\) and 599/);
-  rejects({ ...ok, expectedStatus: [{ min: 200, max: 299 }, { min: 300, max: 200 }] }, 'expected_status', /expected_status\[1\]\.max.*got 200/);
+  rejects(
+    { ...ok, expectedStatus: [{ min: 99, max: 200 }] },
+    'expected_status',
+    /expected_status\[0\]\.min must be between 100 and 599 \(got 99\)/,
+  );
+  rejects(
+    { ...ok, expectedStatus: [{ min: 200, max: 600 }] },
+    'expected_status',
+    /\.max must be between min \(200\) and 599/,
+  );
+  rejects(
+    {
+      ...ok,
+      expectedStatus: [
+        { min: 200, max: 299 },
+        { min: 300, max: 200 },
+      ],
+    },
+    'expected_status',
+    /expected_status\[1\]\.max.*got 200/,
+  );
   rejects({ ...ok, expectedStatus: [{ min: 200.5, max: 0 }] }, 'expected_status', /whole number/);
   rejects({ ...ok, expectedStatus: [{}] }, 'expected_status', /got undefined/);
   rejects({ ...ok, expectedStatus: 'x' }, 'expected_status', /list/);
@@ -148,7 +172,13 @@ test('method: GET or HEAD', () => {
 });
 
 test('validation uses the limits it is given', () => {
-  const tight: ProbeLimits = { ...DEFAULT_LIMITS, maxRepetitions: 5, maxConcurrency: 2, maxTimeoutMs: 100, defaultTimeoutMs: 50 };
+  const tight: ProbeLimits = {
+    ...DEFAULT_LIMITS,
+    maxRepetitions: 5,
+    maxConcurrency: 2,
+    maxTimeoutMs: 100,
+    defaultTimeoutMs: 50,
+  };
   rejects({ ...ok, repetitions: 6 }, 'repetitions', /between 1 and 5/, tight);
   rejects({ ...ok, concurrency: 3 }, 'concurrency', /between 1 and 2/, tight);
   rejects({ ...ok, timeoutMs: 101 }, 'timeout', /at most 100 ms/, tight);

@@ -258,7 +258,10 @@ describe('Prober over gRPC', () => {
     const before = { ...observer };
     // A small stream window fills quickly even on a loaded machine.
     const slow = newClient(server.address, SMALL_WINDOW);
-    const call = slow.ProbeStream(req({ endpoint: `${target.url}/ok`, repetitions: 0, interval: ms(0) }), deadlineIn(8000));
+    const call = slow.ProbeStream(
+      req({ endpoint: `${target.url}/ok`, repetitions: 0, interval: ms(0) }),
+      deadlineIn(8000),
+    );
     try {
       const requestsBefore = target.requests();
       let read = 0;
@@ -327,12 +330,20 @@ describe('Prober over gRPC', () => {
       ['timeout', { endpoint: url, repetitions: 1, timeout: ms(61_000) }, true],
       ['concurrency', { endpoint: url, repetitions: 1, concurrency: 101 }, true],
       ['expected_status', { endpoint: url, repetitions: 1, expected_status: [new pb.StatusRange({ min: 600 })] }, true],
-      ['expected_status', { endpoint: url, repetitions: 1, expected_status: [new pb.StatusRange({ min: 300, max: 200 })] }, true],
+      [
+        'expected_status',
+        { endpoint: url, repetitions: 1, expected_status: [new pb.StatusRange({ min: 300, max: 200 })] },
+        true,
+      ],
       ['method', { endpoint: url, repetitions: 1, method: 9 as pb.HttpMethod }, true],
       // Not valid google.protobuf.Durations: nanos out of range, or signed unlike seconds.
       ['timeout', { endpoint: url, repetitions: 1, timeout: new Duration({ seconds: 1, nanos: 2_000_000_000 }) }, true],
       ['timeout', { endpoint: url, repetitions: 1, timeout: new Duration({ seconds: 2, nanos: -500_000_000 }) }, true],
-      ['interval', { endpoint: url, repetitions: 1, interval: new Duration({ seconds: -1, nanos: 999_999_999 }) }, true],
+      [
+        'interval',
+        { endpoint: url, repetitions: 1, interval: new Duration({ seconds: -1, nanos: 999_999_999 }) },
+        true,
+      ],
     ];
     const hits = target.requests();
     for (const [field, fields, alsoStream] of cases) {
@@ -392,7 +403,7 @@ describe('graceful shutdown', () => {
     }
   });
 
-  it('a grace period past setTimeout\'s range (~24.8 days) still waits for running calls', async () => {
+  it("a grace period past setTimeout's range (~24.8 days) still waits for running calls", async () => {
     const target = await startTarget();
     const server = await startServer({ listen: '127.0.0.1:0' });
     const client = newClient(server.address);

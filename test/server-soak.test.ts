@@ -157,7 +157,13 @@ async function cancelledStreams(count: number): Promise<void> {
       const hang = i % 2 === 0;
       const input: ProbeInput = hang
         ? { endpoint: url('/hang'), repetitions: 3, concurrency: 2, timeoutMs: STUCK_TIMEOUT_MS }
-        : { endpoint: url('/slow-body?chunks=400&every=50'), repetitions: 3, concurrency: 2, timeoutMs: STUCK_TIMEOUT_MS, reuseConnections: i % 4 === 1 };
+        : {
+            endpoint: url('/slow-body?chunks=400&every=50'),
+            repetitions: 3,
+            concurrency: 2,
+            timeoutMs: STUCK_TIMEOUT_MS,
+            reuseConnections: i % 4 === 1,
+          };
       const ac = new AbortController();
       const call = probeStream(conn, input, { signal: ac.signal });
       const it = call[Symbol.asyncIterator]();
@@ -167,7 +173,10 @@ async function cancelledStreams(count: number): Promise<void> {
     const hangWant = hangBefore + 2 * Math.ceil(n / 2);
     const slowWant = slowBefore + 2 * Math.floor(n / 2);
     const inFlight = await waitFor(() => hits('/hang') >= hangWant && hits('/slow-body') >= slowWant, 10_000);
-    assert.ok(inFlight, `attempts did not reach the target: /hang ${hits('/hang')}/${hangWant}, /slow-body ${hits('/slow-body')}/${slowWant}`);
+    assert.ok(
+      inFlight,
+      `attempts did not reach the target: /hang ${hits('/hang')}/${hangWant}, /slow-body ${hits('/slow-body')}/${slowWant}`,
+    );
     // Three ways to leave: abort the signal, cancel(), or leave the loop early.
     calls.forEach((c, i) => (i % 3 === 0 ? c.ac.abort() : i % 3 === 1 ? c.call.cancel() : void c.it.return?.()));
     await Promise.all(calls.map((c) => c.done));
@@ -181,14 +190,22 @@ async function cancelledStreams(count: number): Promise<void> {
  * waiting for 'drain' when it arrives.
  */
 async function deadlineCalls(count: number): Promise<void> {
-  const stalled = connect(server.address, { 'grpc.use_local_subchannel_pool': 1, 'grpc-node.flow_control_window': 4096 });
+  const stalled = connect(server.address, {
+    'grpc.use_local_subchannel_pool': 1,
+    'grpc-node.flow_control_window': 4096,
+  });
   const allowed = new Set(['summary:deadline', 'DEADLINE_EXCEEDED']);
   try {
     await pool(count, 25, async (i) => {
       const deadlineMs = 300 + (i % 5) * 50;
       let outcome: string;
       if (i % 2 === 0) {
-        const input: ProbeInput = { endpoint: url(i % 4 === 0 ? '/hang' : '/delay/5000'), repetitions: 4, concurrency: 2, timeoutMs: STUCK_TIMEOUT_MS };
+        const input: ProbeInput = {
+          endpoint: url(i % 4 === 0 ? '/hang' : '/delay/5000'),
+          repetitions: 4,
+          concurrency: 2,
+          timeoutMs: STUCK_TIMEOUT_MS,
+        };
         try {
           const s = await probeOnce(conn, input, { deadlineMs });
           outcome = s.deadlineReached ? 'summary:deadline' : 'summary';
@@ -198,12 +215,25 @@ async function deadlineCalls(count: number): Promise<void> {
         }
       } else if (i % 6 === 1) {
         // Continuous and fast: the 4 KiB window fills and the server blocks on it.
-        const input: ProbeInput = { endpoint: url('/ok'), repetitions: 0, intervalMs: 0, concurrency: 2, reuseConnections: true };
+        const input: ProbeInput = {
+          endpoint: url('/ok'),
+          repetitions: 0,
+          intervalMs: 0,
+          concurrency: 2,
+          reuseConnections: true,
+        };
         const it = probeStream(stalled, input, { deadlineMs })[Symbol.asyncIterator]();
         await sleep(deadlineMs + 200);
         outcome = await consume(it);
       } else {
-        const input: ProbeInput = { endpoint: url('/slow-body?chunks=400&every=50'), repetitions: 0, intervalMs: 0, concurrency: 2, timeoutMs: STUCK_TIMEOUT_MS, reuseConnections: i % 4 === 1 };
+        const input: ProbeInput = {
+          endpoint: url('/slow-body?chunks=400&every=50'),
+          repetitions: 0,
+          intervalMs: 0,
+          concurrency: 2,
+          timeoutMs: STUCK_TIMEOUT_MS,
+          reuseConnections: i % 4 === 1,
+        };
         outcome = await consume(probeStream(conn, input, { deadlineMs })[Symbol.asyncIterator]());
       }
       const key = `${i % 2 === 0 ? 'unary' : 'stream'} ${outcome}`;
@@ -232,7 +262,14 @@ async function vanishingClients(count: number): Promise<void> {
     const streams = Array.from({ length: count }, (_, i) => {
       const ch = channels[i % channels.length]!;
       const path = i % 3 === 0 ? '/slow-body?chunks=3&every=30' : i % 3 === 1 ? '/ok' : '/hang';
-      const input: ProbeInput = { endpoint: url(path), repetitions: 0, intervalMs: 10, concurrency: 2, timeoutMs: STUCK_TIMEOUT_MS, reuseConnections: i % 4 < 2 };
+      const input: ProbeInput = {
+        endpoint: url(path),
+        repetitions: 0,
+        intervalMs: 10,
+        concurrency: 2,
+        timeoutMs: STUCK_TIMEOUT_MS,
+        reuseConnections: i % 4 < 2,
+      };
       const it = probeStream(ch, input)[Symbol.asyncIterator]();
       // Readers pull until the end; the others never pull at all.
       return i % 4 < 2 ? consume(it) : Promise.resolve('unread');
@@ -257,7 +294,12 @@ async function vanishingClients(count: number): Promise<void> {
 async function unaryCalls(count: number): Promise<void> {
   await pool(count, 20, async (i) => {
     const reuse = i % 2 === 0;
-    const input: ProbeInput = { endpoint: url(i % 5 === 0 ? '/status/503' : '/ok'), repetitions: 3, concurrency: 2, reuseConnections: reuse };
+    const input: ProbeInput = {
+      endpoint: url(i % 5 === 0 ? '/status/503' : '/ok'),
+      repetitions: 3,
+      concurrency: 2,
+      reuseConnections: reuse,
+    };
     const s = await probeOnce(conn, input, { deadlineMs: 20_000 });
     assert.equal(s.attempts, 3, 'every attempt of a normal call is reported');
     tally.unary++;
@@ -288,22 +330,25 @@ async function settled(base?: Map<string, number>): Promise<boolean> {
   }, SETTLE_MS);
 }
 
-before(async () => {
-  target = await startTarget();
-  registry = new Registry();
-  server = await startServer({
-    listen: '127.0.0.1:0',
-    logger: { error: (obj) => serverErrors.push(obj) },
-    observability: { metrics: { registry, defaultMetrics: false }, health: false, reflection: false },
-  });
-  conn = connect(server.address);
-  // Warm up (code paths, grpc-js channel, caches), then take the baseline.
-  await mix(0.05);
-  await settled();
-  for (const k of Object.keys(tally) as Array<keyof typeof tally>) tally[k] = 0;
-  outcomes.clear();
-  baseline = await snapshot();
-}, { timeout: 20_000 });
+before(
+  async () => {
+    target = await startTarget();
+    registry = new Registry();
+    server = await startServer({
+      listen: '127.0.0.1:0',
+      logger: { error: (obj) => serverErrors.push(obj) },
+      observability: { metrics: { registry, defaultMetrics: false }, health: false, reflection: false },
+    });
+    conn = connect(server.address);
+    // Warm up (code paths, grpc-js channel, caches), then take the baseline.
+    await mix(0.05);
+    await settled();
+    for (const k of Object.keys(tally) as Array<keyof typeof tally>) tally[k] = 0;
+    outcomes.clear();
+    baseline = await snapshot();
+  },
+  { timeout: 20_000 },
+);
 
 after(async () => {
   conn?.close();
@@ -316,7 +361,9 @@ test('soak: cancelled, deadline-cut, vanished and normal calls', { timeout: 50_0
   await mix(1);
   await settled(baseline.resources);
   finalSnap = await snapshot();
-  const counts = Object.entries(tally).map(([k, v]) => `${k}=${v}`).join(' ');
+  const counts = Object.entries(tally)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(' ');
   const heapMb = ((finalSnap.heap - baseline.heap) / 2 ** 20).toFixed(1);
   t.diagnostic(
     `soak ${Math.round(performance.now() - t0)} ms: ${counts}; target ${JSON.stringify(target.connections())}, ` +
@@ -342,14 +389,25 @@ test('soak: no growth in sockets and timers', () => {
   for (const kind of HANDLE_KINDS) {
     const before = baseline.resources.get(kind) ?? 0;
     const now = finalSnap.resources.get(kind) ?? 0;
-    assert.ok(now <= before + HANDLE_SLACK, `${kind}: ${before} -> ${now} (${fmt(baseline.resources)} -> ${fmt(finalSnap.resources)})`);
+    assert.ok(
+      now <= before + HANDLE_SLACK,
+      `${kind}: ${before} -> ${now} (${fmt(baseline.resources)} -> ${fmt(finalSnap.resources)})`,
+    );
   }
   const total = (m: Map<string, number>): number => [...m.values()].reduce((a, b) => a + b, 0);
-  assert.ok(total(finalSnap.resources) <= total(baseline.resources) + 2 * HANDLE_SLACK, `active resources ${fmt(baseline.resources)} -> ${fmt(finalSnap.resources)}`);
+  assert.ok(
+    total(finalSnap.resources) <= total(baseline.resources) + 2 * HANDLE_SLACK,
+    `active resources ${fmt(baseline.resources)} -> ${fmt(finalSnap.resources)}`,
+  );
 });
 
-test('soak: heap after GC does not grow', { skip: gc ? false : 'gc() unavailable (neither --expose-gc nor v8.setFlagsFromString)' }, () => {
+test('soak: heap after GC does not grow', {
+  skip: gc ? false : 'gc() unavailable (neither --expose-gc nor v8.setFlagsFromString)',
+}, () => {
   assert.ok(finalSnap, 'the soak ran');
   const grew = finalSnap.heap - baseline.heap;
-  assert.ok(grew < HEAP_SLACK_BYTES, `heap grew ${(grew / 2 ** 20).toFixed(1)} MB (bound ${HEAP_SLACK_BYTES / 2 ** 20} MB)`);
+  assert.ok(
+    grew < HEAP_SLACK_BYTES,
+    `heap grew ${(grew / 2 ** 20).toFixed(1)} MB (bound ${HEAP_SLACK_BYTES / 2 ** 20} MB)`,
+  );
 });

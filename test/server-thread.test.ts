@@ -68,7 +68,8 @@ test('closing the thread stops the server', { timeout: 30_000 }, async () => {
   try {
     await assert.rejects(
       probeOnce(conn, { endpoint: 'http://127.0.0.1:9/', repetitions: 1 }, { deadlineMs: 2_000 }),
-      (err: unknown) => isProberRpcError(err) && (err.codeName === 'UNAVAILABLE' || err.codeName === 'DEADLINE_EXCEEDED'),
+      (err: unknown) =>
+        isProberRpcError(err) && (err.codeName === 'UNAVAILABLE' || err.codeName === 'DEADLINE_EXCEEDED'),
     );
   } finally {
     conn.close();

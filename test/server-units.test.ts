@@ -41,7 +41,10 @@ function attempt(seq: number, latencyMs: number, status = 200): AttemptResult {
 }
 
 /** A fake engine yielding `results`, then (if `hang`) waiting until aborted. */
-function fakeEngine(results: AttemptResult[], hang = false): RunProbesFn & { signals: AbortSignal[]; deadlines: Array<number | undefined> } {
+function fakeEngine(
+  results: AttemptResult[],
+  hang = false,
+): RunProbesFn & { signals: AbortSignal[]; deadlines: Array<number | undefined> } {
   const signals: AbortSignal[] = [];
   const deadlines: Array<number | undefined> = [];
   const fn = (_spec: unknown, opts: { signal?: AbortSignal; deadline?: number }) => {
@@ -67,7 +70,9 @@ function fakeUnaryCall(request: pb.ProbeRequest, deadline: grpc.Deadline = Infin
 
 function runUnary(service: ProberService, call: grpc.ServerUnaryCall<pb.ProbeRequest, pb.ProbeReply>) {
   return new Promise<{ err: grpc.ServiceError | null; reply?: pb.ProbeReply }>((resolve) => {
-    void service.probe(call, (err, reply) => resolve({ err: err as grpc.ServiceError | null, reply: reply ?? undefined }));
+    void service.probe(call, (err, reply) =>
+      resolve({ err: err as grpc.ServiceError | null, reply: reply ?? undefined }),
+    );
   });
 }
 
@@ -101,7 +106,11 @@ describe('listen and limits', () => {
 
   it('rejects bad listen addresses naming listen', () => {
     for (const bad of ['', '50051', 'host:', 'host:70000', '::1:80', 'host:-1', 'host:8x']) {
-      assert.throws(() => parseListen(bad), (e: Error) => isConfigError(e) && e.option === 'listen' && /listen/.test(e.message), bad);
+      assert.throws(
+        () => parseListen(bad),
+        (e: Error) => isConfigError(e) && e.option === 'listen' && /listen/.test(e.message),
+        bad,
+      );
     }
   });
 
@@ -129,11 +138,15 @@ describe('resolveServerConfig', () => {
     assert.equal(typeof s.errorLogger.error, 'function');
     assert.ok(isServerSettings(s));
     assert.ok(!isServerSettings({ ...s }), 'a copy is not vouched for');
-    for (const part of [s, s.listen, s.limits, s.grpc, s.grpc.options, s.grpc.services]) assert.ok(Object.isFrozen(part));
+    for (const part of [s, s.listen, s.limits, s.grpc, s.grpc.options, s.grpc.services])
+      assert.ok(Object.isFrozen(part));
   });
 
   it('resolves the metrics port and /probe, sharing the checked limits', () => {
-    const s = resolveServerConfig({ limits: { maxConcurrency: 3 }, observability: { metrics: { listen: ':0' }, reflection: false } });
+    const s = resolveServerConfig({
+      limits: { maxConcurrency: 3 },
+      observability: { metrics: { listen: ':0' }, reflection: false },
+    });
     assert.equal(s.reflection, 'off');
     assert.equal(s.metrics?.maxEndpoints, 100);
     assert.deepEqual(s.metrics?.http?.listen, { host: '0.0.0.0', port: 0, text: ':0' });
@@ -143,8 +156,15 @@ describe('resolveServerConfig', () => {
     assert.equal(probe.limits.maxConcurrency, 3);
     assert.equal(probe.maxConcurrent, 100);
     assert.equal(probe.timeoutOffsetMs, 500);
-    assert.equal(resolveServerConfig({ observability: { metrics: {} } }).metrics?.http, undefined, 'no listen: recorded only');
-    assert.equal(resolveServerConfig({ observability: { metrics: { listen: ':0', probe: false } } }).metrics?.http?.probe, undefined);
+    assert.equal(
+      resolveServerConfig({ observability: { metrics: {} } }).metrics?.http,
+      undefined,
+      'no listen: recorded only',
+    );
+    assert.equal(
+      resolveServerConfig({ observability: { metrics: { listen: ':0', probe: false } } }).metrics?.http?.probe,
+      undefined,
+    );
     assert.equal(resolveServerConfig({ observability: { metrics: false } }).metrics, undefined);
   });
 
@@ -154,20 +174,41 @@ describe('resolveServerConfig', () => {
       [{ listen: 50051 as unknown as string }, 'listen', /listen must be host:port/],
       [{ limits: { maxConcurrency: 0 } }, 'limits.maxConcurrency', /limit maxConcurrency must be a positive number/],
       [{ limits: { maxRepetitions: 2.5 } }, 'limits.maxRepetitions', /whole number/],
-      [{ limits: { maxTimeoutMs: 1000 } }, 'limits.maxTimeoutMs', /defaultTimeoutMs \(5000\) must not exceed maxTimeoutMs \(1000\)/],
+      [
+        { limits: { maxTimeoutMs: 1000 } },
+        'limits.maxTimeoutMs',
+        /defaultTimeoutMs \(5000\) must not exceed maxTimeoutMs \(1000\)/,
+      ],
       [{ limits: { defaultTimeoutMs: 90_000 } }, 'limits.defaultTimeoutMs', /must not exceed maxTimeoutMs/],
       [{ graceMs: Number.NaN }, 'graceMs', /graceMs/],
       [{ graceMs: -1 }, 'graceMs', /graceMs/],
       [{ deadlineMarginMs: -5 }, 'deadlineMarginMs', /deadlineMarginMs/],
-      [{ observability: { metrics: { listen: '9464' } } }, 'observability.metrics.listen', /^metrics address must be \[host\]:port/],
-      [{ observability: { metrics: { maxEndpoints: 0 } } }, 'observability.metrics.maxEndpoints', /maxEndpoints must be an integer >= 1/],
-      [{ observability: { metrics: { listen: ':0', maxConcurrentProbes: 1.5 } } }, 'observability.metrics.maxConcurrentProbes', /maxConcurrentProbes/],
-      [{ observability: { metrics: { listen: ':0', blackbox: { timeoutOffsetMs: -1 } } } }, 'observability.metrics.blackbox.timeoutOffsetMs', /timeoutOffsetMs/],
+      [
+        { observability: { metrics: { listen: '9464' } } },
+        'observability.metrics.listen',
+        /^metrics address must be \[host\]:port/,
+      ],
+      [
+        { observability: { metrics: { maxEndpoints: 0 } } },
+        'observability.metrics.maxEndpoints',
+        /maxEndpoints must be an integer >= 1/,
+      ],
+      [
+        { observability: { metrics: { listen: ':0', maxConcurrentProbes: 1.5 } } },
+        'observability.metrics.maxConcurrentProbes',
+        /maxConcurrentProbes/,
+      ],
+      [
+        { observability: { metrics: { listen: ':0', blackbox: { timeoutOffsetMs: -1 } } } },
+        'observability.metrics.blackbox.timeoutOffsetMs',
+        /timeoutOffsetMs/,
+      ],
     ];
     for (const [input, option, message] of cases) {
       assert.throws(
         () => resolveServerConfig(input),
-        (e: unknown) => isConfigError(e) && e.code === 'PROBER_ERR_CONFIG' && e.option === option && message.test(e.message),
+        (e: unknown) =>
+          isConfigError(e) && e.code === 'PROBER_ERR_CONFIG' && e.option === option && message.test(e.message),
         option,
       );
     }
@@ -175,13 +216,19 @@ describe('resolveServerConfig', () => {
 
   it('names settings as the caller spells them, keeping the message', () => {
     assert.throws(
-      () => resolveServerConfig({ limits: { maxTimeoutMs: 1000 } }, { names: { 'limits.maxTimeoutMs': '--max-timeout' } }),
-      (e: unknown) => isConfigError(e) && e.option === '--max-timeout' && /^limit defaultTimeoutMs \(5000\)/.test(e.message),
+      () =>
+        resolveServerConfig({ limits: { maxTimeoutMs: 1000 } }, { names: { 'limits.maxTimeoutMs': '--max-timeout' } }),
+      (e: unknown) =>
+        isConfigError(e) && e.option === '--max-timeout' && /^limit defaultTimeoutMs \(5000\)/.test(e.message),
     );
   });
 
   it('startServer takes resolved settings as they are, or resolves an input itself', async () => {
-    const settings = resolveServerConfig({ listen: '127.0.0.1:0', limits: { maxRepetitions: 5 }, observability: { health: false, reflection: false } });
+    const settings = resolveServerConfig({
+      listen: '127.0.0.1:0',
+      limits: { maxRepetitions: 5 },
+      observability: { health: false, reflection: false },
+    });
     const running = await startServer(settings);
     try {
       assert.deepEqual(running.service.limits, settings.limits);
@@ -197,7 +244,10 @@ describe('resolveServerConfig', () => {
     const io = testIo({ signal: ac.signal, env: { PROBER_LOG_LEVEL: 'silent' } });
     const code = await run(['serve', '--listen', '127.0.0.1:0', '--no-metrics', '--max-timeout', '1s'], io);
     assert.equal(code, EXIT.USAGE, io.stderr.text());
-    assert.match(io.stderr.text(), /cannot start: limit defaultTimeoutMs \(5000\) must not exceed maxTimeoutMs \(1000\)/);
+    assert.match(
+      io.stderr.text(),
+      /cannot start: limit defaultTimeoutMs \(5000\) must not exceed maxTimeoutMs \(1000\)/,
+    );
   });
 });
 

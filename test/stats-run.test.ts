@@ -92,7 +92,7 @@ test('display histogram: 1-2-5 bounds, trimmed, non-cumulative, overflow separat
 test('histogram counts sum to responses on random data', () => {
   const st = new RunStats();
   let seed = 7;
-  const next = (): number => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   for (let i = 0; i < 3000; i++) {
     if (next() < 0.1) st.add({ latencyMs: 1, error: { reason: 'RESET' } });
     else st.add(ok(Math.exp(next() * 13) / 10));
@@ -138,9 +138,18 @@ test('failed responses re-bin apart: failedHistogram counts responses that faile
   st.add({ latencyMs: 50, status: 200, error: { reason: 'BODY_TOO_LARGE' } });
   st.add({ latencyMs: 1, error: { reason: 'CONNECT_REFUSED' } }); // no response: in neither
   const bounds = [10, 100];
-  assert.deepEqual(st.histogram(bounds).buckets.map((b) => b.count), [21, 1]);
-  assert.deepEqual(st.failedHistogram(bounds).buckets.map((b) => b.count), [1, 1]);
+  assert.deepEqual(
+    st.histogram(bounds).buckets.map((b) => b.count),
+    [21, 1],
+  );
+  assert.deepEqual(
+    st.failedHistogram(bounds).buckets.map((b) => b.count),
+    [1, 1],
+  );
   assert.equal(st.latencyPercentile(50), 5);
   st.reset();
-  assert.deepEqual(st.failedHistogram(bounds).buckets.map((b) => b.count), [0, 0]);
+  assert.deepEqual(
+    st.failedHistogram(bounds).buckets.map((b) => b.count),
+    [0, 0],
+  );
 });

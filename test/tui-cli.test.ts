@@ -41,7 +41,10 @@ test('watch with two servers: labelled lines and one summary per server; failure
     await target.close();
   });
   const c = io();
-  const code = await run(['watch', `${target.url}/status/503`, '-n', '2', '--no-tui', '-s', a.address, '-s', b.address], c.io);
+  const code = await run(
+    ['watch', `${target.url}/status/503`, '-n', '2', '--no-tui', '-s', a.address, '-s', b.address],
+    c.io,
+  );
   assert.equal(code, 1, 'bad statuses are probe failures');
   const out = c.out();
   for (const addr of [a.address, b.address]) {
@@ -76,7 +79,11 @@ test('an invalid request is rejected locally, before any connection: even a dead
   const { freePort } = await import('./helpers/target.js');
   const dead = `127.0.0.1:${await freePort()}`;
   for (const [cmd, args, re] of [
-    ['watch', ['not a url', '--no-tui'], /^prober watch: invalid argument: endpoint must be an absolute http:\/\/ or https:\/\/ URL \(got "not a url"\) \(URL\)$/m],
+    [
+      'watch',
+      ['not a url', '--no-tui'],
+      /^prober watch: invalid argument: endpoint must be an absolute http:\/\/ or https:\/\/ URL \(got "not a url"\) \(URL\)$/m,
+    ],
     ['stream', ['ftp://example.invalid/'], /^prober stream: invalid argument: endpoint must be .* \(URL\)$/m],
     ['probe', ['http://'], /^prober probe: invalid argument: endpoint .* \(URL\)$/m],
   ] as const) {
@@ -90,7 +97,10 @@ test('an invalid request is rejected locally, before any connection: even a dead
   // The embedded prober's own limits are known: checked before it starts.
   const c = io();
   assert.equal(await run(['watch', 'http://127.0.0.1:1/', '-n', '20000', '--no-tui'], c.io), 2, c.err());
-  assert.match(c.err(), /^prober watch: invalid argument: repetitions must be between 0 and 10000 .*\(-n\/--repetitions\)$/m);
+  assert.match(
+    c.err(),
+    /^prober watch: invalid argument: repetitions must be between 0 and 10000 .*\(-n\/--repetitions\)$/m,
+  );
   assert.equal(c.out(), '');
 });
 

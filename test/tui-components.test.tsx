@@ -56,7 +56,10 @@ test('histogram: bars proportional to counts, counts printed, empty buckets blan
   assert.ok(full > 8 * 30, `the largest bucket uses most of the width (${full / 8} cells)`);
   for (const [i, count] of [40, 20, 0, 10, 1].entries()) {
     const want = (count / 40) * full;
-    assert.ok(Math.abs(lens[i]! - Math.max(count > 0 ? 1 : 0, want)) <= 1, `row ${i}: ${lens[i]} eighths, want ~${want}`);
+    assert.ok(
+      Math.abs(lens[i]! - Math.max(count > 0 ? 1 : 0, want)) <= 1,
+      `row ${i}: ${lens[i]} eighths, want ~${want}`,
+    );
     if (count > 0) assert.match(lines[i]!, new RegExp(` ${count}$`));
   }
   assert.match(lines[0]!, /1\.00ms/);
@@ -101,7 +104,10 @@ test('panel: live percentiles, min/avg/max match the statistics', async () => {
   assert.match(frame, /dns\s+–/);
   // The histogram accounts for every response.
   const counts = [...frame.matchAll(/[│|][█▏▎▍▌▋▊▉]+ (\d+)/g)].map((m) => Number(m[1]));
-  assert.equal(counts.reduce((a, b) => a + b, 0), 100);
+  assert.equal(
+    counts.reduce((a, b) => a + b, 0),
+    100,
+  );
 });
 
 test('error panel: statuses, reasons with counts, the last error message', () => {
@@ -142,7 +148,9 @@ test('panel: failures, deadline and RPC errors are said plainly', async () => {
   );
   await settled(feed);
   const layout = panelLayout(100, 30);
-  const { lastFrame } = render(<RegionPanel snapshot={feed.snapshot({ histogramRows: 5, recent: 20 })} layout={layout} />);
+  const { lastFrame } = render(
+    <RegionPanel snapshot={feed.snapshot({ histogramRows: 5, recent: 20 })} layout={layout} />,
+  );
   const frame = lastFrame() ?? '';
   assert.match(frame, /deadline reached: partial results/);
   assert.match(frame, /attempt 2\/10/);
@@ -183,7 +191,10 @@ for (const [cols, rows] of [
 }
 
 test('app: keys p (pause), ? (help), r (reset), q (quit -> cancel), then exits with the final frame', async () => {
-  const feed = new StreamFeed(endlessSource('embedded', 2, (s) => 1 + (s % 7)), { repetitions: 0 });
+  const feed = new StreamFeed(
+    endlessSource('embedded', 2, (s) => 1 + (s % 7)),
+    { repetitions: 0 },
+  );
   let quits = 0;
   const { lastFrame, stdin, frames } = render(
     <App
@@ -199,10 +210,14 @@ test('app: keys p (pause), ? (help), r (reset), q (quit -> cancel), then exits w
   );
   const waitFor = async (re: RegExp, what: string): Promise<string> => {
     let f = '';
-    const seen = await poll(() => {
-      f = lastFrame() ?? '';
-      return re.test(f);
-    }, 5_000, 10);
+    const seen = await poll(
+      () => {
+        f = lastFrame() ?? '';
+        return re.test(f);
+      },
+      5_000,
+      10,
+    );
     if (seen) return f;
     assert.fail(`never saw ${what}; last frame:\n${lastFrame()}`);
   };
@@ -239,7 +254,10 @@ test('app: one panel per server, the whole screen fits the terminal', async () =
     new StreamFeed(
       scriptedSource(
         label,
-        Array.from({ length: 50 }, (_, i) => ({ kind: 'attempt', attempt: okAttempt(i + 1, base + (i % 10)) }) as const),
+        Array.from(
+          { length: 50 },
+          (_, i) => ({ kind: 'attempt', attempt: okAttempt(i + 1, base + (i % 10)) }) as const,
+        ),
       ),
       { repetitions: 50, deadlineMs: 30_000 },
     );
@@ -285,7 +303,13 @@ test('app: the header and the panel show the same numbers in every frame (one sn
     for (let i = 0; i < n; i++) feed.fold({ kind: 'attempt', attempt: okAttempt(++seq, 2 + (seq % 5)) });
   };
   const app = (
-    <App target="http://127.0.0.1:1/ok" feeds={[feed]} refreshMs={20} onQuit={() => feed.cancel()} size={{ columns: 100, rows: 30 }} />
+    <App
+      target="http://127.0.0.1:1/ok"
+      feeds={[feed]}
+      refreshMs={20}
+      onQuit={() => feed.cancel()}
+      size={{ columns: 100, rows: 30 }}
+    />
   );
   const { lastFrame, frames, rerender, stdin } = render(app);
   for (let step = 0; step < 12; step++) {
@@ -360,7 +384,8 @@ test('panel: outliers in one overflow row with the max, failed legend, since res
   for (let s = 0; s < 8; s++) {
     for (let i = 0; i < 20; i++) {
       seq++;
-      const a = seq % 41 === 0 ? okAttempt(seq, 400) : seq % 5 === 0 ? okAttempt(seq, 3, 503) : okAttempt(seq, 2 + (seq % 9));
+      const a =
+        seq % 41 === 0 ? okAttempt(seq, 400) : seq % 5 === 0 ? okAttempt(seq, 3, 503) : okAttempt(seq, 2 + (seq % 9));
       feed.fold({ kind: 'attempt', attempt: a });
     }
     now += 1000;
@@ -412,16 +437,29 @@ for (const [columns, rows, servers] of [
         new StreamFeed(
           scriptedSource(
             `srv-${k}:50051`,
-            Array.from({ length: 120 }, (_, i) => ({
-              kind: 'attempt',
-              attempt: i % 20 === 19 ? failedAttempt(i + 1, 2) : okAttempt(i + 1, 1 + ((i * 7919) % 97) / 10, i % 9 === 0 ? 503 : 200),
-            }) as const),
+            Array.from(
+              { length: 120 },
+              (_, i) =>
+                ({
+                  kind: 'attempt',
+                  attempt:
+                    i % 20 === 19
+                      ? failedAttempt(i + 1, 2)
+                      : okAttempt(i + 1, 1 + ((i * 7919) % 97) / 10, i % 9 === 0 ? 503 : 200),
+                }) as const,
+            ),
           ),
           { repetitions: 120 },
         ),
     );
     const { lastFrame } = render(
-      <App target="http://127.0.0.1:1/ok" feeds={feeds} refreshMs={10} onQuit={() => undefined} size={{ columns, rows }} />,
+      <App
+        target="http://127.0.0.1:1/ok"
+        feeds={feeds}
+        refreshMs={10}
+        onQuit={() => undefined}
+        size={{ columns, rows }}
+      />,
     );
     await Promise.all(feeds.map((f) => f.start()));
     await poll(() => /finished/.test(lastFrame() ?? ''), 5_000, 10);

@@ -24,7 +24,8 @@ before(async () => {
 function paneEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (k === 'CI' || k === 'CONTINUOUS_INTEGRATION' || k.startsWith('CI_') || k === 'NO_COLOR' || k === 'FORCE_COLOR') continue;
+    if (k === 'CI' || k === 'CONTINUOUS_INTEGRATION' || k.startsWith('CI_') || k === 'NO_COLOR' || k === 'FORCE_COLOR')
+      continue;
     env[k] = v;
   }
   return { ...env, TERM: 'xterm-256color', ...extra };
@@ -93,7 +94,9 @@ function watchCmd(target: Target, extra: string): string {
   return `cd ${JSON.stringify(ROOT)} && node bin/prober.js watch ${target.url}/delay/2 -c 2 ${extra}; echo EXIT=$?; sleep 600`;
 }
 
-test('prober watch in a real terminal: histogram and percentiles live, q quits cleanly with the summary', { timeout: 120_000 }, async (t) => {
+test('prober watch in a real terminal: histogram and percentiles live, q quits cleanly with the summary', {
+  timeout: 120_000,
+}, async (t) => {
   const target = await startTarget();
   const tmux = new Tmux(paneEnv({}));
   t.after(async () => {
@@ -131,7 +134,9 @@ test('prober watch in a real terminal: histogram and percentiles live, q quits c
   assert.doesNotMatch(all, /Raw mode is not supported/);
 });
 
-test('NO_COLOR, a finite run with --slow-consumer, and kill -INT: no colour, exit 130, summary', { timeout: 120_000 }, async (t) => {
+test('NO_COLOR, a finite run with --slow-consumer, and kill -INT: no colour, exit 130, summary', {
+  timeout: 120_000,
+}, async (t) => {
   const target = await startTarget();
   const tmux = new Tmux(paneEnv({ NO_COLOR: '1' }));
   t.after(async () => {
@@ -156,7 +161,9 @@ test('NO_COLOR, a finite run with --slow-consumer, and kill -INT: no colour, exi
   assert.doesNotMatch(all, /Error|at .*\.js:\d+/);
 });
 
-test('a finite run ends by itself: the last frame stays, the summary follows, exit 0', { timeout: 120_000 }, async (t) => {
+test('a finite run ends by itself: the last frame stays, the summary follows, exit 0', {
+  timeout: 120_000,
+}, async (t) => {
   const target = await startTarget();
   const tmux = new Tmux(paneEnv({}));
   t.after(async () => {
@@ -183,7 +190,9 @@ function histogramRows(screen: string): string[] {
   return screen.split('\n').filter((l) => /^\s*│?\s*>?\s*[\d.]+(ms|µs|s) │/.test(l));
 }
 
-test('live view: failed part of the bars in red, outliers in one overflow row, rates, "since reset" after r', { timeout: 120_000 }, async (t) => {
+test('live view: failed part of the bars in red, outliers in one overflow row, rates, "since reset" after r', {
+  timeout: 120_000,
+}, async (t) => {
   const target = await startTarget();
   const tmux = new Tmux(paneEnv({}));
   t.after(async () => {
@@ -204,7 +213,10 @@ test('live view: failed part of the bars in red, outliers in one overflow row, r
   assert.match(screen, /attempts\/s [▁▂▃▄▅▆▇█ ]+ \d+ peak \d+/);
   assert.match(screen, /errors\/s +[▁▂▃▄▅▆▇█ ]+ \d+/);
   // Colour: a histogram row holds a bar in red (31) after its cyan (36) part.
-  const coloured = tmux.screen(true).split('\n').filter((l) => /[\d.]+ms /.test(l) && /│/.test(l));
+  const coloured = tmux
+    .screen(true)
+    .split('\n')
+    .filter((l) => /[\d.]+ms /.test(l) && /│/.test(l));
   assert.ok(
     coloured.some((l) => /\u001b\[(?:[\d;]*;)?36m█[^\u001b]*\u001b\[(?:[\d;]*;)?31m█/.test(l)),
     `a bar ends in red:\n${coloured.join('\n')}`,
@@ -229,24 +241,34 @@ test('NO_COLOR: the failed part of the bars is marked ▒, with a legend', { tim
   assert.doesNotMatch(tmux.screen(true), /\u001b\[(?:[\d;]*;)?(?:3[0-8]|9[0-7])[;m]/, 'no colour escapes');
 });
 
-test('an invalid URL fails before the first frame: no screen drawn, the message, exit 2', { timeout: 120_000 }, async (t) => {
+test('an invalid URL fails before the first frame: no screen drawn, the message, exit 2', {
+  timeout: 120_000,
+}, async (t) => {
   const tmux = new Tmux(paneEnv({}));
   t.after(() => tmux.close());
   tmux.start(`cd ${JSON.stringify(ROOT)} && node bin/prober.js watch not-a-url; echo EXIT=$?; sleep 600`, 160, 30);
   const status = await tmux.exited('prober to reject the URL');
   const all = tmux.all();
   assert.equal(status, 2, all);
-  assert.match(all, /prober watch: invalid argument: endpoint must be an absolute http:\/\/ or https:\/\/ URL .*\(URL\)/);
+  assert.match(
+    all,
+    /prober watch: invalid argument: endpoint must be an absolute http:\/\/ or https:\/\/ URL .*\(URL\)/,
+  );
   assert.doesNotMatch(all, /q quit|latency histogram|embedded|connecting/, 'no frame drawn');
 });
 
 test('q on a finite run where nothing failed exits 0; q after failures exits 1', { timeout: 120_000 }, async (t) => {
   const target = await startTarget();
   t.after(() => target.close());
-  for (const [path, want] of [['/delay/2', 0], ['/status/503', 1]] as const) {
+  for (const [path, want] of [
+    ['/delay/2', 0],
+    ['/status/503', 1],
+  ] as const) {
     const tmux = new Tmux(paneEnv({}));
     try {
-      tmux.start(`cd ${JSON.stringify(ROOT)} && node bin/prober.js watch ${target.url}${path} -n 10000 -i 20ms; echo EXIT=$?; sleep 600`);
+      tmux.start(
+        `cd ${JSON.stringify(ROOT)} && node bin/prober.js watch ${target.url}${path} -n 10000 -i 20ms; echo EXIT=$?; sleep 600`,
+      );
       await tmux.waitFor(() => /p50\s+\d/.test(tmux.screen()), 'percentiles on screen');
       tmux.keys('q');
       const status = await tmux.exited('prober to exit after q');

@@ -6,7 +6,14 @@ import { axisTopMs, bar, logBounds, rateSparkline, sparkline, splitBar } from '.
 import { formatMsCompact, formatMsFixed } from '../src/common/format.js';
 import { themeFromEnv } from '../src/tui/theme.js';
 import { RunStats } from '../src/stats/index.js';
-import { endlessSource, failedAttempt, idleSource, okAttempt, scriptedSource, summaryEvent } from './helpers/tui-synthetic.js';
+import {
+  endlessSource,
+  failedAttempt,
+  idleSource,
+  okAttempt,
+  scriptedSource,
+  summaryEvent,
+} from './helpers/tui-synthetic.js';
 import { until } from './helpers/wait.js';
 
 const snapOpts = { histogramRows: 10, recent: 20 };
@@ -77,10 +84,7 @@ test('feed folds attempts into the same numbers RunStats computes', async () => 
   }
   // The histogram re-bins every response into at most the rows asked.
   assert.ok(snap.histogram.buckets.length <= snapOpts.histogramRows + 1);
-  assert.equal(
-    snap.histogram.buckets.reduce((n, b) => n + b.count, 0) + snap.histogram.overflow,
-    200,
-  );
+  assert.equal(snap.histogram.buckets.reduce((n, b) => n + b.count, 0) + snap.histogram.overflow, 200);
   assert.equal(snap.histogram.overflow, 0);
   assert.equal(snap.recent.length, 20);
   assert.equal(snap.recent[19], lat[199]);
@@ -93,10 +97,9 @@ test('feed outcome: server summary, deadline, RPC error, DEADLINE_EXCEEDED', asy
   const ref = new RunStats();
   ref.add(okAttempt(1, 3));
   const serverSummary = { ...ref.summary({ eventsSent: 1, backpressureWaitMs: 7 }) };
-  const done = await new StreamFeed(
-    scriptedSource('a', [...attempts([3]), summaryEvent(serverSummary)]),
-    { repetitions: 1 },
-  ).start();
+  const done = await new StreamFeed(scriptedSource('a', [...attempts([3]), summaryEvent(serverSummary)]), {
+    repetitions: 1,
+  }).start();
   assert.equal(done.status, 'done');
   assert.equal(done.serverSummary?.eventsSent, 1);
   assert.equal(done.summary, done.serverSummary, 'the server summary is the one reported');
@@ -127,14 +130,21 @@ test('feed outcome: server summary, deadline, RPC error, DEADLINE_EXCEEDED', asy
   assert.equal(e.failure?.cause, unavailable);
   assert.equal(e.received, 1, 'what arrived before the failure is kept');
 
-  const exceeded = Object.assign(new Error('x'), { code: 4, codeName: 'DEADLINE_EXCEEDED', details: 'Deadline exceeded' });
+  const exceeded = Object.assign(new Error('x'), {
+    code: 4,
+    codeName: 'DEADLINE_EXCEEDED',
+    details: 'Deadline exceeded',
+  });
   const d = await new StreamFeed(throwing(exceeded), { repetitions: 5 }).start();
   assert.equal(d.status, 'deadline');
   assert.equal(d.summary.attempts, 1, 'partial statistics are kept');
 });
 
 test('feed: cancel ends a continuous stream as cancelled; reset clears only the view', async () => {
-  const feed = new StreamFeed(endlessSource('e', 2, (s) => 1 + (s % 5)), { repetitions: 0 });
+  const feed = new StreamFeed(
+    endlessSource('e', 2, (s) => 1 + (s % 5)),
+    { repetitions: 0 },
+  );
   const running = feed.start();
   await until(() => feed.received >= 10, 10_000, '10 attempts received', 5);
   feed.reset();
@@ -213,7 +223,8 @@ test('histogram axis: a few far outliers go to one overflow row, the max stays i
 
   // Log-normal-ish latencies without far outliers: the axis ends at the max.
   const plain = new StreamFeed(idleSource('p'), { repetitions: 0 });
-  for (let i = 0; i < 500; i++) plain.fold({ kind: 'attempt', attempt: okAttempt(i + 1, Math.exp(1 + ((i * 7919) % 500) / 250)) });
+  for (let i = 0; i < 500; i++)
+    plain.fold({ kind: 'attempt', attempt: okAttempt(i + 1, Math.exp(1 + ((i * 7919) % 500) / 250)) });
   const ps = plain.snapshot({ histogramRows: 20, recent: 10 });
   assert.equal(ps.histogram.overflow, 0);
   assert.ok(ps.histogram.buckets.at(-1)!.upperBoundMs >= ps.summary.maxMs!);
@@ -233,7 +244,10 @@ test('histogram: each bucket says how many of its responses failed', () => {
   assert.equal(first.failed, 10);
   assert.equal(lastB.count, 20);
   assert.equal(lastB.failed ?? 0, 0);
-  assert.equal(h.buckets.reduce((n, b) => n + (b.failed ?? 0), 0), 10);
+  assert.equal(
+    h.buckets.reduce((n, b) => n + (b.failed ?? 0), 0),
+    10,
+  );
 });
 
 test('rates: attempts and errors per whole second, a ring of the last minute', () => {
@@ -271,13 +285,17 @@ test('reset: the snapshot says how long ago the statistics restarted', () => {
 });
 
 test('axisTopMs: max unless the slowest are beyond the far-out fence, never below p95', () => {
-  const pct = (xs: number[]) => (p: number) => [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)];
+  const pct = (xs: number[]) => (p: number) =>
+    [...xs].sort((a, b) => a - b)[Math.max(0, Math.ceil((p / 100) * xs.length) - 1)];
   const body = Array.from({ length: 96 }, (_, i) => 2 + (i % 9));
   assert.equal(axisTopMs(pct(body)), 10);
   assert.equal(axisTopMs(pct([...body, 400, 400, 400, 400])), 10);
   // Half the responses far out is no outlier: the axis covers them (p95 at least).
   assert.equal(axisTopMs(pct([...body, ...Array.from({ length: 96 }, () => 400)])), 400);
-  assert.equal(axisTopMs(() => undefined), undefined);
+  assert.equal(
+    axisTopMs(() => undefined),
+    undefined,
+  );
 });
 
 test('splitBar and rateSparkline', () => {

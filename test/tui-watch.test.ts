@@ -102,7 +102,14 @@ test('line mode through the real client and an embedded server', async (t) => {
   assert.equal(o.serverSummary?.attempts, 5);
   assert.equal(o.serverSummary?.eventsSent, 5);
   assert.equal(target.requests(), 5);
-  assert.equal(out.text().trim().split('\n').filter((l) => l !== '').length, 6);
+  assert.equal(
+    out
+      .text()
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '').length,
+    6,
+  );
 });
 
 test('server unreachable: the outcome is an RPC error, not a crash', async () => {
@@ -116,7 +123,9 @@ test('server unreachable: the outcome is an RPC error, not a crash', async () =>
     const input = { endpoint: 'http://127.0.0.1:1/ok', repetitions: 1 };
     const runs = await watch({
       target: input.endpoint,
-      sources: [{ label: `127.0.0.1:${port}`, open: (signal) => probeStream(conn, input, { deadlineMs: 5000, signal }) }],
+      sources: [
+        { label: `127.0.0.1:${port}`, open: (signal) => probeStream(conn, input, { deadlineMs: 5000, signal }) },
+      ],
       repetitions: 1,
       stdout: out.stream as unknown as NodeJS.WriteStream,
       mode: 'plain',

@@ -132,7 +132,11 @@ describe('request', () => {
   });
 
   it('status range max 0 means same as min (the codec keeps the shape; validation decides)', () => {
-    const req = new pb.ProbeRequest({ endpoint: 'http://a', repetitions: 1, expected_status: [new pb.StatusRange({ min: 204 })] });
+    const req = new pb.ProbeRequest({
+      endpoint: 'http://a',
+      repetitions: 1,
+      expected_status: [new pb.StatusRange({ min: 204 })],
+    });
     const input = requestFromProto(wire(req, pb.ProbeRequest));
     assert.deepEqual(input.expectedStatus, [{ min: 204, max: 0 }]);
     assert.deepEqual(validateProbeInput(input).expectedStatus, [{ min: 204, max: 204 }]);
@@ -190,7 +194,12 @@ describe('attempt', () => {
       latencyMs: 0.8,
       phases: { dnsMs: 0.1 },
       bodyBytes: 0,
-      error: { reason: 'CONNECT_REFUSED', message: 'connect ECONNREFUSED 127.0.0.1:1', temporary: true, code: 'ECONNREFUSED' },
+      error: {
+        reason: 'CONNECT_REFUSED',
+        message: 'connect ECONNREFUSED 127.0.0.1:1',
+        temporary: true,
+        code: 'ECONNREFUSED',
+      },
       reused: false,
     };
     const back = attemptFromProto(wire(attemptToProto(failed), pb.Attempt));
@@ -259,7 +268,9 @@ describe('summary', () => {
       ...full,
       attempts: 12,
       aborted: 2,
-      errors: [...full.errors, { reason: 'ABORTED', count: 2 }].sort((a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1)),
+      errors: [...full.errors, { reason: 'ABORTED', count: 2 }].sort(
+        (a, b) => b.count - a.count || (a.reason < b.reason ? -1 : 1),
+      ),
     };
     const msg = wire(summaryToProto(cut), pb.Summary);
     assert.equal(msg.aborted, 2);
@@ -275,7 +286,11 @@ describe('summary', () => {
     const msg = summaryToProto(full);
     assert.deepEqual(
       msg.errors.map((e) => e.reason),
-      [pb.ErrorReason.ERROR_REASON_CONNECT_REFUSED, pb.ErrorReason.ERROR_REASON_TIMEOUT, pb.ErrorReason.ERROR_REASON_BAD_STATUS],
+      [
+        pb.ErrorReason.ERROR_REASON_CONNECT_REFUSED,
+        pb.ErrorReason.ERROR_REASON_TIMEOUT,
+        pb.ErrorReason.ERROR_REASON_BAD_STATUS,
+      ],
     );
     const wireSorted = new pb.Summary({
       errors: [

@@ -22,7 +22,8 @@ import pb = prober.v1;
 
 // Field numbers as in googleapis google/rpc/status.proto, google/rpc/error_details.proto
 // and google/protobuf/any.proto.
-const OFFICIAL = protobuf.parse(`
+const OFFICIAL = protobuf.parse(
+  `
   syntax = "proto3";
   package google.rpc;
   message Any { string type_url = 1; bytes value = 2; }
@@ -31,7 +32,9 @@ const OFFICIAL = protobuf.parse(`
     message FieldViolation { string field = 1; string description = 2; }
     repeated FieldViolation field_violations = 1;
   }
-`, { keepCase: true }).root;
+`,
+  { keepCase: true },
+).root;
 const Status = OFFICIAL.lookupType('google.rpc.Status');
 const BadRequest = OFFICIAL.lookupType('google.rpc.BadRequest');
 
@@ -106,7 +109,9 @@ test('our encoder and decoder agree with the official definitions both ways', ()
 
   // Official bytes (with an unrelated detail first) read by ours.
   const other = { type_url: 'type.googleapis.com/google.rpc.RetryInfo', value: new Uint8Array([8, 1]) };
-  const value = BadRequest.encode(BadRequest.fromObject({ field_violations: [{ field: 'endpoint', description: 'd' }] })).finish();
+  const value = BadRequest.encode(
+    BadRequest.fromObject({ field_violations: [{ field: 'endpoint', description: 'd' }] }),
+  ).finish();
   const official = Status.encode(
     Status.fromObject({ code: 3, message: 'm', details: [other, { type_url: BAD_REQUEST_TYPE_URL, value }] }),
   ).finish();
@@ -119,20 +124,26 @@ test('our encoder and decoder agree with the official definitions both ways', ()
 });
 
 test('ProberRpcError.field comes from the detail; predicates read the numeric code', async () => {
-  await assert.rejects(probeOnce(conn, { endpoint: 'http://a.test/', repetitions: 1, concurrency: 1e6 }), (err: unknown) => {
-    assert.ok(err instanceof ProberRpcError);
-    assert.equal(err.field, 'concurrency');
-    assert.ok(err.isInvalidArgument());
-    assert.ok(!err.isDeadlineExceeded() && !err.isCancelled());
-    return true;
-  });
+  await assert.rejects(
+    probeOnce(conn, { endpoint: 'http://a.test/', repetitions: 1, concurrency: 1e6 }),
+    (err: unknown) => {
+      assert.ok(err instanceof ProberRpcError);
+      assert.equal(err.field, 'concurrency');
+      assert.ok(err.isInvalidArgument());
+      assert.ok(!err.isDeadlineExceeded() && !err.isCancelled());
+      return true;
+    },
+  );
   // Input that cannot even be encoded names its field without a call.
-  await assert.rejects(probeOnce(conn, { endpoint: 'http://a.test/', repetitions: 1, intervalMs: Number.NaN }), (err: unknown) => {
-    assert.ok(err instanceof ProberRpcError);
-    assert.equal(err.field, 'interval');
-    assert.ok(err.isInvalidArgument());
-    return true;
-  });
+  await assert.rejects(
+    probeOnce(conn, { endpoint: 'http://a.test/', repetitions: 1, intervalMs: Number.NaN }),
+    (err: unknown) => {
+      assert.ok(err instanceof ProberRpcError);
+      assert.equal(err.field, 'interval');
+      assert.ok(err.isInvalidArgument());
+      return true;
+    },
+  );
 });
 
 test('errors without a detail have no field', () => {
@@ -147,8 +158,17 @@ test('a non-Node client (buf curl, Go) reads the BadRequest detail', async () =>
   const out = await new Promise<string>((resolve) =>
     execFile(
       buf,
-      ['curl', '--protocol', 'grpc', '--http2-prior-knowledge', '--schema', schema, '-d', '{"endpoint":"ftp://x","repetitions":1}',
-        `http://${address}/prober.v1.Prober/Probe`],
+      [
+        'curl',
+        '--protocol',
+        'grpc',
+        '--http2-prior-knowledge',
+        '--schema',
+        schema,
+        '-d',
+        '{"endpoint":"ftp://x","repetitions":1}',
+        `http://${address}/prober.v1.Prober/Probe`,
+      ],
       { timeout: 30_000 },
       // buf exits non-zero for a non-OK status and prints the status as JSON.
       (_err, stdout, stderr) => resolve(stdout + stderr),

@@ -119,12 +119,16 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
     }
     if (s.histogramOverflow > 0) {
       const last = s.histogram.at(-1)?.upperBoundMs ?? 100_000;
-      lines.push(`    >  ${formatBound(last).padEnd(8)} ${String(s.histogramOverflow).padStart(7)}  ${bar(s.histogramOverflow)}`);
+      lines.push(
+        `    >  ${formatBound(last).padEnd(8)} ${String(s.histogramOverflow).padStart(7)}  ${bar(s.histogramOverflow)}`,
+      );
     }
   }
   lines.push('');
   const advice = deadlineAdvice(s, ctx);
-  lines.push(`  deadline reached  ${s.deadlineReached ? st.red('yes') : 'no'}${advice === undefined ? '' : `: ${advice}`}`);
+  lines.push(
+    `  deadline reached  ${s.deadlineReached ? st.red('yes') : 'no'}${advice === undefined ? '' : `: ${advice}`}`,
+  );
   if (s.scheduleSlips > 0) lines.push(`  schedule slips    ${s.scheduleSlips}`);
   if (s.backpressureWaitMs > 0) lines.push(`  backpressure wait ${formatMsFixed(s.backpressureWaitMs)}`);
   if (ctx.interrupted === true) lines.push(st.dim('  interrupted: statistics over the attempts received so far'));

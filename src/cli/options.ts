@@ -29,7 +29,9 @@ export const BARE_SECONDS_MAX = 1000;
 export function parseDuration(value: string, flag?: string): number {
   const m = /^\s*(\d+(?:\.\d+)?|\.\d+)\s*(ms|s|m|h)?\s*$/.exec(value);
   if (m === null) {
-    throw new InvalidArgumentError(`expected a duration like 250ms, 1.5s, 2m or 5 (seconds), got ${JSON.stringify(value)}`);
+    throw new InvalidArgumentError(
+      `expected a duration like 250ms, 1.5s, 2m or 5 (seconds), got ${JSON.stringify(value)}`,
+    );
   }
   const n = Number(m[1]);
   if (m[2] === undefined && n >= BARE_SECONDS_MAX) {
@@ -38,7 +40,9 @@ export function parseDuration(value: string, flag?: string): number {
   }
   const ms = n * UNIT_MS[m[2] ?? 's']!;
   if (!(ms <= MAX_DURATION_MS)) {
-    throw new InvalidArgumentError(`duration ${JSON.stringify(value)} is too large (at most ${MAX_DURATION_MS / 3_600_000}h)`);
+    throw new InvalidArgumentError(
+      `duration ${JSON.stringify(value)} is too large (at most ${MAX_DURATION_MS / 3_600_000}h)`,
+    );
   }
   return ms;
 }

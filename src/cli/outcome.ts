@@ -26,7 +26,6 @@ export function exitCodeForSummary(s: Summary, requested: number, interrupted = 
   return EXIT.OK;
 }
 
-
 /**
  * Exit code for an RPC failure: INVALID_ARGUMENT is a usage error;
  * DEADLINE_EXCEEDED is the deadline cutting the run short (the server
@@ -46,7 +45,12 @@ export function exitCodeForStartup(err: unknown): ExitCode {
   return isConfigError(err) ? EXIT.USAGE : EXIT.RPC;
 }
 
-const RANK: Readonly<Record<ExitCode, number>> = { [EXIT.OK]: 0, [EXIT.PROBE_FAILED]: 1, [EXIT.RPC]: 2, [EXIT.USAGE]: 3 };
+const RANK: Readonly<Record<ExitCode, number>> = {
+  [EXIT.OK]: 0,
+  [EXIT.PROBE_FAILED]: 1,
+  [EXIT.RPC]: 2,
+  [EXIT.USAGE]: 3,
+};
 
 /** Worst of several exit codes: usage > rpc > probe failed > ok. */
 export function worstExitCode(codes: Iterable<ExitCode>): ExitCode {

@@ -72,7 +72,11 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
     )
     .option('--reuse', 'reuse kept-alive connections (default: a fresh connection per attempt)')
     .option('-X, --method <method>', 'GET or HEAD', parseMethod, 'GET' as HttpMethod)
-    .option('--expect <statuses>', 'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)', parseStatusRanges);
+    .option(
+      '--expect <statuses>',
+      'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)',
+      parseStatusRanges,
+    );
 }
 
 export const SERVER_HELP = 'prober server to use (default: an embedded in-process one)';

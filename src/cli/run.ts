@@ -16,7 +16,9 @@ import { EXIT, exitCodeForStop } from './exit.js';
 function version(): string {
   try {
     // src/cli and dist/cli are both two levels below the package root.
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+      version?: string;
+    };
     return pkg.version ?? '0.0.0';
   } catch {
     return '0.0.0';
@@ -28,7 +30,7 @@ export function buildProgram(ctx: CommandContext): Command {
   const program = new Command('prober')
     .description('Streaming-first gRPC HTTP prober: measure HTTP(S) endpoints from a prober server')
     .version(version(), '-V, --version')
-    .showHelpAfterError("(add --help for usage)")
+    .showHelpAfterError('(add --help for usage)')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),

@@ -22,6 +22,8 @@ export class ConfigError extends Error {
 export function isConfigError(err: unknown): err is ConfigError {
   return (
     err instanceof ConfigError ||
-    (err instanceof Error && (err as { code?: unknown }).code === 'PROBER_ERR_CONFIG' && typeof (err as { option?: unknown }).option === 'string')
+    (err instanceof Error &&
+      (err as { code?: unknown }).code === 'PROBER_ERR_CONFIG' &&
+      typeof (err as { option?: unknown }).option === 'string')
   );
 }

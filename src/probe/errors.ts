@@ -198,7 +198,12 @@ export function classifyTimeout(ctx: TimeoutContext, url: URL, limit: TimeoutLim
   if (!ctx.connected) {
     return !ctx.lookedUp && needsLookup(url.hostname)
       ? attemptError('DNS', `DNS lookup of ${url.hostname} did not finish within ${within}`, true, 'ETIMEOUT')
-      : attemptError('CONNECT_TIMEOUT', `TCP connect to ${url.host} did not finish within ${within}`, true, 'ETIMEDOUT');
+      : attemptError(
+          'CONNECT_TIMEOUT',
+          `TCP connect to ${url.host} did not finish within ${within}`,
+          true,
+          'ETIMEDOUT',
+        );
   }
   return attemptError('TIMEOUT', `timed out after ${within} ${timeoutStage(ctx)}`, true, 'ETIMEDOUT');
 }

@@ -53,9 +53,7 @@ export const DEFAULT_LIMITS: ProbeLimits = Object.freeze({
 export const DEFAULT_CONTINUOUS_INTERVAL_MS = 1_000;
 
 /** Used when `expected_status` is empty. */
-export const DEFAULT_EXPECTED_STATUS: readonly StatusRange[] = Object.freeze([
-  Object.freeze({ min: 200, max: 399 }),
-]);
+export const DEFAULT_EXPECTED_STATUS: readonly StatusRange[] = Object.freeze([Object.freeze({ min: 200, max: 399 })]);
 
 const METHODS: readonly HttpMethod[] = ['GET', 'HEAD'];
 
@@ -154,7 +152,10 @@ function validateConcurrency(value: unknown, limits: ProbeLimits): number {
 function validateExpectedStatus(value: unknown): readonly StatusRange[] {
   if (value === undefined) return DEFAULT_EXPECTED_STATUS;
   if (!Array.isArray(value)) {
-    throw new InvalidArgumentError(F.expectedStatus.proto, `${F.expectedStatus.proto} must be a list of status ranges (got ${show(value)})`);
+    throw new InvalidArgumentError(
+      F.expectedStatus.proto,
+      `${F.expectedStatus.proto} must be a list of status ranges (got ${show(value)})`,
+    );
   }
   if (value.length === 0) return DEFAULT_EXPECTED_STATUS;
   return Object.freeze(

@@ -57,7 +57,11 @@ export class BlackboxRequestError extends Error {
  * (at most half the header, so a short scrape timeout still gets a probe),
  * capped by the limits' maxTimeoutMs. Without the header: defaultTimeoutMs.
  */
-export function probeTimeoutMs(header: string | undefined, limits: ProbeLimits, offsetMs = DEFAULT_TIMEOUT_OFFSET_MS): number {
+export function probeTimeoutMs(
+  header: string | undefined,
+  limits: ProbeLimits,
+  offsetMs = DEFAULT_TIMEOUT_OFFSET_MS,
+): number {
   if (header === undefined || header.trim() === '') return Math.min(limits.defaultTimeoutMs, limits.maxTimeoutMs);
   const seconds = Number(header.trim());
   if (!Number.isFinite(seconds) || seconds <= 0) {
@@ -184,7 +188,8 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
   } catch (err) {
     if (err instanceof InvalidArgumentError) {
       // The URL arrives as `target` here, so the message names that.
-      if (err.field === 'endpoint') throw new BlackboxRequestError(err.message.replace(/^endpoint\b/, 'target'), 'target');
+      if (err.field === 'endpoint')
+        throw new BlackboxRequestError(err.message.replace(/^endpoint\b/, 'target'), 'target');
       throw new BlackboxRequestError(err.message, err.field);
     }
     throw err;
@@ -231,7 +236,11 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
   const ip = ipOf(a.remoteAddress);
   if (ip !== undefined) {
     gauge('probe_ip_protocol', 'Specifies whether probe ip protocol is IP4 or IP6', isIP(ip) === 6 ? 6 : 4);
-    gauge('probe_ip_addr_hash', 'Specifies the hash of IP address. It\'s useful to detect if the IP address changes.', fnv32a(ip));
+    gauge(
+      'probe_ip_addr_hash',
+      "Specifies the hash of IP address. It's useful to detect if the IP address changes.",
+      fnv32a(ip),
+    );
   }
 
   const phases = new Gauge({
@@ -248,12 +257,20 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
   gauge('probe_http_uncompressed_body_length', 'Length of uncompressed response body', a.bodyBytes);
   gauge('probe_http_redirects', 'The number of redirects', 0);
   gauge('probe_http_ssl', 'Indicates if SSL was used for the final redirect', r.tls && a.status !== undefined ? 1 : 0);
-  gauge('probe_http_version', 'Returns the version of HTTP of the probe response', a.httpVersion ? Number(a.httpVersion) || 0 : 0);
+  gauge(
+    'probe_http_version',
+    'Returns the version of HTTP of the probe response',
+    a.httpVersion ? Number(a.httpVersion) || 0 : 0,
+  );
   gauge('probe_failed_due_to_regex', 'Indicates if probe failed due to regex', 0);
 
   if (r.tls && a.status !== undefined) {
     if (r.tlsFacts.earliestExpiry !== undefined) {
-      gauge('probe_ssl_earliest_cert_expiry', 'Returns earliest SSL cert expiry in unixtime', r.tlsFacts.earliestExpiry);
+      gauge(
+        'probe_ssl_earliest_cert_expiry',
+        'Returns earliest SSL cert expiry in unixtime',
+        r.tlsFacts.earliestExpiry,
+      );
       gauge(
         'probe_ssl_last_chain_expiry_timestamp_seconds',
         'Returns last SSL chain expiry in timestamp seconds',
@@ -261,10 +278,12 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
       );
     }
     if (r.tlsFacts.version) {
-      new Gauge({ name: 'probe_tls_version_info', help: 'Returns the TLS version used or NaN when unknown', labelNames: ['version'] as const, registers }).set(
-        { version: r.tlsFacts.version },
-        1,
-      );
+      new Gauge({
+        name: 'probe_tls_version_info',
+        help: 'Returns the TLS version used or NaN when unknown',
+        labelNames: ['version'] as const,
+        registers,
+      }).set({ version: r.tlsFacts.version }, 1);
     }
   }
   return registry;

@@ -215,7 +215,14 @@ export function parseMetricsAddr(addr: string, option = 'metrics address'): { ho
   return parseAddress(addr, option, 'metrics address must be [host]:port', ':9464 or 127.0.0.1:9464');
 }
 
-const POSITIVE_LIMITS = ['maxRepetitions', 'maxConcurrency', 'maxTimeoutMs', 'defaultTimeoutMs', 'maxIntervalMs', 'maxBodyBytes'] as const;
+const POSITIVE_LIMITS = [
+  'maxRepetitions',
+  'maxConcurrency',
+  'maxTimeoutMs',
+  'defaultTimeoutMs',
+  'maxIntervalMs',
+  'maxBodyBytes',
+] as const;
 const WHOLE_LIMITS = ['maxRepetitions', 'maxConcurrency', 'maxBodyBytes'] as const;
 
 /** Limits must be positive numbers: a typo in a flag must not disable a bound. */
@@ -244,13 +251,15 @@ export function resolveLimits(partial: Partial<ProbeLimits> = {}, name: Namer = 
 }
 
 function wholeAtLeastOne(value: number, option: string, label: string): number {
-  if (!Number.isInteger(value) || value < 1) throw new ConfigError(option, `${label} must be an integer >= 1, got ${value}`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new ConfigError(option, `${label} must be an integer >= 1, got ${value}`);
   return value;
 }
 
 function msAtLeastZero(value: number, option: string, label: string): number {
   // NaN fails every comparison: check the way round that rejects it.
-  if (typeof value !== 'number' || !(value >= 0)) throw new ConfigError(option, `${label} must be a number of ms >= 0 (got ${String(value)})`);
+  if (typeof value !== 'number' || !(value >= 0))
+    throw new ConfigError(option, `${label} must be a number of ms >= 0 (got ${String(value)})`);
   return value;
 }
 
@@ -280,11 +289,19 @@ export function resolveMetricsHttp(
   return Object.freeze({ listen: Object.freeze(listen), probe: Object.freeze(probe) });
 }
 
-function resolveMetrics(input: ObservabilityInput['metrics'], limits: ProbeLimits, name: Namer): MetricsSettings | undefined {
+function resolveMetrics(
+  input: ObservabilityInput['metrics'],
+  limits: ProbeLimits,
+  name: Namer,
+): MetricsSettings | undefined {
   if (input === undefined || input === false) return undefined;
   return Object.freeze({
     registry: input.registry,
-    maxEndpoints: wholeAtLeastOne(input.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS, name('observability.metrics.maxEndpoints'), 'maxEndpoints'),
+    maxEndpoints: wholeAtLeastOne(
+      input.maxEndpoints ?? DEFAULT_MAX_ENDPOINTS,
+      name('observability.metrics.maxEndpoints'),
+      'maxEndpoints',
+    ),
     defaultMetrics: input.defaultMetrics ?? true,
     http: input.listen === undefined ? undefined : resolveMetricsHttp(input, limits, name),
   });

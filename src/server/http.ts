@@ -6,7 +6,13 @@ import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ProbeLimits } from '../probe/types.js';
 import { formatHostPort } from '../common/address.js';
-import { BLACKBOX_MODULES, BlackboxRequestError, blackboxRegistry, runBlackboxProbe, SCRAPE_TIMEOUT_HEADER } from './blackbox.js';
+import {
+  BLACKBOX_MODULES,
+  BlackboxRequestError,
+  blackboxRegistry,
+  runBlackboxProbe,
+  SCRAPE_TIMEOUT_HEADER,
+} from './blackbox.js';
 import {
   resolveLimits,
   resolveMetricsHttp,
@@ -42,7 +48,13 @@ export interface RunningMetricsServer {
 
 const TEXT = 'text/plain; charset=utf-8';
 
-function send(res: http.ServerResponse, status: number, body: string, type = TEXT, headers: http.OutgoingHttpHeaders = {}): void {
+function send(
+  res: http.ServerResponse,
+  status: number,
+  body: string,
+  type = TEXT,
+  headers: http.OutgoingHttpHeaders = {},
+): void {
   res.writeHead(status, { 'content-type': type, 'content-length': Buffer.byteLength(body), ...headers });
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
@@ -120,7 +132,11 @@ function probeHandler(settings: ProbeEndpointSettings, logger: Logger | undefine
   };
 }
 
-function requestHandler(settings: MetricsHttpSettings, registry: Registry, logger: Logger | undefined): http.RequestListener {
+function requestHandler(
+  settings: MetricsHttpSettings,
+  registry: Registry,
+  logger: Logger | undefined,
+): http.RequestListener {
   const handleProbe = settings.probe ? probeHandler(settings.probe, logger) : undefined;
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -168,7 +184,11 @@ function listen(server: http.Server, at: ListenAddress): Promise<void> {
 }
 
 /** The metrics port from resolved settings (see resolveServerConfig). */
-export async function serveMetrics(settings: MetricsHttpSettings, registry: Registry, logger?: Logger): Promise<RunningMetricsServer> {
+export async function serveMetrics(
+  settings: MetricsHttpSettings,
+  registry: Registry,
+  logger?: Logger,
+): Promise<RunningMetricsServer> {
   const server = http.createServer(requestHandler(settings, registry, logger));
   await listen(server, settings.listen);
   server.on('error', (err) => logger?.error({ err }, 'metrics server error'));

@@ -53,7 +53,11 @@ export function grpcType(d: { requestStream: boolean; responseStream: boolean })
 const SERVER_FAULTS = new Set<number>([Status.UNKNOWN, Status.INTERNAL, Status.UNAVAILABLE, Status.DATA_LOSS]);
 
 // Health checks and reflection are operator noise: logged at debug.
-const QUIET_SERVICES = new Set(['grpc.health.v1.Health', 'grpc.reflection.v1.ServerReflection', 'grpc.reflection.v1alpha.ServerReflection']);
+const QUIET_SERVICES = new Set([
+  'grpc.health.v1.Health',
+  'grpc.reflection.v1.ServerReflection',
+  'grpc.reflection.v1alpha.ServerReflection',
+]);
 
 export interface InterceptorOptions {
   readonly metrics?: GrpcServerMetrics;
@@ -111,7 +115,10 @@ export function createServerInterceptor(options: InterceptorOptions): ServerInte
         const deadline = call.getDeadline();
         const ms = deadline instanceof Date ? deadline.getTime() : deadline;
         const expired = Number.isFinite(ms) && Date.now() >= ms;
-        finish(expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED, expired ? 'Deadline exceeded' : 'Cancelled by client');
+        finish(
+          expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED,
+          expired ? 'Deadline exceeded' : 'Cancelled by client',
+        );
       })
       .build();
 

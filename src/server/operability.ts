@@ -61,9 +61,14 @@ export function healthFileDescriptorProto(): Buffer {
   const statusEnum = new d.EnumDescriptorProto()
     .setName('ServingStatus')
     .setValueList(
-      ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'].map((n, i) => new d.EnumValueDescriptorProto().setName(n).setNumber(i)),
+      ['UNKNOWN', 'SERVING', 'NOT_SERVING', 'SERVICE_UNKNOWN'].map((n, i) =>
+        new d.EnumValueDescriptorProto().setName(n).setNumber(i),
+      ),
     );
-  const response = message('HealthCheckResponse', field('status', T.TYPE_ENUM, `${pkg}.HealthCheckResponse.ServingStatus`));
+  const response = message(
+    'HealthCheckResponse',
+    field('status', T.TYPE_ENUM, `${pkg}.HealthCheckResponse.ServingStatus`),
+  );
   response.setEnumTypeList([statusEnum]);
   const entry = message(
     'StatusesEntry',
@@ -74,15 +79,28 @@ export function healthFileDescriptorProto(): Buffer {
     'HealthListResponse',
     field('statuses', T.TYPE_MESSAGE, `${pkg}.HealthListResponse.StatusesEntry`).setLabel(L.LABEL_REPEATED),
   ).setNestedTypeList([entry]);
-  const method = (name: string, input: string, output: string, serverStreaming = false): descriptorPb.MethodDescriptorProto => {
-    const m = new d.MethodDescriptorProto().setName(name).setInputType(`${pkg}.${input}`).setOutputType(`${pkg}.${output}`);
+  const method = (
+    name: string,
+    input: string,
+    output: string,
+    serverStreaming = false,
+  ): descriptorPb.MethodDescriptorProto => {
+    const m = new d.MethodDescriptorProto()
+      .setName(name)
+      .setInputType(`${pkg}.${input}`)
+      .setOutputType(`${pkg}.${output}`);
     return serverStreaming ? m.setServerStreaming(true) : m;
   };
   const file = new d.FileDescriptorProto()
     .setName('grpc/health/v1/health.proto')
     .setPackage('grpc.health.v1')
     .setSyntax('proto3')
-    .setMessageTypeList([message('HealthListRequest'), listResponse, message('HealthCheckRequest', field('service', T.TYPE_STRING)), response])
+    .setMessageTypeList([
+      message('HealthListRequest'),
+      listResponse,
+      message('HealthCheckRequest', field('service', T.TYPE_STRING)),
+      response,
+    ])
     .setServiceList([
       new d.ServiceDescriptorProto()
         .setName('Health')
@@ -102,7 +120,9 @@ export function createReflection(
   const protos = fileDescriptorProtos(readFileSync(descriptorSetPath));
   if (protos.length === 0) throw new Error(`descriptor set ${descriptorSetPath} holds no files`);
   // The reflection service only reads `fileDescriptorProtos` of each entry.
-  const pkg: Record<string, { fileDescriptorProtos: Buffer[] }> = { [PROBER_SERVICE]: { fileDescriptorProtos: protos } };
+  const pkg: Record<string, { fileDescriptorProtos: Buffer[] }> = {
+    [PROBER_SERVICE]: { fileDescriptorProtos: protos },
+  };
   const services = [PROBER_SERVICE];
   if (options.health) {
     pkg[HEALTH_SERVICE] = { fileDescriptorProtos: [healthFileDescriptorProto()] };
@@ -127,9 +147,13 @@ export class Operability {
 
   constructor(options: OperabilityOptions = {}) {
     this.health =
-      options.health === false ? undefined : new HealthImplementation({ '': 'NOT_SERVING', [PROBER_SERVICE]: 'NOT_SERVING' });
+      options.health === false
+        ? undefined
+        : new HealthImplementation({ '': 'NOT_SERVING', [PROBER_SERVICE]: 'NOT_SERVING' });
     this.reflection =
-      options.reflection === false ? undefined : createReflection(options.descriptorSetPath, { health: this.health !== undefined });
+      options.reflection === false
+        ? undefined
+        : createReflection(options.descriptorSetPath, { health: this.health !== undefined });
   }
 
   addToServer(server: Server): void {
@@ -197,7 +221,10 @@ export function setupObservability(settings: ServerSettings): Observability {
   const registry = metricsSettings ? (metricsSettings.registry ?? new Registry()) : undefined;
   const metrics =
     metricsSettings && registry
-      ? createMetrics(registry, { maxEndpoints: metricsSettings.maxEndpoints, defaultMetrics: metricsSettings.defaultMetrics })
+      ? createMetrics(registry, {
+          maxEndpoints: metricsSettings.maxEndpoints,
+          defaultMetrics: metricsSettings.defaultMetrics,
+        })
       : undefined;
   const operability = createOperability(settings);
   const interceptors =

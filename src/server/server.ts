@@ -6,7 +6,14 @@ import type { Registry } from 'prom-client';
 import { formatHostPort } from '../common/address.js';
 import { onStopSignals, signalExitCode } from '../common/signals.js';
 import { timerDelay } from '../common/timers.js';
-import { DEFAULT_GRACE_MS, isServerSettings, resolveServerConfig, type ServerInput, type ServerSettings, type ServiceInstaller } from './config.js';
+import {
+  DEFAULT_GRACE_MS,
+  isServerSettings,
+  resolveServerConfig,
+  type ServerInput,
+  type ServerSettings,
+  type ServiceInstaller,
+} from './config.js';
 import type { RunningMetricsServer } from './http.js';
 import { NOOP_OBSERVER } from './observer.js';
 import type { Observability } from './operability.js';
@@ -98,7 +105,11 @@ const NO_OBSERVABILITY: Observability = {
  * @grpc/reflection, prom-client: slow to load) only when a setting asks for one.
  */
 async function observability(settings: ServerSettings): Promise<Observability> {
-  const none = !settings.health && settings.reflection === 'off' && settings.metrics === undefined && settings.logger === undefined;
+  const none =
+    !settings.health &&
+    settings.reflection === 'off' &&
+    settings.metrics === undefined &&
+    settings.logger === undefined;
   if (none) return NO_OBSERVABILITY;
   const { setupObservability } = await import('./operability.js');
   return setupObservability(settings);
@@ -139,7 +150,12 @@ function drain(server: grpc.Server, graceMs: number): Promise<void> {
   });
 }
 
-function closer(server: grpc.Server, obs: Observability, cleanups: Cleanup[], settings: ServerSettings): RunningServer['close'] {
+function closer(
+  server: grpc.Server,
+  obs: Observability,
+  cleanups: Cleanup[],
+  settings: ServerSettings,
+): RunningServer['close'] {
   const log: ErrorLogger = settings.errorLogger;
   let closing: Promise<void> | undefined;
   return (graceMs = settings.graceMs) => {

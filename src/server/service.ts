@@ -85,17 +85,17 @@ class CallControl {
     this.ac.abort();
   };
 
-  constructor(
-    call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'cancelled' | 'on'>,
-    guardAt: number | undefined,
-  ) {
+  constructor(call: Pick<grpc.ServerUnaryCall<unknown, unknown>, 'cancelled' | 'on'>, guardAt: number | undefined) {
     if (call.cancelled) this.onCancelled();
     call.on('cancelled', this.onCancelled);
     if (guardAt !== undefined) {
-      this.timer = setTimeout(() => {
-        this.guardFired = true;
-        this.ac.abort();
-      }, Math.max(0, guardAt - performance.now()));
+      this.timer = setTimeout(
+        () => {
+          this.guardFired = true;
+          this.ac.abort();
+        },
+        Math.max(0, guardAt - performance.now()),
+      );
     }
   }
 
@@ -127,10 +127,16 @@ interface Delivery {
 }
 
 /** The handler side of a call, as the runner uses it. */
-type ServerCall = Pick<grpc.ServerUnaryCall<pb.ProbeRequest, unknown>, 'request' | 'metadata' | 'getDeadline' | 'cancelled' | 'on'>;
+type ServerCall = Pick<
+  grpc.ServerUnaryCall<pb.ProbeRequest, unknown>,
+  'request' | 'metadata' | 'getDeadline' | 'cancelled' | 'on'
+>;
 
 /** Resolves on 'drain' or when `signal` aborts (cancel, deadline guard). */
-async function drainOrStop(call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>, signal: AbortSignal): Promise<void> {
+async function drainOrStop(
+  call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>,
+  signal: AbortSignal,
+): Promise<void> {
   if (signal.aborted) return;
   try {
     await once(call, 'drain', { signal });
@@ -182,7 +188,10 @@ export class ProberService {
 
   addToServer(server: grpc.Server): void {
     server.addService(pb.UnimplementedProberService.definition, {
-      Probe: (call: grpc.ServerUnaryCall<pb.ProbeRequest, pb.ProbeReply>, callback: grpc.sendUnaryData<pb.ProbeReply>) => {
+      Probe: (
+        call: grpc.ServerUnaryCall<pb.ProbeRequest, pb.ProbeReply>,
+        callback: grpc.sendUnaryData<pb.ProbeReply>,
+      ) => {
         void this.probe(call, callback);
       },
       ProbeStream: (call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>) => {
@@ -294,4 +303,3 @@ export class ProberService {
     return this.runProbes(spec, options);
   }
 }
-

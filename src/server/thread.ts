@@ -28,7 +28,9 @@ export async function startEmbeddedServerThread(): Promise<EmbeddedThread> {
   const address = await new Promise<string>((resolve, reject) => {
     worker.once('message', (m: FromWorker) => resolve(m.address));
     worker.once('error', reject);
-    void exited.then(([code]) => reject(new Error(`embedded prober thread exited (code ${String(code)}) before listening`)));
+    void exited.then(([code]) =>
+      reject(new Error(`embedded prober thread exited (code ${String(code)}) before listening`)),
+    );
   });
   // A thread that dies later fails the calls on it (UNAVAILABLE), which the
   // caller reports; here it must only not be an unhandled 'error' event.

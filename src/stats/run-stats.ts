@@ -24,7 +24,6 @@ export const DISPLAY_BOUNDS_MS: readonly number[] = Object.freeze([
   0.1, 0.2, 0.5, 1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000, 20000, 50000, 100000,
 ]);
 
-
 /**
  * The reason the engine gives an attempt that the call's deadline or a cancel
  * cut short (src/probe/errors.ts): our doing, not the target's failure.

@@ -424,7 +424,7 @@ export class SecondRing {
       this.head = sec;
     }
     // A clock that steps back (never with performance.now) counts in the newest slot.
-    return (((Math.min(sec, this.head) % n) + n) % n);
+    return ((Math.min(sec, this.head) % n) + n) % n;
   }
 }
 

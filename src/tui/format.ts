@@ -106,7 +106,8 @@ function ceilSig(x: number): number {
 /** Pads or truncates to exactly `width` characters (width in code points). */
 export function fit(s: string, width: number, align: 'left' | 'right' = 'left'): string {
   const chars = [...s];
-  if (chars.length > width) return width <= 1 ? chars.slice(0, width).join('') : chars.slice(0, width - 1).join('') + '…';
+  if (chars.length > width)
+    return width <= 1 ? chars.slice(0, width).join('') : chars.slice(0, width - 1).join('') + '…';
   const pad = ' '.repeat(width - chars.length);
   return align === 'left' ? s + pad : pad + s;
 }

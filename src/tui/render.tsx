@@ -138,8 +138,15 @@ async function runTui(opts: WatchOptions, stdout: NodeJS.WriteStream, stdin: Nod
 }
 
 /** The final summaries, after a blank line; nothing at all when none has text (e.g. a rejected request). */
-async function writeSummaries(stdout: NodeJS.WritableStream, opts: WatchOptions, runs: readonly WatchRun[]): Promise<void> {
-  const text = runs.map((r) => opts.report.summary(r)).filter((t) => t !== '').join('\n');
+async function writeSummaries(
+  stdout: NodeJS.WritableStream,
+  opts: WatchOptions,
+  runs: readonly WatchRun[],
+): Promise<void> {
+  const text = runs
+    .map((r) => opts.report.summary(r))
+    .filter((t) => t !== '')
+    .join('\n');
   if (text !== '') await writeOut(stdout, '\n' + text);
 }
 

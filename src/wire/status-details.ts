@@ -38,7 +38,11 @@ function encodeBadRequest(violations: readonly FieldViolation[]): Uint8Array {
 }
 
 /** Serialized google.rpc.Status{code, message, details: [Any(BadRequest)]}. */
-export function encodeBadRequestStatus(code: number, message: string, violations: readonly FieldViolation[]): Uint8Array {
+export function encodeBadRequestStatus(
+  code: number,
+  message: string,
+  violations: readonly FieldViolation[],
+): Uint8Array {
   const value = encodeBadRequest(violations);
   const w = new BinaryWriter();
   if (code !== 0) w.writeInt32(1, code);

@@ -23,7 +23,12 @@ export function okAttempt(seq: number, latencyMs: number, status = 200): Attempt
   };
 }
 
-export function failedAttempt(seq: number, latencyMs: number, reason: ErrorReason = 'CONNECT_REFUSED', message = 'connect ECONNREFUSED 127.0.0.1:1'): AttemptResult {
+export function failedAttempt(
+  seq: number,
+  latencyMs: number,
+  reason: ErrorReason = 'CONNECT_REFUSED',
+  message = 'connect ECONNREFUSED 127.0.0.1:1',
+): AttemptResult {
   return {
     seq,
     startedAt: 1_700_000_000_000 + seq,

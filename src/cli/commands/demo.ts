@@ -52,7 +52,10 @@ export function demoCommand(ctx: CommandContext) {
   return new Command('demo')
     .description('watch a demo target started in this process (varied latency, some 503s): needs no network')
     .usage('[watch options]')
-    .addHelpText('after', `\nEvery option of 'prober watch' applies (see prober watch --help); default --interval ${DEMO_INTERVAL}.`)
+    .addHelpText(
+      'after',
+      `\nEvery option of 'prober watch' applies (see prober watch --help); default --interval ${DEMO_INTERVAL}.`,
+    )
     .action(async (_opts, cmd) => {
       const target = await startDemoTarget();
       try {

@@ -51,11 +51,26 @@ export function probeCommand(ctx: CommandContext) {
         return progress ? probeWithProgress(conn, input, call, io.stderr) : probeOnce(conn, input, call);
       });
       if (opts.json === true) {
-        const run = { endpoint: url, server: opts.server, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) };
-        const line = summaryLine(summary, { ...run, startedAt, endedAt: new Date(), interrupted: false, streamed: false });
+        const run = {
+          endpoint: url,
+          server: opts.server,
+          requested: opts.repetitions,
+          deadlineMs: callDeadlineMs(opts),
+        };
+        const line = summaryLine(summary, {
+          ...run,
+          startedAt,
+          endedAt: new Date(),
+          interrupted: false,
+          streamed: false,
+        });
         await writeOut(io.stdout, `${JSON.stringify(line)}\n`);
       } else {
-        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) }, styleFor(io.stdout, io.env));
+        const text = formatSummary(
+          summary,
+          { endpoint: url, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) },
+          styleFor(io.stdout, io.env),
+        );
         await writeOut(io.stdout, text);
       }
       ctx.exitCode = exitCodeForSummary(summary, opts.repetitions);

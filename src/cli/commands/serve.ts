@@ -97,71 +97,88 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
 }
 
 export function serveCommand(ctx: CommandContext) {
-  return new Command('serve')
-    .description('run the prober gRPC server (Probe, ProbeStream, health, reflection, Prometheus metrics)')
-    .option('-l, --listen <host:port>', 'gRPC address to listen on; port 0 picks a free one', parseListenFlag, DEFAULT_LISTEN)
-    .option(
-      '--metrics-addr <[host]:port>',
-      'HTTP address for Prometheus metrics (/metrics) and blackbox-style probes (/probe); port 0 picks a free one',
-      parseMetricsAddrFlag,
-      DEFAULT_METRICS_ADDR,
-    )
-    // Earlier name of --metrics-addr, kept working.
-    .addOption(new Option('--metrics-listen <host:port>').hideHelp().argParser(parseMetricsAddrFlag))
-    .option('--no-metrics', 'do not open the metrics HTTP port')
-    .option(
-      '--metrics-max-endpoints <n>',
-      'distinct endpoint label values in metrics; further endpoints are counted as endpoint="other"',
-      parsePositive,
-      DEFAULT_MAX_ENDPOINTS,
-    )
-    .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default: $PROBER_LOG_LEVEL or info)')
-    .option('--max-repetitions <n>', 'largest repetitions a request may ask for (default 10000)', parsePositive)
-    .option('--max-concurrency <n>', 'largest concurrency a request may ask for (default 100)', parsePositive)
-    .option('--max-timeout <duration>', 'largest per-attempt timeout a request may ask for (default 60s)', parseMaxTimeout)
-    .option('--grace <duration>', 'on shutdown, time running calls get to finish', durationFlag('--grace'), DEFAULT_GRACE_MS)
-    .option('--no-reflection', 'do not serve gRPC server reflection')
-    .action(async (opts) => {
-      const { io } = ctx;
-      const [{ createLogger }, { startServer }, { exitCodeForStartup }] = await Promise.all([
-        import('../../server/logger.js'),
-        import('../../server/server.js'),
-        import('../outcome.js'),
-      ]);
-      let log: Logger;
-      try {
-        log = createLogger({
-          level: opts.logLevel,
-          env: io.env as NodeJS.ProcessEnv,
-          pretty: io.stdout.isTTY === true,
-          destination: io.stdout,
-        });
-      } catch (err) {
-        io.stderr.write(`prober serve: --log-level: ${err instanceof Error ? err.message : String(err)}\n`);
-        ctx.exitCode = EXIT.USAGE;
-        return;
-      }
+  return (
+    new Command('serve')
+      .description('run the prober gRPC server (Probe, ProbeStream, health, reflection, Prometheus metrics)')
+      .option(
+        '-l, --listen <host:port>',
+        'gRPC address to listen on; port 0 picks a free one',
+        parseListenFlag,
+        DEFAULT_LISTEN,
+      )
+      .option(
+        '--metrics-addr <[host]:port>',
+        'HTTP address for Prometheus metrics (/metrics) and blackbox-style probes (/probe); port 0 picks a free one',
+        parseMetricsAddrFlag,
+        DEFAULT_METRICS_ADDR,
+      )
+      // Earlier name of --metrics-addr, kept working.
+      .addOption(new Option('--metrics-listen <host:port>').hideHelp().argParser(parseMetricsAddrFlag))
+      .option('--no-metrics', 'do not open the metrics HTTP port')
+      .option(
+        '--metrics-max-endpoints <n>',
+        'distinct endpoint label values in metrics; further endpoints are counted as endpoint="other"',
+        parsePositive,
+        DEFAULT_MAX_ENDPOINTS,
+      )
+      .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default: $PROBER_LOG_LEVEL or info)')
+      .option('--max-repetitions <n>', 'largest repetitions a request may ask for (default 10000)', parsePositive)
+      .option('--max-concurrency <n>', 'largest concurrency a request may ask for (default 100)', parsePositive)
+      .option(
+        '--max-timeout <duration>',
+        'largest per-attempt timeout a request may ask for (default 60s)',
+        parseMaxTimeout,
+      )
+      .option(
+        '--grace <duration>',
+        'on shutdown, time running calls get to finish',
+        durationFlag('--grace'),
+        DEFAULT_GRACE_MS,
+      )
+      .option('--no-reflection', 'do not serve gRPC server reflection')
+      .action(async (opts) => {
+        const { io } = ctx;
+        const [{ createLogger }, { startServer }, { exitCodeForStartup }] = await Promise.all([
+          import('../../server/logger.js'),
+          import('../../server/server.js'),
+          import('../outcome.js'),
+        ]);
+        let log: Logger;
+        try {
+          log = createLogger({
+            level: opts.logLevel,
+            env: io.env as NodeJS.ProcessEnv,
+            pretty: io.stdout.isTTY === true,
+            destination: io.stdout,
+          });
+        } catch (err) {
+          io.stderr.write(`prober serve: --log-level: ${err instanceof Error ? err.message : String(err)}\n`);
+          ctx.exitCode = EXIT.USAGE;
+          return;
+        }
 
-      let running: RunningServer;
-      try {
-        running = await startServer(resolveServerConfig(serverInput(opts, log), { names: FLAG_NAMES }));
-      } catch (err) {
-        io.stderr.write(`prober serve: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
-        ctx.exitCode = exitCodeForStartup(err);
-        return;
-      }
-      const metricsUrl = running.metrics?.url;
-      log.info(
-        { address: running.address, metrics: metricsUrl, reflection: opts.reflection },
-        `prober listening on ${running.address}${metricsUrl !== undefined ? `, metrics on ${metricsUrl}/metrics` : ''}`,
-      );
+        let running: RunningServer;
+        try {
+          running = await startServer(resolveServerConfig(serverInput(opts, log), { names: FLAG_NAMES }));
+        } catch (err) {
+          io.stderr.write(`prober serve: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+          ctx.exitCode = exitCodeForStartup(err);
+          return;
+        }
+        const metricsUrl = running.metrics?.url;
+        log.info(
+          { address: running.address, metrics: metricsUrl, reflection: opts.reflection },
+          `prober listening on ${running.address}${metricsUrl !== undefined ? `, metrics on ${metricsUrl}/metrics` : ''}`,
+        );
 
-      const signal = io.signal;
-      if (signal === undefined) await new Promise<never>(() => undefined); // nothing can stop us: serve forever
-      else if (!signal.aborted) await once(signal, 'abort');
-      log.info({ grace_ms: opts.grace }, 'shutting down');
-      await running.close();
-      log.info('server stopped');
-      ctx.exitCode = EXIT.OK;
-    });
+        const signal = io.signal;
+        if (signal === undefined)
+          await new Promise<never>(() => undefined); // nothing can stop us: serve forever
+        else if (!signal.aborted) await once(signal, 'abort');
+        log.info({ grace_ms: opts.grace }, 'shutting down');
+        await running.close();
+        log.info('server stopped');
+        ctx.exitCode = EXIT.OK;
+      })
+  );
 }

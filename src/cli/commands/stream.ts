@@ -18,7 +18,10 @@ export function streamCommand(ctx: CommandContext) {
       .argument('<url>', 'http:// or https:// URL to probe'),
   )
     .option('-s, --server <host:port>', SERVER_HELP, oneServer('stream'))
-    .option('--json', 'NDJSON: one object per attempt, then the summary ({"type": "attempt" | "summary", ...}; docs/json.md)');
+    .option(
+      '--json',
+      'NDJSON: one object per attempt, then the summary ({"type": "attempt" | "summary", ...}; docs/json.md)',
+    );
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;
@@ -53,11 +56,20 @@ export function streamCommand(ctx: CommandContext) {
     const printSummary = async (summary: Summary, interrupted: boolean): Promise<void> => {
       if (outputClosed()) return;
       if (json) {
-        const run = { endpoint: url, server: opts.server, requested: opts.repetitions, deadlineMs: callDeadlineMs(opts) };
+        const run = {
+          endpoint: url,
+          server: opts.server,
+          requested: opts.repetitions,
+          deadlineMs: callDeadlineMs(opts),
+        };
         const line = summaryLine(summary, { ...run, startedAt, endedAt: new Date(), interrupted, streamed: true });
         await writeOut(io.stdout, `${JSON.stringify(line)}\n`);
       } else {
-        const text = formatSummary(summary, { endpoint: url, requested: opts.repetitions, interrupted, deadlineMs: callDeadlineMs(opts) }, style);
+        const text = formatSummary(
+          summary,
+          { endpoint: url, requested: opts.repetitions, interrupted, deadlineMs: callDeadlineMs(opts) },
+          style,
+        );
         await writeOut(io.stdout, `\n${text}`);
       }
     };

@@ -20,7 +20,13 @@ function parseFps(value: string): number {
   return n;
 }
 
-function source(open: typeof probeStream, conn: ProberConnection, label: string, input: ProbeInput, deadlineMs: number | undefined): WatchSource {
+function source(
+  open: typeof probeStream,
+  conn: ProberConnection,
+  label: string,
+  input: ProbeInput,
+  deadlineMs: number | undefined,
+): WatchSource {
   return {
     label,
     open: (signal) => open(conn, input, { deadlineMs, signal }),
@@ -61,8 +67,11 @@ export function watchCommand(ctx: CommandContext) {
     // prober's thread starts on the other core, and is awaited only to draw.
     const tuiLoading = import('../../tui/index.js');
     tuiLoading.catch(() => {}); // awaited (and so reported) in run()
-    const [{ connect, isProberRpcError, probeStream }, { withProber }, { describeRpcError, exitCodeForFeed, worstExitCode }] =
-      await Promise.all([import('../../client/index.js'), import('../connection.js'), import('../outcome.js')]);
+    const [
+      { connect, isProberRpcError, probeStream },
+      { withProber },
+      { describeRpcError, exitCodeForFeed, worstExitCode },
+    ] = await Promise.all([import('../../client/index.js'), import('../connection.js'), import('../outcome.js')]);
     const deadlineMs = callDeadlineMs(opts);
     const style = styleFor(io.stdout, io.env);
     const stdout = io.stdout as NodeJS.WriteStream;
@@ -85,7 +94,8 @@ export function watchCommand(ctx: CommandContext) {
           summary: ({ label, outcome: o }) => {
             const lines: string[] = [];
             if (servers.length > 1) lines.push(style.bold(`== ${label}`));
-            if (o.status === 'deadline') lines.push(style.red('deadline reached: statistics cover the attempts made before it'));
+            if (o.status === 'deadline')
+              lines.push(style.red('deadline reached: statistics cover the attempts made before it'));
             // A call that failed before any attempt has nothing to summarise; stderr says why.
             if (o.status === 'error' && o.summary.attempts === 0) return lines.join('\n') + (lines.length ? '\n' : '');
             lines.push(
@@ -98,7 +108,9 @@ export function watchCommand(ctx: CommandContext) {
             const srv = o.serverSummary;
             lines.push(
               `  events received   ${o.received}` +
-                (srv ? `   server sent ${srv.eventsSent}   server blocked ${formatMsFixed(srv.backpressureWaitMs)}` : ''),
+                (srv
+                  ? `   server sent ${srv.eventsSent}   server blocked ${formatMsFixed(srv.backpressureWaitMs)}`
+                  : ''),
             );
             return lines.join('\n') + '\n';
           },
@@ -109,7 +121,9 @@ export function watchCommand(ctx: CommandContext) {
     let runs: WatchRun[];
     if (servers.length === 0) {
       // On its own thread: rendering must not delay the timestamps the engine takes.
-      runs = await withProber(undefined, (conn) => run([source(probeStream, conn, 'embedded', input, deadlineMs)]), { thread: true });
+      runs = await withProber(undefined, (conn) => run([source(probeStream, conn, 'embedded', input, deadlineMs)]), {
+        thread: true,
+      });
     } else {
       const conns = servers.map((s) => connect(s));
       try {

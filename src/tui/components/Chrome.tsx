@@ -126,7 +126,7 @@ export function Footer({ paused, finished, interactive, width }: FooterProps) {
       <Text bold color={tone(theme, 'accent')}>
         {k}
       </Text>
-      <Text color={tone(theme, 'muted')}> {what}   </Text>
+      <Text color={tone(theme, 'muted')}> {what} </Text>
     </Text>
   );
   if (finished) {

@@ -61,7 +61,9 @@ export function Histogram({ histogram, width, rows }: HistogramProps) {
         const last = over && i === rowsData.length - 1;
         return (
           <Text key={i} wrap="truncate">
-            <Text color={tone(theme, 'muted')}>{fit(labels[i]!, labelW, 'right')} {axis}</Text>
+            <Text color={tone(theme, 'muted')}>
+              {fit(labels[i]!, labelW, 'right')} {axis}
+            </Text>
             <Text color={tone(theme, 'bar')}>{good}</Text>
             {bad !== '' ? <Text color={tone(theme, 'bad')}>{bad}</Text> : null}
             {count > 0 ? <Text> {formatCount(count)}</Text> : null}

@@ -48,7 +48,9 @@ export function Outcomes({ summary, lastError, width, compact = false }: Outcome
       <Text wrap="truncate">
         <StatusCounts statuses={summary.statuses} />
         <ErrorCounts errors={summary.errors} />
-        {summary.statuses.length + summary.errors.length === 0 ? <Text color={tone(theme, 'muted')}>no results yet</Text> : null}
+        {summary.statuses.length + summary.errors.length === 0 ? (
+          <Text color={tone(theme, 'muted')}>no results yet</Text>
+        ) : null}
       </Text>
     );
   }

@@ -72,7 +72,10 @@ export function Percentiles({ summary: s, width, sinceResetMs }: PercentilesProp
         <Text key={a} wrap="truncate">
           <Text color={tone(theme, 'muted')}>{a} </Text>
           <Text bold>{v(av)}</Text>
-          <Text color={tone(theme, 'muted')}>{'   '}{fit(theme.unicode ? b : b === 'σ' ? 'sd' : b, 3)} </Text>
+          <Text color={tone(theme, 'muted')}>
+            {'   '}
+            {fit(theme.unicode ? b : b === 'σ' ? 'sd' : b, 3)}{' '}
+          </Text>
           <Text>{v(bv)}</Text>
         </Text>
       ))}

@@ -88,7 +88,9 @@ export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
   const rates = l.rates === 'none' ? null : <Rates rates={s.rates} width={l.statsWidth} compact={l.rates === 'line'} />;
   const mark = failedMark(theme) ?? (theme.unicode ? '█' : '#');
   const phases =
-    l.phases === 'none' ? null : <Waterfall phases={s.summary.phases} width={l.statsWidth} compact={l.phases === 'line'} />;
+    l.phases === 'none' ? null : (
+      <Waterfall phases={s.summary.phases} width={l.statsWidth} compact={l.phases === 'line'} />
+    );
   const hist =
     l.histogramRows > 0 || l.histogramTitle ? (
       <Box flexDirection="column" width={l.histogramWidth} flexShrink={0}>

@@ -40,7 +40,8 @@ export function Waterfall({ phases, width, compact = false }: WaterfallProps) {
         {present.map((ph, i) => (
           <Text key={ph}>
             {i > 0 ? '  ' : ''}
-            <Text color={tone(theme, STYLE[ph].tone)}>{STYLE[ph].short}</Text> {formatMsCompact(phases[PHASE_FIELD[ph]])}
+            <Text color={tone(theme, STYLE[ph].tone)}>{STYLE[ph].short}</Text>{' '}
+            {formatMsCompact(phases[PHASE_FIELD[ph]])}
           </Text>
         ))}
       </Text>
