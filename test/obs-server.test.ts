@@ -146,10 +146,9 @@ test('backpressure through metrics: a stalled reader stops events_sent and recor
     call.resume();
     let stalls = 0;
     const until = Date.now() + 5000;
-    while (
-      Date.now() < until &&
-      (stalls = sample(await scrape(), 'prober_stream_backpressure_stalls_total') ?? 0) < 1
-    ) {
+    while (Date.now() < until) {
+      stalls = sample(await scrape(), 'prober_stream_backpressure_stalls_total') ?? 0;
+      if (stalls >= 1) break;
       await sleep(50);
     }
     assert.ok(stalls >= 1, 'a stall was recorded');
@@ -159,8 +158,11 @@ test('backpressure through metrics: a stalled reader stops events_sent and recor
     assert.ok((sample(await scrape(), 'prober_stream_events_sent_total') ?? 0) > s2, 'events flow again after resume');
     let blocked = 1;
     const calm = Date.now() + 5000;
-    while (Date.now() < calm && (blocked = sample(await scrape(), 'prober_streams_blocked') ?? -1) !== 0)
+    while (Date.now() < calm) {
+      blocked = sample(await scrape(), 'prober_streams_blocked') ?? -1;
+      if (blocked === 0) break;
       await sleep(50);
+    }
     assert.equal(blocked, 0, 'no longer blocked once the reader keeps up');
   } finally {
     call.cancel();
@@ -168,7 +170,11 @@ test('backpressure through metrics: a stalled reader stops events_sent and recor
   }
   const until = Date.now() + 5000;
   let open = 1;
-  while (Date.now() < until && (open = sample(await scrape(), 'prober_streams_open') ?? -1) !== 0) await sleep(50);
+  while (Date.now() < until) {
+    open = sample(await scrape(), 'prober_streams_open') ?? -1;
+    if (open === 0) break;
+    await sleep(50);
+  }
   assert.equal(open, 0, 'stream closed after cancel');
   const text = await scrape();
   assert.match(text, /grpc_server_handled_total\{[^}]*grpc_method="ProbeStream"[^}]*grpc_code="Canceled"\} 1/);

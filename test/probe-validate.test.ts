@@ -102,7 +102,7 @@ test('endpoint: bad URLs name the field', () => {
   rejects({ ...ok, endpoint: 42 }, 'endpoint', /absolute/);
   rejects({ ...ok, endpoint: 'file:///etc/passwd' }, 'endpoint', /absolute/);
   rejects({ ...ok, endpoint: 'http://' }, 'endpoint', /endpoint/);
-  rejects({ ...ok, endpoint: `http://${'a'.repeat(500)}` + ' x' }, 'endpoint', /\.\.\."\)$/);
+  rejects({ ...ok, endpoint: `http://${'a'.repeat(500)} x` }, 'endpoint', /\.\.\."\)$/);
 });
 
 test('repetitions: range, integer, continuous only when allowed', () => {

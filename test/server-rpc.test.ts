@@ -431,7 +431,7 @@ describe('graceful shutdown', () => {
     const server = await startServer({ listen: '127.0.0.1:0' });
     const client = newClient(server.address);
     try {
-      const { call, status } = await continuousStream(client, target);
+      const { status } = await continuousStream(client, target);
       await server.close(200);
       const st = await status;
       assert.notEqual(st.code, grpc.status.OK);

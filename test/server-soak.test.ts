@@ -178,7 +178,11 @@ async function cancelledStreams(count: number): Promise<void> {
       `attempts did not reach the target: /hang ${hits('/hang')}/${hangWant}, /slow-body ${hits('/slow-body')}/${slowWant}`,
     );
     // Three ways to leave: abort the signal, cancel(), or leave the loop early.
-    calls.forEach((c, i) => (i % 3 === 0 ? c.ac.abort() : i % 3 === 1 ? c.call.cancel() : void c.it.return?.()));
+    calls.forEach((c, i) => {
+      if (i % 3 === 0) c.ac.abort();
+      else if (i % 3 === 1) c.call.cancel();
+      else void c.it.return?.();
+    });
     await Promise.all(calls.map((c) => c.done));
     tally.cancelled += n;
   }

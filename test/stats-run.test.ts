@@ -92,7 +92,10 @@ test('display histogram: 1-2-5 bounds, trimmed, non-cumulative, overflow separat
 test('histogram counts sum to responses on random data', () => {
   const st = new RunStats();
   let seed = 7;
-  const next = (): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+  const next = (): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed / 2 ** 31;
+  };
   for (let i = 0; i < 3000; i++) {
     if (next() < 0.1) st.add({ latencyMs: 1, error: { reason: 'RESET' } });
     else st.add(ok(Math.exp(next() * 13) / 10));

@@ -102,13 +102,14 @@ export function parseStatusRanges(value: string): StatusRange[] {
     const part = raw.trim();
     let min: number;
     let max: number;
-    let m: RegExpExecArray | null;
-    if ((m = /^([1-5])xx$/i.exec(part)) !== null) {
-      min = Number(m[1]) * 100;
+    const cls = /^([1-5])xx$/i.exec(part);
+    const range = cls === null ? /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(part) : null;
+    if (cls !== null) {
+      min = Number(cls[1]) * 100;
       max = min + 99;
-    } else if ((m = /^(\d{3})(?:\s*-\s*(\d{3}))?$/.exec(part)) !== null) {
-      min = Number(m[1]);
-      max = m[2] === undefined ? min : Number(m[2]);
+    } else if (range !== null) {
+      min = Number(range[1]);
+      max = range[2] === undefined ? min : Number(range[2]);
     } else {
       throw new InvalidArgumentError(
         `expected status codes or ranges like 200-299,404 or 2xx, got ${JSON.stringify(part === '' ? value : part)}`,

@@ -203,9 +203,8 @@ export function probeStream(conn: ProberConnection, input: ProbeInput, opts: Cal
       iterated = true;
       if (early !== undefined || call === undefined) {
         const err = early ?? new ProberRpcError(grpc.status.INTERNAL, 'call not started');
-        return (async function* (): AsyncGenerator<StreamEvent> {
-          throw err;
-        })();
+        // An iterator whose first next() rejects: the caller's for-await throws there.
+        return { next: () => Promise.reject(err) };
       }
       const gen = events(call);
       return {

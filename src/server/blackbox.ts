@@ -7,7 +7,7 @@ import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:t
 import { isIP } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
 import { runAttempt, validateProbeInput, InvalidArgumentError } from '../probe/index.js';
-import type { AttemptResult, HttpMethod, ProbeLimits, StatusRange } from '../probe/types.js';
+import type { AttemptResult, HttpMethod, ProbeLimits, ProbeSpec, StatusRange } from '../probe/types.js';
 import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
 import { DEFAULT_TIMEOUT_OFFSET_MS, type ProbeEndpointSettings } from './config.js';
 
@@ -99,7 +99,7 @@ export function earliestExpiry(cert: PeerCertificate | DetailedPeerCertificate):
   let earliest: number | undefined;
   const seen = new Set<string>();
   let c: PeerCertificate | DetailedPeerCertificate | undefined = cert;
-  while (c && c.fingerprint256 && !seen.has(c.fingerprint256)) {
+  while (c?.fingerprint256 && !seen.has(c.fingerprint256)) {
     seen.add(c.fingerprint256);
     const t = Date.parse(c.valid_to);
     if (Number.isFinite(t)) earliest = earliest === undefined ? t / 1000 : Math.min(earliest, t / 1000);
@@ -179,7 +179,7 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
   const timeoutMs = probeTimeoutMs(params.scrapeTimeoutHeader, limits, settings.timeoutOffsetMs);
   const endpoint = targetToEndpoint(params.target);
 
-  let spec;
+  let spec: ProbeSpec;
   try {
     spec = validateProbeInput(
       { endpoint, repetitions: 1, timeoutMs, method: mod.method, expectedStatus: mod.expectedStatus },

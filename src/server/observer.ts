@@ -45,8 +45,10 @@ const records = new WeakMap<object, CallRecord>();
 /** The call's record, opened on first use (a detached one for a call without metadata, e.g. a test double). */
 export function callRecord(metadata: object | undefined): CallRecord {
   if (metadata === null || typeof metadata !== 'object') return { attempts: 0 };
-  let r = records.get(metadata);
-  if (r === undefined) records.set(metadata, (r = { attempts: 0 }));
+  const known = records.get(metadata);
+  if (known !== undefined) return known;
+  const r: CallRecord = { attempts: 0 };
+  records.set(metadata, r);
   return r;
 }
 

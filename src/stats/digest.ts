@@ -23,7 +23,7 @@ function fineIndex(v: number): number {
 /** Representative value of a fine bucket: its geometric midpoint. */
 function fineValue(i: number): number {
   if (i === 0) return FINE_LOW_MS;
-  return FINE_LOW_MS * Math.pow(FINE_RATIO, i - 0.5);
+  return FINE_LOW_MS * FINE_RATIO ** (i - 0.5);
 }
 
 /** Nearest-rank index (0-based) of percentile p (0..100] in n sorted values. */

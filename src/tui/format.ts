@@ -71,7 +71,7 @@ export function sparkline(values: readonly (number | undefined)[], failChar = '�
 /** Rounds to `digits` significant figures (keeps bounds readable as labels). */
 export function roundSig(x: number, digits = 2): number {
   if (!(x > 0)) return x;
-  const p = Math.pow(10, Math.floor(Math.log10(x)) - digits + 1);
+  const p = 10 ** (Math.floor(Math.log10(x)) - digits + 1);
   return Math.round(x / p) * p;
 }
 
@@ -89,7 +89,7 @@ export function logBounds(minMs: number, maxMs: number, count: number): number[]
   const ratio = maxMs / lo;
   const out: number[] = [];
   for (let i = 1; i <= n; i++) {
-    const b = i === n ? ceilSig(maxMs) : roundSig(lo * Math.pow(ratio, i / n), 2);
+    const b = i === n ? ceilSig(maxMs) : roundSig(lo * ratio ** (i / n), 2);
     if (out.length === 0 || b > out[out.length - 1]!) out.push(b);
   }
   // Rounding may push an inner bound past the last; keep ascending order.
@@ -99,7 +99,7 @@ export function logBounds(minMs: number, maxMs: number, count: number): number[]
 
 /** Smallest two-significant-figure number >= x. */
 function ceilSig(x: number): number {
-  const p = Math.pow(10, Math.floor(Math.log10(x)) - 1);
+  const p = 10 ** (Math.floor(Math.log10(x)) - 1);
   return Math.ceil(x / p - 1e-9) * p;
 }
 
@@ -107,7 +107,7 @@ function ceilSig(x: number): number {
 export function fit(s: string, width: number, align: 'left' | 'right' = 'left'): string {
   const chars = [...s];
   if (chars.length > width)
-    return width <= 1 ? chars.slice(0, width).join('') : chars.slice(0, width - 1).join('') + '…';
+    return width <= 1 ? chars.slice(0, width).join('') : `${chars.slice(0, width - 1).join('')}…`;
   const pad = ' '.repeat(width - chars.length);
   return align === 'left' ? s + pad : pad + s;
 }
@@ -173,7 +173,7 @@ export function axisTopMs(percentile: (p: number) => number | undefined): number
   const p25 = percentile(25);
   const p75 = percentile(75);
   if (p25 === undefined || p75 === undefined) return percentile(100);
-  const fence = p25 > 0 ? p75 * Math.pow(p75 / p25, 3) : Infinity;
+  const fence = p25 > 0 ? p75 * (p75 / p25) ** 3 : Infinity;
   let top: number | undefined;
   for (const p of AXIS_PERCENTILES) {
     top = percentile(p);

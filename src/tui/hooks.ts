@@ -83,6 +83,7 @@ export function useFeedFrame(feeds: readonly StreamFeed[], opts: FrameOptions): 
 
   // Re-bin at once when the space changes (resize) or on unpause.
   const { histogramRows, recent, paused } = opts;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: feeds and the sizes are triggers here, read through refresh
   useEffect(() => {
     if (!paused) refresh(() => true, current.current.finished);
   }, [feeds, histogramRows, recent, paused, refresh]);
@@ -95,17 +96,17 @@ export interface TerminalSize {
   readonly rows: number;
 }
 
+function readSize(stdout: NodeJS.WriteStream): TerminalSize {
+  return { columns: stdout.columns > 0 ? stdout.columns : 80, rows: stdout.rows > 0 ? stdout.rows : 24 };
+}
+
 /** Terminal size from Ink's stdout, following resizes; 80x24 when unknown. */
 export function useTerminalSize(override?: TerminalSize): TerminalSize {
   const { stdout } = useStdout();
-  const read = (): TerminalSize => ({
-    columns: stdout.columns > 0 ? stdout.columns : 80,
-    rows: stdout.rows > 0 ? stdout.rows : 24,
-  });
-  const [size, setSize] = useState(read);
+  const [size, setSize] = useState(() => readSize(stdout));
   useEffect(() => {
     if (override) return;
-    const onResize = (): void => setSize(read());
+    const onResize = (): void => setSize(readSize(stdout));
     stdout.on('resize', onResize);
     return () => {
       stdout.off('resize', onResize);

@@ -147,7 +147,7 @@ async function writeSummaries(
     .map((r) => opts.report.summary(r))
     .filter((t) => t !== '')
     .join('\n');
-  if (text !== '') await writeOut(stdout, '\n' + text);
+  if (text !== '') await writeOut(stdout, `\n${text}`);
 }
 
 async function runPlain(opts: WatchOptions, stdout: NodeJS.WritableStream): Promise<WatchRun[]> {
@@ -155,7 +155,7 @@ async function runPlain(opts: WatchOptions, stdout: NodeJS.WritableStream): Prom
   const feeds = makeFeeds(opts, (label) => (ev) => {
     if (ev.kind !== 'attempt') return;
     // Awaited by the feed: a slow pipe slows consumption, which paces the server.
-    return writeOut(stdout, opts.report.attempt(ev.attempt, many ? label : undefined) + '\n');
+    return writeOut(stdout, `${opts.report.attempt(ev.attempt, many ? label : undefined)}\n`);
   });
   let stopped: () => void = () => {};
   const stop = new Promise<void>((resolve) => {

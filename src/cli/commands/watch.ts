@@ -112,7 +112,7 @@ export function watchCommand(ctx: CommandContext) {
                   ? `   server sent ${srv.eventsSent}   server blocked ${formatMsFixed(srv.backpressureWaitMs)}`
                   : ''),
             );
-            return lines.join('\n') + '\n';
+            return `${lines.join('\n')}\n`;
           },
         },
       });
