@@ -3,6 +3,8 @@
 // Component tests: synthetic attempts in, lastFrame() out.
 import { test, afterEach } from 'node:test';
 import assert from 'node:assert/strict';
+// First: Ink must not think it runs in CI (it would draw only the last frame).
+import './helpers/not-ci.js';
 import { render, cleanup } from 'ink-testing-library';
 import { Histogram } from '../src/tui/components/Histogram.js';
 import { Outcomes } from '../src/tui/components/Outcomes.js';
