@@ -8,6 +8,8 @@ import { readFileSync } from 'node:fs';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { run } from '../src/cli/run.js';
 import { EXIT } from '../src/cli/outcome.js';
+import { formatSummary, summaryLine } from '../src/cli/format.js';
+import { RunStats } from '../src/stats/index.js';
 import { startEmbeddedServer } from '../src/server/server.js';
 import { startTarget, type Target } from './helpers/target.js';
 import { testIo } from './helpers/cli-io.js';
@@ -69,6 +71,49 @@ test('probe --json: one summary line, valid, with run facts; stream-only facts n
   isoRecent(s!['startedAt']);
   assert.ok((s!['startedAt'] as string) <= (s!['endedAt'] as string));
   assert.equal(s!['aborted'], 0);
+});
+
+test('probe --json in interval mode behind a slow target: intendedLatency and eventLoopDelay validate', {
+  timeout: 60_000,
+}, async () => {
+  const [s] = await lines(['probe', `${target.url}/delay/20`, '-n', '5', '-i', '5ms', '--json'], EXIT.OK);
+  const i = s!['intendedLatency'] as Record<string, number>;
+  assert.ok(i !== null && typeof i === 'object');
+  assert.ok(i['p99Ms']! > (s!['p99Ms'] as number), 'late starts: intended p99 above service p99');
+  const loop = s!['eventLoopDelay'] as Record<string, unknown>;
+  assert.ok(loop !== null && typeof loop['overloaded'] === 'boolean');
+  // Back to back: no intended start.
+  const [b2b] = await lines(['probe', `${target.url}/ok`, '-n', '2', '--json'], EXIT.OK);
+  assert.equal(b2b!['intendedLatency'], null);
+});
+
+test('a summary line with an overload verdict validates; the human summary says so', () => {
+  const base = new RunStats({ intervalMs: 10 });
+  base.add({ latencyMs: 2, status: 200 });
+  base.add({ latencyMs: 2, status: 200, scheduleDelayMs: 35 });
+  const sum = base.summary({ eventLoopDelay: { p99Ms: 30, maxMs: 34.2, samples: 9 } });
+  const run = {
+    endpoint: 'http://x/',
+    server: undefined,
+    requested: 2,
+    deadlineMs: undefined,
+    startedAt: new Date(),
+    endedAt: new Date(),
+    interrupted: false,
+    streamed: false,
+  };
+  check(summaryLine(sum, run), 'synthetic summary');
+  const text = formatSummary(sum, { endpoint: 'http://x/', requested: 2 });
+  assert.match(text, /^ {2}prober overloaded: readings may be inflated by up to 35 ms$/m);
+  assert.match(text, /^ {2}from intended start: p50 .+ p99 .+ max /m);
+  // On schedule and calm: neither line.
+  const calm = new RunStats({ intervalMs: 10 });
+  calm.add({ latencyMs: 2, status: 200 });
+  const plain = formatSummary(calm.summary({ eventLoopDelay: { p99Ms: 1, maxMs: 2, samples: 9 } }), {
+    endpoint: 'http://x/',
+    requested: 1,
+  });
+  assert.doesNotMatch(plain, /overloaded|intended/);
 });
 
 test('probe --json: failures and the deadline case validate', { timeout: 60_000 }, async () => {

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Registry } from 'prom-client';
+import { RunStats } from '../src/stats/index.js';
 import { createMetrics, OVERFLOW_ENDPOINT, redactEndpoint } from '../src/server/metrics.js';
 import type { AttemptResult } from '../src/probe/types.js';
 
@@ -144,6 +145,20 @@ test('stream health: events, backpressure time and stalls, open streams', async 
   assert.equal(await value(registry, 'prober_stream_events_sent_total'), 3);
   assert.equal(await value(registry, 'prober_stream_backpressure_wait_seconds_total'), 1);
   assert.equal(await value(registry, 'prober_stream_backpressure_stalls_total'), 2);
+});
+
+test('self-check: per-call event-loop delay p99 and overloaded calls', async () => {
+  const registry = new Registry();
+  const m = createMetrics(registry, { defaultMetrics: false });
+  const base = new RunStats().summary();
+  m.summary('Probe', base); // not measured: not observed
+  m.summary('Probe', { ...base, eventLoopDelay: { p99Ms: 2, maxMs: 3, overloaded: false } });
+  m.summary('ProbeStream', { ...base, eventLoopDelay: { p99Ms: 40, maxMs: 90, overloaded: true } });
+  const text = await registry.metrics();
+  assert.match(text, /^prober_event_loop_delay_seconds_count 2$/m);
+  assert.match(text, /^prober_event_loop_delay_seconds_bucket\{le="0.0025"\} 1$/m);
+  assert.match(text, /^prober_event_loop_delay_seconds_bucket\{le="0.05"\} 2$/m);
+  assert.match(text, /^prober_overloaded_calls_total 1$/m);
 });
 
 test('every metric has help text and a unit or _total suffix; process metrics included', async () => {

@@ -14,6 +14,7 @@ import {
   type ProbeSpec,
 } from '../src/probe/index.js';
 import { startTarget, type Target } from './helpers/target.js';
+import { overloadWarning, RunStats } from '../src/stats/index.js';
 
 let target: Target;
 before(async () => {
@@ -327,4 +328,45 @@ test('timer jitter is not a slip: the tolerance covers Node timers firing ~1.2 m
   // Measured on an idle loop: every "late" start at a 20 ms interval was 1.0–1.2 ms late.
   assert.ok(slipToleranceMs(20) > 1.5);
   assert.equal(slipToleranceMs(1000), 50);
+});
+
+/** Holds the event loop, as an overloaded prober thread would. */
+function busyWait(ms: number): void {
+  const end = performance.now() + ms;
+  while (performance.now() < end) {
+    // spin
+  }
+}
+
+test('a consumer that blocks the loop: starts slip, latency from the intended start exceeds service time, and the loop delay is reported', async () => {
+  const intervalMs = 10;
+  const run = runProbes(spec('/ok', { repetitions: 6, intervalMs }));
+  const stats = new RunStats({ intervalMs });
+  for await (const r of run) {
+    stats.add(r);
+    busyWait(60); // every later start is due during this
+  }
+  const s = stats.summary({ eventLoopDelay: run.eventLoopDelay });
+  assert.ok(s.scheduleSlips >= 3, `slips ${s.scheduleSlips}`);
+  const i = s.intendedLatency!;
+  assert.ok(i.samples > s.responses, 'skipped slots have stand-ins');
+  assert.ok(i.p50Ms > s.p50Ms!, `intended p50 ${i.p50Ms} vs ${s.p50Ms}`);
+  assert.ok(i.p99Ms > s.p99Ms!, `intended p99 ${i.p99Ms} vs ${s.p99Ms}`);
+  assert.ok(i.maxMs > s.maxMs!);
+  // Each 60 ms spin holds a 10 ms sampling tick well past its time.
+  const loop = run.eventLoopDelay!;
+  assert.ok(loop.samples >= 1);
+  assert.ok(loop.maxMs >= 20, `loop delay max ${loop.maxMs}`);
+  assert.ok(loop.p99Ms <= loop.maxMs);
+  assert.equal(s.eventLoopDelay?.overloaded, true);
+  assert.match(overloadWarning(s) ?? '', /^prober overloaded: readings may be inflated by up to \d+ ms$/);
+});
+
+test('the loop-delay reading stops with the run and is absent before it starts', async () => {
+  const run = runProbes(spec('/ok', { repetitions: 2 }));
+  assert.equal(run.eventLoopDelay, undefined);
+  await collect(run);
+  const after = run.eventLoopDelay;
+  await sleep(40);
+  assert.deepEqual(run.eventLoopDelay, after, 'frozen once iteration ended');
 });

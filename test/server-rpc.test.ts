@@ -116,6 +116,10 @@ class RecordingObserver implements ProbeObserver {
     this.waits--;
     this.waitMs += n;
   }
+  readonly summaries: Summary[] = [];
+  summary(_rpc: string, s: Summary): void {
+    this.summaries.push(s);
+  }
 }
 
 describe('Prober over gRPC', () => {
@@ -185,6 +189,28 @@ describe('Prober over gRPC', () => {
     assert.equal(observer.sent - before.sent, 7, '6 attempts + the summary');
     assert.equal(observer.opened - before.opened, 1);
     assert.equal(observer.closed - before.closed, 1);
+  });
+
+  it('interval mode behind a slow target: latency from the intended start, over the wire and to the observer', async () => {
+    const n = observer.summaries.length;
+    // 20 ms responses due every 5 ms at concurrency 1: every later start is late.
+    const r = await stream(
+      client,
+      req({ endpoint: `${target.url}/delay/20`, repetitions: 5, interval: ms(5), concurrency: 1 }),
+    );
+    const s = r.summary!;
+    assert.ok(s.scheduleSlips >= 3, `slips ${s.scheduleSlips}`);
+    const i = s.intendedLatency!;
+    assert.ok(i.samples > s.responses, 'skipped slots have stand-ins');
+    assert.ok(i.p99Ms > s.p99Ms!, `intended p99 ${i.p99Ms} vs service ${s.p99Ms}`);
+    assert.ok(i.maxMs > s.maxMs!);
+    // ~100 ms of probing: the engine sampled its loop at least once.
+    assert.ok(s.eventLoopDelay !== undefined && s.eventLoopDelay.maxMs >= s.eventLoopDelay.p99Ms);
+    assert.equal(observer.summaries.length, n + 1);
+    assert.ok(observer.summaries[n]!.intendedLatency !== undefined);
+    // Back to back: nothing was intended, so the field stays unset.
+    const b2b = await probe(client, req({ endpoint: `${target.url}/ok`, repetitions: 2 }));
+    assert.equal(b2b.intendedLatency, undefined);
   });
 
   it('a 500 is data: BAD_STATUS, with its latency in the statistics', async () => {

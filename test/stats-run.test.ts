@@ -1,6 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DISPLAY_BOUNDS_MS, RunStats, type Observation } from '../src/stats/index.js';
+import {
+  DISPLAY_BOUNDS_MS,
+  eventLoopVerdict,
+  MAX_STANDINS,
+  overloadWarning,
+  RunStats,
+  type Observation,
+} from '../src/stats/index.js';
 
 const ok = (latencyMs: number, status = 200): Observation => ({ latencyMs, status, phases: {} });
 
@@ -155,4 +162,64 @@ test('failed responses re-bin apart: failedHistogram counts responses that faile
     st.failedHistogram(bounds).buckets.map((b) => b.count),
     [0, 0],
   );
+});
+
+test('interval mode: latency from the intended start adds the delay and stands in for skipped slots', () => {
+  const st = new RunStats({ intervalMs: 10 });
+  st.add({ latencyMs: 5, status: 200 });
+  // Due at 10, started at 35: 25 ms late, so the slots due at 20 and 30 were skipped.
+  st.add({ latencyMs: 5, status: 200, scheduleDelayMs: 25 });
+  // No response: counted as a slip, not in either latency distribution.
+  st.add({ latencyMs: 3, error: { reason: 'CONNECT_REFUSED' }, scheduleDelayMs: 50 });
+  const s = st.summary();
+  assert.equal(s.p50Ms, 5);
+  assert.equal(s.p99Ms, 5);
+  assert.equal(s.scheduleSlips, 2);
+  assert.deepEqual(s.intendedLatency, {
+    samples: 4, // 5, 30, and the stand-ins 20 and 10
+    averageMs: 16.25,
+    p50Ms: 10,
+    p90Ms: 30,
+    p95Ms: 30,
+    p99Ms: 30,
+    maxMs: 30,
+  });
+  st.reset();
+  assert.equal(st.summary().intendedLatency, undefined);
+});
+
+test('interval mode without slips: the intended distribution is the service distribution', () => {
+  const st = new RunStats({ intervalMs: 100 });
+  for (const ms of [4, 8, 1]) st.add({ latencyMs: ms, status: 200 });
+  const s = st.summary();
+  const i = s.intendedLatency!;
+  assert.deepEqual([i.samples, i.p50Ms, i.p99Ms, i.maxMs], [s.responses, s.p50Ms, s.p99Ms, s.maxMs]);
+});
+
+test('back to back (no interval): no intended-start latency', () => {
+  const st = new RunStats();
+  st.add({ latencyMs: 5, status: 200, scheduleDelayMs: 30 });
+  assert.equal(st.summary().intendedLatency, undefined);
+  assert.equal(new RunStats({ intervalMs: 0 }).summary().intendedLatency, undefined);
+});
+
+test('a long stall adds at most MAX_STANDINS stand-ins', () => {
+  const st = new RunStats({ intervalMs: 1 });
+  st.add({ latencyMs: 1, status: 200, scheduleDelayMs: 1e9 });
+  assert.equal(st.summary().intendedLatency!.samples, 1 + MAX_STANDINS);
+});
+
+test('event-loop delay: overloaded above max(10 ms, 10% of the median); the one warning text', () => {
+  const st = new RunStats();
+  st.add({ latencyMs: 2, status: 200 });
+  assert.equal(st.summary().eventLoopDelay, undefined);
+  const calm = st.summary({ eventLoopDelay: { p99Ms: 9, maxMs: 30, samples: 10 } });
+  assert.deepEqual(calm.eventLoopDelay, { p99Ms: 9, maxMs: 30, overloaded: false });
+  assert.equal(overloadWarning(calm), undefined);
+  const busy = st.summary({ eventLoopDelay: { p99Ms: 12, maxMs: 30.2, samples: 10 } });
+  assert.equal(busy.eventLoopDelay?.overloaded, true);
+  assert.equal(overloadWarning(busy), 'prober overloaded: readings may be inflated by up to 31 ms');
+  // A 12 ms p99 is noise next to 1 s responses.
+  assert.equal(eventLoopVerdict({ p99Ms: 12, maxMs: 30, samples: 10 }, 1000).overloaded, false);
+  assert.equal(eventLoopVerdict({ p99Ms: 120, maxMs: 130, samples: 10 }, 1000).overloaded, true);
 });

@@ -263,6 +263,24 @@ describe('summary', () => {
     assert.deepEqual(summaryFromProto(wire(summaryToProto(full), pb.Summary)), full);
   });
 
+  it('round-trips the intended-start latency and the event-loop delay (fields 24, 25)', () => {
+    const late: Summary = {
+      ...full,
+      intendedLatency: { samples: 14, averageMs: 30.5, p50Ms: 20, p90Ms: 60, p95Ms: 70.25, p99Ms: 80, maxMs: 81.5 },
+      eventLoopDelay: { p99Ms: 12.5, maxMs: 40.75, overloaded: true },
+    };
+    const msg = wire(summaryToProto(late), pb.Summary);
+    assert.equal(msg.has_intended_latency, true);
+    assert.equal(msg.event_loop_delay.overloaded, true);
+    assert.deepEqual(summaryFromProto(msg), late);
+    // Absent stays absent: a back-to-back run from an older server reads the same.
+    const plain = wire(summaryToProto(full), pb.Summary);
+    assert.equal(plain.has_intended_latency, false);
+    assert.equal(plain.has_event_loop_delay, false);
+    assert.equal(summaryFromProto(plain).intendedLatency, undefined);
+    assert.equal(summaryFromProto(plain).eventLoopDelay, undefined);
+  });
+
   it('carries aborted apart from failures (field 23), both ways', () => {
     const cut: Summary = {
       ...full,

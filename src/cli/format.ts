@@ -3,7 +3,8 @@
 import { formatMsFixed } from '../common/format.js';
 import type { AttemptResult } from '../probe/types.js';
 import { PHASE_FIELD, PHASES, type Phase, type PhaseField, type PhaseTimes } from '../stats/phases.js';
-import type { Summary } from '../stats/types.js';
+import { overloadWarning } from '../stats/run-stats.js';
+import type { EventLoopDelay, IntendedLatency, Summary } from '../stats/types.js';
 
 export interface Style {
   bold(s: string): string;
@@ -90,6 +91,9 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
   const lines: string[] = [];
   const planned = ctx.requested > 0 ? ` of ${ctx.requested}` : '';
   lines.push(`${st.bold(ctx.endpoint)}: ${s.attempts}${planned} attempts in ${formatMsFixed(s.elapsedMs)}`);
+  // First: it qualifies every number below.
+  const overload = overloadWarning(s);
+  if (overload !== undefined) lines.push(st.red(`  ${overload}`));
   lines.push('');
   lines.push(
     s.responses > 0
@@ -101,6 +105,12 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
     lines.push(`  ${cell('min', s.minMs)}    ${cell('p50', s.p50Ms)}    ${cell('p90', s.p90Ms)}`);
     lines.push(`  ${cell('p95', s.p95Ms)}    ${cell('p99', s.p99Ms)}    ${cell('max', s.maxMs)}`);
     lines.push(`  ${cell('stddev', s.stddevMs)}`);
+    const i = s.intendedLatency;
+    // Identical to the lines above unless a start slipped.
+    if (i !== undefined && s.scheduleSlips > 0) {
+      const from = [`p50 ${formatMsFixed(i.p50Ms)}`, `p90 ${formatMsFixed(i.p90Ms)}`, `p99 ${formatMsFixed(i.p99Ms)}`];
+      lines.push(`  from intended start: ${from.join('   ')}   max ${formatMsFixed(i.maxMs)}`);
+    }
   }
   if (Object.keys(s.phases).length > 0) lines.push(`  phases (median)  ${formatPhases(s.phases)}`);
   lines.push('');
@@ -217,7 +227,25 @@ export function summaryJson(s: Summary): Record<string, unknown> {
     elapsedMs: s.elapsedMs,
     eventsSent: s.eventsSent,
     phases: phasesJson(s.phases),
+    intendedLatency: s.intendedLatency === undefined ? null : intendedJson(s.intendedLatency),
+    eventLoopDelay: s.eventLoopDelay === undefined ? null : loopDelayJson(s.eventLoopDelay),
   };
+}
+
+function intendedJson(i: IntendedLatency): Record<string, number> {
+  return {
+    samples: i.samples,
+    averageMs: i.averageMs,
+    p50Ms: i.p50Ms,
+    p90Ms: i.p90Ms,
+    p95Ms: i.p95Ms,
+    p99Ms: i.p99Ms,
+    maxMs: i.maxMs,
+  };
+}
+
+function loopDelayJson(d: EventLoopDelay): Record<string, number | boolean> {
+  return { p99Ms: d.p99Ms, maxMs: d.maxMs, overloaded: d.overloaded };
 }
 
 /** Phases with every key present (null when the phase did not happen), in PHASES order. */

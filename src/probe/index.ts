@@ -27,3 +27,4 @@ export { runAttempt, USER_AGENT } from './attempt.js';
 export type { AttemptOptions } from './attempt.js';
 export { runProbes, MIN_ATTEMPT_MS, slipToleranceMs } from './schedule.js';
 export type { ProbeRun, RunOptions } from './schedule.js';
+export { LOOP_SAMPLE_MS } from './loop-delay.js';

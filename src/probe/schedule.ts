@@ -5,6 +5,8 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { runAttempt } from './attempt.js';
 import { attemptError } from './errors.js';
+import { type LoopDelayRecorder, startLoopDelayRecorder } from './loop-delay.js';
+import type { EventLoopDelayReading } from '../stats/types.js';
 import type { AttemptResult, ProbeSpec } from './types.js';
 
 export interface RunOptions {
@@ -26,6 +28,11 @@ export interface ProbeRun extends AsyncIterable<AttemptResult> {
   readonly deadlineReached: boolean;
   /** Attempts started so far. */
   readonly launched: number;
+  /**
+   * This thread's event-loop delay from the first `next()` to the end of
+   * iteration (undefined before the first sample, ~10 ms in).
+   */
+  readonly eventLoopDelay: EventLoopDelayReading | undefined;
 }
 
 /** No attempt starts with less than this left before the deadline. */
@@ -80,6 +87,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
   /** Interval mode: monotonic time the next attempt is due. */
   private nextDue = 0;
   private timer: NodeJS.Timeout | undefined;
+  private loop: LoopDelayRecorder | undefined;
   private readonly onAbort = (): void => this.close();
 
   constructor(spec: ProbeSpec, options: RunOptions) {
@@ -101,6 +109,10 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
 
   get launched(): number {
     return this.launchedCount;
+  }
+
+  get eventLoopDelay(): EventLoopDelayReading | undefined {
+    return this.loop?.read();
   }
 
   [Symbol.asyncIterator](): AsyncIterator<AttemptResult> {
@@ -130,6 +142,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
       return;
     }
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    this.loop = startLoopDelayRecorder();
     this.nextDue = performance.now();
     this.pump();
   }
@@ -233,6 +246,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
       this.timer = undefined;
     }
     this.signal?.removeEventListener('abort', this.onAbort);
+    this.loop?.stop();
     for (const ac of this.inFlight) ac.abort();
     this.inFlight.clear();
     this.buffer.length = 0;

@@ -63,7 +63,13 @@ export interface AttemptResult {
   readonly error?: AttemptError;
   /** Ran on a kept-alive connection. */
   readonly reused: boolean;
-  /** Interval mode: how late the attempt started, set only when it slipped. */
+  /**
+   * Interval mode: how late the attempt started against the time it was due,
+   * set only when that exceeded the slip tolerance. The schedule then
+   * re-bases from this start (no catch-up burst), so the slots that fell due
+   * meanwhile (floor(delay / interval)) were skipped; RunStats accounts for
+   * them in the latency from the intended start.
+   */
   readonly scheduleDelayMs?: number;
 }
 

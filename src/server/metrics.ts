@@ -147,8 +147,40 @@ function attemptMetrics(registers: Registers, maxEndpoints: number): Pick<Prober
   };
 }
 
+/** Event-loop delay buckets, seconds: a timer's jitter to a second-long stall. */
+export const LOOP_DELAY_BUCKETS_SECONDS: readonly number[] = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1];
+
+/**
+ * The engine's self-check, per call. Not nodejs_eventloop_lag_*: that is
+ * sampled at scrape time on the thread serving /metrics, which need not be
+ * the engine's, and cannot be pinned to the calls it distorted.
+ */
+function selfCheckMetrics(registers: Registers): Pick<ProbeObserver, 'summary'> {
+  const loopDelay = new Histogram({
+    name: 'prober_event_loop_delay_seconds',
+    help: "p99 of the probe engine's event-loop delay over each finished call (the thread that takes the attempts' timestamps); calls too short to sample are not observed.",
+    buckets: [...LOOP_DELAY_BUCKETS_SECONDS],
+    registers,
+  });
+  const overloaded = new Counter({
+    name: 'prober_overloaded_calls_total',
+    help: "Calls whose summary said the prober was overloaded (event-loop delay p99 above max(10 ms, 10% of the call's median latency)): their readings may be inflated.",
+    registers,
+  });
+  // Created at 0 so rate() and alerts work before the first overload.
+  overloaded.inc(0);
+  return {
+    summary(_rpc, s) {
+      const d = s.eventLoopDelay;
+      if (d === undefined) return;
+      loopDelay.observe(d.p99Ms / 1000);
+      if (d.overloaded) overloaded.inc();
+    },
+  };
+}
+
 /** ProbeStream health: open streams, events, flow-control stalls. */
-function streamMetrics(registers: Registers): Omit<ProbeObserver, 'attempt'> {
+function streamMetrics(registers: Registers): Omit<ProbeObserver, 'attempt' | 'summary'> {
   const eventsSent = new Counter({
     name: 'prober_stream_events_sent_total',
     help: 'Events (attempts and summaries) written to ProbeStream calls.',
@@ -251,9 +283,10 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
   // Registration order is the order of /metrics output: keep it.
   const attempts = attemptMetrics(registers, maxEndpoints);
   const streams = streamMetrics(registers);
+  const selfCheck = selfCheckMetrics(registers);
   const grpc = grpcServerMetrics(registers);
   if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: registry });
-  return { registry, ...attempts, ...streams, grpc };
+  return { registry, ...attempts, ...streams, ...selfCheck, grpc };
 }
 
 /** Convenience for callers that do not need their own registry. */

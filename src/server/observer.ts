@@ -1,6 +1,7 @@
 // What the service reports as it works. Metrics implement it; tests and the
 // embedded server use NOOP_OBSERVER. Keeps the service free of prom-client.
 import type { AttemptResult } from '../probe/types.js';
+import type { Summary } from '../stats/types.js';
 
 export type Rpc = 'Probe' | 'ProbeStream';
 
@@ -16,6 +17,8 @@ export interface ProbeObserver {
   backpressureStarted(): void;
   /** The wait that backpressureStarted() began is over, after `ms`. */
   backpressureWait(ms: number): void;
+  /** A call's summary, just before it is sent (per-call facts such as the engine's event-loop delay). */
+  summary(rpc: Rpc, summary: Summary): void;
 }
 
 export const NOOP_OBSERVER: ProbeObserver = {
@@ -25,6 +28,7 @@ export const NOOP_OBSERVER: ProbeObserver = {
   eventSent() {},
   backpressureStarted() {},
   backpressureWait() {},
+  summary() {},
 };
 
 /**

@@ -12,7 +12,7 @@ import { DEFAULT_LIMITS, runProbes as engineRunProbes, validateProbeInput } from
 import type { AttemptResult, ProbeLimits, ProbeSpec } from '../probe/types.js';
 import type { RunOptions } from '../probe/index.js';
 import { RunStats } from '../stats/index.js';
-import type { Summary } from '../stats/types.js';
+import type { EventLoopDelayReading, Summary } from '../stats/types.js';
 import { NOOP_OBSERVER, callRecord, type ProbeObserver, type Rpc } from './observer.js';
 import { STDERR_LOGGER, toServiceError, type ErrorLogger } from './status.js';
 
@@ -22,7 +22,11 @@ import pb = prober.v1;
 export type RunProbesFn = (
   spec: ProbeSpec,
   options: RunOptions,
-) => AsyncIterable<AttemptResult> & { readonly deadlineReached: boolean };
+) => AsyncIterable<AttemptResult> & {
+  readonly deadlineReached: boolean;
+  /** The engine thread's event-loop delay over the run (ProbeRun's). */
+  readonly eventLoopDelay?: EventLoopDelayReading | undefined;
+};
 
 export interface ProberServiceOptions {
   /** Server limits, already resolved (resolveServerConfig); default DEFAULT_LIMITS. allowContinuous is set per RPC. */
@@ -165,6 +169,7 @@ function safeObserver(o: ProbeObserver, log: ErrorLogger): ProbeObserver {
     eventSent: guard(o.eventSent.bind(o)),
     backpressureStarted: guard(o.backpressureStarted.bind(o)),
     backpressureWait: guard(o.backpressureWait.bind(o)),
+    summary: guard(o.summary.bind(o)),
   };
 }
 
@@ -252,7 +257,7 @@ export class ProberService {
     const ctl = new CallControl(call, plan?.guard);
     try {
       const endpoint = spec.url.href;
-      const stats = new RunStats();
+      const stats = new RunStats({ intervalMs: spec.intervalMs });
       const run = this.start(spec, ctl, plan?.engine);
       let eventsSent = 0;
       let waitMs = 0;
@@ -282,8 +287,10 @@ export class ProberService {
         elapsedMs: performance.now() - t0,
         backpressureWaitMs: waitMs,
         eventsSent,
+        eventLoopDelay: run.eventLoopDelay,
       });
       record.attempts = summary.attempts;
+      this.observer.summary(out.rpc, summary);
       out.summary(summary);
     } catch (err) {
       if (!ctl.cancelled) out.fail(toServiceError(err, this.logger, out.rpc));

@@ -3,8 +3,11 @@
 import { LatencyDigest } from './digest.js';
 import { PHASE_FIELD, PHASES, type Phase, type PhaseField } from './phases.js';
 import type {
+  EventLoopDelay,
+  EventLoopDelayReading,
   Histogram,
   HistogramBucket,
+  IntendedLatency,
   Observation,
   PhaseMedians,
   ReasonCount,
@@ -30,6 +33,42 @@ export const DISPLAY_BOUNDS_MS: readonly number[] = Object.freeze([
  */
 export const ABORTED_REASON = 'ABORTED';
 
+/**
+ * Most stand-ins recorded for one late start (a stall of this many intervals),
+ * so a long stall at a short interval costs bounded time.
+ */
+export const MAX_STANDINS = 10_000;
+
+/**
+ * Event-loop delay p99 above which readings are called inflated: at least
+ * OVERLOAD_MIN_MS (timer granularity and GC stay below it), and at least
+ * OVERLOAD_FRACTION of the median latency (a 12 ms stall does not distort a
+ * 2 s reading).
+ */
+export const OVERLOAD_MIN_MS = 10;
+export const OVERLOAD_FRACTION = 0.1;
+
+/** The overload verdict for an event-loop reading against the run's median latency. */
+export function eventLoopVerdict(r: EventLoopDelayReading, p50Ms: number | undefined): EventLoopDelay {
+  const threshold = Math.max(OVERLOAD_MIN_MS, OVERLOAD_FRACTION * (p50Ms ?? 0));
+  return { p99Ms: r.p99Ms, maxMs: r.maxMs, overloaded: r.p99Ms > threshold };
+}
+
+/** The one wording of the overload warning (CLI and TUI); undefined when not overloaded. */
+export function overloadWarning(s: Pick<Summary, 'eventLoopDelay'>): string | undefined {
+  const d = s.eventLoopDelay;
+  if (d === undefined || !d.overloaded) return undefined;
+  return `prober overloaded: readings may be inflated by up to ${Math.ceil(d.maxMs)} ms`;
+}
+
+export interface RunStatsOptions {
+  /**
+   * The run's interval (interval mode, > 0): enables the latency from the
+   * intended start. 0 or absent: back to back, where no start is "intended".
+   */
+  readonly intervalMs?: number;
+}
+
 /** Drops leading and trailing empty buckets (keeps empty ones in between). */
 export function trimHistogram(buckets: readonly HistogramBucket[]): HistogramBucket[] {
   let first = 0;
@@ -51,6 +90,9 @@ export class RunStats {
   private aborted = 0;
   private slips = 0;
   private readonly latency = new LatencyDigest();
+  private readonly intervalMs: number;
+  // Interval mode: latency from the intended start (wrk2's correction).
+  private readonly intended: LatencyDigest | undefined;
   // Responses that still failed (unexpected status, body too large...), so a
   // view can re-bin them with the same bounds and mark them in each bucket.
   private readonly failedLatency = new LatencyDigest();
@@ -61,7 +103,13 @@ export class RunStats {
     LatencyDigest
   >;
 
-  /** O(1) amortised. */
+  constructor(options: RunStatsOptions = {}) {
+    const iv = options.intervalMs ?? 0;
+    this.intervalMs = Number.isFinite(iv) && iv > 0 ? iv : 0;
+    this.intended = this.intervalMs > 0 ? new LatencyDigest() : undefined;
+  }
+
+  /** O(1) amortised (a late start in interval mode adds its stand-ins). */
   add(obs: Observation): void {
     this.attempts++;
     if (obs.error === undefined) this.successes++;
@@ -74,6 +122,7 @@ export class RunStats {
     if (obs.status !== undefined) {
       // Latency statistics cover attempts that got a response, whatever status.
       this.latency.add(obs.latencyMs);
+      if (this.intended !== undefined) this.addIntended(obs.latencyMs, obs.scheduleDelayMs ?? 0);
       if (obs.error !== undefined) this.failedLatency.add(obs.latencyMs);
       this.statuses.set(obs.status, (this.statuses.get(obs.status) ?? 0) + 1);
     }
@@ -85,6 +134,36 @@ export class RunStats {
         if (v !== undefined) this.phases[p].add(v);
       }
     }
+  }
+
+  /**
+   * wrk2's correction without its catch-up burst. The attempt counts from its
+   * intended start (latency + delay). The engine never bursts: the slots that
+   * fell due while it was late (floor(delay / interval)) were skipped, and the
+   * schedule re-based from the late start. Each skipped slot is recorded as if
+   * its request had gone out with this one (latency + delay - k * interval),
+   * as HdrHistogram's recordValueWithExpectedInterval does, so a stall
+   * weighs what it would have weighed on a prober that kept pace.
+   */
+  private addIntended(latencyMs: number, delayMs: number): void {
+    const d = this.intended!;
+    d.add(latencyMs + delayMs);
+    const skipped = Math.min(MAX_STANDINS, Math.floor(delayMs / this.intervalMs));
+    for (let k = 1; k <= skipped; k++) d.add(latencyMs + delayMs - k * this.intervalMs);
+  }
+
+  private intendedLatency(): IntendedLatency | undefined {
+    const d = this.intended;
+    if (d === undefined || d.count === 0) return undefined;
+    return {
+      samples: d.count,
+      averageMs: d.mean!,
+      p50Ms: d.percentile(50)!,
+      p90Ms: d.percentile(90)!,
+      p95Ms: d.percentile(95)!,
+      p99Ms: d.percentile(99)!,
+      maxMs: d.max!,
+    };
   }
 
   get attemptCount(): number {
@@ -125,6 +204,9 @@ export class RunStats {
     const errors: ReasonCount[] = [...this.reasons]
       .map(([reason, count]) => ({ reason, count }))
       .sort(compareReasonCounts);
+    const p50Ms = d.percentile(50);
+    const intendedLatency = this.intendedLatency();
+    const loop = run.eventLoopDelay;
     return {
       attempts: this.attempts,
       successes: this.successes,
@@ -134,7 +216,7 @@ export class RunStats {
       averageMs: d.mean,
       minMs: d.min,
       maxMs: d.max,
-      p50Ms: d.percentile(50),
+      p50Ms,
       p90Ms: d.percentile(90),
       p95Ms: d.percentile(95),
       p99Ms: d.percentile(99),
@@ -149,6 +231,8 @@ export class RunStats {
       elapsedMs: run.elapsedMs ?? 0,
       eventsSent: run.eventsSent ?? 0,
       phases: this.phaseMedians(),
+      ...(intendedLatency === undefined ? {} : { intendedLatency }),
+      ...(loop === undefined ? {} : { eventLoopDelay: eventLoopVerdict(loop, p50Ms) }),
     };
   }
 
@@ -159,6 +243,7 @@ export class RunStats {
     this.aborted = 0;
     this.slips = 0;
     this.latency.reset();
+    this.intended?.reset();
     this.failedLatency.reset();
     this.statuses.clear();
     this.reasons.clear();

@@ -10,7 +10,10 @@ export interface Observation {
   /** Present when the attempt failed; reason is a bounded name like "TIMEOUT". */
   readonly error?: { readonly reason: string };
   readonly phases?: PhaseTimes;
-  /** Set only when the attempt started later than scheduled. */
+  /**
+   * Interval mode: how long after its intended start the attempt started, set
+   * only when that exceeded the slip tolerance (a schedule slip).
+   */
   readonly scheduleDelayMs?: number;
 }
 
@@ -72,6 +75,44 @@ export interface Summary {
   readonly eventsSent: number;
   /** Median of each phase over the attempts where it happened. */
   readonly phases: PhaseMedians;
+  /**
+   * Interval mode only (absent otherwise, and when responses = 0): latency
+   * measured from each attempt's intended start, coordinated omission
+   * corrected (see RunStats). Equal to the service-time figures when no
+   * attempt slipped.
+   */
+  readonly intendedLatency?: IntendedLatency;
+  /** The engine's event-loop delay during the run; absent when not measured. */
+  readonly eventLoopDelay?: EventLoopDelay;
+}
+
+/** Latency from the intended start: the service time plus how late the start was. */
+export interface IntendedLatency {
+  /** Responses plus the stand-ins for the slots skipped while late. */
+  readonly samples: number;
+  readonly averageMs: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p95Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+}
+
+/** What the engine measured of its own event loop while the run went on. */
+export interface EventLoopDelayReading {
+  /** Nearest-rank p99 of the sampled delays (within 5%, never above maxMs). */
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** Delay samples taken (one per sampling tick). */
+  readonly samples: number;
+}
+
+/** The event-loop reading as the Summary carries it, with the verdict. */
+export interface EventLoopDelay {
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  /** p99 above the overload threshold: latencies may be inflated by up to maxMs. */
+  readonly overloaded: boolean;
 }
 
 /** A re-binned histogram: one bucket per requested bound, plus what lies above. */
@@ -88,4 +129,6 @@ export interface RunFacts {
   readonly backpressureWaitMs?: number;
   readonly elapsedMs?: number;
   readonly eventsSent?: number;
+  /** The engine's event-loop delay over the run (ProbeRun.eventLoopDelay). */
+  readonly eventLoopDelay?: EventLoopDelayReading | undefined;
 }

@@ -18,7 +18,7 @@ import {
   type ProbeInput,
   type StatusRange,
 } from '../probe/types.js';
-import type { ReasonCount, Summary } from '../stats/types.js';
+import type { EventLoopDelay, IntendedLatency, ReasonCount, Summary } from '../stats/types.js';
 import { compareReasonCounts, PHASES, PHASE_FIELD, type Phase } from '../stats/index.js';
 import { InvalidArgumentError } from '../probe/errors.js';
 import { INPUT_FIELDS } from '../probe/validate.js';
@@ -304,7 +304,50 @@ export function summaryToProto(s: Summary): pb.Summary {
     elapsed: msToDuration(s.elapsedMs),
     events_sent: s.eventsSent,
     phase_medians: phasesToProto(s.phases),
+    intended_latency: intendedToProto(s.intendedLatency),
+    event_loop_delay: loopDelayToProto(s.eventLoopDelay),
   });
+}
+
+function intendedToProto(i: IntendedLatency | undefined): pb.IntendedLatency | undefined {
+  if (i === undefined) return undefined;
+  return new pb.IntendedLatency({
+    samples: i.samples,
+    average: msToDuration(i.averageMs),
+    p50: msToDuration(i.p50Ms),
+    p90: msToDuration(i.p90Ms),
+    p95: msToDuration(i.p95Ms),
+    p99: msToDuration(i.p99Ms),
+    max: msToDuration(i.maxMs),
+  });
+}
+
+function intendedFromProto(has: boolean, i: pb.IntendedLatency | undefined): IntendedLatency | undefined {
+  if (!has || i === undefined) return undefined;
+  const ms = (d: Duration | undefined): number => (d === undefined ? 0 : durationToMs(d));
+  return {
+    samples: i.samples,
+    averageMs: ms(i.average),
+    p50Ms: ms(i.p50),
+    p90Ms: ms(i.p90),
+    p95Ms: ms(i.p95),
+    p99Ms: ms(i.p99),
+    maxMs: ms(i.max),
+  };
+}
+
+function loopDelayToProto(d: EventLoopDelay | undefined): pb.EventLoopDelay | undefined {
+  if (d === undefined) return undefined;
+  return new pb.EventLoopDelay({ p99: msToDuration(d.p99Ms), max: msToDuration(d.maxMs), overloaded: d.overloaded });
+}
+
+function loopDelayFromProto(has: boolean, d: pb.EventLoopDelay | undefined): EventLoopDelay | undefined {
+  if (!has || d === undefined) return undefined;
+  return {
+    p99Ms: d.has_p99 ? durationToMs(d.p99) : 0,
+    maxMs: d.has_max ? durationToMs(d.max) : 0,
+    overloaded: d.overloaded,
+  };
 }
 
 /** Several unknown wire reasons may all fold into OTHER: merge them. */
@@ -345,6 +388,8 @@ export function summaryFromProto(s: pb.Summary): Summary {
     elapsedMs: s.has_elapsed ? durationToMs(s.elapsed) : 0,
     eventsSent: s.events_sent,
     phases: phasesFromProto(s.has_phase_medians ? s.phase_medians : undefined),
+    intendedLatency: intendedFromProto(s.has_intended_latency, s.intended_latency),
+    eventLoopDelay: loopDelayFromProto(s.has_event_loop_delay, s.event_loop_delay),
   });
 }
 

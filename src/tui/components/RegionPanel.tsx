@@ -3,6 +3,7 @@ import { Box, Text } from 'ink';
 import type { FeedSnapshot } from '../feed.js';
 import { formatClock, formatCount, formatRate } from '../format.js';
 import { formatMsCompact } from '../../common/format.js';
+import { overloadWarning } from '../../stats/index.js';
 import type { PanelLayout } from '../layout.js';
 import { tone, useTheme, type Tone } from '../theme.js';
 import { failedMark, hasFailed, Histogram } from './Histogram.js';
@@ -45,6 +46,8 @@ export function progressText(s: FeedSnapshot): string {
 function FlowLine({ snapshot: s }: { readonly snapshot: FeedSnapshot }) {
   const theme = useTheme();
   const srv = s.serverSummary;
+  // The server's verdict on its own loop; early in the line so truncation keeps it.
+  const overload = srv === undefined ? undefined : overloadWarning(srv);
   return (
     <Text wrap="truncate">
       <Text color={tone(theme, 'muted')}>received </Text>
@@ -52,6 +55,7 @@ function FlowLine({ snapshot: s }: { readonly snapshot: FeedSnapshot }) {
       {s.slowConsumerMs > 0 ? (
         <Text color={tone(theme, 'warn')}> (slow consumer {formatMsCompact(s.slowConsumerMs)}/event)</Text>
       ) : null}
+      {overload !== undefined ? <Text color={tone(theme, 'bad')}> · {overload}</Text> : null}
       {srv !== undefined ? (
         <Text>
           <Text color={tone(theme, 'muted')}> · server sent </Text>

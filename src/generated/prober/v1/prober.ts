@@ -1274,6 +1274,8 @@ export namespace prober.v1 {
             events_sent?: number;
             phase_medians?: Phases;
             aborted?: number;
+            intended_latency?: IntendedLatency;
+            event_loop_delay?: EventLoopDelay;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [13, 15, 16], this.#one_of_decls);
@@ -1346,6 +1348,12 @@ export namespace prober.v1 {
                 }
                 if ("aborted" in data && data.aborted != undefined) {
                     this.aborted = data.aborted;
+                }
+                if ("intended_latency" in data && data.intended_latency != undefined) {
+                    this.intended_latency = data.intended_latency;
+                }
+                if ("event_loop_delay" in data && data.event_loop_delay != undefined) {
+                    this.event_loop_delay = data.event_loop_delay;
                 }
             }
         }
@@ -1520,6 +1528,24 @@ export namespace prober.v1 {
         set aborted(value: number) {
             pb_1.Message.setField(this, 23, value);
         }
+        get intended_latency() {
+            return pb_1.Message.getWrapperField(this, IntendedLatency, 24) as IntendedLatency;
+        }
+        set intended_latency(value: IntendedLatency) {
+            pb_1.Message.setWrapperField(this, 24, value);
+        }
+        get has_intended_latency() {
+            return pb_1.Message.getField(this, 24) != null;
+        }
+        get event_loop_delay() {
+            return pb_1.Message.getWrapperField(this, EventLoopDelay, 25) as EventLoopDelay;
+        }
+        set event_loop_delay(value: EventLoopDelay) {
+            pb_1.Message.setWrapperField(this, 25, value);
+        }
+        get has_event_loop_delay() {
+            return pb_1.Message.getField(this, 25) != null;
+        }
         static fromObject(data: {
             attempts?: number;
             successes?: number;
@@ -1544,6 +1570,8 @@ export namespace prober.v1 {
             events_sent?: number;
             phase_medians?: ReturnType<typeof Phases.prototype.toObject>;
             aborted?: number;
+            intended_latency?: ReturnType<typeof IntendedLatency.prototype.toObject>;
+            event_loop_delay?: ReturnType<typeof EventLoopDelay.prototype.toObject>;
         }): Summary {
             const message = new Summary({});
             if (data.attempts != null) {
@@ -1615,6 +1643,12 @@ export namespace prober.v1 {
             if (data.aborted != null) {
                 message.aborted = data.aborted;
             }
+            if (data.intended_latency != null) {
+                message.intended_latency = IntendedLatency.fromObject(data.intended_latency);
+            }
+            if (data.event_loop_delay != null) {
+                message.event_loop_delay = EventLoopDelay.fromObject(data.event_loop_delay);
+            }
             return message;
         }
         toObject() {
@@ -1642,6 +1676,8 @@ export namespace prober.v1 {
                 events_sent?: number;
                 phase_medians?: ReturnType<typeof Phases.prototype.toObject>;
                 aborted?: number;
+                intended_latency?: ReturnType<typeof IntendedLatency.prototype.toObject>;
+                event_loop_delay?: ReturnType<typeof EventLoopDelay.prototype.toObject>;
             } = {};
             if (this.attempts != null) {
                 data.attempts = this.attempts;
@@ -1712,6 +1748,12 @@ export namespace prober.v1 {
             if (this.aborted != null) {
                 data.aborted = this.aborted;
             }
+            if (this.intended_latency != null) {
+                data.intended_latency = this.intended_latency.toObject();
+            }
+            if (this.event_loop_delay != null) {
+                data.event_loop_delay = this.event_loop_delay.toObject();
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1764,6 +1806,10 @@ export namespace prober.v1 {
                 writer.writeMessage(22, this.phase_medians, () => this.phase_medians.serialize(writer));
             if (this.aborted != 0)
                 writer.writeUint64(23, this.aborted);
+            if (this.has_intended_latency)
+                writer.writeMessage(24, this.intended_latency, () => this.intended_latency.serialize(writer));
+            if (this.has_event_loop_delay)
+                writer.writeMessage(25, this.event_loop_delay, () => this.event_loop_delay.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1842,6 +1888,12 @@ export namespace prober.v1 {
                     case 23:
                         message.aborted = reader.readUint64();
                         break;
+                    case 24:
+                        reader.readMessage(message.intended_latency, () => message.intended_latency = IntendedLatency.deserialize(reader));
+                        break;
+                    case 25:
+                        reader.readMessage(message.event_loop_delay, () => message.event_loop_delay = EventLoopDelay.deserialize(reader));
+                        break;
                     default: reader.skipField();
                 }
             }
@@ -1852,6 +1904,348 @@ export namespace prober.v1 {
         }
         static override deserializeBinary(bytes: Uint8Array): Summary {
             return Summary.deserialize(bytes);
+        }
+    }
+    export class IntendedLatency extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            samples?: number;
+            average?: dependency_1.google.protobuf.Duration;
+            p50?: dependency_1.google.protobuf.Duration;
+            p90?: dependency_1.google.protobuf.Duration;
+            p95?: dependency_1.google.protobuf.Duration;
+            p99?: dependency_1.google.protobuf.Duration;
+            max?: dependency_1.google.protobuf.Duration;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("samples" in data && data.samples != undefined) {
+                    this.samples = data.samples;
+                }
+                if ("average" in data && data.average != undefined) {
+                    this.average = data.average;
+                }
+                if ("p50" in data && data.p50 != undefined) {
+                    this.p50 = data.p50;
+                }
+                if ("p90" in data && data.p90 != undefined) {
+                    this.p90 = data.p90;
+                }
+                if ("p95" in data && data.p95 != undefined) {
+                    this.p95 = data.p95;
+                }
+                if ("p99" in data && data.p99 != undefined) {
+                    this.p99 = data.p99;
+                }
+                if ("max" in data && data.max != undefined) {
+                    this.max = data.max;
+                }
+            }
+        }
+        get samples() {
+            return pb_1.Message.getFieldWithDefault(this, 1, 0) as number;
+        }
+        set samples(value: number) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get average() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 2) as dependency_1.google.protobuf.Duration;
+        }
+        set average(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 2, value);
+        }
+        get has_average() {
+            return pb_1.Message.getField(this, 2) != null;
+        }
+        get p50() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 3) as dependency_1.google.protobuf.Duration;
+        }
+        set p50(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 3, value);
+        }
+        get has_p50() {
+            return pb_1.Message.getField(this, 3) != null;
+        }
+        get p90() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 4) as dependency_1.google.protobuf.Duration;
+        }
+        set p90(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 4, value);
+        }
+        get has_p90() {
+            return pb_1.Message.getField(this, 4) != null;
+        }
+        get p95() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 5) as dependency_1.google.protobuf.Duration;
+        }
+        set p95(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 5, value);
+        }
+        get has_p95() {
+            return pb_1.Message.getField(this, 5) != null;
+        }
+        get p99() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 6) as dependency_1.google.protobuf.Duration;
+        }
+        set p99(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 6, value);
+        }
+        get has_p99() {
+            return pb_1.Message.getField(this, 6) != null;
+        }
+        get max() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 7) as dependency_1.google.protobuf.Duration;
+        }
+        set max(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 7, value);
+        }
+        get has_max() {
+            return pb_1.Message.getField(this, 7) != null;
+        }
+        static fromObject(data: {
+            samples?: number;
+            average?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            p50?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            p90?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            p95?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            p99?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            max?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+        }): IntendedLatency {
+            const message = new IntendedLatency({});
+            if (data.samples != null) {
+                message.samples = data.samples;
+            }
+            if (data.average != null) {
+                message.average = dependency_1.google.protobuf.Duration.fromObject(data.average);
+            }
+            if (data.p50 != null) {
+                message.p50 = dependency_1.google.protobuf.Duration.fromObject(data.p50);
+            }
+            if (data.p90 != null) {
+                message.p90 = dependency_1.google.protobuf.Duration.fromObject(data.p90);
+            }
+            if (data.p95 != null) {
+                message.p95 = dependency_1.google.protobuf.Duration.fromObject(data.p95);
+            }
+            if (data.p99 != null) {
+                message.p99 = dependency_1.google.protobuf.Duration.fromObject(data.p99);
+            }
+            if (data.max != null) {
+                message.max = dependency_1.google.protobuf.Duration.fromObject(data.max);
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                samples?: number;
+                average?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                p50?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                p90?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                p95?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                p99?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                max?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            } = {};
+            if (this.samples != null) {
+                data.samples = this.samples;
+            }
+            if (this.average != null) {
+                data.average = this.average.toObject();
+            }
+            if (this.p50 != null) {
+                data.p50 = this.p50.toObject();
+            }
+            if (this.p90 != null) {
+                data.p90 = this.p90.toObject();
+            }
+            if (this.p95 != null) {
+                data.p95 = this.p95.toObject();
+            }
+            if (this.p99 != null) {
+                data.p99 = this.p99.toObject();
+            }
+            if (this.max != null) {
+                data.max = this.max.toObject();
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.samples != 0)
+                writer.writeUint64(1, this.samples);
+            if (this.has_average)
+                writer.writeMessage(2, this.average, () => this.average.serialize(writer));
+            if (this.has_p50)
+                writer.writeMessage(3, this.p50, () => this.p50.serialize(writer));
+            if (this.has_p90)
+                writer.writeMessage(4, this.p90, () => this.p90.serialize(writer));
+            if (this.has_p95)
+                writer.writeMessage(5, this.p95, () => this.p95.serialize(writer));
+            if (this.has_p99)
+                writer.writeMessage(6, this.p99, () => this.p99.serialize(writer));
+            if (this.has_max)
+                writer.writeMessage(7, this.max, () => this.max.serialize(writer));
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): IntendedLatency {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new IntendedLatency();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.samples = reader.readUint64();
+                        break;
+                    case 2:
+                        reader.readMessage(message.average, () => message.average = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 3:
+                        reader.readMessage(message.p50, () => message.p50 = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 4:
+                        reader.readMessage(message.p90, () => message.p90 = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 5:
+                        reader.readMessage(message.p95, () => message.p95 = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 6:
+                        reader.readMessage(message.p99, () => message.p99 = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 7:
+                        reader.readMessage(message.max, () => message.max = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): IntendedLatency {
+            return IntendedLatency.deserialize(bytes);
+        }
+    }
+    export class EventLoopDelay extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            p99?: dependency_1.google.protobuf.Duration;
+            max?: dependency_1.google.protobuf.Duration;
+            overloaded?: boolean;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("p99" in data && data.p99 != undefined) {
+                    this.p99 = data.p99;
+                }
+                if ("max" in data && data.max != undefined) {
+                    this.max = data.max;
+                }
+                if ("overloaded" in data && data.overloaded != undefined) {
+                    this.overloaded = data.overloaded;
+                }
+            }
+        }
+        get p99() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 1) as dependency_1.google.protobuf.Duration;
+        }
+        set p99(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 1, value);
+        }
+        get has_p99() {
+            return pb_1.Message.getField(this, 1) != null;
+        }
+        get max() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 2) as dependency_1.google.protobuf.Duration;
+        }
+        set max(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 2, value);
+        }
+        get has_max() {
+            return pb_1.Message.getField(this, 2) != null;
+        }
+        get overloaded() {
+            return pb_1.Message.getFieldWithDefault(this, 3, false) as boolean;
+        }
+        set overloaded(value: boolean) {
+            pb_1.Message.setField(this, 3, value);
+        }
+        static fromObject(data: {
+            p99?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            max?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            overloaded?: boolean;
+        }): EventLoopDelay {
+            const message = new EventLoopDelay({});
+            if (data.p99 != null) {
+                message.p99 = dependency_1.google.protobuf.Duration.fromObject(data.p99);
+            }
+            if (data.max != null) {
+                message.max = dependency_1.google.protobuf.Duration.fromObject(data.max);
+            }
+            if (data.overloaded != null) {
+                message.overloaded = data.overloaded;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                p99?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                max?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                overloaded?: boolean;
+            } = {};
+            if (this.p99 != null) {
+                data.p99 = this.p99.toObject();
+            }
+            if (this.max != null) {
+                data.max = this.max.toObject();
+            }
+            if (this.overloaded != null) {
+                data.overloaded = this.overloaded;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.has_p99)
+                writer.writeMessage(1, this.p99, () => this.p99.serialize(writer));
+            if (this.has_max)
+                writer.writeMessage(2, this.max, () => this.max.serialize(writer));
+            if (this.overloaded != false)
+                writer.writeBool(3, this.overloaded);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): EventLoopDelay {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new EventLoopDelay();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        reader.readMessage(message.p99, () => message.p99 = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 2:
+                        reader.readMessage(message.max, () => message.max = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 3:
+                        message.overloaded = reader.readBool();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): EventLoopDelay {
+            return EventLoopDelay.deserialize(bytes);
         }
     }
     export class ProbeReply extends pb_1.Message {
