@@ -328,3 +328,29 @@ test('timer jitter is not a slip: the tolerance covers Node timers firing ~1.2 m
   assert.ok(slipToleranceMs(20) > 1.5);
   assert.equal(slipToleranceMs(1000), 50);
 });
+
+test('the next attempt is not launched inside the consumer turn that takes a result', async (t) => {
+  // Ordering, not timing: a launch logged between a result's hand-over and the
+  // end of the consumer's synchronous work would be timed as part of it.
+  const log: string[] = [];
+  const realRequest = http.request;
+  t.mock.method(http, 'request', (...args: Parameters<typeof http.request>) => {
+    log.push('launch');
+    return realRequest(...args);
+  });
+  for (const reuseConnections of [false, true]) {
+    log.length = 0;
+    for await (const r of runProbes(spec('/ok', { repetitions: 5, reuseConnections }))) {
+      log.push(`take ${r.seq}`);
+      const until = performance.now() + 5;
+      while (performance.now() < until) {
+        // The consumer's synchronous work (stats, encoding, call.write).
+      }
+      await Promise.resolve(); // and its microtasks
+      log.push(`done ${r.seq}`);
+    }
+    const expected = ['launch', 'take 1', 'done 1'];
+    for (let k = 2; k <= 5; k++) expected.push('launch', `take ${k}`, `done ${k}`);
+    assert.deepEqual(log, expected);
+  }
+});
