@@ -27,3 +27,5 @@ export { runAttempt, USER_AGENT } from './attempt.js';
 export type { AttemptOptions } from './attempt.js';
 export { runProbes, MIN_ATTEMPT_MS, slipToleranceMs } from './schedule.js';
 export type { ProbeRun, RunOptions } from './schedule.js';
+export { warmUp, WARM_UP_ATTEMPTS } from './warmup.js';
+export type { WarmUpReport } from './warmup.js';
