@@ -370,3 +370,29 @@ test('the loop-delay reading stops with the run and is absent before it starts',
   await sleep(40);
   assert.deepEqual(run.eventLoopDelay, after, 'frozen once iteration ended');
 });
+
+test('the next attempt is not launched inside the consumer turn that takes a result', async (t) => {
+  // Ordering, not timing: a launch logged between a result's hand-over and the
+  // end of the consumer's synchronous work would be timed as part of it.
+  const log: string[] = [];
+  const realRequest = http.request;
+  t.mock.method(http, 'request', (...args: Parameters<typeof http.request>) => {
+    log.push('launch');
+    return realRequest(...args);
+  });
+  for (const reuseConnections of [false, true]) {
+    log.length = 0;
+    for await (const r of runProbes(spec('/ok', { repetitions: 5, reuseConnections }))) {
+      log.push(`take ${r.seq}`);
+      const until = performance.now() + 5;
+      while (performance.now() < until) {
+        // The consumer's synchronous work (stats, encoding, call.write).
+      }
+      await Promise.resolve(); // and its microtasks
+      log.push(`done ${r.seq}`);
+    }
+    const expected = ['launch', 'take 1', 'done 1'];
+    for (let k = 2; k <= 5; k++) expected.push('launch', `take ${k}`, `done ${k}`);
+    assert.deepEqual(log, expected);
+  }
+});

@@ -47,7 +47,8 @@ async function latencyWhileBusy(address: string, url: string): Promise<number> {
 test('a blocked main thread does not inflate latency measured on the prober thread', { timeout: 60_000 }, async () => {
   const target = await childTarget();
   const thread = await startEmbeddedServerThread();
-  const inline = await startEmbeddedServer();
+  // The control: the engine on the blocked thread itself.
+  const inline = await startEmbeddedServer({ engine: 'inline', warmUp: false });
   try {
     const onThread = await latencyWhileBusy(thread.address, target.url);
     const inProcess = await latencyWhileBusy(inline.address, target.url);

@@ -4,6 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import { urlToHttpOptions } from 'node:url';
 import { formatHostPort } from '../common/address.js';
 import { timerDelay } from '../common/timers.js';
 import { PhaseClock } from './clock.js';
@@ -42,8 +43,37 @@ export interface AttemptOptions {
   readonly timeoutIsDeadline?: boolean;
 }
 
-// Node copies request headers into its own table: one object serves every attempt.
-const HEADERS: Readonly<Record<string, string>> = Object.freeze({ 'user-agent': USER_AGENT, accept: '*/*' });
+/**
+ * Everything http.request needs that depends only on the spec, built once per
+ * spec: passing the URL made Node re-read it (urlToHttpOptions) and copy the
+ * headers through setHeader on every attempt. Headers go as a raw array (Node
+ * writes them as given), so Host and Authorization are ours to add. Node
+ * copies the options object, so one serves every attempt.
+ */
+const BY_SPEC = new WeakMap<ProbeSpec, https.RequestOptions>();
+const BY_AGENT = new WeakMap<http.Agent, { spec: ProbeSpec; options: https.RequestOptions }>();
+
+function baseOptions(spec: ProbeSpec): https.RequestOptions {
+  let options = BY_SPEC.get(spec);
+  if (options === undefined) {
+    const { auth, ...target } = urlToHttpOptions(spec.url);
+    const headers = ['Host', spec.url.host, 'User-Agent', USER_AGENT, 'Accept', '*/*'];
+    if (auth) headers.push('Authorization', `Basic ${Buffer.from(auth).toString('base64')}`);
+    options = { ...target, method: spec.method, agent: false, headers };
+    if (spec.lookup) options.lookup = spec.lookup;
+    BY_SPEC.set(spec, options);
+  }
+  return options;
+}
+
+function requestOptions(spec: ProbeSpec, agent: http.Agent | undefined): https.RequestOptions {
+  if (agent === undefined) return baseOptions(spec);
+  const cached = BY_AGENT.get(agent);
+  if (cached?.spec === spec) return cached.options;
+  const options = { ...baseOptions(spec), agent };
+  BY_AGENT.set(agent, { spec, options });
+  return options;
+}
 // Once the response has arrived the connection is up and any handshake done.
 const RESPONDED: FailureContext = Object.freeze({ connected: true, secured: true });
 
@@ -158,10 +188,8 @@ export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<Attem
     signal?.addEventListener('abort', a.onAbort, { once: true });
     a.timer = setTimeout(onTimeout, timerDelay(opts.timeoutMs), a);
 
-    const options: https.RequestOptions = { method: spec.method, agent: opts.agent ?? false, headers: HEADERS };
-    if (spec.lookup) options.lookup = spec.lookup;
     try {
-      a.req = (a.isTls ? https : http).request(spec.url, options);
+      a.req = (a.isTls ? https : http).request(requestOptions(spec, opts.agent));
       wireRequest(a, a.req);
       a.req.end();
     } catch (err) {

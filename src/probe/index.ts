@@ -28,3 +28,5 @@ export type { AttemptOptions } from './attempt.js';
 export { runProbes, MIN_ATTEMPT_MS, slipToleranceMs } from './schedule.js';
 export type { ProbeRun, RunOptions } from './schedule.js';
 export { LOOP_SAMPLE_MS } from './loop-delay.js';
+export { warmUp, WARM_UP_ATTEMPTS } from './warmup.js';
+export type { WarmUpReport } from './warmup.js';

@@ -88,6 +88,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
   private nextDue = 0;
   private timer: NodeJS.Timeout | undefined;
   private loop: LoopDelayRecorder | undefined;
+  private pumpSoon: NodeJS.Immediate | undefined;
   private readonly onAbort = (): void => this.close();
 
   constructor(spec: ProbeSpec, options: RunOptions) {
@@ -123,7 +124,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
     if (!this.started) this.start();
     const r = this.buffer.shift();
     if (r !== undefined) {
-      this.pump();
+      this.schedulePump();
       return Promise.resolve({ value: r, done: false });
     }
     if (this.closed) return Promise.resolve({ value: undefined, done: true });
@@ -145,6 +146,19 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
     this.loop = startLoopDelayRecorder();
     this.nextDue = performance.now();
     this.pump();
+  }
+
+  /**
+   * Pump after the consumer's synchronous turn: a launch takes t0 at once but
+   * Node connects on a later tick, so launching from inside the hand-over
+   * would time the consumer's work (stats, encoding, call.write) as part of
+   * the next attempt. setImmediate runs after that turn and its microtasks.
+   */
+  private schedulePump(): void {
+    this.pumpSoon ??= setImmediate(() => {
+      this.pumpSoon = undefined;
+      this.pump();
+    });
   }
 
   /** Launch what may be launched now; arm the interval timer otherwise. */
@@ -210,7 +224,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
       this.inFlight.delete(ac);
       if (this.closed) return;
       this.deliver(scheduleDelayMs === undefined ? result : { ...result, scheduleDelayMs });
-      this.pump();
+      this.schedulePump();
     };
     // runAttempt never rejects; should it ever, the slot must still be freed.
     attempt.then(settle, (err: unknown) =>
@@ -245,6 +259,8 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
+    if (this.pumpSoon !== undefined) clearImmediate(this.pumpSoon);
+    this.pumpSoon = undefined;
     this.signal?.removeEventListener('abort', this.onAbort);
     this.loop?.stop();
     for (const ac of this.inFlight) ac.abort();

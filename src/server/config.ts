@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { splitHostPort } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
-import { DEFAULT_LIMITS } from '../probe/index.js';
+import { DEFAULT_LIMITS, WARM_UP_ATTEMPTS } from '../probe/index.js';
 import type { ProbeLimits } from '../probe/types.js';
 import type { ProbeObserver } from './observer.js';
 import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
@@ -61,7 +61,20 @@ export interface ServerInput {
   readonly services?: readonly ServiceInstaller[];
   /** Metrics (+ HTTP port), per-RPC logging, health and reflection. Default: health and reflection only. */
   readonly observability?: ObservabilityInput;
+  /**
+   * Where the probe engine runs: 'thread' (default) on a worker thread of its
+   * own, so gRPC, metrics and logging never run inside an attempt's timed
+   * window; 'inline' on the server's thread.
+   */
+  readonly engine?: EngineMode;
+  /**
+   * Warm the engine's code paths at start against a loopback server of its
+   * own: true (default) for WARM_UP_ATTEMPTS, or how many attempts; 0/false: off.
+   */
+  readonly warmUp?: boolean | number;
 }
+
+export type EngineMode = 'thread' | 'inline';
 
 export interface ObservabilityInput {
   /** Structured logger: one line per RPC, /probe at debug, warnings. Default: none. */
@@ -132,6 +145,9 @@ export interface ServerSettings {
   readonly descriptorSetPath: string | undefined;
   /** undefined: no metrics at all. */
   readonly metrics: MetricsSettings | undefined;
+  readonly engine: EngineMode;
+  /** Warm-up attempts per kind (fresh, kept-alive); 0: none. */
+  readonly warmUpAttempts: number;
 }
 
 export interface GrpcSettings {
@@ -172,6 +188,8 @@ export type SettingPath =
   | 'listen'
   | 'graceMs'
   | 'deadlineMarginMs'
+  | 'engine'
+  | 'warmUp'
   | `limits.${Exclude<keyof ProbeLimits, 'allowContinuous'>}`
   | 'observability.metrics.listen'
   | 'observability.metrics.maxEndpoints'
@@ -311,6 +329,18 @@ function resolveDeadlineMargin(margin: DeadlineMargin | undefined, name: Namer):
   return typeof margin === 'number' ? msAtLeastZero(margin, name('deadlineMarginMs'), 'deadlineMarginMs') : margin;
 }
 
+function resolveWarmUp(warmUp: boolean | number | undefined, name: Namer): number {
+  if (warmUp === undefined || warmUp === true) return WARM_UP_ATTEMPTS;
+  if (warmUp === false) return 0;
+  if (Number.isInteger(warmUp) && warmUp >= 0) return warmUp;
+  throw new ConfigError(name('warmUp'), `warmUp must be a boolean or a whole number >= 0 (got ${String(warmUp)})`);
+}
+
+function resolveEngine(engine: unknown, name: Namer): EngineMode {
+  if (engine === undefined || engine === 'thread' || engine === 'inline') return engine ?? 'thread';
+  throw new ConfigError(name('engine'), `engine must be 'thread' or 'inline' (got ${JSON.stringify(engine)})`);
+}
+
 // ---- the one entry point ---------------------------------------------------
 
 const RESOLVED = new WeakSet<object>();
@@ -346,6 +376,8 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
     reflection: obs.reflection === false ? 'off' : obs.reflection === true ? 'required' : 'if-available',
     descriptorSetPath: obs.descriptorSetPath,
     metrics: resolveMetrics(obs.metrics, limits, name),
+    engine: resolveEngine(input.engine, name),
+    warmUpAttempts: resolveWarmUp(input.warmUp, name),
   });
   RESOLVED.add(settings);
   return settings;

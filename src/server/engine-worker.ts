@@ -1,0 +1,148 @@
+// Worker-thread entry of the probe engine (see engine-thread.ts). The engine
+// and its timestamps get an event loop of their own: gRPC, metrics and logging
+// on the main thread never run inside an attempt's timed window.
+import { parentPort, workerData } from 'node:worker_threads';
+import { runProbes, warmUp, type RunOptions } from '../probe/index.js';
+import type { AttemptResult, ProbeSpec } from '../probe/types.js';
+import type { EventLoopDelayReading } from '../stats/types.js';
+
+/** A ProbeSpec as plain data: the URL as its href, no lookup hook. */
+export type WireSpec = Omit<ProbeSpec, 'url' | 'lookup'> & { readonly href: string };
+
+export type ToEngine =
+  | {
+      readonly type: 'start';
+      readonly id: number;
+      readonly spec: WireSpec;
+      /** ms left until the engine's deadline (performance.now() origins differ per thread). */
+      readonly budgetMs?: number;
+      readonly maxBuffered?: number;
+      /** Results the worker may send before it waits for more credit. */
+      readonly credit: number;
+    }
+  | { readonly type: 'credit'; readonly id: number; readonly n: number }
+  | { readonly type: 'stop'; readonly id: number }
+  | { readonly type: 'close' };
+
+export type FromEngine =
+  | { readonly type: 'ready'; readonly warmUpMs?: number }
+  | { readonly type: 'result'; readonly id: number; readonly result: AttemptResult }
+  | {
+      readonly type: 'end';
+      readonly id: number;
+      readonly deadlineReached: boolean;
+      /** The worker loop's delay during the run: where the engine's timestamps were taken. */
+      readonly eventLoopDelay?: EventLoopDelayReading | undefined;
+      readonly error?: string;
+    };
+
+export interface EngineWorkerData {
+  /** Per kind; 0: none. */
+  readonly warmUpAttempts: number;
+}
+
+if (parentPort === null) throw new Error('engine-worker runs only as a worker thread');
+const port = parentPort;
+const post = (m: FromEngine): void => port.postMessage(m);
+
+/** One call on this thread: pulls from runProbes only while it has credit. */
+class Call {
+  readonly ac = new AbortController();
+  private credit: number;
+  private wake: (() => void) | undefined;
+
+  constructor(
+    readonly id: number,
+    credit: number,
+  ) {
+    this.credit = credit;
+  }
+
+  grant(n: number): void {
+    this.credit += n;
+    this.resume();
+  }
+
+  stop(): void {
+    this.ac.abort();
+    this.resume();
+  }
+
+  private resume(): void {
+    const w = this.wake;
+    this.wake = undefined;
+    w?.();
+  }
+
+  private waitForCredit(): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = resolve;
+    });
+  }
+
+  async run(spec: ProbeSpec, options: RunOptions): Promise<void> {
+    const run = runProbes(spec, options);
+    const it = run[Symbol.asyncIterator]();
+    let error: string | undefined;
+    try {
+      for (;;) {
+        while (this.credit <= 0 && !this.ac.signal.aborted) await this.waitForCredit();
+        if (this.ac.signal.aborted) break;
+        const r = await it.next();
+        if (r.done === true) break;
+        this.credit--;
+        // Sent in the engine's own turn for this result: the next launch is
+        // deferred past it (schedule.ts), so the send is not timed either.
+        post({ type: 'result', id: this.id, result: r.value });
+      }
+    } catch (err) {
+      error = err instanceof Error ? (err.stack ?? err.message) : String(err);
+    } finally {
+      await it.return?.();
+    }
+    post({
+      type: 'end',
+      id: this.id,
+      deadlineReached: run.deadlineReached,
+      eventLoopDelay: run.eventLoopDelay,
+      ...(error ? { error } : {}),
+    });
+  }
+}
+
+const calls = new Map<number, Call>();
+
+function start(msg: Extract<ToEngine, { type: 'start' }>): void {
+  const { href, ...rest } = msg.spec;
+  const spec: ProbeSpec = { ...rest, url: new URL(href) };
+  const call = new Call(msg.id, msg.credit);
+  calls.set(msg.id, call);
+  const options: { signal: AbortSignal; deadline?: number; maxBuffered?: number } = { signal: call.ac.signal };
+  if (msg.budgetMs !== undefined) options.deadline = performance.now() + msg.budgetMs;
+  if (msg.maxBuffered !== undefined) options.maxBuffered = msg.maxBuffered;
+  void call.run(spec, options).finally(() => calls.delete(msg.id));
+}
+
+function onMessage(msg: ToEngine): void {
+  switch (msg.type) {
+    case 'start':
+      start(msg);
+      break;
+    case 'credit':
+      calls.get(msg.id)?.grant(msg.n);
+      break;
+    case 'stop':
+      calls.get(msg.id)?.stop();
+      break;
+    case 'close':
+      for (const c of calls.values()) c.stop();
+      port.close();
+      break;
+  }
+}
+
+const { warmUpAttempts } = workerData as EngineWorkerData;
+// Warm up before taking calls: messages posted meanwhile wait in the port.
+const report = warmUpAttempts > 0 ? await warmUp(warmUpAttempts) : undefined;
+port.on('message', onMessage);
+post({ type: 'ready', ...(report ? { warmUpMs: report.ms } : {}) });
