@@ -67,7 +67,7 @@ async function serve(input: ServerInput): Promise<RunningServer> {
 async function probe(address: string, options: ConnectOptions): Promise<ProberRpcError | undefined> {
   const conn = connect(address, options);
   try {
-    await probeOnce(conn, { endpoint: target.url, repetitions: 1 }, { deadlineMs: 5000 });
+    await probeOnce(conn, { endpoint: `${target.url}/ok`, repetitions: 1 }, { deadlineMs: 5000 });
     return undefined;
   } catch (err) {
     assert.ok(err instanceof ProberRpcError, String(err));
@@ -195,7 +195,7 @@ test('reload: a renewed certificate reaches new connections while a running stre
   const reading = (async () => {
     for await (const ev of probeStream(
       conn,
-      { endpoint: target.url, repetitions: 0, intervalMs: 20 },
+      { endpoint: `${target.url}/ok`, repetitions: 0, intervalMs: 20 },
       { signal: ac.signal },
     )) {
       if (ev.kind === 'attempt') seen++;
