@@ -1,6 +1,6 @@
 // The connection a command probes through: a running prober, or an embedded
 // one for the duration of the command.
-import { connect, type ProberConnection } from '../client/index.js';
+import { connect, type ProberConnection, type Security } from '../client/index.js';
 import type { EmbeddedOptions } from './embedded.js';
 
 /**
@@ -12,9 +12,10 @@ export async function withProber<T>(
   server: string | undefined,
   fn: (conn: ProberConnection) => Promise<T>,
   embedded: EmbeddedOptions = {},
+  security: Security = {},
 ): Promise<T> {
   if (server !== undefined) {
-    const conn = connect(server);
+    const conn = connect(server, security);
     try {
       return await fn(conn);
     } finally {

@@ -1,7 +1,7 @@
 // Every exit code of the CLI: the table, and the mapping from what happened
 // (a summary, an RPC error, a configuration error, several servers' runs).
 // Errors are told apart by type and numeric status, never by their text.
-import { isProberRpcError, type ProberRpcError } from '../client/index.js';
+import { isProberRpcError, transportFailure, type ProberRpcError, type TransportFailure } from '../client/index.js';
 import { isConfigError } from '../common/errors.js';
 import { isInvalidArgumentError } from '../probe/errors.js';
 import { flagForField } from '../probe/validate.js';
@@ -10,6 +10,7 @@ import type { Summary } from '../stats/types.js';
 import type { FeedOutcome } from '../tui/feed.js';
 import { EXIT, type ExitCode } from './exit.js';
 import { OUTPUT_CLOSED, type CliIo } from './io.js';
+import type { TransportContext } from './tls-flags.js';
 
 export { EXIT, exitCodeForStop, type ExitCode } from './exit.js';
 
@@ -78,10 +79,41 @@ function describeInvalidArgument(message: string, field: string | undefined): st
   return `invalid argument: ${message}${flag === undefined ? '' : ` (${flag})`}`;
 }
 
+/** TLS and token failures in words, with the flag that fixes them (the cause comes from client/errors.ts). */
+export function describeTransportFailure(f: TransportFailure, transport?: TransportContext): string {
+  switch (f.kind) {
+    case 'untrusted':
+      return `certificate not trusted: ${f.reason} (is --ca right?)`;
+    case 'expired':
+      return 'certificate expired (the server must renew it)';
+    case 'name-mismatch':
+      return `name mismatch: certificate is for ${f.certNames}, not ${f.requested} (use --server-name)`;
+    case 'client-cert-required':
+      return 'server requires a client certificate (--cert/--key)';
+    case 'not-tls':
+      return 'TLS handshake failed: the server does not speak TLS (drop --tls/--ca)';
+    case 'handshake-closed':
+      if (transport?.clientCert)
+        return 'server closed the TLS handshake: it does not trust the client certificate (--cert)';
+      if (transport?.tls === false) return 'server closed the connection: it may require TLS (try --tls or --ca)';
+      return 'server closed the connection before gRPC started';
+    case 'token-rejected':
+      return transport?.token === false
+        ? `server requires a token (--token-file or $PROBER_TOKEN) (UNAUTHENTICATED: ${f.details})`
+        : `token rejected (UNAUTHENTICATED: ${f.details})`;
+  }
+}
+
 /** One-line message for an RPC failure, naming the flag when the server named a field. */
-export function describeRpcError(err: ProberRpcError, server: string | undefined): string {
+export function describeRpcError(
+  err: ProberRpcError,
+  server: string | undefined,
+  transport?: TransportContext,
+): string {
   if (err.isInvalidArgument()) return describeInvalidArgument(err.details, err.field);
   const where = server === undefined ? 'the embedded prober' : `prober at ${server}`;
+  const failure = transportFailure(err);
+  if (failure !== undefined) return `${where}: ${describeTransportFailure(failure, transport)}`;
   // grpc-js may end UNAVAILABLE details with an empty "Resolution note:".
   const details = err.details.replace(/\s*Resolution note:\s*$/, '').trim();
   const hint = err.isDeadlineExceeded() ? ' (the call outlived --deadline)' : '';
@@ -89,14 +121,20 @@ export function describeRpcError(err: ProberRpcError, server: string | undefined
 }
 
 /** Reports an error on stderr as one line (no stack trace) and picks the exit code. */
-export function reportError(err: unknown, io: CliIo, command: string, server: string | undefined): ExitCode {
+export function reportError(
+  err: unknown,
+  io: CliIo,
+  command: string,
+  server: string | undefined,
+  transport?: TransportContext,
+): ExitCode {
   if (isProberRpcError(err)) {
     if (err.isCancelled() && io.signal?.aborted) {
       // Nobody reads stdout any more: end quietly.
       if (io.signal.reason !== OUTPUT_CLOSED) io.stderr.write(`prober ${command}: interrupted\n`);
       return EXIT.PROBE_FAILED;
     }
-    io.stderr.write(`prober ${command}: ${describeRpcError(err, server)}\n`);
+    io.stderr.write(`prober ${command}: ${describeRpcError(err, server, transport)}\n`);
     return exitCodeFor(err);
   }
   // The request failed the local check (checkProbeInput): as the server's INVALID_ARGUMENT.
@@ -106,5 +144,6 @@ export function reportError(err: unknown, io: CliIo, command: string, server: st
   }
   const msg = err instanceof Error ? err.message : String(err);
   io.stderr.write(`prober ${command}: ${msg}\n`);
-  return EXIT.RPC;
+  // A connection flag that cannot work (tls-flags.ts, client/transport.ts).
+  return isConfigError(err) ? EXIT.USAGE : EXIT.RPC;
 }

@@ -7,6 +7,7 @@ import type { Summary } from '../stats/types.js';
 import { attemptFromProto, requestToProto, summaryFromProto } from '../wire/index.js';
 import { InvalidArgumentError } from '../probe/errors.js';
 import { ProberRpcError, toRpcError } from './errors.js';
+import { channelSecurity, type Security } from './transport.js';
 
 import pb = prober.v1;
 
@@ -82,14 +83,22 @@ function track(conn: ProberConnection, call: grpc.Call): () => void {
  */
 export const STREAM_WINDOW_BYTES = 8 * 1024;
 
+/** grpc-js channel options, plus how to secure the channel (transport.ts). */
+export type ConnectOptions = Partial<grpc.ChannelOptions> & Security;
+
 /**
- * A lazily connecting channel to a prober at `host:port` (plaintext), with
- * the STREAM_WINDOW_BYTES window unless `options` says otherwise.
+ * A lazily connecting channel to a prober at `host:port` (plaintext unless
+ * `tls`), with the STREAM_WINDOW_BYTES window unless `options` says otherwise.
  */
-export function connect(address: string, options?: Partial<grpc.ChannelOptions>): ProberConnection {
-  const client = new pb.ProberClient(address, grpc.credentials.createInsecure(), {
+export function connect(address: string, options?: ConnectOptions): ProberConnection {
+  const { tls, token, ...channelOptions } = options ?? {};
+  const secured = channelSecurity(address, { ...(tls ? { tls } : {}), ...(token !== undefined ? { token } : {}) });
+  const interceptors = [...(channelOptions.interceptors ?? []), ...(secured.options.interceptors ?? [])];
+  const client = new pb.ProberClient(address, secured.credentials, {
     'grpc-node.flow_control_window': STREAM_WINDOW_BYTES,
-    ...options,
+    ...channelOptions,
+    ...secured.options,
+    ...(interceptors.length > 0 ? { interceptors } : {}),
   });
   const calls = new Set<grpc.Call>();
   const conn: ProberConnection = {

@@ -24,3 +24,14 @@ export function formatHostPort(host: string, port?: number): string {
   const h = host.includes(':') ? `[${host}]` : host;
   return port === undefined ? h : `${h}:${port}`;
 }
+
+/**
+ * Whether `host` names this machine only: localhost, 127.0.0.0/8 or ::1
+ * (also as ::ffff:127.x). Used to decide what may go unencrypted.
+ */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  if (h === 'localhost' || h.endsWith('.localhost')) return true;
+  if (h === '::1' || h === '0:0:0:0:0:0:0:1') return true;
+  return /^(?:::ffff:)?127(?:\.\d{1,3}){3}$/.test(h);
+}

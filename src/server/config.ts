@@ -14,6 +14,9 @@ import { DEFAULT_LIMITS, WARM_UP_ATTEMPTS } from '../probe/index.js';
 import type { ProbeLimits } from '../probe/types.js';
 import type { ProbeObserver } from './observer.js';
 import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
+import type { AuthSettings } from './auth.js';
+import { loadTlsMaterial, type TlsInput, type TlsMaterial, type TlsOptionNames } from './tls.js';
+import { loadTokenFile } from './token-file.js';
 
 export const DEFAULT_LISTEN = '0.0.0.0:50051';
 export const DEFAULT_GRACE_MS = 5_000;
@@ -55,8 +58,12 @@ export interface ServerInput {
   readonly graceMs?: number;
   /** Extra grpc-js options merged over DEFAULT_SERVER_OPTIONS; `interceptors` goes here. */
   readonly serverOptions?: grpc.ServerOptions;
-  /** Default: insecure (plaintext). */
+  /** Default: insecure (plaintext), or TLS from `tls`. */
   readonly credentials?: grpc.ServerCredentials;
+  /** TLS (mTLS with clientCaFile) from PEM files, re-read by RunningServer.reload(). */
+  readonly tls?: TlsInput;
+  /** Bearer tokens every call but health must present (format: token-file.ts), re-read by reload(). */
+  readonly auth?: { readonly tokenFile: string };
   /** More services to add before binding. */
   readonly services?: readonly ServiceInstaller[];
   /** Metrics (+ HTTP port), per-RPC logging, health and reflection. Default: health and reflection only. */
@@ -140,6 +147,10 @@ export interface ServerSettings {
   /** An explicit observer; undefined: the metrics one, if any. */
   readonly observer: ProbeObserver | undefined;
   readonly grpc: GrpcSettings;
+  /** undefined: plaintext (or the caller's own grpc.credentials). */
+  readonly tls: TlsSettings | undefined;
+  /** undefined: no token required. */
+  readonly auth: AuthSettings | undefined;
   readonly health: boolean;
   readonly reflection: ReflectionMode;
   readonly descriptorSetPath: string | undefined;
@@ -156,6 +167,13 @@ export interface GrpcSettings {
   /** undefined: insecure. */
   readonly credentials: grpc.ServerCredentials | undefined;
   readonly services: readonly ServiceInstaller[];
+}
+
+export interface TlsSettings {
+  readonly files: TlsInput;
+  readonly names: TlsOptionNames;
+  /** As read when resolved (checked: parses, key matches). */
+  readonly material: TlsMaterial;
 }
 
 export interface MetricsSettings {
@@ -190,6 +208,10 @@ export type SettingPath =
   | 'deadlineMarginMs'
   | 'engine'
   | 'warmUp'
+  | 'tls.certFile'
+  | 'tls.keyFile'
+  | 'tls.clientCaFile'
+  | 'auth.tokenFile'
   | `limits.${Exclude<keyof ProbeLimits, 'allowContinuous'>}`
   | 'observability.metrics.listen'
   | 'observability.metrics.maxEndpoints'
@@ -341,6 +363,25 @@ function resolveEngine(engine: unknown, name: Namer): EngineMode {
   throw new ConfigError(name('engine'), `engine must be 'thread' or 'inline' (got ${JSON.stringify(engine)})`);
 }
 
+function resolveTls(input: ServerInput, name: Namer): TlsSettings | undefined {
+  if (input.tls === undefined) return undefined;
+  const names = {
+    certFile: name('tls.certFile'),
+    keyFile: name('tls.keyFile'),
+    clientCaFile: name('tls.clientCaFile'),
+  };
+  if (input.credentials !== undefined)
+    throw new ConfigError(names.certFile, 'give either tls or credentials, not both');
+  const files = Object.freeze({ ...input.tls });
+  return Object.freeze({ files, names: Object.freeze(names), material: loadTlsMaterial(files, names) });
+}
+
+function resolveAuth(input: ServerInput['auth'], name: Namer): AuthSettings | undefined {
+  if (input === undefined) return undefined;
+  const option = name('auth.tokenFile');
+  return Object.freeze({ tokenFile: input.tokenFile, option, tokens: loadTokenFile(input.tokenFile, option) });
+}
+
 // ---- the one entry point ---------------------------------------------------
 
 const RESOLVED = new WeakSet<object>();
@@ -372,6 +413,8 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
       credentials: input.credentials,
       services: Object.freeze([...(input.services ?? [])]),
     }),
+    tls: resolveTls(input, name),
+    auth: resolveAuth(input.auth, name),
     health: obs.health !== false,
     reflection: obs.reflection === false ? 'off' : obs.reflection === true ? 'required' : 'if-available',
     descriptorSetPath: obs.descriptorSetPath,

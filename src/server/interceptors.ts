@@ -90,8 +90,9 @@ export function createServerInterceptor(options: InterceptorOptions): ServerInte
         grpc_code: code,
         duration_ms: Math.round(seconds * 1e6) / 1e3,
       };
+      const record = metadata === undefined ? undefined : peekCallRecord(metadata);
+      if (record?.caller !== undefined) line.token = record.caller;
       if (service === 'prober.v1.Prober') {
-        const record = metadata === undefined ? undefined : peekCallRecord(metadata);
         line.attempts = record?.attempts ?? 0;
         if (record?.endpoint !== undefined) line.endpoint = redactEndpoint(record.endpoint);
         if (labels.grpc_type !== 'unary') line.msgs_sent = sent;

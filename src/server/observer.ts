@@ -42,6 +42,8 @@ export interface CallRecord {
   endpoint?: string;
   /** Attempts delivered to the caller: the summary's count once there is one. */
   attempts: number;
+  /** Which token the call presented (its name or fingerprint, never the token), when tokens are required. */
+  caller?: string;
 }
 
 const records = new WeakMap<object, CallRecord>();

@@ -19,6 +19,8 @@ import { NOOP_OBSERVER } from './observer.js';
 import type { Observability } from './operability.js';
 import { warmUp } from '../probe/index.js';
 import { ProberService, type RunProbesFn } from './service.js';
+import { TokenAuth } from './auth.js';
+import { ReloadableCertificates, type TlsMaterial } from './tls.js';
 import type { ErrorLogger } from './status.js';
 
 export {
@@ -45,8 +47,50 @@ export interface RunningServer {
   readonly metrics?: RunningMetricsServer;
   /** The metrics registry, when observability.metrics was set. */
   readonly registry?: Registry;
+  /**
+   * Re-reads the TLS files and the token file (SIGHUP). Each part that fails
+   * keeps what it had; established connections and running calls go on.
+   */
+  reload(): ReloadResult;
   /** Stop accepting calls, let running ones finish for `graceMs` (default: the settings'), then cancel them. Idempotent. */
   close(graceMs?: number): Promise<void>;
+}
+
+export interface ReloadResult {
+  /** The certificate now served, when TLS is on and its files were good. */
+  readonly tls?: TlsMaterial['describe'];
+  /** Tokens now accepted, when tokens are on and the file was good. */
+  readonly tokens?: number;
+  /** What could not be reloaded (ConfigError messages naming the option); those parts kept their old values. */
+  readonly errors: readonly Error[];
+}
+
+/** TLS credentials watching `certs`, so a reload reaches the bound listener. */
+function tlsCredentials(certs: ReloadableCertificates): grpc.ServerCredentials {
+  // grpc-js names the first parameter caCertificateProvider, but its
+  // constructor takes it as the identity provider and the second as the CA one.
+  return grpc.experimental.createCertificateProviderServerCredentials(
+    certs,
+    certs.requiresClientCertificate ? certs : null,
+    certs.requiresClientCertificate,
+  );
+}
+
+function reloader(certs: ReloadableCertificates | undefined, auth: TokenAuth | undefined): () => ReloadResult {
+  return () => {
+    const errors: Error[] = [];
+    const attempt = <T>(fn: () => T): T | undefined => {
+      try {
+        return fn();
+      } catch (err) {
+        errors.push(err instanceof Error ? err : new Error(String(err)));
+        return undefined;
+      }
+    };
+    const tls = certs && attempt(() => certs.reload().describe);
+    const tokens = auth && attempt(() => auth.reload());
+    return { ...(tls ? { tls } : {}), ...(tokens !== undefined ? { tokens } : {}), errors };
+  };
 }
 
 /**
@@ -68,9 +112,16 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
     throw err;
   }
   const engine = await starting;
+  const auth = settings.auth && new TokenAuth(settings.auth);
+  const tls = settings.tls && new ReloadableCertificates(settings.tls.files, settings.tls.names, settings.tls.material);
   const server = new grpc.Server({
     ...settings.grpc.options,
-    interceptors: [...obs.interceptors, ...(settings.grpc.options.interceptors ?? [])],
+    // grpc-js nests later interceptors inside earlier ones: the log line sees auth's refusals.
+    interceptors: [
+      ...obs.interceptors,
+      ...(auth ? [auth.interceptor()] : []),
+      ...(settings.grpc.options.interceptors ?? []),
+    ],
   });
   const service = new ProberService({
     limits: settings.limits,
@@ -87,7 +138,7 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
   let port: number;
   let metrics: RunningMetricsServer | undefined;
   try {
-    port = await bind(server, settings);
+    port = await bind(server, settings, tls && tlsCredentials(tls));
     metrics = await obs.start(); // metrics port, then health SERVING
   } catch (err) {
     server.forceShutdown();
@@ -99,6 +150,7 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
     port,
     server,
     service,
+    reload: reloader(tls, auth),
     close: closer(server, obs, cleanups, settings),
     ...(metrics ? { metrics } : {}),
     ...(obs.registry ? { registry: obs.registry } : {}),
@@ -160,9 +212,9 @@ function installServices(server: grpc.Server, services: readonly ServiceInstalle
   return cleanups;
 }
 
-function bind(server: grpc.Server, settings: ServerSettings): Promise<number> {
+function bind(server: grpc.Server, settings: ServerSettings, tls: grpc.ServerCredentials | undefined): Promise<number> {
   const { host, port } = settings.listen;
-  const credentials = settings.grpc.credentials ?? grpc.ServerCredentials.createInsecure();
+  const credentials = tls ?? settings.grpc.credentials ?? grpc.ServerCredentials.createInsecure();
   return new Promise<number>((resolve, reject) => {
     server.bindAsync(formatHostPort(host, port), credentials, (err, p) => (err ? reject(err) : resolve(p)));
   });

@@ -7,14 +7,16 @@ import { writeOut } from '../../common/output.js';
 import { EXIT } from '../exit.js';
 import { oneServer } from '../options.js';
 import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
+import { addConnectionOptions, clientSecurity } from '../tls-flags.js';
 
 export function probeCommand(ctx: CommandContext) {
-  const cmd = addProbeOptions(
-    new Command('probe')
-      .description('probe an HTTP(S) endpoint N times and print latency statistics')
-      .argument('<url>', 'http:// or https:// URL to probe'),
+  const cmd = addConnectionOptions(
+    addProbeOptions(
+      new Command('probe')
+        .description('probe an HTTP(S) endpoint N times and print latency statistics')
+        .argument('<url>', 'http:// or https:// URL to probe'),
+    ).option('-s, --server <host:port>', SERVER_HELP, oneServer('probe')),
   )
-    .option('-s, --server <host:port>', SERVER_HELP, oneServer('probe'))
     .option('--json', 'print the summary as one JSON object (times in ms; docs/json.md)')
     .option('-q, --quiet', 'no progress line on stderr (shown only when stderr is a terminal)');
 
@@ -42,14 +44,26 @@ export function probeCommand(ctx: CommandContext) {
       ctx.exitCode = reportError(invalid, io, 'probe', opts.server);
       return;
     }
+    let secured: ReturnType<typeof clientSecurity>;
+    try {
+      secured = clientSecurity(opts, io.env, opts.server !== undefined);
+    } catch (err) {
+      ctx.exitCode = reportError(err, io, 'probe', opts.server);
+      return;
+    }
     const progress = showsProgress(io.stderr, opts.quiet);
     try {
       let startedAt = new Date();
-      const summary = await withProber(opts.server, (conn) => {
-        startedAt = new Date();
-        const call = { deadlineMs: callDeadlineMs(opts), signal: io.signal };
-        return progress ? probeWithProgress(conn, input, call, io.stderr) : probeOnce(conn, input, call);
-      });
+      const summary = await withProber(
+        opts.server,
+        (conn) => {
+          startedAt = new Date();
+          const call = { deadlineMs: callDeadlineMs(opts), signal: io.signal };
+          return progress ? probeWithProgress(conn, input, call, io.stderr) : probeOnce(conn, input, call);
+        },
+        {},
+        secured.security,
+      );
       if (opts.json === true) {
         const run = {
           endpoint: url,
@@ -75,7 +89,7 @@ export function probeCommand(ctx: CommandContext) {
       }
       ctx.exitCode = exitCodeForSummary(summary, opts.repetitions);
     } catch (err) {
-      ctx.exitCode = reportError(err, io, 'probe', opts.server);
+      ctx.exitCode = reportError(err, io, 'probe', opts.server, secured.context);
     }
   });
 }

@@ -15,11 +15,14 @@ import {
   parseMetricsAddr,
   resolveServerConfig,
   type ServerInput,
+  type ServerSettings,
   type SettingNames,
 } from '../../server/config.js';
+import { ConfigError } from '../../common/errors.js';
 // Types only: pino, grpc-js and the server load when serve runs (see run.ts).
 import type { Logger } from '../../server/logger.js';
 import type { RunningServer } from '../../server/server.js';
+import { isLoopbackHost } from '../../common/address.js';
 import type { CommandContext } from '../context.js';
 import { EXIT } from '../exit.js';
 import { durationFlag, parseDuration, parsePositive } from '../options.js';
@@ -60,6 +63,10 @@ interface ServeFlags {
   readonly maxTimeout?: number | undefined;
   readonly grace: number;
   readonly reflection: boolean;
+  readonly tlsCert?: string | undefined;
+  readonly tlsKey?: string | undefined;
+  readonly tlsClientCa?: string | undefined;
+  readonly authTokenFile?: string | undefined;
 }
 
 /** Each setting serve maps, by the flag that sets it, so a ConfigError names the flag. */
@@ -71,12 +78,46 @@ const FLAG_NAMES: SettingNames = {
   'limits.maxTimeoutMs': '--max-timeout',
   'observability.metrics.listen': '--metrics-addr',
   'observability.metrics.maxEndpoints': '--metrics-max-endpoints',
+  'tls.certFile': '--tls-cert',
+  'tls.keyFile': '--tls-key',
+  'tls.clientCaFile': '--tls-client-ca',
+  'auth.tokenFile': '--auth-token-file',
 };
+
+/** --tls-cert and --tls-key come together; --tls-client-ca needs them. */
+function tlsInput(opts: ServeFlags): ServerInput['tls'] {
+  const { tlsCert, tlsKey, tlsClientCa } = opts;
+  if (tlsCert === undefined && tlsKey === undefined) {
+    if (tlsClientCa !== undefined)
+      throw new ConfigError('--tls-client-ca', '--tls-client-ca needs --tls-cert and --tls-key');
+    return undefined;
+  }
+  if (tlsCert === undefined || tlsKey === undefined) {
+    throw new ConfigError(
+      tlsCert === undefined ? '--tls-key' : '--tls-cert',
+      'TLS needs both --tls-cert and --tls-key',
+    );
+  }
+  return { certFile: tlsCert, keyFile: tlsKey, ...(tlsClientCa !== undefined ? { clientCaFile: tlsClientCa } : {}) };
+}
+
+/** The one warning for a server anyone on the network may use; undefined when it is locked down or local. */
+export function exposureWarning(settings: Pick<ServerSettings, 'listen' | 'tls' | 'auth'>): string | undefined {
+  if (settings.tls !== undefined || settings.auth !== undefined || isLoopbackHost(settings.listen.host))
+    return undefined;
+  return (
+    `gRPC on ${settings.listen.text} has neither TLS nor tokens: anyone who can reach it can make this server fetch any URL, ` +
+    'internal ones included; lock it down with --auth-token-file and --tls-cert/--tls-key (or --listen 127.0.0.1:PORT)'
+  );
+}
 
 /** Flags onto the one server input; resolveServerConfig checks and completes it. */
 function serverInput(opts: ServeFlags, log: Logger): ServerInput {
+  const tls = tlsInput(opts);
   return {
     listen: opts.listen,
+    ...(tls !== undefined ? { tls } : {}),
+    ...(opts.authTokenFile !== undefined ? { auth: { tokenFile: opts.authTokenFile } } : {}),
     limits: {
       ...(opts.maxRepetitions !== undefined ? { maxRepetitions: opts.maxRepetitions } : {}),
       ...(opts.maxConcurrency !== undefined ? { maxConcurrency: opts.maxConcurrency } : {}),
@@ -94,6 +135,18 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
       ...(opts.reflection ? {} : { reflection: false }),
     },
   };
+}
+
+/** SIGHUP: re-read certificates and tokens; a bad file is logged and the old material kept. */
+function reloadOnHangup(running: RunningServer, log: Logger): () => void {
+  const onHup = (): void => {
+    const r = running.reload();
+    for (const err of r.errors) log.warn({ err: err.message }, 'reload failed; keeping the previous value');
+    if (r.tls !== undefined || r.tokens !== undefined)
+      log.info({ certificate: r.tls, tokens: r.tokens }, 'reloaded TLS certificate and tokens');
+  };
+  process.on('SIGHUP', onHup);
+  return () => process.off('SIGHUP', onHup);
 }
 
 export function serveCommand(ctx: CommandContext) {
@@ -136,6 +189,13 @@ export function serveCommand(ctx: CommandContext) {
         DEFAULT_GRACE_MS,
       )
       .option('--no-reflection', 'do not serve gRPC server reflection')
+      .option('--tls-cert <file>', 'serve gRPC over TLS with this PEM certificate chain (re-read on SIGHUP)')
+      .option('--tls-key <file>', 'PEM private key of --tls-cert (re-read on SIGHUP)')
+      .option('--tls-client-ca <file>', 'require client certificates signed by this PEM CA (mTLS; re-read on SIGHUP)')
+      .option(
+        '--auth-token-file <file>',
+        "require 'authorization: Bearer <token>' on every call but health; one token per line, '[name:] token' (re-read on SIGHUP)",
+      )
       .action(async (opts) => {
         const { io } = ctx;
         const [{ createLogger }, { startServer }, { exitCodeForStartup }] = await Promise.all([
@@ -158,16 +218,30 @@ export function serveCommand(ctx: CommandContext) {
         }
 
         let running: RunningServer;
+        let settings: ServerSettings;
         try {
-          running = await startServer(resolveServerConfig(serverInput(opts, log), { names: FLAG_NAMES }));
+          settings = resolveServerConfig(serverInput(opts, log), { names: FLAG_NAMES });
+          running = await startServer(settings);
         } catch (err) {
           io.stderr.write(`prober serve: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
           ctx.exitCode = exitCodeForStartup(err);
           return;
         }
+        const warning = exposureWarning(settings);
+        if (warning !== undefined) log.warn({ listen: settings.listen.text }, warning);
+        const stopReload = reloadOnHangup(running, log);
         const metricsUrl = running.metrics?.url;
         log.info(
-          { address: running.address, metrics: metricsUrl, reflection: opts.reflection },
+          {
+            address: running.address,
+            metrics: metricsUrl,
+            reflection: opts.reflection,
+            tls:
+              settings.tls === undefined
+                ? false
+                : { ...settings.tls.material.describe, mtls: opts.tlsClientCa !== undefined },
+            tokens: settings.auth?.tokens.entries.length ?? 0,
+          },
           `prober listening on ${running.address}${metricsUrl !== undefined ? `, metrics on ${metricsUrl}/metrics` : ''}`,
         );
 
@@ -175,6 +249,7 @@ export function serveCommand(ctx: CommandContext) {
         if (signal === undefined)
           await new Promise<never>(() => undefined); // nothing can stop us: serve forever
         else if (!signal.aborted) await once(signal, 'abort');
+        stopReload();
         log.info({ grace_ms: opts.grace }, 'shutting down');
         await running.close();
         log.info('server stopped');

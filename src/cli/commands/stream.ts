@@ -10,18 +10,21 @@ import { attemptLine, formatAttempt, formatSummary, styleFor, summaryLine } from
 import { isGone, writeOut } from '../../common/output.js';
 import { oneServer } from '../options.js';
 import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
+import { addConnectionOptions, clientSecurity } from '../tls-flags.js';
 
 export function streamCommand(ctx: CommandContext) {
-  const cmd = addProbeOptions(
-    new Command('stream')
-      .description('probe an endpoint and print each attempt as it finishes, then the summary (-n 0: until Ctrl-C)')
-      .argument('<url>', 'http:// or https:// URL to probe'),
-  )
-    .option('-s, --server <host:port>', SERVER_HELP, oneServer('stream'))
-    .option(
-      '--json',
-      'NDJSON: one object per attempt, then the summary ({"type": "attempt" | "summary", ...}; docs/json.md)',
-    );
+  const cmd = addConnectionOptions(
+    addProbeOptions(
+      new Command('stream')
+        .description('probe an endpoint and print each attempt as it finishes, then the summary (-n 0: until Ctrl-C)')
+        .argument('<url>', 'http:// or https:// URL to probe'),
+    )
+      .option('-s, --server <host:port>', SERVER_HELP, oneServer('stream'))
+      .option(
+        '--json',
+        'NDJSON: one object per attempt, then the summary ({"type": "attempt" | "summary", ...}; docs/json.md)',
+      ),
+  );
 
   return cmd.action(async (url, opts) => {
     const { io } = ctx;
@@ -35,6 +38,13 @@ export function streamCommand(ctx: CommandContext) {
     ]);
     if (invalid !== undefined) {
       ctx.exitCode = reportError(invalid, io, 'stream', opts.server);
+      return;
+    }
+    let secured: ReturnType<typeof clientSecurity>;
+    try {
+      secured = clientSecurity(opts, io.env, opts.server !== undefined);
+    } catch (err) {
+      ctx.exitCode = reportError(err, io, 'stream', opts.server);
       return;
     }
     const style = styleFor(io.stdout, io.env);
@@ -75,45 +85,50 @@ export function streamCommand(ctx: CommandContext) {
     };
 
     try {
-      ctx.exitCode = await withProber(opts.server, async (conn) => {
-        startedAt = new Date();
-        try {
-          const events = probeStream(conn, input, {
-            deadlineMs: callDeadlineMs(opts),
-            signal: stop.signal,
-          });
-          for await (const ev of events) {
-            if (outputClosed()) break;
-            if (ev.kind === 'attempt') {
-              eventsSeen++;
-              local.add(ev.attempt);
-              const line = json ? JSON.stringify(attemptLine(ev.attempt)) : formatAttempt(ev.attempt, style);
-              await writeOut(io.stdout, `${line}\n`);
-            } else {
-              await printSummary(ev.summary, false);
-              return exitCodeForSummary(ev.summary, opts.repetitions);
+      ctx.exitCode = await withProber(
+        opts.server,
+        async (conn) => {
+          startedAt = new Date();
+          try {
+            const events = probeStream(conn, input, {
+              deadlineMs: callDeadlineMs(opts),
+              signal: stop.signal,
+            });
+            for await (const ev of events) {
+              if (outputClosed()) break;
+              if (ev.kind === 'attempt') {
+                eventsSeen++;
+                local.add(ev.attempt);
+                const line = json ? JSON.stringify(attemptLine(ev.attempt)) : formatAttempt(ev.attempt, style);
+                await writeOut(io.stdout, `${line}\n`);
+              } else {
+                await printSummary(ev.summary, false);
+                return exitCodeForSummary(ev.summary, opts.repetitions);
+              }
             }
+            if (!outputClosed()) throw new Error('stream ended without a summary');
+          } catch (err) {
+            const stopped = isProberRpcError(err) && err.isCancelled() && stop.signal.aborted;
+            // The call's deadline passed before the server's summary arrived (it
+            // normally sends one in time): report it, then what did arrive.
+            const late = isProberRpcError(err) && err.isDeadlineExceeded();
+            if (!stopped && !late) throw err;
+            if (late) io.stderr.write(`prober stream: deadline exceeded before the server's summary\n`);
           }
-          if (!outputClosed()) throw new Error('stream ended without a summary');
-        } catch (err) {
-          const stopped = isProberRpcError(err) && err.isCancelled() && stop.signal.aborted;
-          // The call's deadline passed before the server's summary arrived (it
-          // normally sends one in time): report it, then what did arrive.
-          const late = isProberRpcError(err) && err.isDeadlineExceeded();
-          if (!stopped && !late) throw err;
-          if (late) io.stderr.write(`prober stream: deadline exceeded before the server's summary\n`);
-        }
-        // Interrupted, out of time, or nobody is reading any more: a summary of what arrived.
-        const summary = local.summary({
-          elapsedMs: performance.now() - started,
-          eventsSent: eventsSeen,
-          deadlineReached: !stop.signal.aborted,
-        });
-        await printSummary(summary, true);
-        return exitCodeForSummary(summary, opts.repetitions, true);
-      });
+          // Interrupted, out of time, or nobody is reading any more: a summary of what arrived.
+          const summary = local.summary({
+            elapsedMs: performance.now() - started,
+            eventsSent: eventsSeen,
+            deadlineReached: !stop.signal.aborted,
+          });
+          await printSummary(summary, true);
+          return exitCodeForSummary(summary, opts.repetitions, true);
+        },
+        {},
+        secured.security,
+      );
     } catch (err) {
-      ctx.exitCode = reportError(err, io, 'stream', opts.server);
+      ctx.exitCode = reportError(err, io, 'stream', opts.server, secured.context);
     } finally {
       io.signal?.removeEventListener('abort', onUserStop);
     }

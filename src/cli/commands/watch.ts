@@ -11,6 +11,7 @@ import { formatAttempt, formatSummary, styleFor } from '../format.js';
 import type { CommandContext } from '../context.js';
 import { collectServer, durationFlag } from '../options.js';
 import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
+import { addConnectionOptions, clientSecurity } from '../tls-flags.js';
 
 function parseFps(value: string): number {
   const n = Number(value);
@@ -35,22 +36,24 @@ function source(
 
 export function watchCommand(ctx: CommandContext) {
   const { io } = ctx;
-  const cmd = addProbeOptions(
-    new Command('watch')
-      .description(
-        'watch an endpoint live: latency histogram, percentiles, phases, statuses (-n 0, the default: until q or Ctrl-C)',
-      )
-      .argument('<url>', 'http:// or https:// URL to probe'),
-    { repetitions: 0 },
-  )
-    .option('-s, --server <host:port>', `${SERVER_HELP}; repeat for one panel per server`, collectServer)
-    .option('--no-tui', 'plain output: one line per attempt, then the summary (automatic when not on a terminal)')
-    .option('--fps <n>', 'maximum frames per second, 1..60', parseFps, 30)
-    .option(
-      '--slow-consumer <duration>',
-      'debug: wait this long after each event before reading the next, to show backpressure pacing the server',
-      durationFlag('--slow-consumer'),
-    );
+  const cmd = addConnectionOptions(
+    addProbeOptions(
+      new Command('watch')
+        .description(
+          'watch an endpoint live: latency histogram, percentiles, phases, statuses (-n 0, the default: until q or Ctrl-C)',
+        )
+        .argument('<url>', 'http:// or https:// URL to probe'),
+      { repetitions: 0 },
+    )
+      .option('-s, --server <host:port>', `${SERVER_HELP}; repeat for one panel per server`, collectServer)
+      .option('--no-tui', 'plain output: one line per attempt, then the summary (automatic when not on a terminal)')
+      .option('--fps <n>', 'maximum frames per second, 1..60', parseFps, 30)
+      .option(
+        '--slow-consumer <duration>',
+        'debug: wait this long after each event before reading the next, to show backpressure pacing the server',
+        durationFlag('--slow-consumer'),
+      ),
+  );
 
   return cmd.action(async (url, opts) => {
     const servers = opts.server ?? [];
@@ -72,6 +75,14 @@ export function watchCommand(ctx: CommandContext) {
       { withProber },
       { describeRpcError, exitCodeForFeed, worstExitCode },
     ] = await Promise.all([import('../../client/index.js'), import('../connection.js'), import('../outcome.js')]);
+    let secured: ReturnType<typeof clientSecurity>;
+    try {
+      secured = clientSecurity(opts, io.env, servers.length > 0);
+    } catch (err) {
+      const { reportError } = await import('../outcome.js');
+      ctx.exitCode = reportError(err, io, 'watch', undefined);
+      return;
+    }
     const deadlineMs = callDeadlineMs(opts);
     const style = styleFor(io.stdout, io.env);
     const stdout = io.stdout as NodeJS.WriteStream;
@@ -125,7 +136,7 @@ export function watchCommand(ctx: CommandContext) {
         thread: true,
       });
     } else {
-      const conns = servers.map((s) => connect(s));
+      const conns = servers.map((s) => connect(s, secured.security));
       try {
         runs = await run(conns.map((c, i) => source(probeStream, c, servers[i]!, input, deadlineMs)));
       } finally {
@@ -136,7 +147,9 @@ export function watchCommand(ctx: CommandContext) {
       if (o.failure === undefined || o.status !== 'error') continue;
       const err = o.failure.cause;
       const where = servers.length > 0 ? label : undefined;
-      io.stderr.write(`prober watch: ${isProberRpcError(err) ? describeRpcError(err, where) : o.failure.message}\n`);
+      io.stderr.write(
+        `prober watch: ${isProberRpcError(err) ? describeRpcError(err, where, secured.context) : o.failure.message}\n`,
+      );
     }
     ctx.exitCode = worstExitCode(runs.map((r) => exitCodeForFeed(r.outcome, opts.repetitions)));
   });
