@@ -60,6 +60,7 @@ interface ServeFlags {
   readonly maxTimeout?: number | undefined;
   readonly grace: number;
   readonly reflection: boolean;
+  readonly webConfig?: string | undefined;
 }
 
 /** Each setting serve maps, by the flag that sets it, so a ConfigError names the flag. */
@@ -71,6 +72,7 @@ const FLAG_NAMES: SettingNames = {
   'limits.maxTimeoutMs': '--max-timeout',
   'observability.metrics.listen': '--metrics-addr',
   'observability.metrics.maxEndpoints': '--metrics-max-endpoints',
+  'observability.metrics.webConfigFile': '--web-config',
 };
 
 /** Flags onto the one server input; resolveServerConfig checks and completes it. */
@@ -89,11 +91,31 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
       metrics: {
         maxEndpoints: opts.metricsMaxEndpoints,
         ...(opts.metrics ? { listen: opts.metricsListen ?? opts.metricsAddr } : {}),
+        ...(opts.webConfig !== undefined ? { webConfigFile: opts.webConfig } : {}),
       },
       // Only --no-reflection disables it; a missing descriptor set is logged.
       ...(opts.reflection ? {} : { reflection: false }),
     },
   };
+}
+
+/** SIGHUP re-reads --web-config (certificates, users); a bad file is logged and the old one kept. */
+function reloadOnSighup(running: RunningServer, log: Logger): () => void {
+  const metrics = running.metrics;
+  if (metrics?.webConfig === undefined) return () => undefined;
+  const onHup = (): void => {
+    try {
+      const web = metrics.reloadWebConfig();
+      log.info({ web_config: web?.file }, 'web config reloaded');
+    } catch (err) {
+      log.error(
+        { error: err instanceof Error ? err.message : String(err) },
+        'web config not reloaded, keeping the previous one',
+      );
+    }
+  };
+  process.on('SIGHUP', onHup);
+  return () => process.off('SIGHUP', onHup);
 }
 
 export function serveCommand(ctx: CommandContext) {
@@ -115,6 +137,10 @@ export function serveCommand(ctx: CommandContext) {
       // Earlier name of --metrics-addr, kept working.
       .addOption(new Option('--metrics-listen <host:port>').hideHelp().argParser(parseMetricsAddrFlag))
       .option('--no-metrics', 'do not open the metrics HTTP port')
+      .option(
+        '--web-config <file>',
+        'TLS and basic auth for the metrics port, in the Prometheus exporter-toolkit web-config format; re-read on SIGHUP',
+      )
       .option(
         '--metrics-max-endpoints <n>',
         'distinct endpoint label values in metrics; further endpoints are counted as endpoint="other"',
@@ -171,10 +197,12 @@ export function serveCommand(ctx: CommandContext) {
           `prober listening on ${running.address}${metricsUrl !== undefined ? `, metrics on ${metricsUrl}/metrics` : ''}`,
         );
 
+        const stopReloading = reloadOnSighup(running, log);
         const signal = io.signal;
         if (signal === undefined)
           await new Promise<never>(() => undefined); // nothing can stop us: serve forever
         else if (!signal.aborted) await once(signal, 'abort');
+        stopReloading();
         log.info({ grace_ms: opts.grace }, 'shutting down');
         await running.close();
         log.info('server stopped');
