@@ -13,6 +13,7 @@ import { ConfigError } from '../common/errors.js';
 import { DEFAULT_LIMITS, WARM_UP_ATTEMPTS } from '../probe/index.js';
 import type { ProbeLimits } from '../probe/types.js';
 import type { ProbeObserver } from './observer.js';
+import { loadWebConfig, type WebConfig } from './web-config.js';
 import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
 import type { AuthSettings } from './auth.js';
 import { loadTlsMaterial, type TlsInput, type TlsMaterial, type TlsOptionNames } from './tls.js';
@@ -111,6 +112,8 @@ export interface MetricsInput {
   /** /probe requests running at once; more get 503. Default 100. */
   readonly maxConcurrentProbes?: number;
   readonly blackbox?: BlackboxInput;
+  /** exporter-toolkit web config (TLS, basic auth, headers) for the whole port; see web-config.ts. */
+  readonly webConfigFile?: string;
 }
 
 export interface BlackboxInput {
@@ -189,6 +192,8 @@ export interface MetricsHttpSettings {
   readonly listen: ListenAddress;
   /** undefined: /probe is not served. */
   readonly probe: ProbeEndpointSettings | undefined;
+  /** TLS, users and headers from --web-config; undefined: plain HTTP, open. */
+  readonly web: WebConfig | undefined;
 }
 
 /** /probe, the blackbox-style endpoint. */
@@ -216,7 +221,8 @@ export type SettingPath =
   | 'observability.metrics.listen'
   | 'observability.metrics.maxEndpoints'
   | 'observability.metrics.maxConcurrentProbes'
-  | 'observability.metrics.blackbox.timeoutOffsetMs';
+  | 'observability.metrics.blackbox.timeoutOffsetMs'
+  | 'observability.metrics.webConfigFile';
 
 /**
  * How the caller's user spells each setting (`--max-timeout`, a config file
@@ -305,13 +311,17 @@ function msAtLeastZero(value: number, option: string, label: string): number {
 
 /** The metrics HTTP port and /probe, from their input and the server's limits. */
 export function resolveMetricsHttp(
-  input: Pick<MetricsInput, 'listen' | 'probe' | 'maxConcurrentProbes' | 'blackbox'>,
+  input: Pick<MetricsInput, 'listen' | 'probe' | 'maxConcurrentProbes' | 'blackbox' | 'webConfigFile'>,
   limits: ProbeLimits,
   name: Namer = namer(),
 ): MetricsHttpSettings {
   const text = input.listen ?? DEFAULT_METRICS_ADDR;
   const listen: ListenAddress = { ...parseMetricsAddr(text, name('observability.metrics.listen')), text };
-  if (input.probe === false) return Object.freeze({ listen: Object.freeze(listen), probe: undefined });
+  const web =
+    input.webConfigFile === undefined
+      ? undefined
+      : loadWebConfig(input.webConfigFile, name('observability.metrics.webConfigFile'));
+  if (input.probe === false) return Object.freeze({ listen: Object.freeze(listen), probe: undefined, web });
   const probe: ProbeEndpointSettings = {
     limits,
     maxConcurrent: wholeAtLeastOne(
@@ -326,7 +336,7 @@ export function resolveMetricsHttp(
     ),
     tls: input.blackbox?.tls,
   };
-  return Object.freeze({ listen: Object.freeze(listen), probe: Object.freeze(probe) });
+  return Object.freeze({ listen: Object.freeze(listen), probe: Object.freeze(probe), web });
 }
 
 function resolveMetrics(
@@ -335,6 +345,8 @@ function resolveMetrics(
   name: Namer,
 ): MetricsSettings | undefined {
   if (input === undefined || input === false) return undefined;
+  if (input.webConfigFile !== undefined && input.listen === undefined)
+    throw new ConfigError(name('observability.metrics.webConfigFile'), 'secures the metrics port, which is not open');
   return Object.freeze({
     registry: input.registry,
     maxEndpoints: wholeAtLeastOne(

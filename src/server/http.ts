@@ -1,11 +1,14 @@
 // The HTTP side port (default :9464): /metrics for Prometheus, /probe for the
 // blackbox-style multi-target pattern, /-/healthy for liveness.
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { ProbeLimits } from '../probe/types.js';
 import { formatHostPort } from '../common/address.js';
+import { ConfigError } from '../common/errors.js';
 import {
   BLACKBOX_MODULES,
   BlackboxRequestError,
@@ -21,6 +24,8 @@ import {
   type MetricsHttpSettings,
   type ProbeEndpointSettings,
 } from './config.js';
+import { createBasicAuth } from './basic-auth.js';
+import { loadWebConfig, secureContextOptions, type WebConfig, type WebTlsSettings } from './web-config.js';
 
 export { DEFAULT_MAX_CONCURRENT_PROBES, DEFAULT_METRICS_ADDR, parseMetricsAddr } from './config.js';
 
@@ -36,13 +41,24 @@ export interface MetricsServerOptions {
   readonly blackbox?: BlackboxInput;
   /** /probe requests running at once; more get 503. */
   readonly maxConcurrentProbes?: number;
+  /** exporter-toolkit web config file: TLS, basic auth, headers. */
+  readonly webConfigFile?: string;
   readonly logger?: Logger;
 }
 
 export interface RunningMetricsServer {
   readonly address: string;
   readonly port: number;
+  /** http://… or, with TLS from the web config, https://… */
   readonly url: string;
+  /**
+   * Re-reads the web config file (certificates, users, headers): new
+   * connections and requests use it, running ones finish as they were. On a
+   * bad file it throws ConfigError and the previous config stays.
+   */
+  reloadWebConfig(): WebConfig | undefined;
+  /** The web config in use; undefined: none given. */
+  readonly webConfig: WebConfig | undefined;
   close(): Promise<void>;
 }
 
@@ -170,6 +186,92 @@ function requestHandler(
   };
 }
 
+/**
+ * Basic auth and headers from the web config, in front of every path
+ * (/metrics, /probe, /-/healthy), as exporter-toolkit wraps the whole handler.
+ * `current` is read per request, so a reload applies to the next one.
+ */
+function webGuard(
+  current: () => WebConfig | undefined,
+  inner: http.RequestListener,
+  logger: Logger | undefined,
+): http.RequestListener {
+  const auth = createBasicAuth();
+  return (req, res) => {
+    const web = current();
+    for (const [name, value] of Object.entries(web?.headers ?? {})) res.setHeader(name, value);
+    if (web === undefined || web.users.size === 0) {
+      inner(req, res);
+      return;
+    }
+    auth.check(web.users, req.headers.authorization).then(
+      (verdict) => {
+        if (verdict === 'ok') return inner(req, res);
+        if (verdict === 'busy') {
+          send(res, 503, 'too many authentication checks in progress\n', TEXT, { 'retry-after': '1' });
+          return;
+        }
+        // Path only: a /probe query may carry credentials of its own.
+        logger?.debug({ path: (req.url ?? '/').split('?')[0], peer: req.socket.remoteAddress }, 'unauthorized');
+        send(res, 401, 'Unauthorized\n', TEXT, { 'www-authenticate': 'Basic' });
+      },
+      (err: unknown) => {
+        logger?.error({ err }, 'basic auth check failed');
+        if (!res.headersSent) send(res, 500, 'internal error\n');
+      },
+    );
+  };
+}
+
+/** "DNS:a.example, IP Address:127.0.0.1, URI:spiffe://x" -> the values. */
+function subjectAltNames(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(', ')
+    .map((entry) => entry.slice(entry.indexOf(':') + 1))
+    .filter((v) => v !== '');
+}
+
+/** Client certificate rules the handshake itself does not enforce in Node; undefined: accepted. */
+export function clientCertProblem(socket: TLSSocket, t: WebTlsSettings): string | undefined {
+  if (t.clientAuth === 'NoClientCert' || t.clientAuth === 'RequestClientCert') return undefined;
+  const cert = socket.getPeerCertificate();
+  const given = cert !== null && Object.keys(cert).length > 0;
+  if (!given) return t.clientAuth === 'VerifyClientCertIfGiven' ? undefined : 'no client certificate';
+  if (t.clientAuth !== 'RequireAnyClientCert' && !socket.authorized)
+    return `client certificate not trusted (${String(socket.authorizationError)})`;
+  const allowed = t.clientAllowedSans;
+  if (allowed !== undefined && !subjectAltNames(cert.subjectaltname).some((san) => allowed.includes(san)))
+    return 'client certificate has none of client_allowed_sans';
+  return undefined;
+}
+
+function applyTls(server: https.Server, t: WebTlsSettings): void {
+  const options = secureContextOptions(t);
+  server.setSecureContext(options);
+  // Read per connection by node:tls; set here too so a reload can change the client auth type.
+  Object.assign(server, { requestCert: options.requestCert, rejectUnauthorized: options.rejectUnauthorized });
+}
+
+function createWebServer(
+  web: () => WebConfig | undefined,
+  handler: http.RequestListener,
+  logger: Logger | undefined,
+): http.Server {
+  const tls = web()?.tls;
+  if (tls === undefined) return http.createServer(handler);
+  const server = https.createServer(secureContextOptions(tls), handler);
+  // Before the HTTP layer sees the connection: refused clients send no request.
+  server.prependListener('secureConnection', (socket: TLSSocket) => {
+    const current = web()?.tls;
+    const problem = current && clientCertProblem(socket, current);
+    if (problem === undefined) return;
+    logger?.debug({ peer: socket.remoteAddress, problem }, 'metrics port refused a client certificate');
+    socket.destroy();
+  });
+  server.on('tlsClientError', (err) => logger?.debug({ err: err.message }, 'metrics port TLS handshake failed'));
+  return server;
+}
+
 function listen(server: http.Server, at: ListenAddress): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onError = (err: Error): void => {
@@ -189,7 +291,14 @@ export async function serveMetrics(
   registry: Registry,
   logger?: Logger,
 ): Promise<RunningMetricsServer> {
-  const server = http.createServer(requestHandler(settings, registry, logger));
+  let web = settings.web;
+  const current = (): WebConfig | undefined => web;
+  const server = createWebServer(
+    current,
+    webGuard(current, requestHandler(settings, registry, logger), logger),
+    logger,
+  );
+  for (const warning of web?.warnings ?? []) logger?.warn({ web_config: web?.file }, warning);
   await listen(server, settings.listen);
   server.on('error', (err) => logger?.error({ err }, 'metrics server error'));
   const { port } = server.address() as AddressInfo;
@@ -201,7 +310,20 @@ export async function serveMetrics(
   return {
     address: formatHostPort(host, port),
     port,
-    url: `http://${formatHostPort(urlHost, port)}`,
+    url: `${web?.tls ? 'https' : 'http'}://${formatHostPort(urlHost, port)}`,
+    get webConfig() {
+      return web;
+    },
+    reloadWebConfig() {
+      if (web === undefined) return undefined;
+      const next = loadWebConfig(web.file, web.option);
+      if ((next.tls === undefined) !== (web.tls === undefined))
+        throw new ConfigError(web.option, `${web.file}: TLS can not be turned on or off by a reload; restart prober`);
+      if (next.tls) applyTls(server as https.Server, next.tls);
+      for (const warning of next.warnings) logger?.warn({ web_config: next.file }, warning);
+      web = next;
+      return next;
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

@@ -54,6 +54,7 @@ function parseMaxTimeout(value: string): number {
 /** The flags resolveServerConfig reads. */
 interface ServeFlags {
   readonly listen: string;
+  readonly logLevel?: string | undefined;
   readonly metricsAddr: string;
   readonly metricsListen?: string | undefined;
   readonly metrics: boolean;
@@ -67,6 +68,7 @@ interface ServeFlags {
   readonly tlsKey?: string | undefined;
   readonly tlsClientCa?: string | undefined;
   readonly authTokenFile?: string | undefined;
+  readonly webConfig?: string | undefined;
 }
 
 /** Each setting serve maps, by the flag that sets it, so a ConfigError names the flag. */
@@ -82,6 +84,7 @@ const FLAG_NAMES: SettingNames = {
   'tls.keyFile': '--tls-key',
   'tls.clientCaFile': '--tls-client-ca',
   'auth.tokenFile': '--auth-token-file',
+  'observability.metrics.webConfigFile': '--web-config',
 };
 
 /** --tls-cert and --tls-key come together; --tls-client-ca needs them. */
@@ -130,6 +133,7 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
       metrics: {
         maxEndpoints: opts.metricsMaxEndpoints,
         ...(opts.metrics ? { listen: opts.metricsListen ?? opts.metricsAddr } : {}),
+        ...(opts.webConfig !== undefined ? { webConfigFile: opts.webConfig } : {}),
       },
       // Only --no-reflection disables it; a missing descriptor set is logged.
       ...(opts.reflection ? {} : { reflection: false }),
@@ -137,13 +141,28 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
   };
 }
 
-/** SIGHUP: re-read certificates and tokens; a bad file is logged and the old material kept. */
+/**
+ * SIGHUP: re-read the gRPC certificates and tokens, and --web-config (the
+ * metrics port's certificates and users). A bad file is logged and the old
+ * material kept; running calls and scrapes are not touched.
+ */
 function reloadOnHangup(running: RunningServer, log: Logger): () => void {
+  const metrics = running.metrics;
   const onHup = (): void => {
     const r = running.reload();
     for (const err of r.errors) log.warn({ err: err.message }, 'reload failed; keeping the previous value');
     if (r.tls !== undefined || r.tokens !== undefined)
       log.info({ certificate: r.tls, tokens: r.tokens }, 'reloaded TLS certificate and tokens');
+    if (metrics?.webConfig === undefined) return;
+    try {
+      const web = metrics.reloadWebConfig();
+      log.info({ web_config: web?.file }, 'web config reloaded');
+    } catch (err) {
+      log.error(
+        { error: err instanceof Error ? err.message : String(err) },
+        'web config not reloaded, keeping the previous one',
+      );
+    }
   };
   process.on('SIGHUP', onHup);
   return () => process.off('SIGHUP', onHup);
@@ -168,6 +187,10 @@ export function serveCommand(ctx: CommandContext) {
       // Earlier name of --metrics-addr, kept working.
       .addOption(new Option('--metrics-listen <host:port>').hideHelp().argParser(parseMetricsAddrFlag))
       .option('--no-metrics', 'do not open the metrics HTTP port')
+      .option(
+        '--web-config <file>',
+        'TLS and basic auth for the metrics port, in the Prometheus exporter-toolkit web-config format; re-read on SIGHUP',
+      )
       .option(
         '--metrics-max-endpoints <n>',
         'distinct endpoint label values in metrics; further endpoints are counted as endpoint="other"',
@@ -196,64 +219,67 @@ export function serveCommand(ctx: CommandContext) {
         '--auth-token-file <file>',
         "require 'authorization: Bearer <token>' on every call but health; one token per line, '[name:] token' (re-read on SIGHUP)",
       )
-      .action(async (opts) => {
-        const { io } = ctx;
-        const [{ createLogger }, { startServer }, { exitCodeForStartup }] = await Promise.all([
-          import('../../server/logger.js'),
-          import('../../server/server.js'),
-          import('../outcome.js'),
-        ]);
-        let log: Logger;
-        try {
-          log = createLogger({
-            level: opts.logLevel,
-            env: io.env as NodeJS.ProcessEnv,
-            pretty: io.stdout.isTTY === true,
-            destination: io.stdout,
-          });
-        } catch (err) {
-          io.stderr.write(`prober serve: --log-level: ${err instanceof Error ? err.message : String(err)}\n`);
-          ctx.exitCode = EXIT.USAGE;
-          return;
-        }
-
-        let running: RunningServer;
-        let settings: ServerSettings;
-        try {
-          settings = resolveServerConfig(serverInput(opts, log), { names: FLAG_NAMES });
-          running = await startServer(settings);
-        } catch (err) {
-          io.stderr.write(`prober serve: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
-          ctx.exitCode = exitCodeForStartup(err);
-          return;
-        }
-        const warning = exposureWarning(settings);
-        if (warning !== undefined) log.warn({ listen: settings.listen.text }, warning);
-        const stopReload = reloadOnHangup(running, log);
-        const metricsUrl = running.metrics?.url;
-        log.info(
-          {
-            address: running.address,
-            metrics: metricsUrl,
-            reflection: opts.reflection,
-            tls:
-              settings.tls === undefined
-                ? false
-                : { ...settings.tls.material.describe, mtls: opts.tlsClientCa !== undefined },
-            tokens: settings.auth?.tokens.entries.length ?? 0,
-          },
-          `prober listening on ${running.address}${metricsUrl !== undefined ? `, metrics on ${metricsUrl}/metrics` : ''}`,
-        );
-
-        const signal = io.signal;
-        if (signal === undefined)
-          await new Promise<never>(() => undefined); // nothing can stop us: serve forever
-        else if (!signal.aborted) await once(signal, 'abort');
-        stopReload();
-        log.info({ grace_ms: opts.grace }, 'shutting down');
-        await running.close();
-        log.info('server stopped');
-        ctx.exitCode = EXIT.OK;
-      })
+      .action((opts) => runServe(ctx, opts))
   );
+}
+
+/** The serve action: start from one resolved config, log where it listens, stop gracefully. */
+async function runServe(ctx: CommandContext, opts: ServeFlags): Promise<void> {
+  const { io } = ctx;
+  const [{ createLogger }, { startServer }, { exitCodeForStartup }] = await Promise.all([
+    import('../../server/logger.js'),
+    import('../../server/server.js'),
+    import('../outcome.js'),
+  ]);
+  let log: Logger;
+  try {
+    log = createLogger({
+      level: opts.logLevel,
+      env: io.env as NodeJS.ProcessEnv,
+      pretty: io.stdout.isTTY === true,
+      destination: io.stdout,
+    });
+  } catch (err) {
+    io.stderr.write(`prober serve: --log-level: ${err instanceof Error ? err.message : String(err)}\n`);
+    ctx.exitCode = EXIT.USAGE;
+    return;
+  }
+
+  let running: RunningServer;
+  let settings: ServerSettings;
+  try {
+    settings = resolveServerConfig(serverInput(opts, log), { names: FLAG_NAMES });
+    running = await startServer(settings);
+  } catch (err) {
+    io.stderr.write(`prober serve: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);
+    ctx.exitCode = exitCodeForStartup(err);
+    return;
+  }
+  const warning = exposureWarning(settings);
+  if (warning !== undefined) log.warn({ listen: settings.listen.text }, warning);
+  const stopReload = reloadOnHangup(running, log);
+  const metricsUrl = running.metrics?.url;
+  log.info(
+    {
+      address: running.address,
+      metrics: metricsUrl,
+      reflection: opts.reflection,
+      tls:
+        settings.tls === undefined
+          ? false
+          : { ...settings.tls.material.describe, mtls: opts.tlsClientCa !== undefined },
+      tokens: settings.auth?.tokens.entries.length ?? 0,
+    },
+    `prober listening on ${running.address}${metricsUrl !== undefined ? `, metrics on ${metricsUrl}/metrics` : ''}`,
+  );
+
+  const signal = io.signal;
+  if (signal === undefined)
+    await new Promise<never>(() => undefined); // nothing can stop us: serve forever
+  else if (!signal.aborted) await once(signal, 'abort');
+  stopReload();
+  log.info({ grace_ms: opts.grace }, 'shutting down');
+  await running.close();
+  log.info('server stopped');
+  ctx.exitCode = EXIT.OK;
 }
