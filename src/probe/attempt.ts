@@ -18,6 +18,7 @@ import {
   type FailureContext,
   type TimeoutContext,
 } from './errors.js';
+import { literalDenial, lookupFor } from './policy.js';
 import { statusExpected } from './validate.js';
 import type { AttemptError, AttemptResult, ProbeSpec } from './types.js';
 
@@ -155,11 +156,18 @@ export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<Attem
       a.finish(abortError(false));
       return;
     }
+    // An IP-literal host is never looked up: the policy is checked here, before any socket opens.
+    const denied = spec.targetPolicy && literalDenial(spec.targetPolicy, spec.url);
+    if (denied) {
+      a.finish(classifyError(denied, a.stage()));
+      return;
+    }
     signal?.addEventListener('abort', a.onAbort, { once: true });
     a.timer = setTimeout(onTimeout, timerDelay(opts.timeoutMs), a);
 
     const options: https.RequestOptions = { method: spec.method, agent: opts.agent ?? false, headers: HEADERS };
-    if (spec.lookup) options.lookup = spec.lookup;
+    const lookup = lookupFor(spec); // spec.lookup, behind the target policy if there is one
+    if (lookup) options.lookup = lookup;
     try {
       a.req = (a.isTls ? https : http).request(spec.url, options);
       wireRequest(a, a.req);
