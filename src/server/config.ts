@@ -10,8 +10,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { splitHostPort } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
-import { DEFAULT_LIMITS } from '../probe/index.js';
+import { DEFAULT_LIMITS, DEFAULT_TARGET_POLICY, parseCidr, type TargetPolicy } from '../probe/index.js';
 import type { ProbeLimits } from '../probe/types.js';
+import { TargetPolicyRef } from './target-policy.js';
 import type { ProbeObserver } from './observer.js';
 import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
 
@@ -61,6 +62,20 @@ export interface ServerInput {
   readonly services?: readonly ServiceInstaller[];
   /** Metrics (+ HTTP port), per-RPC logging, health and reflection. Default: health and reflection only. */
   readonly observability?: ObservabilityInput;
+  /**
+   * Which addresses requests may make the server connect to (gRPC and /probe).
+   * Default: everything but the always-denied ranges and the server's own
+   * listeners. false: no policy (the embedded prober: its one caller is local).
+   */
+  readonly targetPolicy?: TargetPolicyInput | false;
+}
+
+export interface TargetPolicyInput {
+  /** CIDRs (or bare addresses); when any is given, only these may be probed. */
+  readonly allow?: readonly string[];
+  readonly deny?: readonly string[];
+  /** Deny RFC 1918, loopback, ULA and CGNAT ranges. */
+  readonly denyPrivate?: boolean;
 }
 
 export interface ObservabilityInput {
@@ -132,6 +147,8 @@ export interface ServerSettings {
   readonly descriptorSetPath: string | undefined;
   /** undefined: no metrics at all. */
   readonly metrics: MetricsSettings | undefined;
+  /** undefined: no policy. Each listener adds itself once bound. */
+  readonly targetPolicy: TargetPolicyRef | undefined;
 }
 
 export interface GrpcSettings {
@@ -153,6 +170,8 @@ export interface MetricsSettings {
 
 export interface MetricsHttpSettings {
   readonly listen: ListenAddress;
+  /** The server's policy; the port adds itself to it once bound. */
+  readonly targetPolicy: TargetPolicyRef | undefined;
   /** undefined: /probe is not served. */
   readonly probe: ProbeEndpointSettings | undefined;
 }
@@ -163,6 +182,7 @@ export interface ProbeEndpointSettings {
   readonly maxConcurrent: number;
   readonly timeoutOffsetMs: number;
   readonly tls: Pick<AgentOptions, 'ca'> | undefined;
+  readonly targetPolicy: TargetPolicyRef | undefined;
 }
 
 // ---- option names in errors -----------------------------------------------
@@ -172,6 +192,8 @@ export type SettingPath =
   | 'listen'
   | 'graceMs'
   | 'deadlineMarginMs'
+  | 'targetPolicy.allow'
+  | 'targetPolicy.deny'
   | `limits.${Exclude<keyof ProbeLimits, 'allowContinuous'>}`
   | 'observability.metrics.listen'
   | 'observability.metrics.maxEndpoints'
@@ -268,10 +290,11 @@ export function resolveMetricsHttp(
   input: Pick<MetricsInput, 'listen' | 'probe' | 'maxConcurrentProbes' | 'blackbox'>,
   limits: ProbeLimits,
   name: Namer = namer(),
+  targetPolicy: TargetPolicyRef | undefined = new TargetPolicyRef(DEFAULT_TARGET_POLICY),
 ): MetricsHttpSettings {
   const text = input.listen ?? DEFAULT_METRICS_ADDR;
   const listen: ListenAddress = { ...parseMetricsAddr(text, name('observability.metrics.listen')), text };
-  if (input.probe === false) return Object.freeze({ listen: Object.freeze(listen), probe: undefined });
+  if (input.probe === false) return Object.freeze({ listen: Object.freeze(listen), probe: undefined, targetPolicy });
   const probe: ProbeEndpointSettings = {
     limits,
     maxConcurrent: wholeAtLeastOne(
@@ -285,14 +308,16 @@ export function resolveMetricsHttp(
       'timeoutOffsetMs',
     ),
     tls: input.blackbox?.tls,
+    targetPolicy,
   };
-  return Object.freeze({ listen: Object.freeze(listen), probe: Object.freeze(probe) });
+  return Object.freeze({ listen: Object.freeze(listen), probe: Object.freeze(probe), targetPolicy });
 }
 
 function resolveMetrics(
   input: ObservabilityInput['metrics'],
   limits: ProbeLimits,
   name: Namer,
+  policy: TargetPolicyRef | undefined,
 ): MetricsSettings | undefined {
   if (input === undefined || input === false) return undefined;
   return Object.freeze({
@@ -303,12 +328,41 @@ function resolveMetrics(
       'maxEndpoints',
     ),
     defaultMetrics: input.defaultMetrics ?? true,
-    http: input.listen === undefined ? undefined : resolveMetricsHttp(input, limits, name),
+    http: input.listen === undefined ? undefined : resolveMetricsHttp(input, limits, name, policy),
   });
 }
 
 function resolveDeadlineMargin(margin: DeadlineMargin | undefined, name: Namer): DeadlineMargin | undefined {
   return typeof margin === 'number' ? msAtLeastZero(margin, name('deadlineMarginMs'), 'deadlineMarginMs') : margin;
+}
+
+function cidrList(value: unknown, option: string): readonly string[] {
+  if (value === undefined) return Object.freeze([]);
+  const list: unknown[] = Array.isArray(value) ? value : [value];
+  for (const c of list) {
+    if (typeof c !== 'string' || parseCidr(c) === undefined) {
+      throw new ConfigError(
+        option,
+        `must be a CIDR such as 10.0.0.0/8 or fd00::/8, or an IP address (got ${JSON.stringify(c)})`,
+      );
+    }
+  }
+  return Object.freeze(list.map((c) => (c as string).trim()));
+}
+
+/** The policy's flags checked once (a bad CIDR names its option); the listeners join it as they bind. */
+export function resolveTargetPolicy(
+  input: TargetPolicyInput | false | undefined,
+  name: Namer = namer(),
+): TargetPolicyRef | undefined {
+  if (input === false) return undefined;
+  const policy: TargetPolicy = Object.freeze({
+    allow: cidrList(input?.allow, name('targetPolicy.allow')),
+    deny: cidrList(input?.deny, name('targetPolicy.deny')),
+    denyPrivate: input?.denyPrivate === true,
+    self: DEFAULT_TARGET_POLICY.self,
+  });
+  return new TargetPolicyRef(policy);
 }
 
 // ---- the one entry point ---------------------------------------------------
@@ -328,6 +382,7 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
   const name = namer(options.names);
   const obs = input.observability ?? {};
   const limits = resolveLimits(input.limits, name);
+  const targetPolicy = resolveTargetPolicy(input.targetPolicy, name);
   const listen = input.listen ?? DEFAULT_LISTEN;
   const settings: ServerSettings = Object.freeze({
     listen: Object.freeze({ ...parseListen(listen, name('listen')), text: listen }),
@@ -345,7 +400,8 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
     health: obs.health !== false,
     reflection: obs.reflection === false ? 'off' : obs.reflection === true ? 'required' : 'if-available',
     descriptorSetPath: obs.descriptorSetPath,
-    metrics: resolveMetrics(obs.metrics, limits, name),
+    metrics: resolveMetrics(obs.metrics, limits, name, targetPolicy),
+    targetPolicy,
   });
   RESOLVED.add(settings);
   return settings;

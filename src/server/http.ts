@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { isPolicyDeniedError } from '../probe/policy.js';
 import type { ProbeLimits } from '../probe/types.js';
 import { formatHostPort } from '../common/address.js';
 import {
@@ -125,6 +126,11 @@ function probeHandler(settings: ProbeEndpointSettings, logger: Logger | undefine
         send(res, 400, `${err.message}\n`);
         return;
       }
+      if (isPolicyDeniedError(err)) {
+        logger?.debug({ rule: err.rule, address: err.address }, 'probe denied by the target policy');
+        send(res, 403, `${err.message}\n`);
+        return;
+      }
       throw err;
     } finally {
       probesRunning--;
@@ -194,6 +200,7 @@ export async function serveMetrics(
   server.on('error', (err) => logger?.error({ err }, 'metrics server error'));
   const { port } = server.address() as AddressInfo;
   const { host } = settings.listen;
+  settings.targetPolicy?.addListener('metrics listener', host, port);
   // All interfaces: the URL points at loopback, which is among them.
   const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
 

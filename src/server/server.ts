@@ -64,12 +64,14 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
     observer: settings.observer ?? obs.observer ?? NOOP_OBSERVER,
     logger: settings.errorLogger,
     ...(settings.deadlineMarginMs !== undefined ? { deadlineMarginMs: settings.deadlineMarginMs } : {}),
+    ...(settings.targetPolicy ? { targetPolicy: settings.targetPolicy } : {}),
   });
   service.addToServer(server);
   obs.addToServer(server);
   const cleanups = installServices(server, settings.grpc.services);
 
   const port = await bind(server, settings);
+  settings.targetPolicy?.addListener('gRPC listener', settings.listen.host, port);
   let metrics: RunningMetricsServer | undefined;
   try {
     metrics = await obs.start(); // metrics port, then health SERVING
@@ -182,6 +184,8 @@ export function startEmbeddedServer(config: Pick<ServerInput, 'limits' | 'logger
     listen: '127.0.0.1:0',
     observer: NOOP_OBSERVER,
     observability: { health: false, reflection: false },
+    // Its one caller is the local user, who can reach any address anyway.
+    targetPolicy: false,
   });
 }
 
