@@ -290,7 +290,7 @@ export function resolveMetricsHttp(
   input: Pick<MetricsInput, 'listen' | 'probe' | 'maxConcurrentProbes' | 'blackbox'>,
   limits: ProbeLimits,
   name: Namer = namer(),
-  targetPolicy: TargetPolicyRef | undefined = new TargetPolicyRef(DEFAULT_TARGET_POLICY),
+  targetPolicy?: TargetPolicyRef,
 ): MetricsHttpSettings {
   const text = input.listen ?? DEFAULT_METRICS_ADDR;
   const listen: ListenAddress = { ...parseMetricsAddr(text, name('observability.metrics.listen')), text };
@@ -343,7 +343,7 @@ function cidrList(value: unknown, option: string): readonly string[] {
     if (typeof c !== 'string' || parseCidr(c) === undefined) {
       throw new ConfigError(
         option,
-        `must be a CIDR such as 10.0.0.0/8 or fd00::/8, or an IP address (got ${JSON.stringify(c)})`,
+        `${option} must be a CIDR such as 10.0.0.0/8 or fd00::/8, or an IP address (got ${JSON.stringify(c)})`,
       );
     }
   }

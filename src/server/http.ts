@@ -17,6 +17,7 @@ import {
 import {
   resolveLimits,
   resolveMetricsHttp,
+  resolveTargetPolicy,
   type BlackboxInput,
   type ListenAddress,
   type MetricsHttpSettings,
@@ -78,7 +79,8 @@ function indexPage(probe: boolean): string {
 
 /** Resolves `options` the way resolveServerConfig does, then serves them. */
 export function startMetricsServer(options: MetricsServerOptions): Promise<RunningMetricsServer> {
-  return serveMetrics(resolveMetricsHttp(options, resolveLimits(options.limits)), options.registry, options.logger);
+  const settings = resolveMetricsHttp(options, resolveLimits(options.limits), undefined, resolveTargetPolicy({}));
+  return serveMetrics(settings, options.registry, options.logger);
 }
 
 /** /probe with a cap on probes running at once. */

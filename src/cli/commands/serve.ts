@@ -60,6 +60,9 @@ interface ServeFlags {
   readonly maxTimeout?: number | undefined;
   readonly grace: number;
   readonly reflection: boolean;
+  readonly allowTarget?: string[] | undefined;
+  readonly denyTarget?: string[] | undefined;
+  readonly denyPrivateTargets?: true | undefined;
 }
 
 /** Each setting serve maps, by the flag that sets it, so a ConfigError names the flag. */
@@ -71,7 +74,14 @@ const FLAG_NAMES: SettingNames = {
   'limits.maxTimeoutMs': '--max-timeout',
   'observability.metrics.listen': '--metrics-addr',
   'observability.metrics.maxEndpoints': '--metrics-max-endpoints',
+  'targetPolicy.allow': '--allow-target',
+  'targetPolicy.deny': '--deny-target',
 };
+
+/** Repeatable flags; resolveServerConfig checks each CIDR and names the flag. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
 
 /** Flags onto the one server input; resolveServerConfig checks and completes it. */
 function serverInput(opts: ServeFlags, log: Logger): ServerInput {
@@ -83,6 +93,11 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
       ...(opts.maxTimeout !== undefined ? { maxTimeoutMs: opts.maxTimeout } : {}),
     },
     graceMs: opts.grace,
+    targetPolicy: {
+      allow: opts.allowTarget ?? [],
+      deny: opts.denyTarget ?? [],
+      denyPrivate: opts.denyPrivateTargets === true,
+    },
     // One logger: RPC lines, warnings, and (by default) unexpected errors.
     observability: {
       logger: log,
@@ -136,6 +151,16 @@ export function serveCommand(ctx: CommandContext) {
         DEFAULT_GRACE_MS,
       )
       .option('--no-reflection', 'do not serve gRPC server reflection')
+      .option(
+        '--allow-target <cidr>',
+        'only let requests probe addresses in this range (repeatable); the most specific matching range decides',
+        collect,
+      )
+      .option('--deny-target <cidr>', 'never probe addresses in this range (repeatable)', collect)
+      .option(
+        '--deny-private-targets',
+        'never probe private, loopback, ULA or CGNAT addresses (10/8, 172.16/12, 192.168/16, 127/8, 100.64/10, ::1, fc00::/7)',
+      )
       .action(async (opts) => {
         const { io } = ctx;
         const [{ createLogger }, { startServer }, { exitCodeForStartup }] = await Promise.all([
