@@ -19,6 +19,7 @@ import {
   type FailureContext,
   type TimeoutContext,
 } from './errors.js';
+import { literalDenial, lookupFor } from './policy.js';
 import { statusExpected } from './validate.js';
 import type { AttemptError, AttemptResult, ProbeSpec } from './types.js';
 
@@ -60,7 +61,9 @@ function baseOptions(spec: ProbeSpec): https.RequestOptions {
     const headers = ['Host', spec.url.host, 'User-Agent', USER_AGENT, 'Accept', '*/*'];
     if (auth) headers.push('Authorization', `Basic ${Buffer.from(auth).toString('base64')}`);
     options = { ...target, method: spec.method, agent: false, headers };
-    if (spec.lookup) options.lookup = spec.lookup;
+    // spec.lookup, behind the target policy if there is one (built once per spec).
+    const lookup = lookupFor(spec);
+    if (lookup) options.lookup = lookup;
     BY_SPEC.set(spec, options);
   }
   return options;
@@ -183,6 +186,12 @@ export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<Attem
     const { signal } = opts;
     if (signal?.aborted) {
       a.finish(abortError(false));
+      return;
+    }
+    // An IP-literal host is never looked up: the policy is checked here, before any socket opens.
+    const denied = spec.targetPolicy && literalDenial(spec.targetPolicy, spec.url);
+    if (denied) {
+      a.finish(classifyError(denied, a.stage()));
       return;
     }
     signal?.addEventListener('abort', a.onAbort, { once: true });

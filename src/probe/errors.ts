@@ -129,10 +129,17 @@ export function attemptError(reason: ErrorReason, message: string, temporary: bo
   return code === undefined ? { reason, message, temporary } : { reason, message, temporary, code };
 }
 
+/** The target policy refused the resolved address (policy.ts's PolicyDeniedError, known by its code). */
+export function isPolicyDenied(err: unknown): boolean {
+  return errorCode(err) === 'PROBER_ERR_POLICY_DENIED';
+}
+
 /** Map a request/response error to an AttemptError. */
 export function classifyError(err: unknown, ctx: FailureContext): AttemptError {
   const code = errorCode(err);
   const msg = errorMessage(err);
+  // Before DNS: the denial arrives through the resolver hook.
+  if (isPolicyDenied(err)) return attemptError('POLICY_DENIED', msg, false, code);
   if (!ctx.connected && isDnsError(err)) {
     return attemptError('DNS', `DNS lookup failed: ${msg}`, code !== undefined && TEMPORARY_DNS_CODES.has(code), code);
   }

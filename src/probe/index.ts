@@ -24,6 +24,19 @@ export {
   statusExpected,
 } from './validate.js';
 export { runAttempt, USER_AGENT } from './attempt.js';
+export {
+  checkAddress,
+  parseCidr,
+  policyLookup,
+  preflightTarget,
+  literalDenial,
+  isPolicyDeniedError,
+  PolicyDeniedError,
+  DEFAULT_TARGET_POLICY,
+  PRIVATE_RANGES,
+  ALWAYS_DENIED,
+} from './policy.js';
+export type { TargetPolicy, SelfEndpoint, PolicyVerdict } from './policy.js';
 export type { AttemptOptions } from './attempt.js';
 export { runProbes, MIN_ATTEMPT_MS, slipToleranceMs } from './schedule.js';
 export type { ProbeRun, RunOptions } from './schedule.js';

@@ -2,6 +2,7 @@
 // monotonic clock unless named otherwise. No gRPC, metrics or React here.
 import type { LookupFunction } from 'node:net';
 import type { PhaseTimes } from '../stats/phases.js';
+import type { TargetPolicy } from './policy.js';
 
 /** Why an attempt failed. Bounded: safe as a metric label. */
 export const ERROR_REASONS = [
@@ -16,6 +17,7 @@ export const ERROR_REASONS = [
   'BODY_TOO_LARGE',
   'ABORTED',
   'UNREACHABLE',
+  'POLICY_DENIED',
   'OTHER',
 ] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
@@ -115,6 +117,8 @@ export interface ProbeSpec {
   readonly reuseConnections: boolean;
   readonly expectedStatus: readonly StatusRange[];
   readonly maxBodyBytes: number;
-  /** Resolver hook (e.g. a later target policy checks the resolved IP here). */
+  /** Resolver hook (tests feed a resolver here); the target policy filters what it returns. */
   readonly lookup?: LookupFunction;
+  /** Plain data, applied by the engine to every connection's resolved address (policy.ts). */
+  readonly targetPolicy?: TargetPolicy;
 }

@@ -3,6 +3,7 @@
 // ranges; the wire codec and the CLI only map shapes. Errors name the proto
 // field and the range.
 import { InvalidArgumentError } from './errors.js';
+import type { TargetPolicy } from './policy.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, ProbeSpec, StatusRange } from './types.js';
 
 /** How callers name a ProbeInput field: in the proto (messages) and on the CLI (hints). */
@@ -190,8 +191,13 @@ function validateMethod(value: unknown): HttpMethod {
 /**
  * Check every field of `input` against `limits` and normalise defaults.
  * Throws InvalidArgumentError naming the first bad field (in proto order).
+ * `targetPolicy` rides along in the spec; the engine applies it per connection.
  */
-export function validateProbeInput(input: ProbeInput, limits: ProbeLimits = DEFAULT_LIMITS): ProbeSpec {
+export function validateProbeInput(
+  input: ProbeInput,
+  limits: ProbeLimits = DEFAULT_LIMITS,
+  targetPolicy?: TargetPolicy,
+): ProbeSpec {
   if (input === null || typeof input !== 'object') {
     throw new InvalidArgumentError(F.endpoint.proto, 'probe request must be an object with an endpoint');
   }
@@ -213,6 +219,7 @@ export function validateProbeInput(input: ProbeInput, limits: ProbeLimits = DEFA
     reuseConnections,
     expectedStatus,
     maxBodyBytes: limits.maxBodyBytes,
+    ...(targetPolicy ? { targetPolicy } : {}),
   });
 }
 

@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
 import { isIP } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
-import { runAttempt, validateProbeInput, InvalidArgumentError } from '../probe/index.js';
+import { runAttempt, validateProbeInput, InvalidArgumentError, preflightTarget } from '../probe/index.js';
 import type { AttemptResult, HttpMethod, ProbeLimits, ProbeSpec, StatusRange } from '../probe/types.js';
 import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
 import { DEFAULT_TIMEOUT_OFFSET_MS, type ProbeEndpointSettings } from './config.js';
@@ -162,7 +162,10 @@ export interface BlackboxResult {
   readonly endpoint: string;
 }
 
-/** Validate and run one probe with /probe's resolved settings. Bad input throws BlackboxRequestError (-> 400). */
+/**
+ * Validate and run one probe with /probe's resolved settings. Bad input throws
+ * BlackboxRequestError (-> 400); a target the policy denies, PolicyDeniedError (-> 403).
+ */
 export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpointSettings): Promise<BlackboxResult> {
   const { limits } = settings;
   const moduleName = params.module == null || params.module === '' ? DEFAULT_MODULE : params.module;
@@ -184,6 +187,7 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
     spec = validateProbeInput(
       { endpoint, repetitions: 1, timeoutMs, method: mod.method, expectedStatus: mod.expectedStatus },
       limits,
+      settings.targetPolicy?.current(),
     );
   } catch (err) {
     if (err instanceof InvalidArgumentError) {
@@ -194,6 +198,8 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
     }
     throw err;
   }
+  // A PolicyDeniedError goes up as is: the handler answers 403.
+  await preflightTarget(spec, timeoutMs);
 
   const isTls = spec.url.protocol === 'https:';
   // A fresh agent per probe: a new connection and no TLS session resumption.

@@ -10,8 +10,15 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { splitHostPort } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
-import { DEFAULT_LIMITS, WARM_UP_ATTEMPTS } from '../probe/index.js';
+import {
+  DEFAULT_LIMITS,
+  DEFAULT_TARGET_POLICY,
+  parseCidr,
+  WARM_UP_ATTEMPTS,
+  type TargetPolicy,
+} from '../probe/index.js';
 import type { ProbeLimits } from '../probe/types.js';
+import { TargetPolicyRef } from './target-policy.js';
 import type { ProbeObserver } from './observer.js';
 import { loadWebConfig, type WebConfig } from './web-config.js';
 import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
@@ -80,6 +87,20 @@ export interface ServerInput {
    * own: true (default) for WARM_UP_ATTEMPTS, or how many attempts; 0/false: off.
    */
   readonly warmUp?: boolean | number;
+  /**
+   * Which addresses requests may make the server connect to (gRPC and /probe).
+   * Default: everything but the always-denied ranges and the server's own
+   * listeners. false: no policy (the embedded prober: its one caller is local).
+   */
+  readonly targetPolicy?: TargetPolicyInput | false;
+}
+
+export interface TargetPolicyInput {
+  /** CIDRs (or bare addresses); when any is given, only these may be probed. */
+  readonly allow?: readonly string[];
+  readonly deny?: readonly string[];
+  /** Deny RFC 1918, loopback, ULA and CGNAT ranges. */
+  readonly denyPrivate?: boolean;
 }
 
 export type EngineMode = 'thread' | 'inline';
@@ -162,6 +183,8 @@ export interface ServerSettings {
   readonly engine: EngineMode;
   /** Warm-up attempts per kind (fresh, kept-alive); 0: none. */
   readonly warmUpAttempts: number;
+  /** undefined: no policy. Each listener adds itself once bound. */
+  readonly targetPolicy: TargetPolicyRef | undefined;
 }
 
 export interface GrpcSettings {
@@ -190,6 +213,8 @@ export interface MetricsSettings {
 
 export interface MetricsHttpSettings {
   readonly listen: ListenAddress;
+  /** The server's policy; the port adds itself to it once bound. */
+  readonly targetPolicy: TargetPolicyRef | undefined;
   /** undefined: /probe is not served. */
   readonly probe: ProbeEndpointSettings | undefined;
   /** TLS, users and headers from --web-config; undefined: plain HTTP, open. */
@@ -202,6 +227,7 @@ export interface ProbeEndpointSettings {
   readonly maxConcurrent: number;
   readonly timeoutOffsetMs: number;
   readonly tls: Pick<AgentOptions, 'ca'> | undefined;
+  readonly targetPolicy: TargetPolicyRef | undefined;
 }
 
 // ---- option names in errors -----------------------------------------------
@@ -217,6 +243,8 @@ export type SettingPath =
   | 'tls.keyFile'
   | 'tls.clientCaFile'
   | 'auth.tokenFile'
+  | 'targetPolicy.allow'
+  | 'targetPolicy.deny'
   | `limits.${Exclude<keyof ProbeLimits, 'allowContinuous'>}`
   | 'observability.metrics.listen'
   | 'observability.metrics.maxEndpoints'
@@ -314,6 +342,7 @@ export function resolveMetricsHttp(
   input: Pick<MetricsInput, 'listen' | 'probe' | 'maxConcurrentProbes' | 'blackbox' | 'webConfigFile'>,
   limits: ProbeLimits,
   name: Namer = namer(),
+  targetPolicy?: TargetPolicyRef,
 ): MetricsHttpSettings {
   const text = input.listen ?? DEFAULT_METRICS_ADDR;
   const listen: ListenAddress = { ...parseMetricsAddr(text, name('observability.metrics.listen')), text };
@@ -321,7 +350,8 @@ export function resolveMetricsHttp(
     input.webConfigFile === undefined
       ? undefined
       : loadWebConfig(input.webConfigFile, name('observability.metrics.webConfigFile'));
-  if (input.probe === false) return Object.freeze({ listen: Object.freeze(listen), probe: undefined, web });
+  if (input.probe === false)
+    return Object.freeze({ listen: Object.freeze(listen), probe: undefined, web, targetPolicy });
   const probe: ProbeEndpointSettings = {
     limits,
     maxConcurrent: wholeAtLeastOne(
@@ -335,14 +365,16 @@ export function resolveMetricsHttp(
       'timeoutOffsetMs',
     ),
     tls: input.blackbox?.tls,
+    targetPolicy,
   };
-  return Object.freeze({ listen: Object.freeze(listen), probe: Object.freeze(probe), web });
+  return Object.freeze({ listen: Object.freeze(listen), probe: Object.freeze(probe), web, targetPolicy });
 }
 
 function resolveMetrics(
   input: ObservabilityInput['metrics'],
   limits: ProbeLimits,
   name: Namer,
+  policy: TargetPolicyRef | undefined,
 ): MetricsSettings | undefined {
   if (input === undefined || input === false) return undefined;
   if (input.webConfigFile !== undefined && input.listen === undefined)
@@ -355,7 +387,7 @@ function resolveMetrics(
       'maxEndpoints',
     ),
     defaultMetrics: input.defaultMetrics ?? true,
-    http: input.listen === undefined ? undefined : resolveMetricsHttp(input, limits, name),
+    http: input.listen === undefined ? undefined : resolveMetricsHttp(input, limits, name, policy),
   });
 }
 
@@ -394,6 +426,35 @@ function resolveAuth(input: ServerInput['auth'], name: Namer): AuthSettings | un
   return Object.freeze({ tokenFile: input.tokenFile, option, tokens: loadTokenFile(input.tokenFile, option) });
 }
 
+function cidrList(value: unknown, option: string): readonly string[] {
+  if (value === undefined) return Object.freeze([]);
+  const list: unknown[] = Array.isArray(value) ? value : [value];
+  for (const c of list) {
+    if (typeof c !== 'string' || parseCidr(c) === undefined) {
+      throw new ConfigError(
+        option,
+        `${option} must be a CIDR such as 10.0.0.0/8 or fd00::/8, or an IP address (got ${JSON.stringify(c)})`,
+      );
+    }
+  }
+  return Object.freeze(list.map((c) => (c as string).trim()));
+}
+
+/** The policy's flags checked once (a bad CIDR names its option); the listeners join it as they bind. */
+export function resolveTargetPolicy(
+  input: TargetPolicyInput | false | undefined,
+  name: Namer = namer(),
+): TargetPolicyRef | undefined {
+  if (input === false) return undefined;
+  const policy: TargetPolicy = Object.freeze({
+    allow: cidrList(input?.allow, name('targetPolicy.allow')),
+    deny: cidrList(input?.deny, name('targetPolicy.deny')),
+    denyPrivate: input?.denyPrivate === true,
+    self: DEFAULT_TARGET_POLICY.self,
+  });
+  return new TargetPolicyRef(policy);
+}
+
 // ---- the one entry point ---------------------------------------------------
 
 const RESOLVED = new WeakSet<object>();
@@ -411,6 +472,7 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
   const name = namer(options.names);
   const obs = input.observability ?? {};
   const limits = resolveLimits(input.limits, name);
+  const targetPolicy = resolveTargetPolicy(input.targetPolicy, name);
   const listen = input.listen ?? DEFAULT_LISTEN;
   const settings: ServerSettings = Object.freeze({
     listen: Object.freeze({ ...parseListen(listen, name('listen')), text: listen }),
@@ -430,7 +492,8 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
     health: obs.health !== false,
     reflection: obs.reflection === false ? 'off' : obs.reflection === true ? 'required' : 'if-available',
     descriptorSetPath: obs.descriptorSetPath,
-    metrics: resolveMetrics(obs.metrics, limits, name),
+    metrics: resolveMetrics(obs.metrics, limits, name, targetPolicy),
+    targetPolicy,
     engine: resolveEngine(input.engine, name),
     warmUpAttempts: resolveWarmUp(input.warmUp, name),
   });

@@ -6,6 +6,7 @@ import type { AddressInfo } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import type { Registry } from 'prom-client';
 import type { Logger } from 'pino';
+import { isPolicyDeniedError } from '../probe/policy.js';
 import type { ProbeLimits } from '../probe/types.js';
 import { formatHostPort } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
@@ -19,6 +20,7 @@ import {
 import {
   resolveLimits,
   resolveMetricsHttp,
+  resolveTargetPolicy,
   type BlackboxInput,
   type ListenAddress,
   type MetricsHttpSettings,
@@ -93,7 +95,8 @@ function indexPage(probe: boolean): string {
 
 /** Resolves `options` the way resolveServerConfig does, then serves them. */
 export function startMetricsServer(options: MetricsServerOptions): Promise<RunningMetricsServer> {
-  return serveMetrics(resolveMetricsHttp(options, resolveLimits(options.limits)), options.registry, options.logger);
+  const settings = resolveMetricsHttp(options, resolveLimits(options.limits), undefined, resolveTargetPolicy({}));
+  return serveMetrics(settings, options.registry, options.logger);
 }
 
 /** /probe with a cap on probes running at once. */
@@ -139,6 +142,11 @@ function probeHandler(settings: ProbeEndpointSettings, logger: Logger | undefine
       if (err instanceof BlackboxRequestError) {
         logger?.debug({ field: err.field, error: err.message }, 'probe rejected');
         send(res, 400, `${err.message}\n`);
+        return;
+      }
+      if (isPolicyDeniedError(err)) {
+        logger?.debug({ rule: err.rule, address: err.address }, 'probe denied by the target policy');
+        send(res, 403, `${err.message}\n`);
         return;
       }
       throw err;
@@ -303,6 +311,7 @@ export async function serveMetrics(
   server.on('error', (err) => logger?.error({ err }, 'metrics server error'));
   const { port } = server.address() as AddressInfo;
   const { host } = settings.listen;
+  settings.targetPolicy?.addListener('metrics listener', host, port);
   // All interfaces: the URL points at loopback, which is among them.
   const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
 

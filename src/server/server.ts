@@ -129,6 +129,7 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
     logger: settings.errorLogger,
     ...(settings.deadlineMarginMs !== undefined ? { deadlineMarginMs: settings.deadlineMarginMs } : {}),
     ...(engine.runProbes ? { runProbes: engine.runProbes } : {}),
+    ...(settings.targetPolicy ? { targetPolicy: settings.targetPolicy } : {}),
   });
   service.addToServer(server);
   obs.addToServer(server);
@@ -139,6 +140,7 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
   let metrics: RunningMetricsServer | undefined;
   try {
     port = await bind(server, settings, tls && tlsCredentials(tls));
+    settings.targetPolicy?.addListener('gRPC listener', settings.listen.host, port);
     metrics = await obs.start(); // metrics port, then health SERVING
   } catch (err) {
     server.forceShutdown();
@@ -284,6 +286,8 @@ export function startEmbeddedServer(
     listen: '127.0.0.1:0',
     observer: NOOP_OBSERVER,
     observability: { health: false, reflection: false },
+    // Its one caller is the local user, who can reach any address anyway.
+    targetPolicy: false,
   });
 }
 

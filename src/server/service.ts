@@ -8,7 +8,8 @@ import { once } from 'node:events';
 import type * as grpc from '@grpc/grpc-js';
 import { prober } from '../generated/prober/v1/prober.js';
 import { attemptEvent, requestFromProto, summaryEvent, summaryToProto } from '../wire/index.js';
-import { DEFAULT_LIMITS, runProbes as engineRunProbes, validateProbeInput } from '../probe/index.js';
+import { DEFAULT_LIMITS, runProbes as engineRunProbes, preflightTarget, validateProbeInput } from '../probe/index.js';
+import type { TargetPolicy } from '../probe/policy.js';
 import type { AttemptResult, ProbeLimits, ProbeSpec } from '../probe/types.js';
 import type { RunOptions } from '../probe/index.js';
 import { RunStats } from '../stats/index.js';
@@ -43,6 +44,8 @@ export interface ProberServiceOptions {
   readonly maxBuffered?: number;
   /** The engine; tests may substitute it. */
   readonly runProbes?: RunProbesFn;
+  /** Read at each call's start (listeners join it as they bind); its data rides in the spec. */
+  readonly targetPolicy?: { current(): TargetPolicy };
 }
 
 /**
@@ -180,6 +183,7 @@ export class ProberService {
   private readonly margin: (budgetMs: number) => number;
   private readonly maxBuffered: number | undefined;
   private readonly runProbes: RunProbesFn;
+  private readonly targetPolicy: { current(): TargetPolicy } | undefined;
 
   constructor(options: ProberServiceOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -189,6 +193,7 @@ export class ProberService {
     this.margin = typeof m === 'function' ? m : typeof m === 'number' ? () => m : defaultDeadlineMargin;
     this.maxBuffered = options.maxBuffered;
     this.runProbes = options.runProbes ?? engineRunProbes;
+    this.targetPolicy = options.targetPolicy;
   }
 
   addToServer(server: grpc.Server): void {
@@ -249,6 +254,8 @@ export class ProberService {
     let spec: ProbeSpec;
     try {
       spec = this.validate(call.request, out.allowContinuous);
+      // An IP literal, or a name whose addresses are all denied: PERMISSION_DENIED before any attempt.
+      await preflightTarget(spec, spec.timeoutMs);
     } catch (err) {
       out.fail(toServiceError(err, this.logger, out.rpc));
       return;
@@ -300,7 +307,8 @@ export class ProberService {
   }
 
   private validate(req: pb.ProbeRequest, stream: boolean): ProbeSpec {
-    return validateProbeInput(requestFromProto(req), { ...this.limits, allowContinuous: stream });
+    const limits = { ...this.limits, allowContinuous: stream };
+    return validateProbeInput(requestFromProto(req), limits, this.targetPolicy?.current());
   }
 
   private start(spec: ProbeSpec, ctl: CallControl, deadline: number | undefined) {

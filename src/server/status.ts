@@ -2,7 +2,8 @@
 // RPC error; a target that is down, slow or answers 500 is data in the reply.
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../probe/errors.js';
-import { STATUS_DETAILS_KEY, encodeBadRequestStatus } from '../wire/index.js';
+import { isPolicyDeniedError, type PolicyDeniedError } from '../probe/policy.js';
+import { STATUS_DETAILS_KEY, encodeBadRequestStatus, encodeErrorInfoStatus } from '../wire/index.js';
 import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
 
 export { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
@@ -24,13 +25,26 @@ function invalidArgument(err: InvalidArgumentError): ServiceError {
   return serviceError(status.INVALID_ARGUMENT, err.message, metadata);
 }
 
+/** PERMISSION_DENIED naming the rule; a google.rpc.ErrorInfo detail carries the rule and address for programs. */
+function permissionDenied(err: PolicyDeniedError): ServiceError {
+  const metadata = new Metadata();
+  const detail = encodeErrorInfoStatus(status.PERMISSION_DENIED, err.message, {
+    reason: 'POLICY_DENIED',
+    domain: 'prober',
+    metadata: { rule: err.rule, address: err.address },
+  });
+  metadata.set(STATUS_DETAILS_KEY, Buffer.from(detail.buffer, detail.byteOffset, detail.byteLength));
+  return serviceError(status.PERMISSION_DENIED, err.message, metadata);
+}
+
 /**
  * Map an error thrown while handling a call to a gRPC error for the callback
  * or `call.emit('error')`. InvalidArgumentError keeps its message and sends
- * its field as a BadRequest detail; anything else is logged and becomes INTERNAL.
+ * its field as a BadRequest detail; PolicyDeniedError is PERMISSION_DENIED; anything else is logged and becomes INTERNAL.
  */
 export function toServiceError(err: unknown, log: ErrorLogger = STDERR_LOGGER, rpc = 'rpc'): ServiceError {
   if (err instanceof InvalidArgumentError) return invalidArgument(err);
+  if (isPolicyDeniedError(err)) return permissionDenied(err);
   log.error({ err, rpc }, 'unexpected error while handling a call');
   return serviceError(status.INTERNAL, INTERNAL_DETAILS);
 }

@@ -7,11 +7,20 @@
 //   google/protobuf/any.proto       Any { string type_url = 1; bytes value = 2; }
 //   google/rpc/error_details.proto  BadRequest { repeated FieldViolation field_violations = 1; }
 //                                   FieldViolation { string field = 1; string description = 2; }
+//                                   ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
 import { BinaryReader, BinaryWriter } from 'google-protobuf';
 
 /** The trailer key gRPC implementations read the rich status from. */
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 export const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
+export const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
+
+/** google.rpc.ErrorInfo: a machine-readable reason (e.g. POLICY_DENIED) and facts about it. */
+export interface ErrorInfo {
+  readonly reason: string;
+  readonly domain: string;
+  readonly metadata: Readonly<Record<string, string>>;
+}
 
 export interface FieldViolation {
   /** Path to the bad request field, e.g. `expected_status`. */
@@ -24,6 +33,8 @@ export interface RpcStatusDetails {
   readonly message: string;
   /** From the first google.rpc.BadRequest detail; empty when there is none. */
   readonly fieldViolations: readonly FieldViolation[];
+  /** The first google.rpc.ErrorInfo detail, if any. */
+  readonly errorInfo?: ErrorInfo;
 }
 
 function encodeBadRequest(violations: readonly FieldViolation[]): Uint8Array {
@@ -37,21 +48,64 @@ function encodeBadRequest(violations: readonly FieldViolation[]): Uint8Array {
   return w.getResultBuffer();
 }
 
+function encodeStatus(code: number, message: string, typeUrl: string, value: Uint8Array): Uint8Array {
+  const w = new BinaryWriter();
+  if (code !== 0) w.writeInt32(1, code);
+  if (message !== '') w.writeString(2, message);
+  w.writeMessage(3, value, (bytes: Uint8Array, aw: BinaryWriter) => {
+    aw.writeString(1, typeUrl);
+    aw.writeBytes(2, bytes);
+  });
+  return w.getResultBuffer();
+}
+
 /** Serialized google.rpc.Status{code, message, details: [Any(BadRequest)]}. */
 export function encodeBadRequestStatus(
   code: number,
   message: string,
   violations: readonly FieldViolation[],
 ): Uint8Array {
-  const value = encodeBadRequest(violations);
+  return encodeStatus(code, message, BAD_REQUEST_TYPE_URL, encodeBadRequest(violations));
+}
+
+/** Serialized google.rpc.Status{code, message, details: [Any(ErrorInfo)]}. */
+export function encodeErrorInfoStatus(code: number, message: string, info: ErrorInfo): Uint8Array {
   const w = new BinaryWriter();
-  if (code !== 0) w.writeInt32(1, code);
-  if (message !== '') w.writeString(2, message);
-  w.writeMessage(3, value, (bytes: Uint8Array, aw: BinaryWriter) => {
-    aw.writeString(1, BAD_REQUEST_TYPE_URL);
-    aw.writeBytes(2, bytes);
-  });
-  return w.getResultBuffer();
+  if (info.reason !== '') w.writeString(1, info.reason);
+  if (info.domain !== '') w.writeString(2, info.domain);
+  for (const [k, v] of Object.entries(info.metadata)) {
+    // A proto map entry is a message {key = 1; value = 2}.
+    w.writeMessage(3, [k, v], (kv: string[], mw: BinaryWriter) => {
+      mw.writeString(1, kv[0]!);
+      mw.writeString(2, kv[1]!);
+    });
+  }
+  return encodeStatus(code, message, ERROR_INFO_TYPE_URL, w.getResultBuffer());
+}
+
+function decodeErrorInfo(bytes: Uint8Array): ErrorInfo {
+  let reason = '';
+  let domain = '';
+  const metadata: Record<string, string> = {};
+  const r = new BinaryReader(bytes);
+  while (r.nextField() && !r.isEndGroup()) {
+    const n = r.getFieldNumber();
+    if (n === 1) reason = r.readString();
+    else if (n === 2) domain = r.readString();
+    else if (n === 3) {
+      const kv = { key: '', value: '' };
+      r.readMessage(kv, (e: typeof kv, er: BinaryReader) => {
+        while (er.nextField() && !er.isEndGroup()) {
+          const f = er.getFieldNumber();
+          if (f === 1) e.key = er.readString();
+          else if (f === 2) e.value = er.readString();
+          else er.skipField();
+        }
+      });
+      metadata[kv.key] = kv.value;
+    } else r.skipField();
+  }
+  return { reason, domain, metadata };
 }
 
 function decodeViolations(bytes: Uint8Array): FieldViolation[] {
@@ -85,6 +139,7 @@ export function decodeStatusDetails(bytes: Uint8Array): RpcStatusDetails | undef
     let code = 0;
     let message = '';
     let violations: FieldViolation[] | undefined;
+    let errorInfo: ErrorInfo | undefined;
     const r = new BinaryReader(bytes);
     while (r.nextField() && !r.isEndGroup()) {
       const n = r.getFieldNumber();
@@ -101,9 +156,10 @@ export function decodeStatusDetails(bytes: Uint8Array): RpcStatusDetails | undef
           }
         });
         if (violations === undefined && any.typeUrl === BAD_REQUEST_TYPE_URL) violations = decodeViolations(any.value);
+        if (errorInfo === undefined && any.typeUrl === ERROR_INFO_TYPE_URL) errorInfo = decodeErrorInfo(any.value);
       } else r.skipField();
     }
-    return { code, message, fieldViolations: violations ?? [] };
+    return { code, message, fieldViolations: violations ?? [], ...(errorInfo ? { errorInfo } : {}) };
   } catch {
     return undefined;
   }

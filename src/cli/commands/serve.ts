@@ -69,6 +69,9 @@ interface ServeFlags {
   readonly tlsClientCa?: string | undefined;
   readonly authTokenFile?: string | undefined;
   readonly webConfig?: string | undefined;
+  readonly allowTarget?: string[] | undefined;
+  readonly denyTarget?: string[] | undefined;
+  readonly denyPrivateTargets?: true | undefined;
 }
 
 /** Each setting serve maps, by the flag that sets it, so a ConfigError names the flag. */
@@ -85,7 +88,14 @@ const FLAG_NAMES: SettingNames = {
   'tls.clientCaFile': '--tls-client-ca',
   'auth.tokenFile': '--auth-token-file',
   'observability.metrics.webConfigFile': '--web-config',
+  'targetPolicy.allow': '--allow-target',
+  'targetPolicy.deny': '--deny-target',
 };
+
+/** Repeatable flags; resolveServerConfig checks each CIDR and names the flag. */
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
 
 /** --tls-cert and --tls-key come together; --tls-client-ca needs them. */
 function tlsInput(opts: ServeFlags): ServerInput['tls'] {
@@ -127,6 +137,11 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
       ...(opts.maxTimeout !== undefined ? { maxTimeoutMs: opts.maxTimeout } : {}),
     },
     graceMs: opts.grace,
+    targetPolicy: {
+      allow: opts.allowTarget ?? [],
+      deny: opts.denyTarget ?? [],
+      denyPrivate: opts.denyPrivateTargets === true,
+    },
     // One logger: RPC lines, warnings, and (by default) unexpected errors.
     observability: {
       logger: log,
@@ -218,6 +233,16 @@ export function serveCommand(ctx: CommandContext) {
       .option(
         '--auth-token-file <file>',
         "require 'authorization: Bearer <token>' on every call but health; one token per line, '[name:] token' (re-read on SIGHUP)",
+      )
+      .option(
+        '--allow-target <cidr>',
+        'only let requests probe addresses in this range (repeatable); the most specific matching range decides',
+        collect,
+      )
+      .option('--deny-target <cidr>', 'never probe addresses in this range (repeatable)', collect)
+      .option(
+        '--deny-private-targets',
+        'never probe private, loopback, ULA or CGNAT addresses (10/8, 172.16/12, 192.168/16, 127/8, 100.64/10, ::1, fc00::/7)',
       )
       .action((opts) => runServe(ctx, opts))
   );

@@ -27,7 +27,8 @@ export namespace prober.v1 {
         ERROR_REASON_BODY_TOO_LARGE = 9,
         ERROR_REASON_ABORTED = 10,
         ERROR_REASON_UNREACHABLE = 11,
-        ERROR_REASON_OTHER = 12
+        ERROR_REASON_OTHER = 12,
+        ERROR_REASON_POLICY_DENIED = 13
     }
     export class StatusRange extends pb_1.Message {
         #one_of_decls: number[][] = [];
