@@ -21,7 +21,7 @@ let tokens: RunningServer; // TLS + tokens
 let mtls: RunningServer;
 
 before(async () => {
-  files = makeTlsFiles();
+  files = await makeTlsFiles();
   target = await startTarget();
   tokenFile = join(files.dir, 'tokens');
   writeFileSync(tokenFile, `cli: ${TOKEN}\n`);
@@ -42,7 +42,7 @@ after(async () => {
   await tokens.close(0);
   await mtls.close(0);
   await target.close();
-  files.remove();
+  await files.remove();
 });
 
 async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; err: string }> {
@@ -81,7 +81,7 @@ test('TLS and token failures: one line naming what failed, exit 3', async () => 
     [
       ['-s', `127.0.0.1:${tokens.port}`, '--ca', files.caCert, '--server-name', 'prober.example'],
       { PROBER_TOKEN: TOKEN },
-      /name mismatch: certificate is for DNS:localhost, IP Address:127\.0\.0\.1, not prober\.example \(use --server-name\)$/,
+      /name mismatch: certificate is for DNS:localhost, IP Address:127\.0\.0\.1, IP Address:0:0:0:0:0:0:0:1, not prober\.example \(use --server-name\)$/,
     ],
     [
       ['-s', s, '--ca', files.caCert],

@@ -3,31 +3,18 @@
 // rewritten for 127.0.0.1), asserted through its HTTP API.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { once } from 'node:events';
-import { freePort, startTarget } from './helpers/target.js';
-import { sleep } from './helpers/wait.js';
+import { startTarget } from './helpers/target.js';
+import { PROMETHEUS, startPrometheus } from './helpers/prometheus.js';
 import { startServer } from '../src/server/server.js';
 import { connect, probeOnce } from '../src/client/index.js';
 
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
 
-function binary(name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const path = found.status === 0 ? found.stdout.trim() : undefined;
-  if (!path && process.env.CI) throw new Error(`${name} is required in CI (apt-get install -y prometheus)`);
-  return path;
-}
-const prometheus = binary('prometheus');
-
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
-}
+const prometheus = PROMETHEUS;
 
 /** Rewrite the shipped config for this test; fails loudly if its shape changed. */
 export function localConfig(shipped: string, metricsAddr: string, targets: string[], rulesPath: string): string {
@@ -71,55 +58,7 @@ test('Prometheus scrapes /metrics and /probe: both gauge series, the histogram, 
     localConfig(shipped, metricsAddr, [endpointA, endpointB], root('deploy/prometheus/rules.yml')),
   );
 
-  const port = await freePort();
-  const api = `http://127.0.0.1:${port}`;
-  let log = '';
-  const proc: ChildProcess = spawn(
-    prometheus!,
-    [
-      `--config.file=${join(dir, 'prometheus.yml')}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = once(proc, 'exit');
-  t.after(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const killer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
-  });
-
-  const until = async <T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> => {
-    const deadline = Date.now() + ms;
-    let last: unknown;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`prometheus exited (${proc.exitCode}): ${log}`);
-      try {
-        const v = await fn();
-        if (v !== undefined) return v;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline)
-        throw new Error(`timed out waiting for ${what} (${String(last ?? '')}); prometheus log: ${log}`);
-      await sleep(250);
-    }
-  };
-  const query = async (q: string): Promise<Sample[]> => {
-    const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`);
-    const body = (await res.json()) as { status: string; error?: string; data: { result: Sample[] } };
-    assert.equal(body.status, 'success', `${q}: ${body.error}`);
-    return body.data.result;
-  };
-
-  await until('prometheus ready', async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined));
+  const { api, until, query } = await startPrometheus(t, join(dir, 'prometheus.yml'), join(dir, 'data'));
 
   const conn = connect(srv.address);
   try {

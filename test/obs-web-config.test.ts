@@ -4,25 +4,17 @@
 // password and a missing client certificate leave their targets down.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { testPki } from './helpers/certs.js';
-import { freePort, startTarget } from './helpers/target.js';
-import { sleep } from './helpers/wait.js';
+import { startTarget } from './helpers/target.js';
+import { PROMETHEUS, startPrometheus } from './helpers/prometheus.js';
 import { startServer } from '../src/server/server.js';
 
 const DOC = fileURLToPath(new URL('../docs/metrics.md', import.meta.url));
 
-function binary(name: string): string | undefined {
-  const found = spawnSync('sh', ['-c', `command -v ${name}`], { encoding: 'utf8' });
-  const path = found.status === 0 ? found.stdout.trim() : undefined;
-  if (!path && process.env.CI) throw new Error(`${name} is required in CI (apt-get install -y prometheus)`);
-  return path;
-}
-const prometheus = binary('prometheus');
+const prometheus = PROMETHEUS;
 
 /** The ```yaml block after `<!-- marker …-->` in docs/metrics.md. */
 function docBlock(doc: string, marker: string): string {
@@ -40,11 +32,6 @@ function replaceAll(text: string, pairs: Record<string, string>): string {
     out = out.split(from).join(to);
   }
   return out;
-}
-
-interface Sample {
-  metric: Record<string, string>;
-  value: [number, string];
 }
 
 test('Prometheus scrapes /metrics and /probe over mTLS with basic auth; wrong password and no client cert: down', {
@@ -101,53 +88,7 @@ test('Prometheus scrapes /metrics and /probe over mTLS with basic auth; wrong pa
   const config = join(pki.dir, 'prometheus.yml');
   await writeFile(config, `global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n\n${scrape}${negatives}`);
 
-  const port = await freePort();
-  const api = `http://127.0.0.1:${port}`;
-  let log = '';
-  const proc: ChildProcess = spawn(
-    prometheus!,
-    [
-      `--config.file=${config}`,
-      `--storage.tsdb.path=${join(pki.dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  proc.stdout!.on('data', (d: Buffer) => (log += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (log += d.toString()));
-  const exited = once(proc, 'exit');
-  t.after(async () => {
-    if (proc.exitCode === null && proc.signalCode === null) {
-      proc.kill('SIGTERM');
-      const killer = setTimeout(() => proc.kill('SIGKILL'), 5000);
-      await exited;
-      clearTimeout(killer);
-    }
-  });
-
-  const until = async <T>(what: string, fn: () => Promise<T | undefined>, ms = 45_000): Promise<T> => {
-    const deadline = Date.now() + ms;
-    let last: unknown;
-    for (;;) {
-      if (proc.exitCode !== null) throw new Error(`prometheus exited (${proc.exitCode}): ${log}`);
-      try {
-        const v = await fn();
-        if (v !== undefined) return v;
-      } catch (err) {
-        last = err;
-      }
-      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what} (${String(last ?? '')}); log: ${log}`);
-      await sleep(250);
-    }
-  };
-  const query = async (q: string): Promise<Sample[]> => {
-    const res = await fetch(`${api}/api/v1/query?query=${encodeURIComponent(q)}`);
-    const body = (await res.json()) as { status: string; error?: string; data: { result: Sample[] } };
-    assert.equal(body.status, 'success', `${q}: ${body.error}`);
-    return body.data.result;
-  };
-  await until('prometheus ready', async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined));
+  const { api, until, query } = await startPrometheus(t, config, join(pki.dir, 'data'));
 
   const ups = await until('every job scraped once', async () => {
     const r = await query('up');
@@ -156,7 +97,7 @@ test('Prometheus scrapes /metrics and /probe over mTLS with basic auth; wrong pa
   assert.deepEqual(
     Object.fromEntries(ups),
     { prober: '1', prober_probe: '1', wrong_password: '0', no_client_cert: '0' },
-    `targets: ${log}`,
+    `targets: ${JSON.stringify(await (await fetch(`${api}/api/v1/targets`)).json())}`,
   );
   const probe = await query('probe_success{job="prober_probe"}');
   assert.equal(probe[0]?.value[1], '1');

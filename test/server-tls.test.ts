@@ -33,7 +33,7 @@ const logLines: Array<Record<string, unknown>> = [];
 let rawLog = '';
 
 before(async () => {
-  files = makeTlsFiles();
+  files = await makeTlsFiles();
   target = await startTarget();
   tokenFile = join(files.dir, 'tokens');
   writeFileSync(tokenFile, `# test tokens\n\nci: ${TOKEN_CI}\n${TOKEN_ANON}\n`);
@@ -41,7 +41,7 @@ before(async () => {
 after(async () => {
   for (const s of servers) await s.close(0);
   await target.close();
-  files.remove();
+  await files.remove();
 });
 
 const pem = (p: string): Buffer => readFileSync(p);
@@ -203,7 +203,7 @@ test('reload: a renewed certificate reaches new connections while a running stre
   })().catch((err: unknown) => err);
   while (seen < 3) await new Promise((r) => setTimeout(r, 10));
 
-  files.renewServer();
+  await files.renewServer();
   const fresh = new X509Certificate(pem(files.serverCert)).serialNumber;
   assert.notEqual(fresh, before);
   const r = s.reload();
