@@ -11,7 +11,7 @@ export const EXIT = Object.freeze({
   PROBE_FAILED: 1,
   /** Bad flags or configuration, or the server said INVALID_ARGUMENT. */
   USAGE: 2,
-  /** Any other RPC or runtime error (server unavailable, could not listen, ...). */
+  /** Any other RPC or runtime error (server unavailable, could not listen, ...), or the server shut down mid-run. */
   RPC: 3,
 });
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];

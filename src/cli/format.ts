@@ -86,6 +86,9 @@ export function deadlineAdvice(s: Summary, ctx: SummaryContext): string | undefi
   return `${done} of ${ctx.requested} attempts before ${within}${cut}; raise --deadline`;
 }
 
+/** The human summary's line for a run the server's shutdown cut short. */
+export const SHUTDOWN_LINE = 'server shut down: it stopped the run early; these statistics cover every attempt it sent';
+
 /** Multi-line human summary; the average is the headline. */
 export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN): string {
   const lines: string[] = [];
@@ -139,6 +142,7 @@ export function formatSummary(s: Summary, ctx: SummaryContext, st: Style = PLAIN
   lines.push(
     `  deadline reached  ${s.deadlineReached ? st.red('yes') : 'no'}${advice === undefined ? '' : `: ${advice}`}`,
   );
+  if (s.shutdown) lines.push(st.red(`  ${SHUTDOWN_LINE}`));
   if (s.scheduleSlips > 0) lines.push(`  schedule slips    ${s.scheduleSlips}`);
   if (s.backpressureWaitMs > 0) lines.push(`  backpressure wait ${formatMsFixed(s.backpressureWaitMs)}`);
   if (ctx.interrupted === true) lines.push(st.dim('  interrupted: statistics over the attempts received so far'));
@@ -223,6 +227,7 @@ export function summaryJson(s: Summary): Record<string, unknown> {
     errors: s.errors.map((c) => ({ reason: c.reason, count: c.count })),
     scheduleSlips: s.scheduleSlips,
     deadlineReached: s.deadlineReached,
+    shutdown: s.shutdown,
     backpressureWaitMs: s.backpressureWaitMs,
     elapsedMs: s.elapsedMs,
     eventsSent: s.eventsSent,

@@ -17,9 +17,12 @@ export { EXIT, exitCodeForStop, type ExitCode } from './exit.js';
 /**
  * 0 when every requested attempt ran and succeeded; 1 when any failed or the
  * run was cut short (deadline, Ctrl-C). A continuous run (requested 0) has no
- * count to reach: it passes when nothing failed.
+ * count to reach: it passes when nothing failed. 3 when the server's shutdown
+ * cut the run (`shutdown`), whatever was measured: the prober, not the target,
+ * ended it, as the stream's UNAVAILABLE says; run again elsewhere.
  */
 export function exitCodeForSummary(s: Summary, requested: number, interrupted = false): ExitCode {
+  if (s.shutdown) return EXIT.RPC;
   if (s.failures > 0) return EXIT.PROBE_FAILED;
   if (requested === 0) return EXIT.OK;
   // Aborted attempts are not failures, but they are not the requested attempts either.

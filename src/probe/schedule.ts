@@ -15,6 +15,11 @@ export interface RunOptions {
   /** `performance.now()` time by which every attempt must have finished. */
   readonly deadline?: number;
   /**
+   * Aborting stops new launches only (the server shutting down): attempts in
+   * flight still finish and are delivered, then iteration ends.
+   */
+  readonly windDown?: AbortSignal;
+  /**
    * Most finished-but-unconsumed results held (default: concurrency). A slot
    * stays taken from launch until its result is handed to the consumer, so a
    * value below `concurrency` also lowers the attempts in flight.
@@ -70,6 +75,7 @@ type Waiter = (r: IteratorResult<AttemptResult>) => void;
 class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
   private readonly spec: ProbeSpec;
   private readonly signal: AbortSignal | undefined;
+  private readonly windDown: AbortSignal | undefined;
   private readonly deadline: number | undefined;
   private readonly capacity: number;
   private readonly agent: http.Agent | undefined;
@@ -90,10 +96,17 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
   private loop: LoopDelayRecorder | undefined;
   private pumpSoon: NodeJS.Immediate | undefined;
   private readonly onAbort = (): void => this.close();
+  private readonly onWindDown = (): void => {
+    this.exhausted = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    this.timer = undefined;
+    this.maybeEnd();
+  };
 
   constructor(spec: ProbeSpec, options: RunOptions) {
     this.spec = spec;
     this.signal = options.signal;
+    this.windDown = options.windDown;
     this.deadline = options.deadline;
     const maxBuffered = options.maxBuffered ?? spec.concurrency;
     this.capacity = Number.isFinite(maxBuffered) ? Math.max(1, Math.floor(maxBuffered)) : spec.concurrency;
@@ -143,6 +156,8 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
       return;
     }
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    if (this.windDown?.aborted) this.exhausted = true;
+    else this.windDown?.addEventListener('abort', this.onWindDown, { once: true });
     this.loop = startLoopDelayRecorder();
     this.nextDue = performance.now();
     this.pump();
@@ -262,6 +277,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
     if (this.pumpSoon !== undefined) clearImmediate(this.pumpSoon);
     this.pumpSoon = undefined;
     this.signal?.removeEventListener('abort', this.onAbort);
+    this.windDown?.removeEventListener('abort', this.onWindDown);
     this.loop?.stop();
     for (const ac of this.inFlight) ac.abort();
     this.inFlight.clear();

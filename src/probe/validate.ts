@@ -5,6 +5,7 @@
 import { InvalidArgumentError } from './errors.js';
 import type { TargetPolicy } from './policy.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, ProbeSpec, StatusRange } from './types.js';
+import { redactUrl } from '../common/redact.js';
 
 /** How callers name a ProbeInput field: in the proto (messages) and on the CLI (hints). */
 export interface InputFieldNames {
@@ -69,6 +70,11 @@ function show(value: unknown): string {
   return typeof value === 'object' ? 'an object' : String(value);
 }
 
+/** A URL for a message: its credentials go before the truncation could split them. */
+function showUrl(value: unknown): string {
+  return show(typeof value === 'string' ? redactUrl(value) : value);
+}
+
 function isInt(value: unknown): value is number {
   return typeof value === 'number' && Number.isInteger(value);
 }
@@ -86,7 +92,7 @@ function validateEndpoint(endpoint: unknown): URL {
   const bad = (): InvalidArgumentError =>
     new InvalidArgumentError(
       F.endpoint.proto,
-      `${F.endpoint.proto} must be an absolute http:// or https:// URL (got ${endpoint === undefined || endpoint === '' ? 'nothing' : show(endpoint)})`,
+      `${F.endpoint.proto} must be an absolute http:// or https:// URL (got ${endpoint === undefined || endpoint === '' ? 'nothing' : showUrl(endpoint)})`,
     );
   if (typeof endpoint !== 'string' || endpoint.trim() === '') throw bad();
   let url: URL;
@@ -97,7 +103,7 @@ function validateEndpoint(endpoint: unknown): URL {
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad();
   if (url.hostname === '') {
-    throw new InvalidArgumentError(F.endpoint.proto, `${F.endpoint.proto} must name a host (got ${show(endpoint)})`);
+    throw new InvalidArgumentError(F.endpoint.proto, `${F.endpoint.proto} must name a host (got ${showUrl(endpoint)})`);
   }
   // The fragment is never sent; dropping it keeps the spec canonical.
   url.hash = '';

@@ -69,13 +69,18 @@ class RemoteRun implements AsyncIterableIterator<AttemptResult> {
     this.confirm = resolve;
   });
   private readonly onAbort = (): void => this.stop();
+  private readonly onWindDown = (): void => {
+    if (!this.ended) this.engine.post({ type: 'wind-down', id: this.id });
+  };
 
   constructor(
     private readonly engine: Engine,
     readonly id: number,
     private readonly signal: AbortSignal | undefined,
+    private readonly windDown: AbortSignal | undefined,
   ) {
     signal?.addEventListener('abort', this.onAbort, { once: true });
+    windDown?.addEventListener('abort', this.onWindDown, { once: true });
   }
 
   [Symbol.asyncIterator](): AsyncIterableIterator<AttemptResult> {
@@ -139,6 +144,7 @@ class RemoteRun implements AsyncIterableIterator<AttemptResult> {
     this.ended = true;
     this.failure = failure;
     this.signal?.removeEventListener('abort', this.onAbort);
+    this.windDown?.removeEventListener('abort', this.onWindDown);
     for (const w of this.waiters.splice(0)) {
       if (failure) w.reject(failure);
       else w.resolve({ value: undefined, done: true });
@@ -185,13 +191,13 @@ class Engine {
     }
     if (this.worker === undefined) void this.launch(0);
     const id = ++this.nextId;
-    const run = new RemoteRun(this, id, options.signal);
+    const run = new RemoteRun(this, id, options.signal, options.windDown);
     if (options.signal?.aborted) {
       run.end(false);
       return run;
     }
     this.runs.set(id, run);
-    this.post(start(id, spec, options));
+    for (const m of startMessages(id, spec, options)) this.post(m);
     return run;
   };
 
@@ -254,6 +260,13 @@ function start(id: number, spec: ProbeSpec, options: RunOptions): ToEngine {
     ...(options.deadline !== undefined ? { budgetMs: options.deadline - performance.now() } : {}),
     ...(options.maxBuffered !== undefined ? { maxBuffered: options.maxBuffered } : {}),
   };
+}
+
+/** A run started after the wind-down began launches nothing. */
+function startMessages(id: number, spec: ProbeSpec, options: RunOptions): ToEngine[] {
+  const msgs = [start(id, spec, options)];
+  if (options.windDown?.aborted) msgs.push({ type: 'wind-down', id });
+  return msgs;
 }
 
 /** Starts the engine's worker; resolves once it is ready for calls. */

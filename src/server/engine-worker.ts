@@ -22,6 +22,8 @@ export type ToEngine =
     }
   | { readonly type: 'credit'; readonly id: number; readonly n: number }
   | { readonly type: 'stop'; readonly id: number }
+  /** No new launches; attempts in flight finish (RunOptions.windDown). */
+  | { readonly type: 'wind-down'; readonly id: number }
   | { readonly type: 'close' };
 
 export type FromEngine =
@@ -48,6 +50,7 @@ const post = (m: FromEngine): void => port.postMessage(m);
 /** One call on this thread: pulls from runProbes only while it has credit. */
 class Call {
   readonly ac = new AbortController();
+  readonly windDown = new AbortController();
   private credit: number;
   private wake: (() => void) | undefined;
 
@@ -117,7 +120,10 @@ function start(msg: Extract<ToEngine, { type: 'start' }>): void {
   const spec: ProbeSpec = { ...rest, url: new URL(href) };
   const call = new Call(msg.id, msg.credit);
   calls.set(msg.id, call);
-  const options: { signal: AbortSignal; deadline?: number; maxBuffered?: number } = { signal: call.ac.signal };
+  const options: { signal: AbortSignal; windDown: AbortSignal; deadline?: number; maxBuffered?: number } = {
+    signal: call.ac.signal,
+    windDown: call.windDown.signal,
+  };
   if (msg.budgetMs !== undefined) options.deadline = performance.now() + msg.budgetMs;
   if (msg.maxBuffered !== undefined) options.maxBuffered = msg.maxBuffered;
   void call.run(spec, options).finally(() => calls.delete(msg.id));
@@ -133,6 +139,9 @@ function onMessage(msg: ToEngine): void {
       break;
     case 'stop':
       calls.get(msg.id)?.stop();
+      break;
+    case 'wind-down':
+      calls.get(msg.id)?.windDown.abort();
       break;
     case 'close':
       for (const c of calls.values()) c.stop();

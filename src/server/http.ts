@@ -28,6 +28,7 @@ import {
 } from './config.js';
 import { createBasicAuth } from './basic-auth.js';
 import { loadWebConfig, secureContextOptions, type WebConfig, type WebTlsSettings } from './web-config.js';
+import { redactUrl } from '../common/redact.js';
 
 export { DEFAULT_MAX_CONCURRENT_PROBES, DEFAULT_METRICS_ADDR, parseMetricsAddr } from './config.js';
 
@@ -129,7 +130,7 @@ function probeHandler(settings: ProbeEndpointSettings, logger: Logger | undefine
       const body = await reg.metrics();
       logger?.debug(
         {
-          target: result.endpoint,
+          target: redactUrl(result.endpoint),
           module: result.module,
           success: result.success,
           ...(result.attempt.error ? { reason: result.attempt.error.reason, error: result.attempt.error.message } : {}),

@@ -49,6 +49,10 @@ export function grpcType(d: { requestStream: boolean; responseStream: boolean })
   return d.responseStream ? 'server_stream' : 'unary';
 }
 
+// A cancel while the server shuts down: its forceShutdown at the end of the
+// grace, or (rarely) the client leaving meanwhile; either way not a client fault.
+export const CANCELLED_BY_SHUTDOWN = 'Cancelled during server shutdown';
+
 // Errors on the server's side, worth a warning; the rest are the caller's.
 const SERVER_FAULTS = new Set<number>([Status.UNKNOWN, Status.INTERNAL, Status.UNAVAILABLE, Status.DATA_LOSS]);
 
@@ -62,10 +66,12 @@ const QUIET_SERVICES = new Set([
 export interface InterceptorOptions {
   readonly metrics?: GrpcServerMetrics;
   readonly logger?: Logger;
+  /** True once the server began shutting down: its own cancels are not the client's. */
+  readonly shuttingDown?: () => boolean;
 }
 
 export function createServerInterceptor(options: InterceptorOptions): ServerInterceptor {
-  const { metrics, logger } = options;
+  const { metrics, logger, shuttingDown = () => false } = options;
   return (descriptor, call) => {
     const { service, method } = splitMethodPath(descriptor.path);
     const labels: GrpcLabels = { grpc_service: service, grpc_method: method, grpc_type: grpcType(descriptor) };
@@ -92,13 +98,17 @@ export function createServerInterceptor(options: InterceptorOptions): ServerInte
       };
       const record = metadata === undefined ? undefined : peekCallRecord(metadata);
       if (record?.caller !== undefined) line.token = record.caller;
+      // Cut by the server's shutdown (summary sent, then UNAVAILABLE), or cancelled while it shut down.
+      const shutdown = record?.shutdown === true || details === CANCELLED_BY_SHUTDOWN;
+      if (shutdown) line.shutdown = true;
       if (service === 'prober.v1.Prober') {
         line.attempts = record?.attempts ?? 0;
         if (record?.endpoint !== undefined) line.endpoint = redactEndpoint(record.endpoint);
         if (labels.grpc_type !== 'unary') line.msgs_sent = sent;
       }
       if (code !== Status.OK && details) line.details = details;
-      const level = SERVER_FAULTS.has(code) ? 'warn' : QUIET_SERVICES.has(service) ? 'debug' : 'info';
+      const fault = SERVER_FAULTS.has(code) && !shutdown;
+      const level = fault ? 'warn' : QUIET_SERVICES.has(service) ? 'debug' : 'info';
       logger[level](line, 'rpc');
     };
 
@@ -116,9 +126,10 @@ export function createServerInterceptor(options: InterceptorOptions): ServerInte
         const deadline = call.getDeadline();
         const ms = deadline instanceof Date ? deadline.getTime() : deadline;
         const expired = Number.isFinite(ms) && Date.now() >= ms;
+        const byServer = !expired && shuttingDown();
         finish(
           expired ? Status.DEADLINE_EXCEEDED : Status.CANCELLED,
-          expired ? 'Deadline exceeded' : 'Cancelled by client',
+          expired ? 'Deadline exceeded' : byServer ? CANCELLED_BY_SHUTDOWN : 'Cancelled by client',
         );
       })
       .build();

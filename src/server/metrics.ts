@@ -7,6 +7,7 @@ import { PHASES, PHASE_FIELD } from '../stats/phases.js';
 import type { ProbeObserver } from './observer.js';
 import { ConfigError } from '../common/errors.js';
 import { DEFAULT_MAX_ENDPOINTS } from './config.js';
+import { redactUrl } from '../common/redact.js';
 
 export { DEFAULT_MAX_ENDPOINTS };
 
@@ -53,17 +54,16 @@ export function reasonLabel(reason: ErrorReason): string {
   return reason.toLowerCase();
 }
 
-/** Drops credentials and fragment so they never end up in a label. */
+/** Drops credentials (parsable or not: redactUrl) and fragment so they never end up in a label or log. */
 export function redactEndpoint(endpoint: string): string {
+  const redacted = redactUrl(endpoint);
   let url: URL;
   try {
-    url = new URL(endpoint);
+    url = new URL(redacted);
   } catch {
-    return endpoint;
+    return redacted;
   }
-  if (!url.username && !url.password && !url.hash) return endpoint;
-  url.username = '';
-  url.password = '';
+  if (!url.hash) return redacted;
   url.hash = '';
   return url.toString();
 }

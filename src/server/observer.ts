@@ -42,6 +42,8 @@ export interface CallRecord {
   endpoint?: string;
   /** Attempts delivered to the caller: the summary's count once there is one. */
   attempts: number;
+  /** The server's shutdown cut the call (it stopped launching and sent its summary). */
+  shutdown?: boolean;
   /** Which token the call presented (its name or fingerprint, never the token), when tokens are required. */
   caller?: string;
 }

@@ -227,9 +227,17 @@ export function setupObservability(settings: ServerSettings): Observability {
         })
       : undefined;
   const operability = createOperability(settings);
+  let draining = false;
+  const shuttingDown = (): boolean => draining;
   const interceptors =
     metrics || logger
-      ? [createServerInterceptor({ ...(metrics ? { metrics: metrics.grpc } : {}), ...(logger ? { logger } : {}) })]
+      ? [
+          createServerInterceptor({
+            ...(metrics ? { metrics: metrics.grpc } : {}),
+            ...(logger ? { logger } : {}),
+            shuttingDown,
+          }),
+        ]
       : [];
   let http: RunningMetricsServer | undefined;
 
@@ -247,6 +255,7 @@ export function setupObservability(settings: ServerSettings): Observability {
       return http;
     },
     draining() {
+      draining = true;
       operability?.setNotServing();
     },
     async close() {

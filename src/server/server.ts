@@ -52,7 +52,12 @@ export interface RunningServer {
    * keeps what it had; established connections and running calls go on.
    */
   reload(): ReloadResult;
-  /** Stop accepting calls, let running ones finish for `graceMs` (default: the settings'), then cancel them. Idempotent. */
+  /**
+   * Stop accepting calls, let running ones finish for `graceMs` (default: the
+   * settings'); a margin before it ends, calls still running stop launching
+   * and send their summary marked `shutdown` (streams then end UNAVAILABLE);
+   * whatever still runs at the end is cancelled. Idempotent.
+   */
   close(graceMs?: number): Promise<void>;
 }
 
@@ -153,7 +158,7 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
     server,
     service,
     reload: reloader(tls, auth),
-    close: closer(server, obs, cleanups, settings),
+    close: closer(server, service, obs, cleanups, settings),
     ...(metrics ? { metrics } : {}),
     ...(obs.registry ? { registry: obs.registry } : {}),
   };
@@ -240,6 +245,7 @@ function drain(server: grpc.Server, graceMs: number): Promise<void> {
 
 function closer(
   server: grpc.Server,
+  service: ProberService,
   obs: Observability,
   cleanups: Cleanup[],
   settings: ServerSettings,
@@ -249,6 +255,8 @@ function closer(
   return (graceMs = settings.graceMs) => {
     closing ??= (async () => {
       obs.draining(); // health NOT_SERVING while calls drain
+      // Calls wind down inside the grace, so each gets its summary before forceShutdown.
+      service.shutdown(graceMs);
       await drain(server, graceMs);
       for (const c of cleanups) {
         try {

@@ -5,6 +5,7 @@
 // The engine is pull-based, so not pulling is how the stream's reader paces
 // probing: while call.write() waits for 'drain', no new attempt starts.
 import { once } from 'node:events';
+import { timerDelay } from '../common/timers.js';
 import type * as grpc from '@grpc/grpc-js';
 import { prober } from '../generated/prober/v1/prober.js';
 import { attemptEvent, requestFromProto, summaryEvent, summaryToProto } from '../wire/index.js';
@@ -14,8 +15,8 @@ import type { AttemptResult, ProbeLimits, ProbeSpec } from '../probe/types.js';
 import type { RunOptions } from '../probe/index.js';
 import { RunStats } from '../stats/index.js';
 import type { EventLoopDelayReading, Summary } from '../stats/types.js';
-import { NOOP_OBSERVER, callRecord, type ProbeObserver, type Rpc } from './observer.js';
-import { STDERR_LOGGER, toServiceError, type ErrorLogger } from './status.js';
+import { NOOP_OBSERVER, callRecord, type CallRecord, type ProbeObserver, type Rpc } from './observer.js';
+import { STDERR_LOGGER, shuttingDownError, toServiceError, type ErrorLogger } from './status.js';
 
 import pb = prober.v1;
 
@@ -77,16 +78,44 @@ export function deadlinePlan(
 }
 
 /**
+ * When every call winds down for a server shutdown whose grace ends
+ * `graceMs` from now (performance.now() times), planned like a deadline:
+ * `stop` (no new attempts; those in flight may finish) one margin before the
+ * end, `guard` (send what was measured) half a margin before it.
+ */
+export function shutdownPlan(
+  graceMs: number,
+  margin: (budgetMs: number) => number,
+  nowMono = performance.now(),
+): ShutdownPlan {
+  const grace = Math.max(0, graceMs);
+  const m = Math.min(grace, Math.max(0, margin(grace)));
+  return { stop: nowMono + grace - m, guard: nowMono + grace - m / 2 };
+}
+
+export interface ShutdownPlan {
+  readonly stop: number;
+  readonly guard: number;
+}
+
+const at = (t: number): number => timerDelay(t - performance.now());
+
+/**
  * Per-call lifetime: one AbortController for the engine, aborted when the
- * caller leaves ('cancelled'), when the deadline guard fires, or when the
- * handler is done. Abort is idempotent, so grpc-js's 'cancelled' after a
- * normal completion is harmless.
+ * caller leaves ('cancelled'), when the deadline or shutdown guard fires, or
+ * when the handler is done; a second one winds the engine down (no new
+ * launches) when the server shuts down. Abort is idempotent, so grpc-js's
+ * 'cancelled' after a normal completion is harmless.
  */
 class CallControl {
   readonly ac = new AbortController();
+  readonly windDown = new AbortController();
   cancelled = false;
   guardFired = false;
+  /** The server's shutdown stopped this call's launches. */
+  shutdown = false;
   private readonly timer: NodeJS.Timeout | undefined;
+  private readonly shutdownTimers: NodeJS.Timeout[] = [];
   private readonly onCancelled = (): void => {
     this.cancelled = true;
     this.ac.abort();
@@ -110,8 +139,27 @@ class CallControl {
     return this.ac.signal.aborted;
   }
 
+  /** Server shutdown: stop launching at plan.stop, stop waiting at plan.guard. */
+  shutDown(plan: ShutdownPlan, onStop: () => void): void {
+    if (this.stopped || this.shutdownTimers.length > 0) return;
+    const stop = (): void => {
+      if (this.stopped) return;
+      this.shutdown = true;
+      onStop();
+      this.windDown.abort();
+    };
+    this.shutdownTimers.push(
+      setTimeout(stop, at(plan.stop)),
+      setTimeout(() => {
+        stop();
+        this.ac.abort();
+      }, at(plan.guard)),
+    );
+  }
+
   dispose(): void {
     clearTimeout(this.timer);
+    for (const t of this.shutdownTimers) clearTimeout(t);
     this.ac.abort();
     // Keep listening: a late 'cancelled' must not be an unhandled event, and
     // the listener is a no-op once aborted.
@@ -184,6 +232,8 @@ export class ProberService {
   private readonly maxBuffered: number | undefined;
   private readonly runProbes: RunProbesFn;
   private readonly targetPolicy: { current(): TargetPolicy } | undefined;
+  private readonly calls = new Map<CallControl, CallRecord>();
+  private shutdownAt: ShutdownPlan | undefined;
 
   constructor(options: ProberServiceOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -194,6 +244,24 @@ export class ProberService {
     this.maxBuffered = options.maxBuffered;
     this.runProbes = options.runProbes ?? engineRunProbes;
     this.targetPolicy = options.targetPolicy;
+  }
+
+  /**
+   * The server is shutting down with `graceMs` left: every running call (and
+   * any that starts now) stops launching a margin before the grace ends and
+   * sends its summary, marked `shutdown`, while there is time to deliver it.
+   */
+  shutdown(graceMs: number): void {
+    if (this.shutdownAt !== undefined) return;
+    this.shutdownAt = shutdownPlan(graceMs, this.margin);
+    for (const [ctl, record] of this.calls) this.windDown(ctl, record);
+  }
+
+  private windDown(ctl: CallControl, record: CallRecord): void {
+    if (this.shutdownAt === undefined) return;
+    ctl.shutDown(this.shutdownAt, () => {
+      record.shutdown = true; // for the log line
+    });
   }
 
   addToServer(server: grpc.Server): void {
@@ -235,7 +303,9 @@ export class ProberService {
         summary: (s) => {
           call.write(summaryEvent(s));
           this.observer.eventSent();
-          call.end();
+          // The status follows the summary (grpc-js sends it after the writes).
+          if (s.shutdown) call.emit('error', shuttingDownError());
+          else call.end();
         },
         fail: (err) => call.emit('error', err),
       });
@@ -262,6 +332,8 @@ export class ProberService {
     }
     const plan = deadlinePlan(call.getDeadline(), this.margin);
     const ctl = new CallControl(call, plan?.guard);
+    this.calls.set(ctl, record);
+    this.windDown(ctl, record);
     try {
       const endpoint = spec.url.href;
       const stats = new RunStats({ intervalMs: spec.intervalMs });
@@ -291,6 +363,8 @@ export class ProberService {
       if (ctl.cancelled) return; // the caller left: nobody to answer
       const summary = stats.summary({
         deadlineReached: run.deadlineReached || ctl.guardFired,
+        // A finite run that had every attempt in was not cut.
+        shutdown: ctl.shutdown && !(spec.repetitions > 0 && stats.attemptCount >= spec.repetitions),
         elapsedMs: performance.now() - t0,
         backpressureWaitMs: waitMs,
         eventsSent,
@@ -302,6 +376,7 @@ export class ProberService {
     } catch (err) {
       if (!ctl.cancelled) out.fail(toServiceError(err, this.logger, out.rpc));
     } finally {
+      this.calls.delete(ctl);
       ctl.dispose();
     }
   }
@@ -312,7 +387,10 @@ export class ProberService {
   }
 
   private start(spec: ProbeSpec, ctl: CallControl, deadline: number | undefined) {
-    const options: { signal: AbortSignal; deadline?: number; maxBuffered?: number } = { signal: ctl.ac.signal };
+    const options: { signal: AbortSignal; windDown: AbortSignal; deadline?: number; maxBuffered?: number } = {
+      signal: ctl.ac.signal,
+      windDown: ctl.windDown.signal,
+    };
     if (deadline !== undefined) options.deadline = deadline;
     if (this.maxBuffered !== undefined) options.maxBuffered = this.maxBuffered;
     return this.runProbes(spec, options);

@@ -11,6 +11,14 @@ export { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
 /** Generic text for INTERNAL: internals (stack, paths) stay in the log. */
 export const INTERNAL_DETAILS = 'internal error while probing; see the server log';
 
+/** How a ProbeStream cut by the server's shutdown ends, after its summary. */
+export const SHUTDOWN_DETAILS = 'server shutting down';
+
+/** UNAVAILABLE: what clients retry on another server. */
+export function shuttingDownError(): ServiceError {
+  return serviceError(status.UNAVAILABLE, SHUTDOWN_DETAILS);
+}
+
 function serviceError(code: status, details: string, metadata = new Metadata()): ServiceError {
   return Object.assign(new Error(details), { code, details, metadata });
 }

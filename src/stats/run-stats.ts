@@ -227,6 +227,7 @@ export class RunStats {
       errors,
       scheduleSlips: this.slips,
       deadlineReached: run.deadlineReached ?? false,
+      shutdown: run.shutdown ?? false,
       backpressureWaitMs: run.backpressureWaitMs ?? 0,
       elapsedMs: run.elapsedMs ?? 0,
       eventsSent: run.eventsSent ?? 0,

@@ -70,6 +70,8 @@ export interface Summary {
   readonly scheduleSlips: number;
   /** Run-level facts set by whoever ran the attempts (server). */
   readonly deadlineReached: boolean;
+  /** The server's shutdown cut the call (the wire's `shutdown`): it stopped launching and sent what it had. */
+  readonly shutdown: boolean;
   readonly backpressureWaitMs: number;
   readonly elapsedMs: number;
   readonly eventsSent: number;
@@ -126,6 +128,7 @@ export interface Histogram {
 /** Run-level facts only the runner knows, passed to `RunStats.summary()`. */
 export interface RunFacts {
   readonly deadlineReached?: boolean;
+  readonly shutdown?: boolean;
   readonly backpressureWaitMs?: number;
   readonly elapsedMs?: number;
   readonly eventsSent?: number;

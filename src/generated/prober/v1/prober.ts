@@ -1277,6 +1277,7 @@ export namespace prober.v1 {
             aborted?: number;
             intended_latency?: IntendedLatency;
             event_loop_delay?: EventLoopDelay;
+            shutdown?: boolean;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [13, 15, 16], this.#one_of_decls);
@@ -1355,6 +1356,9 @@ export namespace prober.v1 {
                 }
                 if ("event_loop_delay" in data && data.event_loop_delay != undefined) {
                     this.event_loop_delay = data.event_loop_delay;
+                }
+                if ("shutdown" in data && data.shutdown != undefined) {
+                    this.shutdown = data.shutdown;
                 }
             }
         }
@@ -1547,6 +1551,12 @@ export namespace prober.v1 {
         get has_event_loop_delay() {
             return pb_1.Message.getField(this, 25) != null;
         }
+        get shutdown() {
+            return pb_1.Message.getFieldWithDefault(this, 26, false) as boolean;
+        }
+        set shutdown(value: boolean) {
+            pb_1.Message.setField(this, 26, value);
+        }
         static fromObject(data: {
             attempts?: number;
             successes?: number;
@@ -1573,6 +1583,7 @@ export namespace prober.v1 {
             aborted?: number;
             intended_latency?: ReturnType<typeof IntendedLatency.prototype.toObject>;
             event_loop_delay?: ReturnType<typeof EventLoopDelay.prototype.toObject>;
+            shutdown?: boolean;
         }): Summary {
             const message = new Summary({});
             if (data.attempts != null) {
@@ -1650,6 +1661,9 @@ export namespace prober.v1 {
             if (data.event_loop_delay != null) {
                 message.event_loop_delay = EventLoopDelay.fromObject(data.event_loop_delay);
             }
+            if (data.shutdown != null) {
+                message.shutdown = data.shutdown;
+            }
             return message;
         }
         toObject() {
@@ -1679,6 +1693,7 @@ export namespace prober.v1 {
                 aborted?: number;
                 intended_latency?: ReturnType<typeof IntendedLatency.prototype.toObject>;
                 event_loop_delay?: ReturnType<typeof EventLoopDelay.prototype.toObject>;
+                shutdown?: boolean;
             } = {};
             if (this.attempts != null) {
                 data.attempts = this.attempts;
@@ -1755,6 +1770,9 @@ export namespace prober.v1 {
             if (this.event_loop_delay != null) {
                 data.event_loop_delay = this.event_loop_delay.toObject();
             }
+            if (this.shutdown != null) {
+                data.shutdown = this.shutdown;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1811,6 +1829,8 @@ export namespace prober.v1 {
                 writer.writeMessage(24, this.intended_latency, () => this.intended_latency.serialize(writer));
             if (this.has_event_loop_delay)
                 writer.writeMessage(25, this.event_loop_delay, () => this.event_loop_delay.serialize(writer));
+            if (this.shutdown != false)
+                writer.writeBool(26, this.shutdown);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1894,6 +1914,9 @@ export namespace prober.v1 {
                         break;
                     case 25:
                         reader.readMessage(message.event_loop_delay, () => message.event_loop_delay = EventLoopDelay.deserialize(reader));
+                        break;
+                    case 26:
+                        message.shutdown = reader.readBool();
                         break;
                     default: reader.skipField();
                 }
