@@ -57,6 +57,7 @@ test('DEFAULT_LIMITS match the documented values', () => {
       defaultTimeoutMs: 5000,
       maxIntervalMs: 3600000,
       maxBodyBytes: 10485760,
+      maxUrlBytes: 8192,
       allowContinuous: false,
     },
   );

@@ -100,6 +100,8 @@ export interface ProbeLimits {
   readonly defaultTimeoutMs: number;
   readonly maxIntervalMs: number;
   readonly maxBodyBytes: number;
+  /** Longest endpoint accepted, in UTF-8 bytes (it becomes a label, a log field, a request line). */
+  readonly maxUrlBytes: number;
   /** Whether repetitions = 0 (continuous) is allowed (ProbeStream only). */
   readonly allowContinuous: boolean;
 }

@@ -44,6 +44,8 @@ export const DEFAULT_LIMITS: ProbeLimits = Object.freeze({
   defaultTimeoutMs: 5_000,
   maxIntervalMs: 3_600_000,
   maxBodyBytes: 10 * 1024 * 1024,
+  // 8 KiB, as common HTTP servers cap a request line; one 1 MB URL once took /metrics to 22.5 MB.
+  maxUrlBytes: 8 * 1024,
   allowContinuous: false,
 });
 
@@ -88,13 +90,37 @@ function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
-function validateEndpoint(endpoint: unknown): URL {
+// C0 controls and DEL: `new URL` strips or escapes them, so a different URL would be probed than asked.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
+const CONTROL_CHAR = /[\u0000-\u001f\u007f]/;
+
+/** Checks on the string as given, before `new URL` can rewrite it. Messages never echo the URL. */
+function checkRawEndpoint(endpoint: string, limits: ProbeLimits): void {
+  const bytes = Buffer.byteLength(endpoint, 'utf8');
+  if (bytes > limits.maxUrlBytes) {
+    throw new InvalidArgumentError(
+      F.endpoint.proto,
+      `${F.endpoint.proto} must be at most ${limits.maxUrlBytes} bytes long (got ${bytes})`,
+    );
+  }
+  const m = CONTROL_CHAR.exec(endpoint);
+  if (m !== null) {
+    const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+    throw new InvalidArgumentError(
+      F.endpoint.proto,
+      `${F.endpoint.proto} must not contain control characters (found U+${code} at index ${m.index})`,
+    );
+  }
+}
+
+function validateEndpoint(endpoint: unknown, limits: ProbeLimits): URL {
   const bad = (): InvalidArgumentError =>
     new InvalidArgumentError(
       F.endpoint.proto,
       `${F.endpoint.proto} must be an absolute http:// or https:// URL (got ${endpoint === undefined || endpoint === '' ? 'nothing' : showUrl(endpoint)})`,
     );
   if (typeof endpoint !== 'string' || endpoint.trim() === '') throw bad();
+  checkRawEndpoint(endpoint, limits);
   let url: URL;
   try {
     url = new URL(endpoint.trim());
@@ -104,6 +130,10 @@ function validateEndpoint(endpoint: unknown): URL {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw bad();
   if (url.hostname === '') {
     throw new InvalidArgumentError(F.endpoint.proto, `${F.endpoint.proto} must name a host (got ${showUrl(endpoint)})`);
+  }
+  // WHATWG keeps an explicit :0 (Node would then connect to port 80).
+  if (url.port === '0') {
+    throw new InvalidArgumentError(F.endpoint.proto, `${F.endpoint.proto} port must be between 1 and 65535 (got 0)`);
   }
   // The fragment is never sent; dropping it keeps the spec canonical.
   url.hash = '';
@@ -207,7 +237,7 @@ export function validateProbeInput(
   if (input === null || typeof input !== 'object') {
     throw new InvalidArgumentError(F.endpoint.proto, 'probe request must be an object with an endpoint');
   }
-  const url = validateEndpoint(input.endpoint);
+  const url = validateEndpoint(input.endpoint, limits);
   const repetitions = validateRepetitions(input.repetitions, limits);
   const timeoutMs = validateTimeout(input.timeoutMs, limits);
   const intervalMs = validateInterval(input.intervalMs, repetitions, limits);

@@ -23,6 +23,7 @@ import type { ProbeObserver } from './observer.js';
 import { loadWebConfig, type WebConfig } from './web-config.js';
 import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
 import type { AuthSettings } from './auth.js';
+import type { AdmissionSettings } from './admission.js';
 import { loadTlsMaterial, type TlsInput, type TlsMaterial, type TlsOptionNames } from './tls.js';
 import { loadTokenFile } from './token-file.js';
 
@@ -31,6 +32,18 @@ export const DEFAULT_GRACE_MS = 5_000;
 export const DEFAULT_METRICS_ADDR = ':9464';
 export const DEFAULT_MAX_CONCURRENT_PROBES = 100;
 export const DEFAULT_MAX_ENDPOINTS = 100;
+/** Probe + ProbeStream calls at once, server-wide (500 streams from one client were all taken before). */
+export const DEFAULT_MAX_CALLS = 200;
+/** Sum of the running calls' concurrency: outbound connections at once (one client could open 50,000). */
+export const DEFAULT_MAX_ATTEMPTS_IN_FLIGHT = 1_000;
+/** Calls per HTTP/2 connection. */
+export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 100;
+/**
+ * HTTP/2 streams advertised beyond the per-connection cap (SETTINGS_MAX_CONCURRENT_STREAMS):
+ * room for the streams being refused with RESOURCE_EXHAUSTED and for health checks. At exactly
+ * the cap a grpc-js client would queue further calls on its side, silently, until their deadline.
+ */
+export const STREAMS_HEADROOM = 10;
 /** Kept free before Prometheus's scrape timeout, as blackbox's --timeout-offset. */
 export const DEFAULT_TIMEOUT_OFFSET_MS = 500;
 
@@ -93,6 +106,21 @@ export interface ServerInput {
    * listeners. false: no policy (the embedded prober: its one caller is local).
    */
   readonly targetPolicy?: TargetPolicyInput | false;
+  /** Caps checked at each call's start (RESOURCE_EXHAUSTED over one) and the per-client rate limit. */
+  readonly admission?: AdmissionInput;
+}
+
+export interface AdmissionInput {
+  /** Probe + ProbeStream calls at once, server-wide. Default DEFAULT_MAX_CALLS (200). */
+  readonly maxCalls?: number;
+  /** Sum of the running calls' concurrency; a call that does not fit is refused. Default 1000. */
+  readonly maxAttemptsInFlight?: number;
+  /** Calls per HTTP/2 connection (grpc.max_concurrent_streams is this + STREAMS_HEADROOM). Default 100. */
+  readonly maxStreamsPerConnection?: number;
+  /** Attempts per second per client (token name, else peer address). Default: no limit. */
+  readonly rateLimit?: number;
+  /** Attempts a client may make at once before the rate applies. Default max(1, rateLimit). */
+  readonly rateBurst?: number;
 }
 
 export interface TargetPolicyInput {
@@ -185,6 +213,7 @@ export interface ServerSettings {
   readonly warmUpAttempts: number;
   /** undefined: no policy. Each listener adds itself once bound. */
   readonly targetPolicy: TargetPolicyRef | undefined;
+  readonly admission: AdmissionSettings;
 }
 
 export interface GrpcSettings {
@@ -245,6 +274,11 @@ export type SettingPath =
   | 'auth.tokenFile'
   | 'targetPolicy.allow'
   | 'targetPolicy.deny'
+  | 'admission.maxCalls'
+  | 'admission.maxAttemptsInFlight'
+  | 'admission.maxStreamsPerConnection'
+  | 'admission.rateLimit'
+  | 'admission.rateBurst'
   | `limits.${Exclude<keyof ProbeLimits, 'allowContinuous'>}`
   | 'observability.metrics.listen'
   | 'observability.metrics.maxEndpoints'
@@ -296,8 +330,9 @@ const POSITIVE_LIMITS = [
   'defaultTimeoutMs',
   'maxIntervalMs',
   'maxBodyBytes',
+  'maxUrlBytes',
 ] as const;
-const WHOLE_LIMITS = ['maxRepetitions', 'maxConcurrency', 'maxBodyBytes'] as const;
+const WHOLE_LIMITS = ['maxRepetitions', 'maxConcurrency', 'maxBodyBytes', 'maxUrlBytes'] as const;
 
 /** Limits must be positive numbers: a typo in a flag must not disable a bound. */
 export function resolveLimits(partial: Partial<ProbeLimits> = {}, name: Namer = namer()): ProbeLimits {
@@ -455,6 +490,43 @@ export function resolveTargetPolicy(
   return new TargetPolicyRef(policy);
 }
 
+function positive(value: number | undefined, option: string, label: string): number | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0)
+    throw new ConfigError(option, `${label} must be a positive number of attempts/s (got ${String(value)})`);
+  return value;
+}
+
+/** The caps, checked; a typo must not lift a bound, so 0 and negatives are errors, not "off". */
+export function resolveAdmission(input: AdmissionInput = {}, name: Namer = namer()): AdmissionSettings {
+  const names = {
+    maxCalls: name('admission.maxCalls'),
+    maxAttemptsInFlight: name('admission.maxAttemptsInFlight'),
+    maxStreamsPerConnection: name('admission.maxStreamsPerConnection'),
+    rateLimit: name('admission.rateLimit'),
+  };
+  const rateLimit = positive(input.rateLimit, names.rateLimit, 'rateLimit');
+  const burst = input.rateBurst ?? Math.max(1, rateLimit ?? 1);
+  if (typeof burst !== 'number' || !(burst >= 1))
+    throw new ConfigError(name('admission.rateBurst'), `rateBurst must be a number >= 1 (got ${String(burst)})`);
+  return Object.freeze({
+    maxCalls: wholeAtLeastOne(input.maxCalls ?? DEFAULT_MAX_CALLS, names.maxCalls, 'maxCalls'),
+    maxAttemptsInFlight: wholeAtLeastOne(
+      input.maxAttemptsInFlight ?? DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
+      names.maxAttemptsInFlight,
+      'maxAttemptsInFlight',
+    ),
+    maxStreamsPerConnection: wholeAtLeastOne(
+      input.maxStreamsPerConnection ?? DEFAULT_MAX_STREAMS_PER_CONNECTION,
+      names.maxStreamsPerConnection,
+      'maxStreamsPerConnection',
+    ),
+    rateLimit,
+    rateBurst: burst,
+    names: Object.freeze(names),
+  });
+}
+
 // ---- the one entry point ---------------------------------------------------
 
 const RESOLVED = new WeakSet<object>();
@@ -474,6 +546,7 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
   const limits = resolveLimits(input.limits, name);
   const targetPolicy = resolveTargetPolicy(input.targetPolicy, name);
   const listen = input.listen ?? DEFAULT_LISTEN;
+  const admission = resolveAdmission(input.admission, name);
   const settings: ServerSettings = Object.freeze({
     listen: Object.freeze({ ...parseListen(listen, name('listen')), text: listen }),
     limits,
@@ -483,7 +556,11 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
     errorLogger: input.logger ?? obs.logger ?? STDERR_LOGGER,
     observer: input.observer,
     grpc: Object.freeze({
-      options: Object.freeze({ ...DEFAULT_SERVER_OPTIONS, ...input.serverOptions }),
+      options: Object.freeze({
+        ...DEFAULT_SERVER_OPTIONS,
+        'grpc.max_concurrent_streams': admission.maxStreamsPerConnection + STREAMS_HEADROOM,
+        ...input.serverOptions,
+      }),
       credentials: input.credentials,
       services: Object.freeze([...(input.services ?? [])]),
     }),
@@ -494,6 +571,7 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
     descriptorSetPath: obs.descriptorSetPath,
     metrics: resolveMetrics(obs.metrics, limits, name, targetPolicy),
     targetPolicy,
+    admission,
     engine: resolveEngine(input.engine, name),
     warmUpAttempts: resolveWarmUp(input.warmUp, name),
   });

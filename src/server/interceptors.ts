@@ -12,6 +12,7 @@ import {
 import type { Logger } from 'pino';
 import { redactEndpoint, type GrpcLabels, type GrpcServerMetrics } from './metrics.js';
 import { peekCallRecord } from './observer.js';
+import { MAX_LOG_FIELD_CHARS, boundText } from './bound.js';
 
 /** go-grpc-prometheus `grpc_code` values (Go's codes.Code.String()). */
 export const GRPC_CODE_NAMES: readonly string[] = [
@@ -103,10 +104,11 @@ export function createServerInterceptor(options: InterceptorOptions): ServerInte
       if (shutdown) line.shutdown = true;
       if (service === 'prober.v1.Prober') {
         line.attempts = record?.attempts ?? 0;
-        if (record?.endpoint !== undefined) line.endpoint = redactEndpoint(record.endpoint);
+        if (record?.endpoint !== undefined)
+          line.endpoint = boundText(redactEndpoint(record.endpoint), MAX_LOG_FIELD_CHARS);
         if (labels.grpc_type !== 'unary') line.msgs_sent = sent;
       }
-      if (code !== Status.OK && details) line.details = details;
+      if (code !== Status.OK && details) line.details = boundText(details, MAX_LOG_FIELD_CHARS);
       const fault = SERVER_FAULTS.has(code) && !shutdown;
       const level = fault ? 'warn' : QUIET_SERVICES.has(service) ? 'debug' : 'info';
       logger[level](line, 'rpc');

@@ -8,6 +8,7 @@ import type { ProbeObserver } from './observer.js';
 import { ConfigError } from '../common/errors.js';
 import { DEFAULT_MAX_ENDPOINTS } from './config.js';
 import { redactUrl } from '../common/redact.js';
+import { boundLabel } from './bound.js';
 
 export { DEFAULT_MAX_ENDPOINTS };
 
@@ -118,7 +119,7 @@ function attemptMetrics(registers: Registers, maxEndpoints: number): Pick<Prober
   // Endpoints are user-controlled: keep at most maxEndpoints distinct values.
   const known = new Set<string>();
   const endpointLabel = (endpoint: string): string => {
-    const value = redactEndpoint(endpoint);
+    const value = boundLabel(redactEndpoint(endpoint));
     if (known.has(value)) return value;
     if (known.size < maxEndpoints) {
       known.add(value);
@@ -263,13 +264,19 @@ function grpcServerMetrics(registers: Registers): GrpcServerMetrics {
     registers,
   });
 
+  // Service and method come from the request's path: bounded like every label.
+  const bounded = (l: GrpcLabels): GrpcLabels => ({
+    grpc_service: boundLabel(l.grpc_service),
+    grpc_method: boundLabel(l.grpc_method),
+    grpc_type: l.grpc_type,
+  });
   return {
-    started: (l) => grpcStarted.inc({ ...l }),
-    msgReceived: (l) => grpcReceived.inc({ ...l }),
-    msgSent: (l) => grpcSent.inc({ ...l }),
+    started: (l) => grpcStarted.inc(bounded(l)),
+    msgReceived: (l) => grpcReceived.inc(bounded(l)),
+    msgSent: (l) => grpcSent.inc(bounded(l)),
     handled(l, code, seconds) {
-      grpcHandled.inc({ ...l, grpc_code: code });
-      grpcHandling.observe({ ...l }, seconds);
+      grpcHandled.inc({ ...bounded(l), grpc_code: code });
+      grpcHandling.observe(bounded(l), seconds);
     },
   };
 }

@@ -20,6 +20,7 @@ import type { Observability } from './operability.js';
 import { warmUp } from '../probe/index.js';
 import { ProberService, type RunProbesFn } from './service.js';
 import { TokenAuth } from './auth.js';
+import { Admission } from './admission.js';
 import { ReloadableCertificates, type TlsMaterial } from './tls.js';
 import type { ErrorLogger } from './status.js';
 
@@ -135,6 +136,7 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
     ...(settings.deadlineMarginMs !== undefined ? { deadlineMarginMs: settings.deadlineMarginMs } : {}),
     ...(engine.runProbes ? { runProbes: engine.runProbes } : {}),
     ...(settings.targetPolicy ? { targetPolicy: settings.targetPolicy } : {}),
+    admission: new Admission(settings.admission),
   });
   service.addToServer(server);
   obs.addToServer(server);

@@ -6,16 +6,31 @@
 // probing: while call.write() waits for 'drain', no new attempt starts.
 import { once } from 'node:events';
 import { timerDelay } from '../common/timers.js';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
 import { prober } from '../generated/prober/v1/prober.js';
-import { attemptEvent, requestFromProto, summaryEvent, summaryToProto } from '../wire/index.js';
-import { DEFAULT_LIMITS, runProbes as engineRunProbes, preflightTarget, validateProbeInput } from '../probe/index.js';
+import {
+  attemptEvent,
+  proberServiceDefinition,
+  requestFromProto,
+  summaryEvent,
+  summaryToProto,
+  undecodableReason,
+} from '../wire/index.js';
+import {
+  DEFAULT_LIMITS,
+  InvalidArgumentError,
+  runProbes as engineRunProbes,
+  preflightTarget,
+  validateProbeInput,
+} from '../probe/index.js';
 import type { TargetPolicy } from '../probe/policy.js';
 import type { AttemptResult, ProbeLimits, ProbeSpec } from '../probe/types.js';
 import type { RunOptions } from '../probe/index.js';
 import { RunStats } from '../stats/index.js';
 import type { EventLoopDelayReading, Summary } from '../stats/types.js';
 import { NOOP_OBSERVER, callRecord, type CallRecord, type ProbeObserver, type Rpc } from './observer.js';
+import { peerAddress, type Admission, type Ticket } from './admission.js';
 import { STDERR_LOGGER, shuttingDownError, toServiceError, type ErrorLogger } from './status.js';
 
 import pb = prober.v1;
@@ -47,6 +62,8 @@ export interface ProberServiceOptions {
   readonly runProbes?: RunProbesFn;
   /** Read at each call's start (listeners join it as they bind); its data rides in the spec. */
   readonly targetPolicy?: { current(): TargetPolicy };
+  /** Server-wide caps and the rate limit, checked at each call's start; default none. */
+  readonly admission?: Admission;
 }
 
 /**
@@ -185,7 +202,17 @@ interface Delivery {
 type ServerCall = Pick<
   grpc.ServerUnaryCall<pb.ProbeRequest, unknown>,
   'request' | 'metadata' | 'getDeadline' | 'cancelled' | 'on'
->;
+> &
+  Partial<Pick<grpc.ServerUnaryCall<pb.ProbeRequest, unknown>, 'getPeer'>>;
+
+/** A call admitted without caps. */
+const FREE_TICKET: Ticket = { charge: () => 0, release: () => {} };
+
+/** Pauses for the rate limit; an abort (cancel, deadline guard) ends the wait. */
+async function pace(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0 || signal.aborted) return;
+  await sleep(ms, undefined, { signal }).catch(() => {});
+}
 
 /** Resolves on 'drain' or when `signal` aborts (cancel, deadline guard). */
 async function drainOrStop(
@@ -234,6 +261,7 @@ export class ProberService {
   private readonly targetPolicy: { current(): TargetPolicy } | undefined;
   private readonly calls = new Map<CallControl, CallRecord>();
   private shutdownAt: ShutdownPlan | undefined;
+  private readonly admission: Admission | undefined;
 
   constructor(options: ProberServiceOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -244,6 +272,7 @@ export class ProberService {
     this.maxBuffered = options.maxBuffered;
     this.runProbes = options.runProbes ?? engineRunProbes;
     this.targetPolicy = options.targetPolicy;
+    this.admission = options.admission;
   }
 
   /**
@@ -265,7 +294,8 @@ export class ProberService {
   }
 
   addToServer(server: grpc.Server): void {
-    server.addService(pb.UnimplementedProberService.definition, {
+    // Its deserializer never throws, so a garbled request is INVALID_ARGUMENT here, not grpc-js's INTERNAL.
+    server.addService(proberServiceDefinition(), {
       Probe: (
         call: grpc.ServerUnaryCall<pb.ProbeRequest, pb.ProbeReply>,
         callback: grpc.sendUnaryData<pb.ProbeReply>,
@@ -322,10 +352,9 @@ export class ProberService {
     const record = callRecord(call.metadata);
     record.endpoint = call.request.endpoint;
     let spec: ProbeSpec;
+    let ticket: Ticket;
     try {
-      spec = this.validate(call.request, out.allowContinuous);
-      // An IP literal, or a name whose addresses are all denied: PERMISSION_DENIED before any attempt.
-      await preflightTarget(spec, spec.timeoutMs);
+      ({ spec, ticket } = await this.admit(call, record, out.allowContinuous));
     } catch (err) {
       out.fail(toServiceError(err, this.logger, out.rpc));
       return;
@@ -345,20 +374,23 @@ export class ProberService {
         if (ctl.stopped) break;
         stats.add(a);
         this.observer.attempt(endpoint, a);
-        if (out.attempt === undefined) continue;
-        const more = out.attempt(a);
-        eventsSent++;
-        record.attempts++;
-        this.observer.eventSent();
-        if (!more && out.drain !== undefined) {
-          // Not pulling from `run` while we wait is what pauses the engine.
-          const w0 = performance.now();
-          this.observer.backpressureStarted();
-          await out.drain(ctl.ac.signal);
-          const w = performance.now() - w0;
-          waitMs += w;
-          this.observer.backpressureWait(w);
+        if (out.attempt !== undefined) {
+          const more = out.attempt(a);
+          eventsSent++;
+          record.attempts++;
+          this.observer.eventSent();
+          if (!more && out.drain !== undefined) {
+            // Not pulling from `run` while we wait is what pauses the engine.
+            const w0 = performance.now();
+            this.observer.backpressureStarted();
+            await out.drain(ctl.ac.signal);
+            const w = performance.now() - w0;
+            waitMs += w;
+            this.observer.backpressureWait(w);
+          }
         }
+        // Over the client's rate, not pulling the next result is what slows the engine.
+        await pace(ticket.charge(), ctl.ac.signal);
       }
       if (ctl.cancelled) return; // the caller left: nobody to answer
       const summary = stats.summary({
@@ -378,7 +410,35 @@ export class ProberService {
     } finally {
       this.calls.delete(ctl);
       ctl.dispose();
+      ticket.release();
     }
+  }
+
+  /**
+   * Everything before the first attempt, cheapest first: decode, validate,
+   * the caps (RESOURCE_EXHAUSTED), then the target policy's DNS look-up.
+   */
+  private async admit(
+    call: ServerCall,
+    record: CallRecord,
+    stream: boolean,
+  ): Promise<{ spec: ProbeSpec; ticket: Ticket }> {
+    const undecodable = undecodableReason(call.request);
+    if (undecodable !== undefined)
+      throw new InvalidArgumentError('', `request is not a valid prober.v1.ProbeRequest: ${undecodable}`);
+    const spec = this.validate(call.request, stream);
+    const peer = call.getPeer?.() ?? 'unknown';
+    const ticket =
+      this.admission?.admit({ connection: peer, client: record.caller ?? peerAddress(peer) }, spec.concurrency) ??
+      FREE_TICKET;
+    try {
+      // An IP literal, or a name whose addresses are all denied: PERMISSION_DENIED before any attempt.
+      await preflightTarget(spec, spec.timeoutMs);
+    } catch (err) {
+      ticket.release();
+      throw err;
+    }
+    return { spec, ticket };
   }
 
   private validate(req: pb.ProbeRequest, stream: boolean): ProbeSpec {

@@ -3,7 +3,13 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { InvalidArgumentError } from '../probe/errors.js';
 import { isPolicyDeniedError, type PolicyDeniedError } from '../probe/policy.js';
-import { STATUS_DETAILS_KEY, encodeBadRequestStatus, encodeErrorInfoStatus } from '../wire/index.js';
+import {
+  STATUS_DETAILS_KEY,
+  encodeBadRequestStatus,
+  encodeErrorInfoStatus,
+  encodeRetryInfoStatus,
+} from '../wire/index.js';
+import { ResourceExhaustedError } from './admission.js';
 import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
 
 export { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
@@ -45,14 +51,26 @@ function permissionDenied(err: PolicyDeniedError): ServiceError {
   return serviceError(status.PERMISSION_DENIED, err.message, metadata);
 }
 
+/** RESOURCE_EXHAUSTED naming the cap; a rate-limit refusal carries a google.rpc.RetryInfo detail. */
+function resourceExhausted(err: ResourceExhaustedError): ServiceError {
+  const metadata = new Metadata();
+  if (err.retryAfterMs !== undefined) {
+    const detail = encodeRetryInfoStatus(status.RESOURCE_EXHAUSTED, err.message, err.retryAfterMs);
+    metadata.set(STATUS_DETAILS_KEY, Buffer.from(detail.buffer, detail.byteOffset, detail.byteLength));
+  }
+  return serviceError(status.RESOURCE_EXHAUSTED, err.message, metadata);
+}
+
 /**
  * Map an error thrown while handling a call to a gRPC error for the callback
  * or `call.emit('error')`. InvalidArgumentError keeps its message and sends
- * its field as a BadRequest detail; PolicyDeniedError is PERMISSION_DENIED; anything else is logged and becomes INTERNAL.
+ * its field as a BadRequest detail; PolicyDeniedError is PERMISSION_DENIED;
+ * ResourceExhaustedError (a cap) is RESOURCE_EXHAUSTED; anything else is logged and becomes INTERNAL.
  */
 export function toServiceError(err: unknown, log: ErrorLogger = STDERR_LOGGER, rpc = 'rpc'): ServiceError {
   if (err instanceof InvalidArgumentError) return invalidArgument(err);
   if (isPolicyDeniedError(err)) return permissionDenied(err);
+  if (err instanceof ResourceExhaustedError) return resourceExhausted(err);
   log.error({ err, rpc }, 'unexpected error while handling a call');
   return serviceError(status.INTERNAL, INTERNAL_DETAILS);
 }

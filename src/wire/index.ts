@@ -1,3 +1,4 @@
 // Proto <-> domain conversion, shared by src/server and src/client.
 export * from './codec.js';
 export * from './status-details.js';
+export * from './request-decode.js';

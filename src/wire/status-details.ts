@@ -8,12 +8,15 @@
 //   google/rpc/error_details.proto  BadRequest { repeated FieldViolation field_violations = 1; }
 //                                   FieldViolation { string field = 1; string description = 2; }
 //                                   ErrorInfo { string reason = 1; string domain = 2; map<string, string> metadata = 3; }
+//                                   RetryInfo { google.protobuf.Duration retry_delay = 1; }
+//   google/protobuf/duration.proto  Duration { int64 seconds = 1; int32 nanos = 2; }
 import { BinaryReader, BinaryWriter } from 'google-protobuf';
 
 /** The trailer key gRPC implementations read the rich status from. */
 export const STATUS_DETAILS_KEY = 'grpc-status-details-bin';
 export const BAD_REQUEST_TYPE_URL = 'type.googleapis.com/google.rpc.BadRequest';
 export const ERROR_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.ErrorInfo';
+export const RETRY_INFO_TYPE_URL = 'type.googleapis.com/google.rpc.RetryInfo';
 
 /** google.rpc.ErrorInfo: a machine-readable reason (e.g. POLICY_DENIED) and facts about it. */
 export interface ErrorInfo {
@@ -35,6 +38,8 @@ export interface RpcStatusDetails {
   readonly fieldViolations: readonly FieldViolation[];
   /** The first google.rpc.ErrorInfo detail, if any. */
   readonly errorInfo?: ErrorInfo;
+  /** From a google.rpc.RetryInfo detail: how long to wait before retrying, ms. */
+  readonly retryDelayMs?: number;
 }
 
 function encodeBadRequest(violations: readonly FieldViolation[]): Uint8Array {
@@ -81,6 +86,42 @@ export function encodeErrorInfoStatus(code: number, message: string, info: Error
     });
   }
   return encodeStatus(code, message, ERROR_INFO_TYPE_URL, w.getResultBuffer());
+}
+
+/** Serialized google.rpc.Status{code, message, details: [Any(RetryInfo)]}. */
+export function encodeRetryInfoStatus(code: number, message: string, retryDelayMs: number): Uint8Array {
+  const ms = Math.max(0, Math.ceil(retryDelayMs));
+  const w = new BinaryWriter();
+  w.writeMessage(1, ms, (v: number, dw: BinaryWriter) => {
+    const seconds = Math.floor(v / 1000);
+    const nanos = (v % 1000) * 1_000_000;
+    if (seconds !== 0) dw.writeInt64(1, seconds);
+    if (nanos !== 0) dw.writeInt32(2, nanos);
+  });
+  return encodeStatus(code, message, RETRY_INFO_TYPE_URL, w.getResultBuffer());
+}
+
+/** The retry_delay of a RetryInfo, ms; undefined when it has none (or not as a message). */
+function decodeRetryDelayMs(bytes: Uint8Array): number | undefined {
+  let d: { seconds: number; nanos: number } | undefined;
+  const r = new BinaryReader(bytes);
+  while (r.nextField() && !r.isEndGroup()) {
+    // Wire type 2: length-delimited, as a Duration must be.
+    if (r.getFieldNumber() !== 1 || r.getWireType() !== 2) {
+      r.skipField();
+      continue;
+    }
+    d = { seconds: 0, nanos: 0 };
+    r.readMessage(d, (v: { seconds: number; nanos: number }, dr: BinaryReader) => {
+      while (dr.nextField() && !dr.isEndGroup()) {
+        const f = dr.getFieldNumber();
+        if (f === 1) v.seconds = dr.readInt64();
+        else if (f === 2) v.nanos = dr.readInt32();
+        else dr.skipField();
+      }
+    });
+  }
+  return d === undefined ? undefined : d.seconds * 1000 + d.nanos / 1_000_000;
 }
 
 function decodeErrorInfo(bytes: Uint8Array): ErrorInfo {
@@ -140,6 +181,7 @@ export function decodeStatusDetails(bytes: Uint8Array): RpcStatusDetails | undef
     let message = '';
     let violations: FieldViolation[] | undefined;
     let errorInfo: ErrorInfo | undefined;
+    let retryDelayMs: number | undefined;
     const r = new BinaryReader(bytes);
     while (r.nextField() && !r.isEndGroup()) {
       const n = r.getFieldNumber();
@@ -157,9 +199,17 @@ export function decodeStatusDetails(bytes: Uint8Array): RpcStatusDetails | undef
         });
         if (violations === undefined && any.typeUrl === BAD_REQUEST_TYPE_URL) violations = decodeViolations(any.value);
         if (errorInfo === undefined && any.typeUrl === ERROR_INFO_TYPE_URL) errorInfo = decodeErrorInfo(any.value);
+        if (retryDelayMs === undefined && any.typeUrl === RETRY_INFO_TYPE_URL)
+          retryDelayMs = decodeRetryDelayMs(any.value);
       } else r.skipField();
     }
-    return { code, message, fieldViolations: violations ?? [], ...(errorInfo ? { errorInfo } : {}) };
+    return {
+      code,
+      message,
+      fieldViolations: violations ?? [],
+      ...(errorInfo ? { errorInfo } : {}),
+      ...(retryDelayMs !== undefined ? { retryDelayMs } : {}),
+    };
   } catch {
     return undefined;
   }

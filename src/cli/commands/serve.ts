@@ -9,7 +9,10 @@ import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typin
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_LISTEN,
+  DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
+  DEFAULT_MAX_CALLS,
   DEFAULT_MAX_ENDPOINTS,
+  DEFAULT_MAX_STREAMS_PER_CONNECTION,
   DEFAULT_METRICS_ADDR,
   parseListen,
   parseMetricsAddr,
@@ -45,6 +48,14 @@ function parseMetricsAddrFlag(value: string): string {
   }
 }
 
+/** Attempts per second: a positive number, fractions allowed (0.5 = one every two seconds). */
+function parseRate(value: string): number {
+  const n = Number(value.trim());
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new InvalidArgumentError(`expected a positive number of attempts per second, got ${JSON.stringify(value)}`);
+  return n;
+}
+
 function parseMaxTimeout(value: string): number {
   const ms = parseDuration(value, '--max-timeout');
   if (ms <= 0) throw new InvalidArgumentError('must be greater than 0');
@@ -62,6 +73,11 @@ interface ServeFlags {
   readonly maxRepetitions?: number | undefined;
   readonly maxConcurrency?: number | undefined;
   readonly maxTimeout?: number | undefined;
+  readonly maxUrlBytes?: number | undefined;
+  readonly maxCalls: number;
+  readonly maxAttemptsInFlight: number;
+  readonly maxStreamsPerConnection: number;
+  readonly rateLimit?: number | undefined;
   readonly grace: number;
   readonly reflection: boolean;
   readonly tlsCert?: string | undefined;
@@ -81,6 +97,11 @@ const FLAG_NAMES: SettingNames = {
   'limits.maxRepetitions': '--max-repetitions',
   'limits.maxConcurrency': '--max-concurrency',
   'limits.maxTimeoutMs': '--max-timeout',
+  'limits.maxUrlBytes': '--max-url-bytes',
+  'admission.maxCalls': '--max-calls',
+  'admission.maxAttemptsInFlight': '--max-attempts-in-flight',
+  'admission.maxStreamsPerConnection': '--max-streams-per-connection',
+  'admission.rateLimit': '--rate-limit',
   'observability.metrics.listen': '--metrics-addr',
   'observability.metrics.maxEndpoints': '--metrics-max-endpoints',
   'tls.certFile': '--tls-cert',
@@ -135,6 +156,13 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
       ...(opts.maxRepetitions !== undefined ? { maxRepetitions: opts.maxRepetitions } : {}),
       ...(opts.maxConcurrency !== undefined ? { maxConcurrency: opts.maxConcurrency } : {}),
       ...(opts.maxTimeout !== undefined ? { maxTimeoutMs: opts.maxTimeout } : {}),
+      ...(opts.maxUrlBytes !== undefined ? { maxUrlBytes: opts.maxUrlBytes } : {}),
+    },
+    admission: {
+      maxCalls: opts.maxCalls,
+      maxAttemptsInFlight: opts.maxAttemptsInFlight,
+      maxStreamsPerConnection: opts.maxStreamsPerConnection,
+      ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
     },
     graceMs: opts.grace,
     targetPolicy: {
@@ -219,6 +247,30 @@ export function serveCommand(ctx: CommandContext) {
         '--max-timeout <duration>',
         'largest per-attempt timeout a request may ask for (default 60s)',
         parseMaxTimeout,
+      )
+      .option('--max-url-bytes <n>', 'longest endpoint URL a request may give, in bytes (default 8192)', parsePositive)
+      .option(
+        '--max-calls <n>',
+        'Probe + ProbeStream calls running at once; more get RESOURCE_EXHAUSTED',
+        parsePositive,
+        DEFAULT_MAX_CALLS,
+      )
+      .option(
+        '--max-attempts-in-flight <n>',
+        "sum of the running calls' concurrency; a call that does not fit gets RESOURCE_EXHAUSTED",
+        parsePositive,
+        DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
+      )
+      .option(
+        '--max-streams-per-connection <n>',
+        'Probe + ProbeStream calls at once on one HTTP/2 connection; more get RESOURCE_EXHAUSTED',
+        parsePositive,
+        DEFAULT_MAX_STREAMS_PER_CONNECTION,
+      )
+      .option(
+        '--rate-limit <n>',
+        'attempts per second per client (token name, else address); new calls over it get RESOURCE_EXHAUSTED and running ones slow down (default: off)',
+        parseRate,
       )
       .option(
         '--grace <duration>',

@@ -1,0 +1,39 @@
+// A ProbeRequest that cannot be decoded is the caller's mistake. grpc-js
+// answers a throwing requestDeserialize with INTERNAL ("Error deserializing
+// request"), counted and logged as the server's own fault; so the service
+// definition's deserializer never throws: it hands the handler an empty
+// request marked as undecodable, and the service answers INVALID_ARGUMENT.
+import { prober } from '../generated/prober/v1/prober.js';
+
+import pb = prober.v1;
+
+const undecodable = new WeakMap<pb.ProbeRequest, string>();
+
+/** What the decoder said, at most this long (it is echoed to the caller and logged). */
+const MAX_REASON = 200;
+
+/** Decodes like the generated deserializer; on failure returns a marked empty request instead of throwing. */
+export function decodeProbeRequest(bytes: Buffer): pb.ProbeRequest {
+  try {
+    return pb.ProbeRequest.deserialize(new Uint8Array(bytes));
+  } catch (err) {
+    const req = new pb.ProbeRequest();
+    const why = err instanceof Error && err.message !== '' ? err.message : String(err);
+    undecodable.set(req, why.length > MAX_REASON ? `${why.slice(0, MAX_REASON)}…` : why);
+    return req;
+  }
+}
+
+/** Why `req` could not be decoded (decodeProbeRequest), or undefined for a real request. */
+export function undecodableReason(req: unknown): string | undefined {
+  return typeof req === 'object' && req !== null ? undecodable.get(req as pb.ProbeRequest) : undefined;
+}
+
+/** The Prober service definition with decodeProbeRequest as both methods' request deserializer. */
+export function proberServiceDefinition(): typeof pb.UnimplementedProberService.definition {
+  const d = pb.UnimplementedProberService.definition;
+  return {
+    Probe: { ...d.Probe, requestDeserialize: decodeProbeRequest },
+    ProbeStream: { ...d.ProbeStream, requestDeserialize: decodeProbeRequest },
+  };
+}
