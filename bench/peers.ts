@@ -3,7 +3,7 @@
 // `prober serve` child. Loopback only; every child dies with the bench.
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
@@ -45,6 +45,12 @@ async function firstLine<T>(child: ChildProcess, pick: (line: string) => T | und
     rl.close();
     child.stdout!.resume(); // keep draining logs so the child never blocks on a full pipe
   }
+}
+
+/** Peak resident set of a process (VmHWM), in bytes. Linux only. */
+export function vmHwmBytes(pid: number): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
 export async function stopChild(child: ChildProcess): Promise<void> {
@@ -213,13 +219,17 @@ export interface ProberServer {
 }
 
 /** `nodeArgs` go before bin/prober.js (e.g. a preload); env as a user's (NODE_ENV unset). */
-export async function startProberServer(nodeArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<ProberServer> {
+export async function startProberServer(
+  nodeArgs: string[] = [],
+  env: NodeJS.ProcessEnv = {},
+  serveArgs: readonly string[] = [],
+): Promise<ProberServer> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv['NODE_ENV'];
   const child = track(
     spawn(
       process.execPath,
-      [...nodeArgs, PROBER_BIN, 'serve', '--listen', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0'],
+      [...nodeArgs, PROBER_BIN, 'serve', '--listen', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', ...serveArgs],
       { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv },
     ),
   );

@@ -10,18 +10,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { connect, probeStream, type ProbeStreamCall } from '../src/client/index.js';
-import { startProberServer, startTruthTarget } from './peers.js';
+import { startProberServer, startTruthTarget, vmHwmBytes } from './peers.js';
 import { record } from './report.js';
 import { quantile, summarise } from './truth-log.js';
 
 const PRELOAD = fileURLToPath(new URL('./mem-probe.mjs', import.meta.url));
 const MiB = 1024 * 1024;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function vmHwmBytes(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) * 1024 : Number.NaN;
-}
 
 async function heapAfterGc(pid: number, file: string): Promise<number> {
   const before = existsSync(file) ? readFileSync(file, 'utf8').split('\n').filter(Boolean).length : 0;

@@ -1,0 +1,896 @@
+// The one source of truth for docs/bad-inputs.md: every bad input, the
+// server (or CLI) it is sent to, and the exact status and message. The gRPC
+// and CLI tests walk these rows; docs/bad-inputs.md is generated from them
+// (test/helpers/bad-inputs-doc.ts) and a test fails when the two disagree.
+//
+// Placeholders, replaced at run time: {addr} the server's host:port, {port}
+// its port. `pending`: behaviour another branch adds (the row is skipped
+// until the lead merges it and deletes the field). `until`: today's behaviour
+// that branch replaces (delete the row on merge).
+
+/** Branches whose behaviour lands after this one. */
+export type Branch = 'i10-admit' | 'i10-shutdown';
+
+/** Server setups the rows run against (see SERVERS in test/bad-inputs-grpc.test.ts). */
+export type ServerKind = 'default' | 'policy' | 'allowlist' | 'auth';
+
+export const SERVER_FLAGS: Readonly<Record<ServerKind, string>> = {
+  default: '(no flags; built-in policy only)',
+  policy: '--deny-private-targets --deny-target 192.0.2.0/24',
+  allowlist: '--allow-target 198.51.100.0/24',
+  auth: '--auth-token-file (token `ci`)',
+};
+
+export interface WireDuration {
+  readonly seconds: number;
+  readonly nanos?: number;
+}
+
+/** A ProbeRequest as plain data (proto field names). */
+export interface WireRequest {
+  readonly endpoint?: string;
+  readonly repetitions?: number;
+  readonly timeout?: WireDuration;
+  readonly interval?: WireDuration;
+  readonly concurrency?: number;
+  readonly reuse_connections?: boolean;
+  readonly expected_status?: readonly { readonly min: number; readonly max?: number }[];
+  readonly method?: number;
+}
+
+/** An exact message, or a regex (documented as /…/). */
+export type Expected = string | RegExp;
+
+export interface GrpcRow {
+  readonly id: string;
+  readonly server: ServerKind;
+  /** Probe/ProbeStream with `request`; Health.Check; or raw bytes to `path`. */
+  readonly rpc: 'Probe' | 'ProbeStream' | 'Check' | 'raw';
+  readonly request?: WireRequest;
+  /** rpc 'raw': method path and body bytes (hex). */
+  readonly raw?: { readonly path: string; readonly hex: string };
+  /** authorization metadata to send (server 'auth'). */
+  readonly authorization?: string;
+  /** How the doc shows the input when the request is too long to print. */
+  readonly show?: string;
+  readonly code: string;
+  readonly message: Expected;
+  readonly pending?: Branch;
+  readonly until?: Branch;
+  readonly note?: string;
+}
+
+export interface CliRow {
+  readonly id: string;
+  /** argv after `prober`; {addr} is the server of `server`. */
+  readonly argv: readonly string[];
+  readonly server?: ServerKind;
+  readonly env?: Readonly<Record<string, string>>;
+  /** The one stderr line (without the newline). */
+  readonly stderr: Expected;
+  readonly exit: number;
+  readonly pending?: Branch;
+  readonly until?: Branch;
+  readonly note?: string;
+}
+
+/** The token the 'auth' server accepts. */
+export const GOOD_TOKEN = 'Ke7Wq1Zr4Tx8Yp2Mn5Lb9Vc3Hs6Jd0Fg';
+
+/** Nothing listens on port 1 on loopback: an accepted request ends at once with CONNECT_REFUSED. */
+const CLOSED = 'http://127.0.0.1:1';
+
+const ABS = (got: string): string => `endpoint must be an absolute http:// or https:// URL (got ${got})`;
+const TIMEOUT = (got: string): string => `timeout must be greater than 0 ms and at most 60000 ms (got ${got})`;
+const INTERVAL = (got: string): string => `interval must be between 0 and 3600000 ms (got ${got})`;
+const DENIED = (addr: string, rule: string): string =>
+  `target address ${addr} is denied by the target policy (${rule})`;
+const METADATA = 'always denied: 169.254.0.0/16 (link-local/metadata)';
+const ok = (id: string, endpoint: string, extra: Partial<GrpcRow> = {}): GrpcRow => ({
+  id,
+  server: 'default',
+  rpc: 'Probe',
+  request: { endpoint, repetitions: 1, timeout: { seconds: 1 } },
+  code: 'OK',
+  message: '',
+  ...extra,
+});
+
+export const GRPC_ROWS: readonly GrpcRow[] = [
+  // ---- endpoint
+  {
+    id: 'endpoint-empty',
+    server: 'default',
+    rpc: 'Probe',
+    request: { repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('nothing'),
+  },
+  {
+    id: 'endpoint-spaces',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: '   ', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"   "'),
+  },
+  {
+    id: 'endpoint-relative',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: '/ok', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"/ok"'),
+  },
+  {
+    id: 'endpoint-no-scheme',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'example.com/ok', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"example.com/ok"'),
+  },
+  {
+    id: 'endpoint-ftp',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'ftp://example.com/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"ftp://example.com/"'),
+  },
+  {
+    id: 'endpoint-file',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'file:///etc/passwd', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"file:///etc/passwd"'),
+  },
+  {
+    id: 'endpoint-javascript',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'javascript:alert(1)', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"javascript:alert(1)"'),
+  },
+  {
+    id: 'endpoint-no-host',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"http://"'),
+  },
+  {
+    id: 'endpoint-port-only',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://:80/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"http://:80/"'),
+  },
+  {
+    id: 'endpoint-space-in-host',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://exa mple.com/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"http://exa mple.com/"'),
+  },
+  {
+    id: 'endpoint-nul-in-host',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://a\u0000b/', repetitions: 1 },
+    show: 'endpoint: "http://a\\u0000b/"',
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"http://a\\u0000b/"'),
+  },
+  {
+    id: 'endpoint-bad-unicode-host',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://\uFFFD/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"http://\uFFFD/"'),
+  },
+  {
+    id: 'endpoint-bad-punycode',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://xn--/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"http://xn--/"'),
+  },
+  {
+    id: 'endpoint-ipv6-unclosed',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://[::1/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"http://[::1/"'),
+  },
+  {
+    id: 'endpoint-ipv6-zone',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://[fe80::1%25eth0]/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"http://[fe80::1%25eth0]/"'),
+  },
+  {
+    id: 'endpoint-ipv6-link-local',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://[fe80::1]/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('fe80::1', 'always denied: fe80::/10 (link-local)'),
+  },
+  {
+    id: 'endpoint-ipv6-mapped-metadata',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://[::ffff:169.254.169.254]/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('::ffff:a9fe:a9fe', METADATA),
+    note: 'judged as the IPv4 address it carries; named as the URL spells it',
+  },
+  {
+    id: 'endpoint-ipv6-unspecified',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://[::]/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('::', 'always denied: ::/128 (unspecified)'),
+  },
+  {
+    id: 'endpoint-ipv6-aws-metadata',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://[fd00:ec2::254]/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('fd00:ec2::254', 'always denied: fd00:ec2::254/128 (metadata)'),
+  },
+  {
+    id: 'endpoint-metadata',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://169.254.169.254/latest/meta-data/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('169.254.169.254', METADATA),
+  },
+  {
+    id: 'endpoint-unspecified',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://0.0.0.0/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('0.0.0.0', 'always denied: 0.0.0.0/8 (unspecified)'),
+  },
+  {
+    id: 'endpoint-self',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://127.0.0.1:{port}/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('127.0.0.1', "self: the server's own gRPC listener (port {port})"),
+  },
+  {
+    id: 'endpoint-userinfo-denied',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://user:secret@169.254.169.254/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('169.254.169.254', METADATA),
+    note: 'the message names the address, never the userinfo',
+  },
+  {
+    id: 'endpoint-userinfo-echoed',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'ftp://user:secret@example.com/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"ftp://user:secret@example.com/"'),
+    until: 'i10-shutdown',
+    note: 'credentials echoed today',
+  },
+  {
+    id: 'endpoint-userinfo-redacted',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'ftp://user:secret@example.com/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message:
+      /^endpoint must be an absolute http:\/\/ or https:\/\/ URL \(got "ftp:\/\/[^"]*example\.com\/"\)$(?<!secret.*)/,
+    pending: 'i10-shutdown',
+    note: 'userinfo redacted (no "secret")',
+  },
+  {
+    id: 'endpoint-userinfo-unparsable',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://user:secret@exa mple.com/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message:
+      /^endpoint must be an absolute http:\/\/ or https:\/\/ URL \(got "http:\/\/[^"]*exa mple\.com\/"\)$(?<!secret.*)/,
+    pending: 'i10-shutdown',
+    note: 'redacted even when the URL does not parse',
+  },
+  ok('endpoint-fragment', `${CLOSED}/ok#frag`, { note: 'accepted; the fragment is dropped (never sent)' }),
+  ok('endpoint-port-0-today', 'http://127.0.0.1:0/', { until: 'i10-admit', note: 'today probed as port 80' }),
+  {
+    id: 'endpoint-port-0',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'http://127.0.0.1:0/', repetitions: 1 },
+    code: 'INVALID_ARGUMENT',
+    message: /endpoint/,
+    pending: 'i10-admit',
+  },
+  ok('endpoint-tab-today', `${CLOSED}/a\tb`, {
+    show: 'endpoint: "http://127.0.0.1:1/a\\tb"',
+    until: 'i10-admit',
+    note: 'today the tab is stripped and /ab probed',
+  }),
+  {
+    id: 'endpoint-tab',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/a\tb`, repetitions: 1 },
+    show: 'endpoint: "http://127.0.0.1:1/a\\tb"',
+    code: 'INVALID_ARGUMENT',
+    message: /endpoint/,
+    pending: 'i10-admit',
+  },
+  {
+    id: 'endpoint-del',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/a\u007fb`, repetitions: 1 },
+    show: 'endpoint: "http://127.0.0.1:1/a\\u007fb"',
+    code: 'INVALID_ARGUMENT',
+    message: /endpoint/,
+    pending: 'i10-admit',
+  },
+  ok('endpoint-9k-today', `${CLOSED}/${'a'.repeat(9000)}`, {
+    show: 'endpoint: 9 KiB URL',
+    until: 'i10-admit',
+    note: 'today accepted (and labelled in metrics)',
+  }),
+  {
+    id: 'endpoint-9k',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/${'a'.repeat(9000)}`, repetitions: 1 },
+    show: 'endpoint: 9 KiB URL',
+    code: 'INVALID_ARGUMENT',
+    message: /endpoint/,
+    pending: 'i10-admit',
+    note: 'URL length cap 8 KiB',
+  },
+  // ---- repetitions
+  {
+    id: 'repetitions-0-probe',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 0 },
+    code: 'INVALID_ARGUMENT',
+    message: 'repetitions must be between 1 and 10000 (got 0)',
+  },
+  {
+    id: 'repetitions-over-probe',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 10_001 },
+    code: 'INVALID_ARGUMENT',
+    message: 'repetitions must be between 1 and 10000 (got 10001)',
+  },
+  {
+    id: 'repetitions-over-stream',
+    server: 'default',
+    rpc: 'ProbeStream',
+    request: { endpoint: `${CLOSED}/`, repetitions: 10_001 },
+    code: 'INVALID_ARGUMENT',
+    message: 'repetitions must be between 0 and 10000 (0 = continuous) (got 10001)',
+  },
+  {
+    id: 'repetitions-uint32-max',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 4_294_967_295 },
+    code: 'INVALID_ARGUMENT',
+    message: 'repetitions must be between 1 and 10000 (got 4294967295)',
+  },
+  // ---- timeout
+  {
+    id: 'timeout-negative',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, timeout: { seconds: -1 } },
+    code: 'INVALID_ARGUMENT',
+    message: TIMEOUT('-1000'),
+  },
+  {
+    id: 'timeout-zero',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, timeout: { seconds: 0 } },
+    code: 'INVALID_ARGUMENT',
+    message: TIMEOUT('0'),
+  },
+  {
+    id: 'timeout-over-max',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, timeout: { seconds: 61 } },
+    code: 'INVALID_ARGUMENT',
+    message: TIMEOUT('61000'),
+  },
+  {
+    id: 'timeout-huge',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, timeout: { seconds: 315_576_000_000 } },
+    code: 'INVALID_ARGUMENT',
+    message: TIMEOUT('315576000000000'),
+  },
+  {
+    id: 'timeout-nanos-overflow',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, timeout: { seconds: 0, nanos: 1_000_000_000 } },
+    code: 'INVALID_ARGUMENT',
+    message:
+      'timeout is not a valid duration: nanos must be within ±999999999 and have the sign of seconds (got seconds 0, nanos 1000000000)',
+  },
+  {
+    id: 'timeout-nanos-sign',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, timeout: { seconds: 1, nanos: -1 } },
+    code: 'INVALID_ARGUMENT',
+    message:
+      'timeout is not a valid duration: nanos must be within ±999999999 and have the sign of seconds (got seconds 1, nanos -1)',
+  },
+  {
+    id: 'timeout-negative-nanos',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, timeout: { seconds: 0, nanos: -1 } },
+    code: 'INVALID_ARGUMENT',
+    message: TIMEOUT('-0.000001'),
+  },
+  // ---- interval
+  {
+    id: 'interval-negative',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, interval: { seconds: -1 } },
+    code: 'INVALID_ARGUMENT',
+    message: INTERVAL('-1000'),
+  },
+  {
+    id: 'interval-over-max',
+    server: 'default',
+    rpc: 'ProbeStream',
+    request: { endpoint: `${CLOSED}/`, repetitions: 0, interval: { seconds: 3601 } },
+    code: 'INVALID_ARGUMENT',
+    message: INTERVAL('3601000'),
+  },
+  {
+    id: 'interval-nanos-overflow',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, interval: { seconds: 0, nanos: -1_000_000_000 } },
+    code: 'INVALID_ARGUMENT',
+    message:
+      'interval is not a valid duration: nanos must be within ±999999999 and have the sign of seconds (got seconds 0, nanos -1000000000)',
+  },
+  // ---- concurrency
+  {
+    id: 'concurrency-over-max',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, concurrency: 101 },
+    code: 'INVALID_ARGUMENT',
+    message: 'concurrency must be between 1 and 100 (0 means 1) (got 101)',
+  },
+  {
+    id: 'concurrency-uint32-max',
+    server: 'default',
+    rpc: 'ProbeStream',
+    request: { endpoint: `${CLOSED}/`, repetitions: 0, concurrency: 4_294_967_295 },
+    code: 'INVALID_ARGUMENT',
+    message: 'concurrency must be between 1 and 100 (0 means 1) (got 4294967295)',
+  },
+  // ---- expected_status
+  {
+    id: 'expected-min-low',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, expected_status: [{ min: 99 }] },
+    code: 'INVALID_ARGUMENT',
+    message: 'expected_status[0].min must be between 100 and 599 (got 99)',
+  },
+  {
+    id: 'expected-min-zero',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, expected_status: [{ min: 0, max: 0 }] },
+    code: 'INVALID_ARGUMENT',
+    message: 'expected_status[0].min must be between 100 and 599 (got 0)',
+  },
+  {
+    id: 'expected-min-high',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, expected_status: [{ min: 600 }] },
+    code: 'INVALID_ARGUMENT',
+    message: 'expected_status[0].min must be between 100 and 599 (got 600)',
+  },
+  {
+    id: 'expected-max-below-min',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, expected_status: [{ min: 300, max: 200 }] },
+    code: 'INVALID_ARGUMENT',
+    message: 'expected_status[0].max must be between min (300) and 599, or 0 for "same as min" (got 200)',
+  },
+  {
+    id: 'expected-max-high',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, expected_status: [{ min: 200, max: 600 }] },
+    code: 'INVALID_ARGUMENT',
+    message: 'expected_status[0].max must be between min (200) and 599, or 0 for "same as min" (got 600)',
+  },
+  {
+    id: 'expected-second-range',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, expected_status: [{ min: 200, max: 299 }, { min: 700 }] },
+    code: 'INVALID_ARGUMENT',
+    message: 'expected_status[1].min must be between 100 and 599 (got 700)',
+  },
+  // ---- method
+  {
+    id: 'method-unknown',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, method: 3 },
+    code: 'INVALID_ARGUMENT',
+    message: 'method must be GET or HEAD (got "HTTP_METHOD_3")',
+  },
+  {
+    id: 'method-negative',
+    server: 'default',
+    rpc: 'ProbeStream',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, method: -1 },
+    code: 'INVALID_ARGUMENT',
+    message: 'method must be GET or HEAD (got "HTTP_METHOD_-1")',
+  },
+  // ---- several bad fields: the first in proto order is named
+  {
+    id: 'first-bad-field',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: 'ftp://x/', repetitions: 0, concurrency: 101 },
+    code: 'INVALID_ARGUMENT',
+    message: ABS('"ftp://x/"'),
+  },
+  // ---- target policy
+  {
+    id: 'policy-loopback',
+    server: 'policy',
+    rpc: 'Probe',
+    request: { endpoint: 'http://127.0.0.1:8080/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('127.0.0.1', 'deny-private-targets: 127.0.0.0/8'),
+  },
+  {
+    id: 'policy-loopback-decimal',
+    server: 'policy',
+    rpc: 'ProbeStream',
+    request: { endpoint: 'http://2130706433/', repetitions: 0 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('127.0.0.1', 'deny-private-targets: 127.0.0.0/8'),
+  },
+  {
+    id: 'policy-loopback-hex',
+    server: 'policy',
+    rpc: 'Probe',
+    request: { endpoint: 'http://0x7f.1/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('127.0.0.1', 'deny-private-targets: 127.0.0.0/8'),
+  },
+  {
+    id: 'policy-ipv6-loopback',
+    server: 'policy',
+    rpc: 'Probe',
+    request: { endpoint: 'http://[0:0:0:0:0:0:0:1]/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('::1', 'deny-private-targets: ::1/128'),
+  },
+  {
+    id: 'policy-rfc1918',
+    server: 'policy',
+    rpc: 'Probe',
+    request: { endpoint: 'https://10.1.2.3/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('10.1.2.3', 'deny-private-targets: 10.0.0.0/8'),
+  },
+  {
+    id: 'policy-ula',
+    server: 'policy',
+    rpc: 'Probe',
+    request: { endpoint: 'http://[fd12::1]/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('fd12::1', 'deny-private-targets: fc00::/7'),
+  },
+  {
+    id: 'policy-cgnat',
+    server: 'policy',
+    rpc: 'Probe',
+    request: { endpoint: 'http://100.64.0.1/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('100.64.0.1', 'deny-private-targets: 100.64.0.0/10'),
+  },
+  {
+    id: 'policy-deny-target',
+    server: 'policy',
+    rpc: 'Probe',
+    request: { endpoint: 'http://192.0.2.7/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('192.0.2.7', 'deny-target: 192.0.2.0/24'),
+  },
+  {
+    id: 'policy-not-allowed',
+    server: 'allowlist',
+    rpc: 'Probe',
+    request: { endpoint: 'http://203.0.113.5/', repetitions: 1 },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('203.0.113.5', 'allow-target: in no allowed range'),
+  },
+  // ---- tokens
+  {
+    id: 'auth-missing',
+    server: 'auth',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1 },
+    code: 'UNAUTHENTICATED',
+    message: "missing 'authorization: Bearer <token>' metadata",
+  },
+  {
+    id: 'auth-not-bearer',
+    server: 'auth',
+    rpc: 'ProbeStream',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1 },
+    authorization: `Basic ${GOOD_TOKEN}`,
+    code: 'UNAUTHENTICATED',
+    message: "'authorization' metadata is not 'Bearer <token>'",
+  },
+  {
+    id: 'auth-wrong',
+    server: 'auth',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1 },
+    authorization: 'Bearer wrong-token-wrong-token',
+    code: 'UNAUTHENTICATED',
+    message: 'token not recognised',
+  },
+  {
+    id: 'auth-before-validation',
+    server: 'auth',
+    rpc: 'Probe',
+    request: { endpoint: 'ftp://x/' },
+    code: 'UNAUTHENTICATED',
+    message: "missing 'authorization: Bearer <token>' metadata",
+    note: 'no token: the request is never looked at',
+  },
+  { id: 'auth-health-exempt', server: 'auth', rpc: 'Check', code: 'OK', message: '', note: 'health needs no token' },
+  // ---- method paths and undecodable bodies
+  {
+    id: 'unknown-method',
+    server: 'default',
+    rpc: 'raw',
+    raw: { path: '/prober.v1.Prober/Nope', hex: '' },
+    code: 'UNIMPLEMENTED',
+    message: /^The server does not implement the method \/prober\.v1\.Prober\/Nope/,
+  },
+  {
+    id: 'unknown-service',
+    server: 'default',
+    rpc: 'raw',
+    raw: { path: '/nope.v1.Nope/Probe', hex: '0a00' },
+    code: 'UNIMPLEMENTED',
+    message: /^The server does not implement the method \/nope\.v1\.Nope\/Probe/,
+  },
+  {
+    id: 'garbage-body-today',
+    server: 'default',
+    rpc: 'raw',
+    raw: { path: '/prober.v1.Prober/Probe', hex: 'ffffffffffffffffffff' },
+    code: 'INTERNAL',
+    message: 'Error deserializing request',
+    until: 'i10-admit',
+    note: 'today the server blames itself',
+  },
+  {
+    id: 'garbage-body',
+    server: 'default',
+    rpc: 'raw',
+    raw: { path: '/prober.v1.Prober/Probe', hex: 'ffffffffffffffffffff' },
+    code: 'INVALID_ARGUMENT',
+    message: /./,
+    pending: 'i10-admit',
+  },
+  {
+    id: 'truncated-body-today',
+    server: 'default',
+    rpc: 'raw',
+    raw: { path: '/prober.v1.Prober/ProbeStream', hex: '0a10687474703a2f2f' },
+    code: 'INTERNAL',
+    message: 'Error deserializing request',
+    until: 'i10-admit',
+  },
+  {
+    id: 'truncated-body',
+    server: 'default',
+    rpc: 'raw',
+    raw: { path: '/prober.v1.Prober/ProbeStream', hex: '0a10687474703a2f2f' },
+    code: 'INVALID_ARGUMENT',
+    message: /./,
+    pending: 'i10-admit',
+    note: 'endpoint says 16 bytes, 8 follow',
+  },
+];
+
+export const CLI_ROWS: readonly CliRow[] = [
+  { id: 'cli-no-url', argv: ['probe'], stderr: "error: missing required argument 'url'", exit: 2 },
+  {
+    id: 'cli-ftp',
+    argv: ['probe', 'ftp://example.com/'],
+    stderr: `prober probe: invalid argument: ${ABS('"ftp://example.com/"')} (URL)`,
+    exit: 2,
+  },
+  {
+    id: 'cli-relative',
+    argv: ['stream', '/ok'],
+    stderr: `prober stream: invalid argument: ${ABS('"/ok"')} (URL)`,
+    exit: 2,
+  },
+  {
+    id: 'cli-repetitions-0',
+    argv: ['probe', `${CLOSED}/`, '-n', '0'],
+    stderr: "prober probe: -n/--repetitions must be at least 1 (use 'prober stream -n 0' to probe continuously)",
+    exit: 2,
+    note: 'checked by the CLI, with a hint',
+  },
+  {
+    id: 'cli-repetitions-word',
+    argv: ['probe', `${CLOSED}/`, '-n', 'ten'],
+    stderr: `error: option '-n, --repetitions <count>' argument 'ten' is invalid. expected a whole number >= 0, got "ten"`,
+    exit: 2,
+  },
+  {
+    id: 'cli-timeout-negative',
+    argv: ['probe', `${CLOSED}/`, '--timeout=-1s'],
+    stderr: `error: option '--timeout <duration>' argument '-1s' is invalid. expected a duration like 250ms, 1.5s, 2m or 5 (seconds), got "-1s"`,
+    exit: 2,
+  },
+  {
+    id: 'cli-timeout-bare-ms',
+    argv: ['probe', `${CLOSED}/`, '--timeout', '5000'],
+    stderr:
+      "error: option '--timeout <duration>' argument '5000' is invalid. --timeout 5000: a bare number is seconds; write 5000ms or 5s",
+    exit: 2,
+  },
+  {
+    id: 'cli-timeout-zero',
+    argv: ['probe', `${CLOSED}/`, '--timeout', '0'],
+    stderr: `prober probe: invalid argument: ${TIMEOUT('0')} (--timeout)`,
+    exit: 2,
+  },
+  {
+    id: 'cli-timeout-over',
+    argv: ['probe', `${CLOSED}/`, '--timeout', '61s'],
+    stderr: `prober probe: invalid argument: ${TIMEOUT('61000')} (--timeout)`,
+    exit: 2,
+  },
+  {
+    id: 'cli-interval-over',
+    argv: ['stream', `${CLOSED}/`, '--interval', '2h'],
+    stderr: `prober stream: invalid argument: ${INTERVAL('7200000')} (--interval)`,
+    exit: 2,
+  },
+  {
+    id: 'cli-concurrency-over',
+    argv: ['probe', `${CLOSED}/`, '-c', '101'],
+    stderr:
+      'prober probe: invalid argument: concurrency must be between 1 and 100 (0 means 1) (got 101) (--concurrency)',
+    exit: 2,
+  },
+  {
+    id: 'cli-concurrency-zero',
+    argv: ['probe', `${CLOSED}/`, '-c', '0'],
+    stderr: "error: option '-c, --concurrency <n>' argument '0' is invalid. expected a whole number >= 1, got 0",
+    exit: 2,
+  },
+  {
+    id: 'cli-expect-600',
+    argv: ['probe', `${CLOSED}/`, '--expect', '600'],
+    stderr: "error: option '--expect <statuses>' argument '600' is invalid. status codes must be 100..599, got 600",
+    exit: 2,
+  },
+  {
+    id: 'cli-method-post',
+    argv: ['probe', `${CLOSED}/`, '--method', 'POST'],
+    stderr: `error: option '-X, --method <method>' argument 'POST' is invalid. expected GET or HEAD, got "POST"`,
+    exit: 2,
+  },
+  {
+    id: 'cli-policy',
+    argv: ['probe', 'http://192.0.2.7/', '--server', '{addr}'],
+    server: 'policy',
+    stderr: `prober probe: prober at {addr}: PERMISSION_DENIED: ${DENIED('192.0.2.7', 'deny-target: 192.0.2.0/24')}`,
+    exit: 3,
+  },
+  {
+    id: 'cli-metadata',
+    argv: ['stream', 'http://169.254.169.254/', '--server', '{addr}'],
+    server: 'default',
+    stderr: `prober stream: prober at {addr}: PERMISSION_DENIED: ${DENIED('169.254.169.254', METADATA)}`,
+    exit: 3,
+  },
+  {
+    id: 'cli-server-invalid',
+    argv: ['probe', `${CLOSED}/`, '-n', '10001', '--server', '{addr}'],
+    server: 'default',
+    stderr: 'prober probe: invalid argument: repetitions must be between 1 and 10000 (got 10001) (-n/--repetitions)',
+    exit: 2,
+  },
+  {
+    id: 'cli-no-token',
+    argv: ['probe', `${CLOSED}/`, '--server', '{addr}'],
+    server: 'auth',
+    stderr: `prober probe: prober at {addr}: server requires a token (--token-file or $PROBER_TOKEN) (UNAUTHENTICATED: missing 'authorization: Bearer <token>' metadata)`,
+    exit: 3,
+  },
+  {
+    id: 'cli-wrong-token',
+    argv: ['probe', `${CLOSED}/`, '--server', '{addr}'],
+    server: 'auth',
+    env: { PROBER_TOKEN: 'wrong-token-wrong-token' },
+    stderr: 'prober probe: prober at {addr}: token rejected (UNAUTHENTICATED: token not recognised)',
+    exit: 3,
+  },
+  {
+    id: 'cli-userinfo-redacted',
+    argv: ['probe', 'ftp://user:secret@example.com/'],
+    stderr:
+      /^prober probe: invalid argument: endpoint must be an absolute http:\/\/ or https:\/\/ URL \(got "ftp:\/\/[^"]*example\.com\/"\) \(URL\)$(?<!secret.*)/,
+    exit: 2,
+    pending: 'i10-shutdown',
+  },
+  {
+    id: 'cli-port-0',
+    argv: ['probe', 'http://127.0.0.1:0/'],
+    stderr: /^prober probe: invalid argument: .*endpoint.* \(URL\)$/,
+    exit: 2,
+    pending: 'i10-admit',
+  },
+  {
+    id: 'cli-serve-bad-cidr',
+    argv: ['serve', '--listen', '127.0.0.1:0', '--no-metrics', '--deny-target', '10.0.0.0/33'],
+    stderr:
+      'prober serve: cannot start: --deny-target must be a CIDR such as 10.0.0.0/8 or fd00::/8, or an IP address (got "10.0.0.0/33")',
+    exit: 2,
+  },
+  {
+    id: 'cli-serve-bad-listen',
+    argv: ['serve', '--listen', 'nope', '--no-metrics'],
+    stderr: `error: option '-l, --listen <host:port>' argument 'nope' is invalid. must be host:port with port 0..65535, e.g. 0.0.0.0:50051 or [::]:0 (got "nope")`,
+    exit: 2,
+  },
+];
