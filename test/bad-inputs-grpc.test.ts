@@ -1,6 +1,5 @@
 // docs/bad-inputs.md, gRPC half: every row through a real server on
-// 127.0.0.1:0, asserting the status code and message. Rows marked `pending`
-// are skipped until their branch lands (test/helpers/bad-inputs.ts).
+// 127.0.0.1:0, asserting the status code and message (rows: test/helpers/bad-inputs.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -93,13 +92,12 @@ describe('bad inputs through the gRPC server (docs/bad-inputs.md)', () => {
   });
 
   it('has at least 40 rows that run today, with unique ids', () => {
-    assert.ok(GRPC_ROWS.filter((r) => r.pending === undefined).length >= 40);
+    assert.ok(GRPC_ROWS.length >= 40);
     assert.equal(new Set(GRPC_ROWS.map((r) => r.id)).size, GRPC_ROWS.length);
   });
 
   for (const row of GRPC_ROWS) {
-    const skip = row.pending !== undefined ? `lands with ${row.pending}` : false;
-    it(`${row.id}: ${row.code}`, { skip }, async () => {
+    it(`${row.id}: ${row.code}`, async () => {
       const { server, client } = servers.get(row.server)!;
       const out = await call(row, server, client);
       assert.equal(statusName(out.code), row.code, `${row.id}: ${out.details}`);

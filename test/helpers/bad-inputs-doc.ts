@@ -34,12 +34,6 @@ function showInput(row: GrpcRow): string {
   return `${showRequest(row.request ?? {})}${auth}`;
 }
 
-function state(row: { pending?: string; until?: string }): string {
-  if (row.pending !== undefined) return `pending ${row.pending}`;
-  if (row.until !== undefined) return `today, until ${row.until}`;
-  return '';
-}
-
 export function renderTables(): string {
   const lines: string[] = [BEGIN, '', '### Servers', '', '| server | flags |', '|---|---|'];
   for (const [k, v] of Object.entries(SERVER_FLAGS)) lines.push(`| ${k} | ${v} |`);
@@ -47,21 +41,21 @@ export function renderTables(): string {
     '',
     '### gRPC',
     '',
-    '| # | id | server | rpc | input | status | message | state | note |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| # | id | server | rpc | input | status | message | note |',
+    '|---|---|---|---|---|---|---|---|',
   );
   GRPC_ROWS.forEach((r, i) => {
     const rpc = r.rpc === 'raw' ? 'raw' : r.rpc;
     lines.push(
-      `| ${i + 1} | ${r.id} | ${r.server} | ${rpc} | ${cell(showInput(r))} | ${r.code} | ${expected(r.message)} | ${state(r)} | ${r.note ?? ''} |`,
+      `| ${i + 1} | ${r.id} | ${r.server} | ${rpc} | ${cell(showInput(r))} | ${r.code} | ${expected(r.message)} | ${r.note ?? ''} |`,
     );
   });
   lines.push(
     '',
     '### CLI',
     '',
-    '| # | id | command | server | stderr | exit | state | note |',
-    '|---|---|---|---|---|---|---|---|',
+    '| # | id | command | server | stderr | exit | note |',
+    '|---|---|---|---|---|---|---|',
   );
   CLI_ROWS.forEach((r, i) => {
     const env = r.env
@@ -70,7 +64,7 @@ export function renderTables(): string {
           .join(' ')} `
       : '';
     lines.push(
-      `| ${i + 1} | ${r.id} | ${cell(`${env}prober ${r.argv.join(' ')}`)} | ${r.server ?? 'embedded'} | ${expected(r.stderr)} | ${r.exit} | ${state(r)} | ${r.note ?? ''} |`,
+      `| ${i + 1} | ${r.id} | ${cell(`${env}prober ${r.argv.join(' ')}`)} | ${r.server ?? 'embedded'} | ${expected(r.stderr)} | ${r.exit} | ${r.note ?? ''} |`,
     );
   });
   lines.push('', END);
