@@ -47,6 +47,8 @@ export interface ProberServiceOptions {
   readonly runProbes?: RunProbesFn;
   /** Read at each call's start (listeners join it as they bind); its data rides in the spec. */
   readonly targetPolicy?: { current(): TargetPolicy };
+  /** Reported in every summary and on a stream's first event. */
+  readonly region?: string;
 }
 
 /**
@@ -234,6 +236,7 @@ export class ProberService {
   private readonly targetPolicy: { current(): TargetPolicy } | undefined;
   private readonly calls = new Map<CallControl, CallRecord>();
   private shutdownAt: ShutdownPlan | undefined;
+  private readonly region: string | undefined;
 
   constructor(options: ProberServiceOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -244,6 +247,7 @@ export class ProberService {
     this.maxBuffered = options.maxBuffered;
     this.runProbes = options.runProbes ?? engineRunProbes;
     this.targetPolicy = options.targetPolicy;
+    this.region = options.region;
   }
 
   /**
@@ -294,14 +298,21 @@ export class ProberService {
   /** Server-streaming ProbeStream. Never rejects. */
   async probeStream(call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>): Promise<void> {
     this.observer.streamOpened();
+    // The first event names the region; the summary does too.
+    let region = this.region;
+    const first = (): string | undefined => {
+      const r = region;
+      region = undefined;
+      return r;
+    };
     try {
       await this.run(call, {
         rpc: 'ProbeStream',
         allowContinuous: true,
-        attempt: (a) => call.write(attemptEvent(a)),
+        attempt: (a) => call.write(attemptEvent(a, first())),
         drain: (signal) => drainOrStop(call, signal),
         summary: (s) => {
-          call.write(summaryEvent(s));
+          call.write(summaryEvent(s, first()));
           this.observer.eventSent();
           // The status follows the summary (grpc-js sends it after the writes).
           if (s.shutdown) call.emit('error', shuttingDownError());
@@ -369,6 +380,7 @@ export class ProberService {
         backpressureWaitMs: waitMs,
         eventsSent,
         eventLoopDelay: run.eventLoopDelay,
+        ...(this.region !== undefined ? { region: this.region } : {}),
       });
       record.attempts = summary.attempts;
       this.observer.summary(out.rpc, summary);
