@@ -49,6 +49,30 @@ export function exitCodeForStartup(err: unknown): ExitCode {
   return isConfigError(err) ? EXIT.USAGE : EXIT.RPC;
 }
 
+/**
+ * Exit code of a fan-out: 3 when no region answered, 2 when a region said
+ * INVALID_ARGUMENT, 1 when a region is down or any attempt failed (or a run
+ * was cut short), else 0.
+ */
+export function exitCodeForRegions(
+  runs: readonly { readonly summary?: Summary; readonly error?: unknown }[],
+  requested: number,
+): ExitCode {
+  if (!runs.some((r) => r.summary !== undefined)) {
+    const usage = runs.some((r) => isProberRpcError(r.error) && r.error.isInvalidArgument());
+    return usage ? EXIT.USAGE : EXIT.RPC;
+  }
+  const codes = runs.map((r): ExitCode => {
+    if (r.summary === undefined) {
+      return isProberRpcError(r.error) && r.error.isInvalidArgument() ? EXIT.USAGE : EXIT.PROBE_FAILED;
+    }
+    // A region whose server shut down mid-run counts as a region down here.
+    const c = exitCodeForSummary(r.summary, requested);
+    return c === EXIT.RPC ? EXIT.PROBE_FAILED : c;
+  });
+  return worstExitCode(codes);
+}
+
 const RANK: Readonly<Record<ExitCode, number>> = {
   [EXIT.OK]: 0,
   [EXIT.PROBE_FAILED]: 1,

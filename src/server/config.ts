@@ -5,6 +5,7 @@
 // operability read slices of that object and never merge defaults again, so a
 // new setting is added here once and a bad one fails before anything binds.
 import type * as grpc from '@grpc/grpc-js';
+import { hostname } from 'node:os';
 import type { AgentOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -65,6 +66,8 @@ export type DeadlineMargin = number | ((budgetMs: number) => number);
 // ---- input: what callers write; everything optional -----------------------
 
 export interface ServerInput {
+  /** Reported in every Summary and as the `region` label on /metrics. Default: the host name. */
+  readonly region?: string;
   /** "host:port" ("[::]:port" for IPv6); port 0 picks a free port. Default 0.0.0.0:50051. */
   readonly listen?: string;
   /** Request limits; missing ones from DEFAULT_LIMITS (documented in src/probe/validate.ts). */
@@ -186,6 +189,7 @@ export interface ListenAddress {
 export type ReflectionMode = 'off' | 'if-available' | 'required';
 
 export interface ServerSettings {
+  readonly region: string;
   readonly listen: ListenAddress;
   /** Checked once; the gRPC service and /probe share them. */
   readonly limits: ProbeLimits;
@@ -263,6 +267,7 @@ export interface ProbeEndpointSettings {
 
 /** The checked settings, by their path in ServerInput. */
 export type SettingPath =
+  | 'region'
   | 'listen'
   | 'graceMs'
   | 'deadlineMarginMs'
@@ -430,6 +435,20 @@ function resolveDeadlineMargin(margin: DeadlineMargin | undefined, name: Namer):
   return typeof margin === 'number' ? msAtLeastZero(margin, name('deadlineMarginMs'), 'deadlineMarginMs') : margin;
 }
 
+// A label value and a display name: printable, no spaces, bounded.
+const REGION = /^[A-Za-z0-9._:@-]{1,63}$/;
+
+function resolveRegion(region: string | undefined, name: Namer): string {
+  const value = region ?? hostname();
+  if (REGION.test(value)) return value;
+  // A host name we did not choose: keep what fits rather than refuse to start.
+  if (region === undefined) return value.replace(/[^A-Za-z0-9._:@-]/g, '-').slice(0, 63) || 'unknown';
+  throw new ConfigError(
+    name('region'),
+    `${name('region')} must be 1-63 of A-Z a-z 0-9 . _ : @ - (got ${JSON.stringify(value)})`,
+  );
+}
+
 function resolveWarmUp(warmUp: boolean | number | undefined, name: Namer): number {
   if (warmUp === undefined || warmUp === true) return WARM_UP_ATTEMPTS;
   if (warmUp === false) return 0;
@@ -548,6 +567,7 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
   const listen = input.listen ?? DEFAULT_LISTEN;
   const admission = resolveAdmission(input.admission, name);
   const settings: ServerSettings = Object.freeze({
+    region: resolveRegion(input.region, name),
     listen: Object.freeze({ ...parseListen(listen, name('listen')), text: listen }),
     limits,
     graceMs: msAtLeastZero(input.graceMs ?? DEFAULT_GRACE_MS, name('graceMs'), 'graceMs'),

@@ -219,6 +219,8 @@ function createOperability(settings: ServerSettings): Operability | undefined {
 export function setupObservability(settings: ServerSettings): Observability {
   const { logger, metrics: metricsSettings } = settings;
   const registry = metricsSettings ? (metricsSettings.registry ?? new Registry()) : undefined;
+  // One Prometheus can hold several regions: every series carries its region.
+  registry?.setDefaultLabels({ region: settings.region });
   const metrics =
     metricsSettings && registry
       ? createMetrics(registry, {

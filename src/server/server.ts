@@ -131,6 +131,7 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
   });
   const service = new ProberService({
     limits: settings.limits,
+    region: settings.region,
     observer: settings.observer ?? obs.observer ?? NOOP_OBSERVER,
     logger: settings.errorLogger,
     ...(settings.deadlineMarginMs !== undefined ? { deadlineMarginMs: settings.deadlineMarginMs } : {}),

@@ -64,6 +64,8 @@ export interface ProberServiceOptions {
   readonly targetPolicy?: { current(): TargetPolicy };
   /** Server-wide caps and the rate limit, checked at each call's start; default none. */
   readonly admission?: Admission;
+  /** Reported in every summary and on a stream's first event. */
+  readonly region?: string;
 }
 
 /**
@@ -262,6 +264,7 @@ export class ProberService {
   private readonly calls = new Map<CallControl, CallRecord>();
   private shutdownAt: ShutdownPlan | undefined;
   private readonly admission: Admission | undefined;
+  private readonly region: string | undefined;
 
   constructor(options: ProberServiceOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -273,6 +276,7 @@ export class ProberService {
     this.runProbes = options.runProbes ?? engineRunProbes;
     this.targetPolicy = options.targetPolicy;
     this.admission = options.admission;
+    this.region = options.region;
   }
 
   /**
@@ -324,14 +328,21 @@ export class ProberService {
   /** Server-streaming ProbeStream. Never rejects. */
   async probeStream(call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>): Promise<void> {
     this.observer.streamOpened();
+    // The first event names the region; the summary does too.
+    let region = this.region;
+    const first = (): string | undefined => {
+      const r = region;
+      region = undefined;
+      return r;
+    };
     try {
       await this.run(call, {
         rpc: 'ProbeStream',
         allowContinuous: true,
-        attempt: (a) => call.write(attemptEvent(a)),
+        attempt: (a) => call.write(attemptEvent(a, first())),
         drain: (signal) => drainOrStop(call, signal),
         summary: (s) => {
-          call.write(summaryEvent(s));
+          call.write(summaryEvent(s, first()));
           this.observer.eventSent();
           // The status follows the summary (grpc-js sends it after the writes).
           if (s.shutdown) call.emit('error', shuttingDownError());
@@ -401,6 +412,7 @@ export class ProberService {
         backpressureWaitMs: waitMs,
         eventsSent,
         eventLoopDelay: run.eventLoopDelay,
+        ...(this.region !== undefined ? { region: this.region } : {}),
       });
       record.attempts = summary.attempts;
       this.observer.summary(out.rpc, summary);

@@ -1,6 +1,6 @@
 // Latency digest: exact moments always, exact nearest-rank percentiles up to
 // EXACT_LIMIT samples, a fine log histogram (<= 0.5% relative error) always.
-import type { Histogram, HistogramBucket } from './types.js';
+import type { Histogram, HistogramBucket, LatencySketch } from './types.js';
 
 /** Samples kept for exact percentiles; beyond this the fine histogram answers. */
 export const EXACT_LIMIT = 100_000;
@@ -8,11 +8,12 @@ export const EXACT_LIMIT = 100_000;
 // Fine log histogram: bucket i covers (LOW * R^(i-1), LOW * R^i]; bucket 0 is
 // everything <= LOW. Reporting a bucket by its geometric midpoint is off by at
 // most sqrt(R) - 1 ~= 0.5% relative, inside the 1% the proto promises.
-const FINE_LOW_MS = 0.001; // 1 µs: below this the absolute error is irrelevant
+// Exported: the sketch on the wire (LatencySketch in the proto) uses this scheme.
+export const FINE_LOW_MS = 0.001; // 1 µs: below this the absolute error is irrelevant
 const FINE_HIGH_MS = 1e8; // ~28 h: far above any timeout
-const FINE_RATIO = 1.01;
+export const FINE_RATIO = 1.01;
 const LOG_RATIO = Math.log(FINE_RATIO);
-const FINE_BUCKETS = Math.ceil(Math.log(FINE_HIGH_MS / FINE_LOW_MS) / LOG_RATIO) + 1;
+export const FINE_BUCKETS = Math.ceil(Math.log(FINE_HIGH_MS / FINE_LOW_MS) / LOG_RATIO) + 1;
 
 function fineIndex(v: number): number {
   if (!(v > FINE_LOW_MS)) return 0; // also NaN and negatives
@@ -142,6 +143,77 @@ export class LatencyDigest {
     }
     const buckets: HistogramBucket[] = boundsMs.map((upperBoundMs, k) => ({ upperBoundMs, count: counts[k]! }));
     return { buckets, overflow };
+  }
+
+  /**
+   * The mergeable part: sparse fine buckets plus exact moments. Another
+   * digest merged from it has the same fine buckets, so its percentiles are
+   * within the fine histogram's 0.5%.
+   */
+  sketch(): LatencySketch {
+    const buckets: Array<{ index: number; count: number }> = [];
+    for (let i = 0; i < FINE_BUCKETS; i++) {
+      const c = this.fine[i]!;
+      if (c > 0) buckets.push({ index: i, count: c });
+    }
+    return {
+      count: this.n,
+      sumMs: this.total,
+      // Sum of squares from Welford's state: exact moments survive the trip.
+      sumSquaresMs2: this.m2 + (this.n === 0 ? 0 : this.total * this.mu),
+      minMs: this.min ?? 0,
+      maxMs: this.max ?? 0,
+      buckets,
+    };
+  }
+
+  /** Adds another digest's values: moments exact, samples kept while both are exact and fit. */
+  merge(other: LatencyDigest): void {
+    const os = other.sorted();
+    this.mergeMoments(other.n, other.total, other.mu, other.m2, other.lo, other.hi);
+    for (let i = 0; i < FINE_BUCKETS; i++) this.fine[i] = this.fine[i]! + other.fine[i]!;
+    this.mergeSamples(os);
+  }
+
+  /** Adds a sketch (from another server): percentiles come from the fine buckets from now on. */
+  mergeSketch(k: LatencySketch): void {
+    if (k.count === 0) return;
+    const mu = k.sumMs / k.count;
+    const m2 = Math.max(0, k.sumSquaresMs2 - k.sumMs * mu);
+    this.mergeMoments(k.count, k.sumMs, mu, m2, k.minMs, k.maxMs);
+    for (const b of k.buckets) {
+      const i = Math.min(FINE_BUCKETS - 1, Math.max(0, Math.trunc(b.index)));
+      this.fine[i] = this.fine[i]! + b.count;
+    }
+    this.samples = undefined; // the sketch has no samples
+  }
+
+  // Chan et al.: combine two (n, mean, M2) triples exactly.
+  private mergeMoments(n: number, total: number, mu: number, m2: number, lo: number, hi: number): void {
+    if (n === 0) return;
+    const n0 = this.n;
+    const all = n0 + n;
+    const d = mu - this.mu;
+    this.mu += (d * n) / all;
+    this.m2 += m2 + (d * d * n0 * n) / all;
+    this.n = all;
+    this.total += total;
+    if (lo < this.lo) this.lo = lo;
+    if (hi > this.hi) this.hi = hi;
+  }
+
+  private mergeSamples(other: Float64Array | undefined): void {
+    const s = this.samples;
+    if (s === undefined) return;
+    if (other === undefined || this.n > EXACT_LIMIT) {
+      this.samples = undefined;
+      return;
+    }
+    const before = this.n - other.length;
+    const grown = new Float64Array(Math.max(1024, this.n));
+    grown.set(s.subarray(0, before));
+    grown.set(other, before);
+    this.samples = grown;
   }
 
   reset(): void {

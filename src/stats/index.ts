@@ -1,8 +1,9 @@
 export * from './types.js';
 export type { RunStatsOptions } from './run-stats.js';
-export { LatencyDigest, EXACT_LIMIT, nearestRankIndex } from './digest.js';
+export { LatencyDigest, EXACT_LIMIT, FINE_LOW_MS, FINE_RATIO, nearestRankIndex } from './digest.js';
 export {
   RunStats,
+  mergeSummaries,
   DISPLAY_BOUNDS_MS,
   trimHistogram,
   compareReasonCounts,

@@ -234,7 +234,54 @@ export class RunStats {
       phases: this.phaseMedians(),
       ...(intendedLatency === undefined ? {} : { intendedLatency }),
       ...(loop === undefined ? {} : { eventLoopDelay: eventLoopVerdict(loop, p50Ms) }),
+      ...(d.count === 0 ? {} : { latencySketch: d.sketch() }),
+      ...(run.region === undefined ? {} : { region: run.region }),
     };
+  }
+
+  /**
+   * Folds another run in, exactly: counts, statuses, reasons and every
+   * latency digest (phases and intended latency too). Percentiles stay exact
+   * while both sides kept their samples and the total fits EXACT_LIMIT, else
+   * they come from the merged fine buckets (within 0.5%).
+   */
+  merge(other: RunStats): this {
+    this.attempts += other.attempts;
+    this.successes += other.successes;
+    this.failures += other.failures;
+    this.aborted += other.aborted;
+    this.slips += other.slips;
+    this.latency.merge(other.latency);
+    if (this.intended !== undefined && other.intended !== undefined) this.intended.merge(other.intended);
+    this.failedLatency.merge(other.failedLatency);
+    addCounts(this.statuses, other.statuses);
+    addCounts(this.reasons, other.reasons);
+    for (const p of PHASES) this.phases[p].merge(other.phases[p]);
+    return this;
+  }
+
+  /**
+   * Folds in a Summary from elsewhere (another region's server): counts,
+   * statuses, reasons, and the latency sketch. A summary without a sketch
+   * (an older server) adds its counts but no latencies. Phase medians and
+   * the intended latency cannot be merged from medians and are not.
+   */
+  mergeSummary(s: Summary): this {
+    this.attempts += s.attempts;
+    this.successes += s.successes;
+    this.failures += s.failures;
+    this.aborted += s.aborted;
+    this.slips += s.scheduleSlips;
+    if (s.latencySketch !== undefined) this.latency.mergeSketch(s.latencySketch);
+    addCounts(
+      this.statuses,
+      s.statuses.map((c) => [c.status, c.count] as const),
+    );
+    addCounts(
+      this.reasons,
+      s.errors.map((c) => [c.reason, c.count] as const),
+    );
+    return this;
   }
 
   reset(): void {
@@ -250,4 +297,30 @@ export class RunStats {
     this.reasons.clear();
     for (const p of PHASES) this.phases[p].reset();
   }
+}
+
+function addCounts<K>(into: Map<K, number>, from: Iterable<readonly [K, number]>): void {
+  for (const [k, c] of from) into.set(k, (into.get(k) ?? 0) + c);
+}
+
+/**
+ * Several regions' summaries as one: counts, statuses and errors summed,
+ * latency percentiles from the merged sketches (within 0.5% of the union's
+ * nearest rank), moments exact. Run facts: deadlineReached and shutdown if
+ * any, elapsed the longest, backpressure and events summed. No phase
+ * medians and no intended latency (medians do not merge); no region.
+ */
+export function mergeSummaries(summaries: readonly Summary[]): Summary {
+  const stats = new RunStats();
+  for (const s of summaries) stats.mergeSummary(s);
+  const merged = stats.summary({
+    deadlineReached: summaries.some((s) => s.deadlineReached),
+    shutdown: summaries.some((s) => s.shutdown),
+    elapsedMs: Math.max(0, ...summaries.map((s) => s.elapsedMs)),
+    backpressureWaitMs: summaries.reduce((a, s) => a + s.backpressureWaitMs, 0),
+    eventsSent: summaries.reduce((a, s) => a + s.eventsSent, 0),
+  });
+  // Responses from summaries without a sketch still count.
+  const responses = summaries.reduce((a, s) => a + s.responses, 0);
+  return { ...merged, responses };
 }

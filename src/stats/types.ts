@@ -86,6 +86,27 @@ export interface Summary {
   readonly intendedLatency?: IntendedLatency;
   /** The engine's event-loop delay during the run; absent when not measured. */
   readonly eventLoopDelay?: EventLoopDelay;
+  /** The response latencies as a mergeable sketch (mergeSummaries); absent from servers before it. */
+  readonly latencySketch?: LatencySketch;
+  /** The server's `--region`; absent from servers before it. */
+  readonly region?: string;
+}
+
+/**
+ * A mergeable latency distribution (the proto's LatencySketch): the digest's
+ * fine log buckets, sparse, plus exact moments. Bucket 0 counts values
+ * <= FINE_LOW_MS (0.001 ms); bucket i >= 1 counts values in
+ * (0.001 * 1.01^(i-1), 0.001 * 1.01^i] ms.
+ */
+export interface LatencySketch {
+  readonly count: number;
+  readonly sumMs: number;
+  readonly sumSquaresMs2: number;
+  /** 0 when count is 0. */
+  readonly minMs: number;
+  readonly maxMs: number;
+  /** Non-empty buckets, ascending by index. */
+  readonly buckets: readonly { readonly index: number; readonly count: number }[];
 }
 
 /** Latency from the intended start: the service time plus how late the start was. */
@@ -127,6 +148,8 @@ export interface Histogram {
 
 /** Run-level facts only the runner knows, passed to `RunStats.summary()`. */
 export interface RunFacts {
+  /** The server's region, reported in the summary. */
+  readonly region?: string;
   readonly deadlineReached?: boolean;
   readonly shutdown?: boolean;
   readonly backpressureWaitMs?: number;

@@ -18,7 +18,7 @@ import {
   type ProbeInput,
   type StatusRange,
 } from '../probe/types.js';
-import type { EventLoopDelay, IntendedLatency, ReasonCount, Summary } from '../stats/types.js';
+import type { EventLoopDelay, IntendedLatency, LatencySketch, ReasonCount, Summary } from '../stats/types.js';
 import { compareReasonCounts, PHASES, PHASE_FIELD, type Phase } from '../stats/index.js';
 import { InvalidArgumentError } from '../probe/errors.js';
 import { INPUT_FIELDS } from '../probe/validate.js';
@@ -307,7 +307,33 @@ export function summaryToProto(s: Summary): pb.Summary {
     phase_medians: phasesToProto(s.phases),
     intended_latency: intendedToProto(s.intendedLatency),
     event_loop_delay: loopDelayToProto(s.eventLoopDelay),
+    latency_sketch: sketchToProto(s.latencySketch),
+    region: s.region ?? '',
   });
+}
+
+function sketchToProto(k: LatencySketch | undefined): pb.LatencySketch | undefined {
+  if (k === undefined) return undefined;
+  return new pb.LatencySketch({
+    count: k.count,
+    sum_ms: k.sumMs,
+    sum_squares_ms2: k.sumSquaresMs2,
+    min_ms: k.minMs,
+    max_ms: k.maxMs,
+    buckets: k.buckets.map((b) => new pb.SketchBucket({ index: b.index, count: b.count })),
+  });
+}
+
+function sketchFromProto(has: boolean, k: pb.LatencySketch | undefined): LatencySketch | undefined {
+  if (!has || k === undefined) return undefined;
+  return {
+    count: k.count,
+    sumMs: k.sum_ms,
+    sumSquaresMs2: k.sum_squares_ms2,
+    minMs: k.min_ms,
+    maxMs: k.max_ms,
+    buckets: k.buckets.map((b) => ({ index: b.index, count: b.count })).sort((a, b) => a.index - b.index),
+  };
 }
 
 function intendedToProto(i: IntendedLatency | undefined): pb.IntendedLatency | undefined {
@@ -392,15 +418,18 @@ export function summaryFromProto(s: pb.Summary): Summary {
     phases: phasesFromProto(s.has_phase_medians ? s.phase_medians : undefined),
     intendedLatency: intendedFromProto(s.has_intended_latency, s.intended_latency),
     eventLoopDelay: loopDelayFromProto(s.has_event_loop_delay, s.event_loop_delay),
+    latencySketch: sketchFromProto(s.has_latency_sketch, s.latency_sketch),
+    region: s.region === '' ? undefined : s.region,
   });
 }
 
 // ---------------------------------------------------------------- events
 
-export function attemptEvent(a: AttemptResult): pb.ProbeEvent {
-  return new pb.ProbeEvent({ attempt: attemptToProto(a) });
+/** `region`: the server's, on a stream's first event only. */
+export function attemptEvent(a: AttemptResult, region?: string): pb.ProbeEvent {
+  return new pb.ProbeEvent({ attempt: attemptToProto(a), ...(region ? { region } : {}) });
 }
 
-export function summaryEvent(s: Summary): pb.ProbeEvent {
-  return new pb.ProbeEvent({ summary: summaryToProto(s) });
+export function summaryEvent(s: Summary, region?: string): pb.ProbeEvent {
+  return new pb.ProbeEvent({ summary: summaryToProto(s), ...(region ? { region } : {}) });
 }

@@ -5,7 +5,7 @@ import type { CommandContext } from '../context.js';
 import { formatSummary, styleFor, summaryLine } from '../format.js';
 import { writeOut } from '../../common/output.js';
 import { EXIT } from '../exit.js';
-import { oneServer } from '../options.js';
+import { collectServers, resolveServers, type ServerEntry } from '../servers.js';
 import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
 import { addConnectionOptions, clientSecurity } from '../tls-flags.js';
 
@@ -15,13 +15,33 @@ export function probeCommand(ctx: CommandContext) {
       new Command('probe')
         .description('probe an HTTP(S) endpoint N times and print latency statistics')
         .argument('<url>', 'http:// or https:// URL to probe'),
-    ).option('-s, --server <host:port>', SERVER_HELP, oneServer('probe')),
+    )
+      .option('-s, --server <[name=]host:port>', `${SERVER_HELP}; repeat to fan out (one row per name)`, collectServers)
+      .option(
+        '--servers <file>',
+        'YAML or JSON list of servers with per-server TLS and token (deploy/servers.example.yaml)',
+      ),
   )
     .option('--json', 'print the summary as one JSON object (times in ms; docs/json.md)')
     .option('-q, --quiet', 'no progress line on stderr (shown only when stderr is a terminal)');
 
-  return cmd.action(async (url, opts) => {
+  return cmd.action(async (url, allOpts) => {
     const { io } = ctx;
+    let entries: ServerEntry[];
+    try {
+      entries = resolveServers(allOpts.server, allOpts.servers);
+    } catch (err) {
+      const { reportError } = await import('../outcome.js');
+      ctx.exitCode = reportError(err, io, 'probe', undefined);
+      return;
+    }
+    if (entries.length > 1) {
+      const { probeFanOut } = await import('./probe-fanout.js');
+      ctx.exitCode = await probeFanOut(url, allOpts, entries, io);
+      return;
+    }
+    // One server: exactly the single-server output of before.
+    const opts = { ...allOpts, ...entries[0]?.connection, server: entries[0]?.address };
     if (opts.repetitions === 0) {
       io.stderr.write(
         "prober probe: -n/--repetitions must be at least 1 (use 'prober stream -n 0' to probe continuously)\n",

@@ -64,6 +64,7 @@ function parseMaxTimeout(value: string): number {
 
 /** The flags resolveServerConfig reads. */
 interface ServeFlags {
+  readonly region?: string | undefined;
   readonly listen: string;
   readonly logLevel?: string | undefined;
   readonly metricsAddr: string;
@@ -92,6 +93,7 @@ interface ServeFlags {
 
 /** Each setting serve maps, by the flag that sets it, so a ConfigError names the flag. */
 const FLAG_NAMES: SettingNames = {
+  region: '--region',
   listen: '--listen',
   graceMs: '--grace',
   'limits.maxRepetitions': '--max-repetitions',
@@ -149,6 +151,7 @@ export function exposureWarning(settings: Pick<ServerSettings, 'listen' | 'tls' 
 function serverInput(opts: ServeFlags, log: Logger): ServerInput {
   const tls = tlsInput(opts);
   return {
+    ...(opts.region !== undefined ? { region: opts.region } : {}),
     listen: opts.listen,
     ...(tls !== undefined ? { tls } : {}),
     ...(opts.authTokenFile !== undefined ? { auth: { tokenFile: opts.authTokenFile } } : {}),
@@ -220,6 +223,10 @@ export function serveCommand(ctx: CommandContext) {
         'gRPC address to listen on; port 0 picks a free one',
         parseListenFlag,
         DEFAULT_LISTEN,
+      )
+      .option(
+        '--region <name>',
+        'region this server reports in every summary and as the region label on /metrics (default: the host name)',
       )
       .option(
         '--metrics-addr <[host]:port>',

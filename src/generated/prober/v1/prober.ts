@@ -1278,6 +1278,8 @@ export namespace prober.v1 {
             intended_latency?: IntendedLatency;
             event_loop_delay?: EventLoopDelay;
             shutdown?: boolean;
+            latency_sketch?: LatencySketch;
+            region?: string;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [13, 15, 16], this.#one_of_decls);
@@ -1359,6 +1361,12 @@ export namespace prober.v1 {
                 }
                 if ("shutdown" in data && data.shutdown != undefined) {
                     this.shutdown = data.shutdown;
+                }
+                if ("latency_sketch" in data && data.latency_sketch != undefined) {
+                    this.latency_sketch = data.latency_sketch;
+                }
+                if ("region" in data && data.region != undefined) {
+                    this.region = data.region;
                 }
             }
         }
@@ -1557,6 +1565,21 @@ export namespace prober.v1 {
         set shutdown(value: boolean) {
             pb_1.Message.setField(this, 26, value);
         }
+        get latency_sketch() {
+            return pb_1.Message.getWrapperField(this, LatencySketch, 27) as LatencySketch;
+        }
+        set latency_sketch(value: LatencySketch) {
+            pb_1.Message.setWrapperField(this, 27, value);
+        }
+        get has_latency_sketch() {
+            return pb_1.Message.getField(this, 27) != null;
+        }
+        get region() {
+            return pb_1.Message.getFieldWithDefault(this, 28, "") as string;
+        }
+        set region(value: string) {
+            pb_1.Message.setField(this, 28, value);
+        }
         static fromObject(data: {
             attempts?: number;
             successes?: number;
@@ -1584,6 +1607,8 @@ export namespace prober.v1 {
             intended_latency?: ReturnType<typeof IntendedLatency.prototype.toObject>;
             event_loop_delay?: ReturnType<typeof EventLoopDelay.prototype.toObject>;
             shutdown?: boolean;
+            latency_sketch?: ReturnType<typeof LatencySketch.prototype.toObject>;
+            region?: string;
         }): Summary {
             const message = new Summary({});
             if (data.attempts != null) {
@@ -1664,6 +1689,12 @@ export namespace prober.v1 {
             if (data.shutdown != null) {
                 message.shutdown = data.shutdown;
             }
+            if (data.latency_sketch != null) {
+                message.latency_sketch = LatencySketch.fromObject(data.latency_sketch);
+            }
+            if (data.region != null) {
+                message.region = data.region;
+            }
             return message;
         }
         toObject() {
@@ -1694,6 +1725,8 @@ export namespace prober.v1 {
                 intended_latency?: ReturnType<typeof IntendedLatency.prototype.toObject>;
                 event_loop_delay?: ReturnType<typeof EventLoopDelay.prototype.toObject>;
                 shutdown?: boolean;
+                latency_sketch?: ReturnType<typeof LatencySketch.prototype.toObject>;
+                region?: string;
             } = {};
             if (this.attempts != null) {
                 data.attempts = this.attempts;
@@ -1773,6 +1806,12 @@ export namespace prober.v1 {
             if (this.shutdown != null) {
                 data.shutdown = this.shutdown;
             }
+            if (this.latency_sketch != null) {
+                data.latency_sketch = this.latency_sketch.toObject();
+            }
+            if (this.region != null) {
+                data.region = this.region;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1831,6 +1870,10 @@ export namespace prober.v1 {
                 writer.writeMessage(25, this.event_loop_delay, () => this.event_loop_delay.serialize(writer));
             if (this.shutdown != false)
                 writer.writeBool(26, this.shutdown);
+            if (this.has_latency_sketch)
+                writer.writeMessage(27, this.latency_sketch, () => this.latency_sketch.serialize(writer));
+            if (this.region.length)
+                writer.writeString(28, this.region);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1918,6 +1961,12 @@ export namespace prober.v1 {
                     case 26:
                         message.shutdown = reader.readBool();
                         break;
+                    case 27:
+                        reader.readMessage(message.latency_sketch, () => message.latency_sketch = LatencySketch.deserialize(reader));
+                        break;
+                    case 28:
+                        message.region = reader.readString();
+                        break;
                     default: reader.skipField();
                 }
             }
@@ -1928,6 +1977,278 @@ export namespace prober.v1 {
         }
         static override deserializeBinary(bytes: Uint8Array): Summary {
             return Summary.deserialize(bytes);
+        }
+    }
+    export class LatencySketch extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            count?: number;
+            sum_ms?: number;
+            sum_squares_ms2?: number;
+            min_ms?: number;
+            max_ms?: number;
+            buckets?: SketchBucket[];
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [6], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("count" in data && data.count != undefined) {
+                    this.count = data.count;
+                }
+                if ("sum_ms" in data && data.sum_ms != undefined) {
+                    this.sum_ms = data.sum_ms;
+                }
+                if ("sum_squares_ms2" in data && data.sum_squares_ms2 != undefined) {
+                    this.sum_squares_ms2 = data.sum_squares_ms2;
+                }
+                if ("min_ms" in data && data.min_ms != undefined) {
+                    this.min_ms = data.min_ms;
+                }
+                if ("max_ms" in data && data.max_ms != undefined) {
+                    this.max_ms = data.max_ms;
+                }
+                if ("buckets" in data && data.buckets != undefined) {
+                    this.buckets = data.buckets;
+                }
+            }
+        }
+        get count() {
+            return pb_1.Message.getFieldWithDefault(this, 1, 0) as number;
+        }
+        set count(value: number) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get sum_ms() {
+            return pb_1.Message.getFieldWithDefault(this, 2, 0) as number;
+        }
+        set sum_ms(value: number) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        get sum_squares_ms2() {
+            return pb_1.Message.getFieldWithDefault(this, 3, 0) as number;
+        }
+        set sum_squares_ms2(value: number) {
+            pb_1.Message.setField(this, 3, value);
+        }
+        get min_ms() {
+            return pb_1.Message.getFieldWithDefault(this, 4, 0) as number;
+        }
+        set min_ms(value: number) {
+            pb_1.Message.setField(this, 4, value);
+        }
+        get max_ms() {
+            return pb_1.Message.getFieldWithDefault(this, 5, 0) as number;
+        }
+        set max_ms(value: number) {
+            pb_1.Message.setField(this, 5, value);
+        }
+        get buckets() {
+            return pb_1.Message.getRepeatedWrapperField(this, SketchBucket, 6) as SketchBucket[];
+        }
+        set buckets(value: SketchBucket[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 6, value);
+        }
+        static fromObject(data: {
+            count?: number;
+            sum_ms?: number;
+            sum_squares_ms2?: number;
+            min_ms?: number;
+            max_ms?: number;
+            buckets?: ReturnType<typeof SketchBucket.prototype.toObject>[];
+        }): LatencySketch {
+            const message = new LatencySketch({});
+            if (data.count != null) {
+                message.count = data.count;
+            }
+            if (data.sum_ms != null) {
+                message.sum_ms = data.sum_ms;
+            }
+            if (data.sum_squares_ms2 != null) {
+                message.sum_squares_ms2 = data.sum_squares_ms2;
+            }
+            if (data.min_ms != null) {
+                message.min_ms = data.min_ms;
+            }
+            if (data.max_ms != null) {
+                message.max_ms = data.max_ms;
+            }
+            if (data.buckets != null) {
+                message.buckets = data.buckets.map(item => SketchBucket.fromObject(item));
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                count?: number;
+                sum_ms?: number;
+                sum_squares_ms2?: number;
+                min_ms?: number;
+                max_ms?: number;
+                buckets?: ReturnType<typeof SketchBucket.prototype.toObject>[];
+            } = {};
+            if (this.count != null) {
+                data.count = this.count;
+            }
+            if (this.sum_ms != null) {
+                data.sum_ms = this.sum_ms;
+            }
+            if (this.sum_squares_ms2 != null) {
+                data.sum_squares_ms2 = this.sum_squares_ms2;
+            }
+            if (this.min_ms != null) {
+                data.min_ms = this.min_ms;
+            }
+            if (this.max_ms != null) {
+                data.max_ms = this.max_ms;
+            }
+            if (this.buckets != null) {
+                data.buckets = this.buckets.map((item: SketchBucket) => item.toObject());
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.count != 0)
+                writer.writeUint64(1, this.count);
+            if (this.sum_ms != 0)
+                writer.writeDouble(2, this.sum_ms);
+            if (this.sum_squares_ms2 != 0)
+                writer.writeDouble(3, this.sum_squares_ms2);
+            if (this.min_ms != 0)
+                writer.writeDouble(4, this.min_ms);
+            if (this.max_ms != 0)
+                writer.writeDouble(5, this.max_ms);
+            if (this.buckets.length)
+                writer.writeRepeatedMessage(6, this.buckets, (item: SketchBucket) => item.serialize(writer));
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): LatencySketch {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new LatencySketch();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.count = reader.readUint64();
+                        break;
+                    case 2:
+                        message.sum_ms = reader.readDouble();
+                        break;
+                    case 3:
+                        message.sum_squares_ms2 = reader.readDouble();
+                        break;
+                    case 4:
+                        message.min_ms = reader.readDouble();
+                        break;
+                    case 5:
+                        message.max_ms = reader.readDouble();
+                        break;
+                    case 6:
+                        reader.readMessage(message.buckets, () => pb_1.Message.addToRepeatedWrapperField(message, 6, SketchBucket.deserialize(reader), SketchBucket));
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): LatencySketch {
+            return LatencySketch.deserialize(bytes);
+        }
+    }
+    export class SketchBucket extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            index?: number;
+            count?: number;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("index" in data && data.index != undefined) {
+                    this.index = data.index;
+                }
+                if ("count" in data && data.count != undefined) {
+                    this.count = data.count;
+                }
+            }
+        }
+        get index() {
+            return pb_1.Message.getFieldWithDefault(this, 1, 0) as number;
+        }
+        set index(value: number) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get count() {
+            return pb_1.Message.getFieldWithDefault(this, 2, 0) as number;
+        }
+        set count(value: number) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        static fromObject(data: {
+            index?: number;
+            count?: number;
+        }): SketchBucket {
+            const message = new SketchBucket({});
+            if (data.index != null) {
+                message.index = data.index;
+            }
+            if (data.count != null) {
+                message.count = data.count;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                index?: number;
+                count?: number;
+            } = {};
+            if (this.index != null) {
+                data.index = this.index;
+            }
+            if (this.count != null) {
+                data.count = this.count;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.index != 0)
+                writer.writeUint32(1, this.index);
+            if (this.count != 0)
+                writer.writeUint64(2, this.count);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): SketchBucket {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new SketchBucket();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.index = reader.readUint32();
+                        break;
+                    case 2:
+                        message.count = reader.readUint64();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): SketchBucket {
+            return SketchBucket.deserialize(bytes);
         }
     }
     export class IntendedLatency extends pb_1.Message {
@@ -2344,7 +2665,9 @@ export namespace prober.v1 {
     }
     export class ProbeEvent extends pb_1.Message {
         #one_of_decls: number[][] = [[1, 2]];
-        constructor(data?: any[] | ({} & (({
+        constructor(data?: any[] | ({
+            region?: string;
+        } & (({
             attempt?: Attempt;
             summary?: never;
         } | {
@@ -2359,6 +2682,9 @@ export namespace prober.v1 {
                 }
                 if ("summary" in data && data.summary != undefined) {
                     this.summary = data.summary;
+                }
+                if ("region" in data && data.region != undefined) {
+                    this.region = data.region;
                 }
             }
         }
@@ -2380,6 +2706,12 @@ export namespace prober.v1 {
         get has_summary() {
             return pb_1.Message.getField(this, 2) != null;
         }
+        get region() {
+            return pb_1.Message.getFieldWithDefault(this, 3, "") as string;
+        }
+        set region(value: string) {
+            pb_1.Message.setField(this, 3, value);
+        }
         get event() {
             const cases: {
                 [index: number]: "none" | "attempt" | "summary";
@@ -2393,6 +2725,7 @@ export namespace prober.v1 {
         static fromObject(data: {
             attempt?: ReturnType<typeof Attempt.prototype.toObject>;
             summary?: ReturnType<typeof Summary.prototype.toObject>;
+            region?: string;
         }): ProbeEvent {
             const message = new ProbeEvent({});
             if (data.attempt != null) {
@@ -2401,18 +2734,25 @@ export namespace prober.v1 {
             if (data.summary != null) {
                 message.summary = Summary.fromObject(data.summary);
             }
+            if (data.region != null) {
+                message.region = data.region;
+            }
             return message;
         }
         toObject() {
             const data: {
                 attempt?: ReturnType<typeof Attempt.prototype.toObject>;
                 summary?: ReturnType<typeof Summary.prototype.toObject>;
+                region?: string;
             } = {};
             if (this.attempt != null) {
                 data.attempt = this.attempt.toObject();
             }
             if (this.summary != null) {
                 data.summary = this.summary.toObject();
+            }
+            if (this.region != null) {
+                data.region = this.region;
             }
             return data;
         }
@@ -2424,6 +2764,8 @@ export namespace prober.v1 {
                 writer.writeMessage(1, this.attempt, () => this.attempt.serialize(writer));
             if (this.has_summary)
                 writer.writeMessage(2, this.summary, () => this.summary.serialize(writer));
+            if (this.region.length)
+                writer.writeString(3, this.region);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -2438,6 +2780,9 @@ export namespace prober.v1 {
                         break;
                     case 2:
                         reader.readMessage(message.summary, () => message.summary = Summary.deserialize(reader));
+                        break;
+                    case 3:
+                        message.region = reader.readString();
                         break;
                     default: reader.skipField();
                 }

@@ -1,0 +1,135 @@
+// Fan-out: loopback servers with different --region, one CLI run over all.
+import assert from 'node:assert/strict';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Registry } from 'prom-client';
+import { run } from '../src/cli/run.js';
+import { EXIT } from '../src/cli/outcome.js';
+import { parseServers, parseServersFile } from '../src/cli/servers.js';
+import { startServer, type RunningServer } from '../src/server/server.js';
+import { startTarget, freePort, type Target } from './helpers/target.js';
+import { testIo } from './helpers/cli-io.js';
+
+let target: Target;
+const servers: RunningServer[] = [];
+const registry = new Registry();
+let dead: string;
+before(async () => {
+  target = await startTarget();
+  for (const region of ['eu', 'us']) {
+    servers.push(
+      await startServer({
+        listen: '127.0.0.1:0',
+        region,
+        engine: 'inline',
+        warmUp: false,
+        ...(region === 'eu' ? { observability: { metrics: { registry, defaultMetrics: false } } } : {}),
+      }),
+    );
+  }
+  dead = `127.0.0.1:${await freePort()}`;
+});
+after(async () => {
+  for (const s of servers) await s.close(0);
+  await target.close();
+});
+
+const addr = (i: number): string => `127.0.0.1:${servers[i]!.port}`;
+
+test('probe fans out: a row per region, a merged row, exit 0; region on /metrics', { timeout: 60_000 }, async () => {
+  const io = testIo();
+  const code = await run(['probe', `${target.url}/ok`, '-n', '4', '-s', `eu=${addr(0)}`, '-s', `us=${addr(1)}`], io);
+  assert.equal(code, EXIT.OK, io.stderr.text());
+  const out = io.stdout.text();
+  assert.match(out, /^region\s+status\s+count\s+success\s+p50\s+p90\s+p99\s+avg\s+errors/m);
+  assert.match(out, /^eu\s+OK\s+4\s+100\.0%/m);
+  assert.match(out, /^us\s+OK\s+4\s+100\.0%/m);
+  assert.match(out, /^all regions\s+2\/2 up\s+8\s+100\.0%/m);
+  assert.match(await registry.metrics(), /prober_\w+\{[^}]*region="eu"/);
+});
+
+test('--json: a line per region with the server region, then the merged line', { timeout: 60_000 }, async () => {
+  const io = testIo();
+  const code = await run(['probe', `${target.url}/ok`, '-n', '3', '--json', '-s', `eu=${addr(0)}`, '-s', addr(1)], io);
+  assert.equal(code, EXIT.OK, io.stderr.text());
+  const lines = io.stdout
+    .text()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+  assert.deepEqual(
+    lines.map((l) => [l.type, l.region, l.serverRegion ?? null]),
+    [
+      ['summary', 'eu', 'eu'],
+      ['summary', addr(1), 'us'],
+      ['merged', 'all regions', null],
+    ],
+  );
+  assert.equal(lines[2]!.attempts, 6);
+  assert.equal(lines[2]!.answered, 2);
+});
+
+test('one region down: its row says UNAVAILABLE, the others complete, exit 1', { timeout: 60_000 }, async () => {
+  const io = testIo();
+  const code = await run(['probe', `${target.url}/ok`, '-n', '2', '-s', `eu=${addr(0)}`, '-s', `gone=${dead}`], io);
+  assert.equal(code, EXIT.PROBE_FAILED, io.stderr.text());
+  const out = io.stdout.text();
+  assert.match(out, /^eu\s+OK\s+2/m);
+  assert.match(out, /^gone\s+UNAVAILABLE/m);
+  assert.match(out, /^all regions\s+1\/2 up\s+2/m);
+});
+
+test('all regions down: exit 3', { timeout: 60_000 }, async () => {
+  const io = testIo();
+  const code = await run(['probe', `${target.url}/ok`, '-n', '2', '-s', `a=${dead}`, '-s', `b=${dead}`], io);
+  assert.equal(code, EXIT.RPC, io.stdout.text());
+  assert.match(io.stdout.text(), /^all regions\s+0\/2 up/m);
+});
+
+test('deploy/servers.example.yaml parses', () => {
+  const entries = parseServersFile(new URL('../deploy/servers.example.yaml', import.meta.url).pathname);
+  assert.deepEqual(
+    entries.map((e) => e.name),
+    ['eu-west', 'us-east', 'ap-south'],
+  );
+  assert.equal(entries[1]!.connection?.serverName, 'prober.us-east.example.com');
+  assert.ok(entries[1]!.connection?.cert?.endsWith('deploy/certs/client.pem'));
+  assert.equal(entries[2]!.connection?.tls, true);
+});
+
+test('servers file errors name the file and the key; exit 2', async () => {
+  const bad: Array<[string, RegExp]> = [
+    ['servers: []', /f\.yaml: servers: expected a non-empty list/],
+    ['servers:\n  - name: eu\n', /f\.yaml: servers\[0\]\.address: expected a non-empty string/],
+    ['servers:\n  - address: "nope"\n', /f\.yaml: servers\[0\]\.address: expected host:port/],
+    ['servers:\n  - address: a:1\n    tls: {cafile: x}\n', /servers\[0\]\.tls\.cafile: unknown key/],
+    ['{"servers": [{"name": "a", "address": "a:1"}, {"name": "a", "address": "b:1"}]}', /"a" given twice/],
+    ['servers: [', /f\.yaml: \(file\): not YAML or JSON/],
+  ];
+  for (const [text, re] of bad) assert.throws(() => parseServers(text, 'f.yaml'), re, text);
+  const dir = mkdtempSync(join(tmpdir(), 'prober-servers-'));
+  const file = join(dir, 'servers.yaml');
+  writeFileSync(file, 'servers:\n  - name: eu\n    adress: a:1\n');
+  const io = testIo();
+  assert.equal(await run(['probe', `${target.url}/ok`, '--servers', file], io), EXIT.USAGE);
+  assert.match(io.stderr.text(), /servers\.yaml: servers\[0\]\.adress: unknown key/);
+});
+
+test('fan-out --json lines validate against the schema, a region down included', { timeout: 60_000 }, async () => {
+  const { readFileSync } = await import('node:fs');
+  const { Ajv2020 } = await import('ajv/dist/2020.js');
+  const schema = JSON.parse(readFileSync(new URL('../docs/json-schema/prober.v1.json', import.meta.url), 'utf8'));
+  const validate = new Ajv2020({ strict: true, allowUnionTypes: true, allErrors: true }).compile(schema);
+  const io = testIo();
+  const code = await run(
+    ['probe', `${target.url}/ok`, '-n', '2', '--json', '-s', `eu=${addr(0)}`, '-s', `x=${dead}`],
+    io,
+  );
+  assert.equal(code, EXIT.PROBE_FAILED, io.stderr.text());
+  const lines = io.stdout.text().trim().split('\n');
+  assert.equal(lines.length, 3);
+  for (const l of lines) assert.ok(validate(JSON.parse(l)), `${JSON.stringify(validate.errors)}\n${l}`);
+  assert.equal(JSON.parse(lines[1]!).code, 'UNAVAILABLE');
+});
