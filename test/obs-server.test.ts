@@ -15,6 +15,7 @@ import { startServer, type RunningServer } from '../src/server/server.js';
 import { connect, probeOnce, type ProberConnection } from '../src/client/index.js';
 import { prober } from '../src/generated/prober/v1/prober.js';
 import { msToDuration } from '../src/wire/codec.js';
+import { withoutRegion } from './helpers/prometheus.js';
 
 const run = promisify(execFile);
 const BUF = new URL('../node_modules/.bin/buf', import.meta.url).pathname;
@@ -49,7 +50,7 @@ async function scrape(): Promise<string> {
   assert.ok(srv.metrics, 'metrics port is running');
   const res = await fetch(`${srv.metrics.url}/metrics`);
   assert.equal(res.status, 200);
-  return res.text();
+  return withoutRegion(await res.text());
 }
 
 function sample(text: string, series: string): number | undefined {

@@ -88,3 +88,15 @@ export async function startPrometheus(
   await until('prometheus ready', async () => ((await fetch(`${api}/-/ready`)).ok ? true : undefined), readyMs);
   return { api, until, query };
 }
+
+/**
+ * Exposition text without the server's `region` default label, which every
+ * series carries since regions landed: tests about other labels read the
+ * series as they were (test/cli-fanout.test.ts checks the region label).
+ */
+export function withoutRegion(text: string): string {
+  return text
+    .replace(/,region="[^"]*"/g, '')
+    .replace(/\{region="[^"]*"\}/g, '')
+    .replace(/region="[^"]*",/g, '');
+}
