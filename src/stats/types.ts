@@ -86,6 +86,13 @@ export interface Summary {
   readonly intendedLatency?: IntendedLatency;
   /** The engine's event-loop delay during the run; absent when not measured. */
   readonly eventLoopDelay?: EventLoopDelay;
+  /**
+   * Client-side only, never on the wire: how many times a ProbeStream that
+   * broke was reconnected (src/client probeStream's `resume`). Set only on a
+   * resumed stream's summary, which the client then computes from every
+   * attempt it received (docs/clients.md#replicas).
+   */
+  readonly resumed?: number;
 }
 
 /** Latency from the intended start: the service time plus how late the start was. */
