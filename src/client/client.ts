@@ -3,6 +3,7 @@
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../generated/prober/v1/prober.js';
 import type { AttemptResult, ProbeInput } from '../probe/types.js';
+import { RunStats } from '../stats/index.js';
 import type { Summary } from '../stats/types.js';
 import { attemptFromProto, requestToProto, summaryFromProto } from '../wire/index.js';
 import { InvalidArgumentError } from '../probe/errors.js';
@@ -83,12 +84,46 @@ function track(conn: ProberConnection, call: grpc.Call): () => void {
  */
 export const STREAM_WINDOW_BYTES = 8 * 1024;
 
+/** Tries of a unary Probe, the first included (grpc-js caps any policy at 5). */
+export const PROBE_MAX_ATTEMPTS = 4;
+
+/**
+ * The service config every channel gets (docs/clients.md#replicas):
+ * `round_robin` over every address the target resolves to (`dns:///name:port`
+ * re-resolved by grpc-js, or a fixed list `ipv4:a:p,b:p`), so one name can
+ * front several replicas and a replica that goes away stops getting calls;
+ * and a retry of a unary Probe that ended UNAVAILABLE before the server sent
+ * any response metadata (grpc-js commits an attempt, never retrying it, once
+ * metadata arrives; ours arrives with the reply), with exponential backoff
+ * 0.1 s, x2, at most 1 s, PROBE_MAX_ATTEMPTS tries, all within the call's one
+ * deadline. ProbeStream is not retried here: probeStream's `resume` does that
+ * knowing which attempts already arrived.
+ */
+export const SERVICE_CONFIG = {
+  loadBalancingConfig: [{ round_robin: {} }],
+  methodConfig: [
+    {
+      name: [{ service: 'prober.v1.Prober', method: 'Probe' }],
+      retryPolicy: {
+        maxAttempts: PROBE_MAX_ATTEMPTS,
+        initialBackoff: '0.1s',
+        maxBackoff: '1s',
+        backoffMultiplier: 2,
+        retryableStatusCodes: ['UNAVAILABLE'],
+      },
+    },
+  ],
+} as const;
+
 /** grpc-js channel options, plus how to secure the channel (transport.ts). */
 export type ConnectOptions = Partial<grpc.ChannelOptions> & Security;
 
 /**
- * A lazily connecting channel to a prober at `host:port` (plaintext unless
- * `tls`), with the STREAM_WINDOW_BYTES window unless `options` says otherwise.
+ * A lazily connecting channel to a prober at `host:port`, or any gRPC target
+ * (`dns:///name:port`, `ipv4:a:p,b:p`), plaintext unless `tls`, with the
+ * STREAM_WINDOW_BYTES window and SERVICE_CONFIG unless `options` says
+ * otherwise. A service config published in DNS TXT records is ignored: the
+ * client's own retry and balancing policy is the one documented.
  */
 export function connect(address: string, options?: ConnectOptions): ProberConnection {
   const { tls, token, ...channelOptions } = options ?? {};
@@ -96,6 +131,8 @@ export function connect(address: string, options?: ConnectOptions): ProberConnec
   const interceptors = [...(channelOptions.interceptors ?? []), ...(secured.options.interceptors ?? [])];
   const client = new pb.ProberClient(address, secured.credentials, {
     'grpc-node.flow_control_window': STREAM_WINDOW_BYTES,
+    'grpc.service_config': JSON.stringify(SERVICE_CONFIG),
+    'grpc.service_config_disable_resolution': 1,
     ...channelOptions,
     ...secured.options,
     ...(interceptors.length > 0 ? { interceptors } : {}),
@@ -146,6 +183,27 @@ export function probeOnce(conn: ProberConnection, input: ProbeInput, opts: CallO
   });
 }
 
+/** How probeStream reconnects a stream that broke (`resume: true` takes these defaults). */
+export interface ResumeOptions {
+  /** Reconnections at most (default 5); the next UNAVAILABLE is thrown. */
+  readonly maxResumes?: number;
+  /** Wait before the first reconnection, doubled each time up to 2 s (default 100 ms). */
+  readonly backoffMs?: number;
+}
+
+export interface StreamOpts extends CallOpts {
+  /**
+   * Reconnect a stream that ends UNAVAILABLE (server gone, connection lost,
+   * server shutting down) and ask for the repetitions not yet received (or
+   * continuous again). Off by default.
+   */
+  readonly resume?: boolean | ResumeOptions;
+}
+
+const DEFAULT_MAX_RESUMES = 5;
+const DEFAULT_RESUME_BACKOFF_MS = 100;
+const MAX_RESUME_BACKOFF_MS = 2000;
+
 /** A running ProbeStream call: iterate it once; `cancel()` ends it early. */
 export interface ProbeStreamCall extends AsyncIterable<StreamEvent> {
   cancel(): void;
@@ -158,7 +216,18 @@ export interface ProbeStreamCall extends AsyncIterable<StreamEvent> {
  * `cancel()` or aborting `signal` cancels the call. A non-OK status, or a
  * stream that ends without its summary, throws ProberRpcError.
  */
-export function probeStream(conn: ProberConnection, input: ProbeInput, opts: CallOpts = {}): ProbeStreamCall {
+export function probeStream(conn: ProberConnection, input: ProbeInput, opts: StreamOpts = {}): ProbeStreamCall {
+  const { resume, ...callOpts } = opts;
+  if (resume === undefined || resume === false) return openStream(conn, input, callOpts);
+  const r = resume === true ? {} : resume;
+  return resumingStream(conn, input, callOpts, {
+    maxResumes: r.maxResumes ?? DEFAULT_MAX_RESUMES,
+    backoffMs: r.backoffMs ?? DEFAULT_RESUME_BACKOFF_MS,
+  });
+}
+
+/** One ProbeStream call, no resuming. */
+function openStream(conn: ProberConnection, input: ProbeInput, opts: CallOpts): ProbeStreamCall {
   const { signal } = opts;
   let early: ProberRpcError | undefined;
   let call: grpc.ClientReadableStream<pb.ProbeEvent> | undefined;
@@ -243,6 +312,142 @@ export function probeStream(conn: ProberConnection, input: ProbeInput, opts: Cal
         },
         throw: async (err?: unknown) => {
           cleanup();
+          return gen.throw(err);
+        },
+      };
+    },
+  };
+}
+
+/** Resolves after `ms`, or rejects CANCELLED when `signal` aborts first. */
+function pause(ms: number, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new ProberRpcError(grpc.status.CANCELLED, 'Cancelled on client'));
+    const onAbort = (): void => {
+      clearTimeout(timer);
+      reject(new ProberRpcError(grpc.status.CANCELLED, 'Cancelled on client'));
+    };
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Run-level facts summed over the segments of a resumed stream. */
+interface Segments {
+  received: number;
+  resumed: number;
+  backpressureWaitMs: number;
+  eventsSent: number;
+}
+
+/**
+ * The summary of a resumed stream: every received attempt folded by the same
+ * RunStats the server uses, run-level facts summed (backpressure, events) or
+ * taken from the last segment (deadline, shutdown, event-loop delay).
+ */
+function resumedSummary(stats: RunStats, seg: Segments, last: Summary, startedAt: number): Summary {
+  const s = stats.summary({
+    deadlineReached: last.deadlineReached,
+    shutdown: last.shutdown,
+    backpressureWaitMs: seg.backpressureWaitMs + last.backpressureWaitMs,
+    elapsedMs: performance.now() - startedAt,
+    eventsSent: seg.eventsSent + last.eventsSent,
+  });
+  return { ...s, ...(last.eventLoopDelay ? { eventLoopDelay: last.eventLoopDelay } : {}), resumed: seg.resumed };
+}
+
+/**
+ * probeStream with `resume`: a stream that ends UNAVAILABLE is opened again
+ * (after a backoff, within the original deadline) for the repetitions not yet
+ * received; attempts keep rising seq numbers across segments. Attempts the
+ * broken server ran but never delivered are lost, so a resumed run may probe
+ * the target more often than asked. Segment summaries are not passed on; the
+ * last event is one summary over every received attempt, with `resumed`.
+ */
+function resumingStream(
+  conn: ProberConnection,
+  input: ProbeInput,
+  opts: CallOpts,
+  resume: Required<ResumeOptions>,
+): ProbeStreamCall {
+  const { signal } = opts;
+  const startedAt = performance.now();
+  const deadlineAt = opts.deadlineMs === undefined ? undefined : startedAt + opts.deadlineMs;
+  let current: ProbeStreamCall | undefined;
+  let cancelled = false;
+  const cancel = (): void => {
+    cancelled = true;
+    current?.cancel();
+  };
+
+  const canResume = (err: unknown, seg: Segments): boolean =>
+    err instanceof ProberRpcError &&
+    err.code === grpc.status.UNAVAILABLE &&
+    !cancelled &&
+    !signal?.aborted &&
+    seg.resumed < resume.maxResumes &&
+    (input.repetitions === 0 || seg.received < input.repetitions) &&
+    (deadlineAt === undefined || performance.now() < deadlineAt);
+
+  async function* run(): AsyncGenerator<StreamEvent> {
+    const stats = new RunStats({ intervalMs: input.intervalMs ?? 0 });
+    const seg: Segments = { received: 0, resumed: 0, backpressureWaitMs: 0, eventsSent: 0 };
+    let backoff = resume.backoffMs;
+    for (;;) {
+      const repetitions = input.repetitions === 0 ? 0 : input.repetitions - seg.received;
+      const left = deadlineAt === undefined ? undefined : Math.max(1, deadlineAt - performance.now());
+      current = openStream(
+        conn,
+        { ...input, repetitions },
+        { ...opts, ...(left !== undefined ? { deadlineMs: left } : {}) },
+      );
+      if (cancelled) current.cancel();
+      const offset = seg.received;
+      let last: Summary | undefined;
+      try {
+        for await (const ev of current) {
+          if (ev.kind === 'summary') {
+            last = ev.summary;
+            continue;
+          }
+          seg.received++;
+          stats.add(ev.attempt);
+          yield offset === 0 ? ev : { kind: 'attempt', attempt: { ...ev.attempt, seq: ev.attempt.seq + offset } };
+        }
+      } catch (err) {
+        if (!canResume(err, seg)) throw err;
+        seg.backpressureWaitMs += last?.backpressureWaitMs ?? 0;
+        seg.eventsSent += last?.eventsSent ?? 0;
+        seg.resumed++;
+        await pause(backoff, signal);
+        backoff = Math.min(backoff * 2, MAX_RESUME_BACKOFF_MS);
+        continue;
+      }
+      // openStream throws when the stream ends without a summary.
+      if (last === undefined) throw new ProberRpcError(grpc.status.INTERNAL, 'stream ended without a summary');
+      yield { kind: 'summary', summary: seg.resumed === 0 ? last : resumedSummary(stats, seg, last, startedAt) };
+      return;
+    }
+  }
+
+  let iterated = false;
+  return {
+    cancel,
+    [Symbol.asyncIterator](): AsyncIterator<StreamEvent> {
+      if (iterated) throw new Error('probeStream: iterate the call only once');
+      iterated = true;
+      const gen = run();
+      return {
+        next: () => gen.next(),
+        return: async (value?: unknown) => {
+          cancel();
+          return gen.return(value as never);
+        },
+        throw: async (err?: unknown) => {
+          cancel();
           return gen.throw(err);
         },
       };

@@ -43,6 +43,23 @@ function tokenInterceptor(token: string): grpc.Interceptor {
     });
 }
 
+/**
+ * The hosts a gRPC target names: `host:port`, `dns:[//authority/]host:port`,
+ * or the fixed lists `ipv4:a:p,b:p` / `ipv6:[a]:p,[b]:p` (ports optional).
+ */
+export function targetHosts(address: string): string[] {
+  const scheme = /^(dns|ipv4|ipv6):(?:\/\/[^/]*\/)?(.*)$/.exec(address);
+  const rest = scheme === null ? address : (scheme[2] ?? '');
+  const parts = scheme !== null && scheme[1] !== 'dns' ? rest.split(',') : [rest];
+  return parts.map((p) => splitHostPort(p)?.host ?? p.replace(/^\[|\]$/g, ''));
+}
+
+/** Whether every host the target names is this machine (unix sockets are). */
+function onlyLoopback(address: string): boolean {
+  if (/^unix(-abstract)?:/.test(address)) return true;
+  return targetHosts(address).every(isLoopbackHost);
+}
+
 /** Credentials and channel options for `address`; ConfigError for a token that would cross the network in clear. */
 export function channelSecurity(
   address: string,
@@ -51,8 +68,7 @@ export function channelSecurity(
   const { tls, token } = security;
   if (tls === undefined) {
     if (token === undefined) return { credentials: grpc.credentials.createInsecure(), options: {} };
-    const host = splitHostPort(address)?.host ?? address;
-    if (!isLoopbackHost(host)) {
+    if (!onlyLoopback(address)) {
       throw new ConfigError('--token-file', `a token is sent only over TLS to ${address} (add --tls or --ca)`);
     }
     return { credentials: grpc.credentials.createInsecure(), options: { interceptors: [tokenInterceptor(token)] } };

@@ -90,6 +90,13 @@ export interface Summary {
   readonly latencySketch?: LatencySketch;
   /** The server's `--region`; absent from servers before it. */
   readonly region?: string;
+  /**
+   * Client-side only, never on the wire: how many times a ProbeStream that
+   * broke was reconnected (src/client probeStream's `resume`). Set only on a
+   * resumed stream's summary, which the client then computes from every
+   * attempt it received (docs/clients.md#replicas).
+   */
+  readonly resumed?: number;
 }
 
 /**
