@@ -10,7 +10,8 @@ import { Histogram } from '../src/tui/components/Histogram.js';
 import { Outcomes } from '../src/tui/components/Outcomes.js';
 import { RegionPanel } from '../src/tui/components/RegionPanel.js';
 import { App } from '../src/tui/components/App.js';
-import { StreamFeed, type WatchEvent } from '../src/tui/feed.js';
+import { DOWN_STREAK, StreamFeed, type FeedSnapshot, type WatchEvent } from '../src/tui/feed.js';
+import { verdict } from '../src/tui/compare.js';
 import { panelHeight, panelLayout, sectionRows } from '../src/tui/layout.js';
 import { ThemeProvider } from '../src/tui/theme.js';
 import { RunStats } from '../src/stats/index.js';
@@ -479,3 +480,141 @@ for (const [columns, rows, servers] of [
     assert.match(frame, /failed \d/);
   });
 }
+
+// The comparison view (several regions): one axis, a verdict, columns or rows, a merged panel.
+
+/** Regions driven by fold(), a merged feed they tee into, and the App on a fixed-size screen. */
+function compareApp(columns: number, rows: number, labels: readonly string[]) {
+  const merged = new StreamFeed(idleSource('all regions'), { repetitions: 0 });
+  const feeds = labels.map((l) => new StreamFeed(idleSource(l), { repetitions: 0, tee: merged }));
+  const view = render(
+    <App
+      target="https://example.test/"
+      feeds={feeds}
+      merged={merged}
+      refreshMs={10}
+      onQuit={() => undefined}
+      size={{ columns, rows }}
+    />,
+  );
+  const stop = async (): Promise<void> => {
+    for (const f of feeds) f.cancel();
+    await Promise.all(feeds.map((f) => f.start()));
+  };
+  return { feeds, merged, view, stop };
+}
+
+function foldOk(feed: StreamFeed, latencies: readonly number[]): void {
+  for (const [i, ms] of latencies.entries()) feed.fold({ kind: 'attempt', attempt: okAttempt(i + 1, ms) });
+}
+
+/** Each panel's histogram row labels, in panel order (stacked panels: one per region, then the merged one). */
+function panelLabels(frame: string): string[][] {
+  const panels: string[][] = [];
+  for (const line of frame.split('\n')) {
+    if (/^╭/.test(line)) panels.push([]);
+    const m = /^│\s+(>?[\d.]+(?:µs|ms|s)) │/.exec(line);
+    if (m) panels.at(-1)!.push(m[1]!);
+  }
+  return panels;
+}
+
+test('compare: regions with different latencies share one axis (the same row labels)', async () => {
+  const { feeds, view, stop } = compareApp(80, 70, ['eu', 'us']);
+  foldOk(
+    feeds[0]!,
+    Array.from({ length: 60 }, (_, i) => 2 + (i % 10) * 0.3),
+  );
+  foldOk(
+    feeds[1]!,
+    Array.from({ length: 60 }, (_, i) => 40 + (i % 10) * 6),
+  );
+  await poll(() => panelLabels(view.lastFrame() ?? '').every((p) => p.length > 0), 5_000, 10);
+  const panels = panelLabels(view.lastFrame() ?? '');
+  assert.equal(panels.length, 3, 'eu, us and all regions');
+  assert.ok(panels[0]!.length >= 3, `rows: ${panels[0]}`);
+  assert.deepEqual(panels[1], panels[0], 'us has the same bucket edges as eu');
+  assert.deepEqual(panels[2], panels[0], 'and the merged panel too');
+  // The axis spans both: eu's fastest to us's slowest.
+  assert.ok(Number.parseFloat(panels[0]![0]!) < 40, `first bound ${panels[0]![0]} below us's fastest`);
+  assert.ok(Number.parseFloat(panels[0]!.at(-1)!.replace('>', '')) >= 90, `top ${panels[0]!.at(-1)}`);
+  await stop();
+});
+
+test('compare: the verdict says up everywhere, or where it is down and why', async () => {
+  const { feeds, view, stop } = compareApp(80, 40, ['eu', 'us']);
+  await poll(() => /up in 0\/2 regions \(2 connecting\)|up in 2\/2/.test(view.lastFrame() ?? ''), 2_000, 10);
+  foldOk(feeds[0]!, [3, 4]);
+  foldOk(feeds[1]!, [30, 40]);
+  await poll(() => /✓ up in 2\/2 regions/.test(view.lastFrame() ?? ''), 2_000, 10);
+  for (let i = 0; i < 5; i++)
+    feeds[0]!.fold({ kind: 'attempt', attempt: failedAttempt(10 + i, 1000, 'CONNECT_TIMEOUT') });
+  await poll(() => /DOWN in 1\/2 \(eu: CONNECT_TIMEOUT\)/.test(view.lastFrame() ?? ''), 2_000, 10);
+  assert.match(view.lastFrame() ?? '', /✗ DOWN in 1\/2 \(eu: CONNECT_TIMEOUT\)/);
+  feeds[0]!.fold({ kind: 'attempt', attempt: okAttempt(20, 3) });
+  await poll(() => /up in 2\/2 regions/.test(view.lastFrame() ?? ''), 2_000, 10);
+  await stop();
+});
+
+test('compare: verdict() counts a failed stream as down with its status name', () => {
+  const base = (label: string, extra: Partial<FeedSnapshot>): FeedSnapshot =>
+    ({ label, status: 'running', received: 3, failStreak: 0, ...extra }) as FeedSnapshot;
+  const v = verdict([
+    base('eu', { status: 'reconnecting', failure: { codeName: 'UNAVAILABLE', message: 'x', cause: null } }),
+    base('us', {}),
+    base('ap', { failStreak: DOWN_STREAK, streakReason: 'TIMEOUT' }),
+  ]);
+  assert.equal(v.text, 'DOWN in 2/3 (eu: UNAVAILABLE, ap: TIMEOUT)');
+  assert.equal(verdict([base('eu', {}), base('us', {}), base('ap', {})]).text, 'up in 3/3 regions');
+  assert.equal(verdict([base('eu', { failStreak: DOWN_STREAK - 1, streakReason: 'RESET' })]).text, 'up in 1/1 regions');
+});
+
+test('compare: columns when wide, rows when narrow; nothing wider or taller than the screen', async () => {
+  for (const [columns, rows, side] of [
+    [130, 40, true],
+    [100, 40, false],
+    [60, 24, false],
+  ] as const) {
+    const { feeds, view, stop } = compareApp(columns, rows, ['eu', 'us']);
+    foldOk(feeds[0]!, [3, 4, 5]);
+    foldOk(feeds[1]!, [30, 40, 50]);
+    await poll(
+      () => /all regions/.test(view.lastFrame() ?? '') && /up in 2\/2/.test(view.lastFrame() ?? ''),
+      2_000,
+      10,
+    );
+    const lines = frameLines(view.lastFrame());
+    assert.ok(lines.length <= rows - 1, `${columns}x${rows}: ${lines.length} lines`);
+    for (const l of lines) assert.ok([...l].length <= columns, `wider than ${columns}: ${JSON.stringify(l)}`);
+    const titles = lines.filter((l) => /\b(eu|us|all regions)\s+[●✓]/.test(l));
+    if (side) {
+      assert.equal(titles.length, 1, `one title row holds all three panels:\n${lines.join('\n')}`);
+      assert.match(titles[0]!, /eu .*│.*us .*│.*all regions/);
+    } else assert.equal(titles.length, 3, `three stacked panels at ${columns}x${rows}:\n${lines.join('\n')}`);
+    await stop();
+    cleanup();
+  }
+});
+
+test('compare: the merged panel counts every region’s attempts', async () => {
+  const { feeds, merged, view, stop } = compareApp(80, 70, ['eu', 'us', 'ap']);
+  foldOk(feeds[0]!, [3, 4, 5, 6]);
+  foldOk(feeds[1]!, [30, 40]);
+  feeds[2]!.fold({ kind: 'attempt', attempt: okAttempt(1, 70, 503) });
+  feeds[2]!.fold({ kind: 'attempt', attempt: failedAttempt(2, 5) });
+  const s = merged.snapshot({ histogramRows: 5, recent: 5 }).summary;
+  assert.equal(s.attempts, 8);
+  assert.equal(s.responses, 7);
+  assert.equal(s.failures, 2);
+  const want = new RunStats();
+  for (const ms of [3, 4, 5, 6, 30, 40]) want.add(okAttempt(1, ms));
+  want.add(okAttempt(1, 70, 503));
+  want.add(failedAttempt(2, 5));
+  assert.equal(s.p50Ms, want.summary().p50Ms, 'exact percentiles of the union');
+  await poll(() => /responses 7 · ok 6 · failed 2/.test(view.lastFrame() ?? ''), 2_000, 10);
+  const frame = view.lastFrame() ?? '';
+  const mergedPanel = frame.slice(frame.indexOf('all regions'));
+  assert.match(mergedPanel, /8 attempts/);
+  assert.match(mergedPanel, /responses 7 · ok 6 · failed 2/);
+  await stop();
+});

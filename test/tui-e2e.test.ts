@@ -285,3 +285,91 @@ test('q on a finite run where nothing failed exits 0; q after failures exits 1',
     }
   }
 });
+
+/** A free loopback port (closed again: the server binds it). */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+/** `prober serve` on 127.0.0.1:port as its own process; resolves once it listens. */
+async function serve(port: number): Promise<import('node:child_process').ChildProcess> {
+  const { spawn } = await import('node:child_process');
+  const child = spawn(
+    process.execPath,
+    ['bin/prober.js', 'serve', '--listen', `127.0.0.1:${port}`, '--no-metrics', '--log-level', 'info'],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const t0 = Date.now();
+  while (!/listening/.test(out)) {
+    if (child.exitCode !== null || Date.now() - t0 > 30_000) {
+      child.kill('SIGKILL');
+      assert.fail(`prober serve did not start: ${out}`);
+    }
+    await sleep(50);
+  }
+  return child;
+}
+
+test('two regions: one server killed mid-run shows its error and DOWN, the other keeps counting; restarted, it reconnects', {
+  timeout: 120_000,
+}, async (t) => {
+  const target = await startTarget();
+  const [p1, p2] = [await freePort(), await freePort()];
+  const a = await serve(p1);
+  let b = await serve(p2);
+  const tmux = new Tmux(paneEnv({}));
+  t.after(async () => {
+    tmux.close();
+    a.kill('SIGKILL');
+    b.kill('SIGKILL');
+    await target.close();
+  });
+  const A = `127.0.0.1:${p1}`;
+  const B = `127.0.0.1:${p2}`;
+  tmux.start(
+    `cd ${JSON.stringify(ROOT)} && node bin/prober.js watch ${target.url}/delay/2 -i 50ms -s ${A} -s ${B}; echo EXIT=$?; sleep 600`,
+    100,
+    60,
+  );
+  /** A panel's attempt count, from its title line. */
+  const count = (label: string): number => {
+    const m = new RegExp(`^│ ${label.replace(/\./g, '\\.')} .*?(\\d[\\d,]*) attempts`, 'm').exec(tmux.screen());
+    return Number(m?.[1]?.replace(/,/g, '') ?? -1);
+  };
+  await tmux.waitFor(() => /up in 2\/2 regions/.test(tmux.screen()) && count(B) > 3, 'both regions up');
+  assert.match(tmux.screen(), /all regions\s+● running/);
+
+  b.kill('SIGKILL');
+  await tmux.waitFor(
+    () => new RegExp(`DOWN in 1/2 \\(${B}: UNAVAILABLE\\)`).test(tmux.screen()),
+    'the verdict to say the killed region is down',
+  );
+  await tmux.waitFor(() => /✗ error UNAVAILABLE · reconnecting in \ds/.test(tmux.screen()), 'reconnecting in Ns');
+  const bDown = count(B);
+  assert.ok(bDown > 0, 'the killed region keeps its last numbers');
+  const a0 = count(A);
+  await tmux.waitFor(() => count(A) > a0 + 5, 'the other region to keep counting');
+  assert.equal(count(B), bDown, 'no attempts while down');
+  t.diagnostic(`down:\n${tmux.screen()}`);
+
+  b = await serve(p2);
+  await tmux.waitFor(
+    () => /up in 2\/2 regions/.test(tmux.screen()) && count(B) > bDown + 3,
+    'the region to reconnect',
+    40_000,
+  );
+  t.diagnostic(`back:\n${tmux.screen()}`);
+  tmux.keys('q');
+  await tmux.exited('prober to exit after q');
+  assert.doesNotMatch(tmux.all(), /at .*\.js:\d+/, 'no stack trace');
+});

@@ -310,3 +310,71 @@ test('splitBar and rateSparkline', () => {
   assert.equal(rateSparkline([0, 1, 4, 8]), ' ▁▄█');
   assert.equal(rateSparkline([1], false, 100), '▁', 'a small non-zero rate still shows');
 });
+
+/**
+ * A source whose first `failures` opens fail (UNAVAILABLE; the first after one
+ * attempt, the others at once, as a server that is gone); then it streams `n` attempts and ends.
+ */
+function flakySource(failures: number, n: number, code = 14, codeName = 'UNAVAILABLE') {
+  const opens: number[] = [];
+  const source: WatchSource = {
+    label: 'eu',
+    open(): AsyncIterable<WatchEvent> {
+      opens.push(performance.now());
+      const k = opens.length;
+      return (async function* () {
+        if (k <= failures) {
+          if (k === 1) yield { kind: 'attempt', attempt: okAttempt(1, 5) } as const;
+          throw Object.assign(new Error(`${codeName}: down`), { code, codeName, details: 'down' });
+        }
+        for (let i = 1; i <= n; i++) yield { kind: 'attempt', attempt: okAttempt(i, 7) } as const;
+      })();
+    },
+  };
+  return { source, opens };
+}
+
+test('feed: a failed stream reopens with exponential backoff; the counters continue', async () => {
+  const { source, opens } = flakySource(2, 3);
+  const feed = new StreamFeed(source, { repetitions: 0, reconnect: { initialMs: 40, maxMs: 1000 } });
+  const done = feed.start();
+  await until(() => feed.status === 'reconnecting', 2_000, 'reconnecting');
+  const snap = feed.snapshot(snapOpts);
+  assert.equal(snap.failure?.codeName, 'UNAVAILABLE', 'the error shows while reconnecting');
+  assert.ok(snap.retryInMs !== undefined && snap.retryInMs <= 40, `retry in ${snap.retryInMs}`);
+  assert.equal(snap.received, 1, 'keeps its last numbers');
+  const o = await done;
+  assert.equal(opens.length, 3);
+  const gaps = [opens[1]! - opens[0]!, opens[2]! - opens[1]!];
+  assert.ok(gaps[0]! >= 39 && gaps[1]! >= 79, `backoff doubles: ${gaps.map((g) => g.toFixed(0))}`);
+  assert.equal(o.status, 'done');
+  assert.equal(o.received, 4, '1 before the failures, 3 after');
+  assert.equal(o.failure, undefined, 'the error goes once the stream works again');
+  assert.equal(feed.snapshot(snapOpts).summary.attempts, 4);
+});
+
+test('feed: the backoff is capped; errors a retry cannot fix and cancel end the run', async () => {
+  const capped = flakySource(4, 1);
+  const feed = new StreamFeed(capped.source, { repetitions: 0, reconnect: { initialMs: 20, maxMs: 30 } });
+  await feed.start();
+  const gaps = capped.opens.slice(1).map((t, i) => t - capped.opens[i]!);
+  assert.ok(gaps.every((g) => g < 200) && gaps.at(-1)! >= 29, `capped at 30 ms: ${gaps.map((g) => g.toFixed(0))}`);
+
+  const bad = flakySource(5, 1, 3, 'INVALID_ARGUMENT');
+  const o = await new StreamFeed(bad.source, { repetitions: 0, reconnect: { initialMs: 10 } }).start();
+  assert.equal(bad.opens.length, 1, 'INVALID_ARGUMENT is not retried');
+  assert.equal(o.status, 'error');
+
+  const off = flakySource(5, 1);
+  assert.equal((await new StreamFeed(off.source, { repetitions: 0 }).start()).status, 'error');
+  assert.equal(off.opens.length, 1, 'no reconnect unless asked (one server: as before)');
+
+  const down = flakySource(100, 1);
+  const f = new StreamFeed(down.source, { repetitions: 0, reconnect: { initialMs: 5_000 } });
+  const end = f.start();
+  await until(() => f.status === 'reconnecting', 2_000, 'reconnecting');
+  f.cancel();
+  const c = await end;
+  assert.equal(c.status, 'error', 'quit while the server is down: its failure is the outcome');
+  assert.equal(c.failure?.codeName, 'UNAVAILABLE');
+});

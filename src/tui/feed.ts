@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { RunStats } from '../stats/index.js';
 import type { HistogramBucket, Summary } from '../stats/index.js';
 import type { AttemptResult } from '../probe/types.js';
-import { isDeadlineExceeded } from '../client/errors.js';
+import { isDeadlineExceeded, rpcStatusOf } from '../client/errors.js';
 import { axisTopMs, logBounds } from './format.js';
 
 /** One stream event; structurally the client's StreamEvent. */
@@ -27,7 +27,7 @@ export interface WatchSource {
   open(signal: AbortSignal): AsyncIterable<WatchEvent>;
 }
 
-export type FeedStatus = 'connecting' | 'running' | 'done' | 'deadline' | 'cancelled' | 'error';
+export type FeedStatus = 'connecting' | 'running' | 'reconnecting' | 'done' | 'deadline' | 'cancelled' | 'error';
 
 export interface FeedFailure {
   /** gRPC status name when the call failed with one, e.g. "UNAVAILABLE". */
@@ -45,7 +45,7 @@ export interface LastError {
 
 /** How the stream ended. */
 export interface FeedOutcome {
-  readonly status: Exclude<FeedStatus, 'connecting' | 'running'>;
+  readonly status: Exclude<FeedStatus, 'connecting' | 'running' | 'reconnecting'>;
   /** The summary to report: the server's when it sent one (it saw every attempt), else the local one. */
   readonly summary: Summary;
   /** The server's final summary, when it sent one. */
@@ -69,13 +69,29 @@ export interface FeedOptions {
   readonly onEvent?: (ev: WatchEvent) => void | Promise<void>;
   /** Clock, ms (tests). */
   readonly now?: () => number;
+  /**
+   * Reopen the stream after it fails (not after cancel, a deadline or an error
+   * a retry cannot fix), waiting initialMs, doubling up to maxMs; the counters
+   * continue. Off by default: one server's failure ends its run, as before.
+   */
+  readonly reconnect?: { readonly initialMs?: number; readonly maxMs?: number };
+  /** Every attempt folded here is folded into this feed too (the merged "all regions" panel). */
+  readonly tee?: StreamFeed;
 }
+
+/** gRPC statuses a reconnect cannot fix: INVALID_ARGUMENT, DEADLINE_EXCEEDED, PERMISSION_DENIED, FAILED_PRECONDITION, UNIMPLEMENTED, UNAUTHENTICATED. */
+const FINAL_CODES: ReadonlySet<number> = new Set([3, 4, 7, 9, 12, 16]);
+
+/** Consecutive failed attempts after which a region counts as down. */
+export const DOWN_STREAK = 5;
 
 export interface SnapshotOptions {
   /** Histogram buckets wanted (log-spaced between min and max). */
   readonly histogramRows: number;
   /** Recent latencies wanted for the sparkline. */
   readonly recent: number;
+  /** Bucket upper bounds to bin with (shared by every region); default: this feed's own axis. */
+  readonly boundsMs?: readonly number[];
 }
 
 /** A histogram bucket with the failed responses among its count. */
@@ -128,6 +144,12 @@ export interface FeedSnapshot {
   readonly serverSummary?: Summary;
   readonly failure?: FeedFailure;
   readonly slowConsumerMs: number;
+  /** While reconnecting: time until the next try. */
+  readonly retryInMs?: number;
+  /** Failed attempts in a row, latest last (not cleared by reset). */
+  readonly failStreak: number;
+  /** The reason of the latest failed attempt of that streak. */
+  readonly streakReason?: string;
   /** Increases with every consumed event or state change. */
   readonly version: number;
 }
@@ -156,6 +178,9 @@ export class StreamFeed {
   private readonly meter = new RateMeter();
   private readonly perSecond = new SecondRing(RATE_SECONDS);
   private resetAt: number | undefined;
+  private retryAt: number | undefined;
+  private streak = 0;
+  private streakReasonValue: string | undefined;
 
   constructor(
     private readonly source: WatchSource,
@@ -222,35 +247,91 @@ export class StreamFeed {
     if (this.recentLen < this.recentBuf.length) this.recentLen++;
     if (a.error !== undefined) this.lastErr = { seq: a.seq, reason: a.error.reason, message: a.error.message };
     this.perSecond.add(this.now(), a.error !== undefined);
+    if (a.error === undefined) this.streak = 0;
+    else {
+      this.streak++;
+      this.streakReasonValue = a.error.reason;
+    }
+    this.opts.tee?.fold(ev);
+  }
+
+  /** The stream failed with `err`: record it; true when it is worth opening again. */
+  private failed(err: unknown): boolean {
+    const e = err as { codeName?: unknown; details?: unknown; message?: unknown };
+    this.failureValue = {
+      ...(typeof e.codeName === 'string' ? { codeName: e.codeName } : {}),
+      message: String((typeof e.details === 'string' && e.details) || e.message || err),
+      cause: err,
+    };
+    if (isDeadlineExceeded(err)) {
+      this.statusValue = 'deadline';
+      return false;
+    }
+    this.statusValue = 'error';
+    const code = rpcStatusOf(err);
+    const deadline = this.opts.deadlineMs;
+    return (
+      this.opts.reconnect !== undefined &&
+      (code === undefined || !FINAL_CODES.has(code)) &&
+      (deadline === undefined || this.elapsed() < deadline)
+    );
+  }
+
+  /** Reads one stream to its end; `onFirst` runs when its first event arrives. */
+  private async readStream(slow: number, onFirst: () => void): Promise<void> {
+    let first = true;
+    for await (const ev of this.source.open(this.controller.signal)) {
+      if (first) {
+        first = false;
+        onFirst();
+      }
+      this.fold(ev);
+      if (this.opts.onEvent) await this.opts.onEvent(ev);
+      // Delay the next pull, not the drawing: this is what paces the server.
+      if (slow > 0) await sleep(slow, undefined, { signal: this.controller.signal });
+    }
   }
 
   private async consume(): Promise<FeedOutcome> {
     this.startedAt = this.now();
     this.statusValue = 'running';
     const slow = this.opts.slowConsumerMs ?? 0;
-    try {
-      for await (const ev of this.source.open(this.controller.signal)) {
-        this.fold(ev);
-        if (this.opts.onEvent) await this.opts.onEvent(ev);
-        // Delay the next pull, not the drawing: this is what paces the server.
-        if (slow > 0) await sleep(slow, undefined, { signal: this.controller.signal });
+    const initial = Math.max(1, this.opts.reconnect?.initialMs ?? 1000);
+    const cap = Math.max(initial, this.opts.reconnect?.maxMs ?? 10_000);
+    let backoff = initial;
+    for (;;) {
+      try {
+        await this.readStream(slow, () => {
+          // Back at work: the error goes, the next failure waits the initial delay again.
+          backoff = initial;
+          this.statusValue = 'running';
+          this.failureValue = undefined;
+          this.retryAt = undefined;
+        });
+        if (this.cancelled) this.statusValue = 'cancelled';
+        else if (this.server?.deadlineReached === true) this.statusValue = 'deadline';
+        else this.statusValue = 'done';
+        break;
+      } catch (err) {
+        if (this.cancelled) {
+          // Quit while the server was down: its failure is the outcome.
+          if (this.statusValue !== 'reconnecting') this.statusValue = 'cancelled';
+          break;
+        }
+        if (!this.failed(err)) break;
       }
-      if (this.cancelled) this.statusValue = 'cancelled';
-      else if (this.server?.deadlineReached === true) this.statusValue = 'deadline';
-      else this.statusValue = 'done';
-    } catch (err) {
-      if (this.cancelled) this.statusValue = 'cancelled';
-      else {
-        const e = err as { code?: unknown; codeName?: unknown; details?: unknown; message?: unknown };
-        if (isDeadlineExceeded(err)) this.statusValue = 'deadline';
-        else this.statusValue = 'error';
-        this.failureValue = {
-          ...(typeof e.codeName === 'string' ? { codeName: e.codeName } : {}),
-          message: String((typeof e.details === 'string' && e.details) || e.message || err),
-          cause: err,
-        };
+      this.statusValue = 'reconnecting';
+      this.retryAt = this.now() + backoff;
+      this.versionValue++;
+      try {
+        await sleep(backoff, undefined, { signal: this.controller.signal });
+      } catch {
+        break; // cancelled while waiting
       }
+      backoff = Math.min(cap, backoff * 2);
     }
+    if (this.statusValue === 'reconnecting') this.statusValue = 'error';
+    this.retryAt = undefined;
     this.endedAt = this.now();
     this.versionValue++;
     return this.outcome();
@@ -268,7 +349,7 @@ export class StreamFeed {
     const st = this.statusValue;
     const localSummary = this.localSummary(this.total);
     return {
-      status: st === 'connecting' || st === 'running' ? 'cancelled' : st,
+      status: st === 'reconnecting' ? 'error' : st === 'connecting' || st === 'running' ? 'cancelled' : st,
       summary: this.server ?? localSummary,
       ...(this.server ? { serverSummary: this.server } : {}),
       localSummary,
@@ -301,18 +382,29 @@ export class StreamFeed {
   }
 
   /**
-   * The histogram: log-spaced buckets from the fastest response to the axis'
-   * end (max, or a high percentile when the slowest are far outliers), with
-   * the failed responses in each bucket; one row is kept for the overflow.
+   * The histogram's bucket bounds for `rows` rows: log-spaced from the fastest
+   * response to the axis' end (max, or a high percentile when the slowest are
+   * far outliers), one row kept for the overflow when the axis is cut short.
+   * Undefined before any response. The merged feed's bounds are every region's.
    */
-  private bars(summary: Summary, rows: number): BarHistogram {
+  axisBounds(rows: number): number[] | undefined {
+    const summary = this.stats.summary();
+    if (summary.responses === 0) return undefined;
+    return this.boundsFor(summary, Math.max(1, rows));
+  }
+
+  private boundsFor(summary: Summary, rows: number): number[] {
     const min = summary.minMs ?? 0;
     const max = summary.maxMs ?? 1;
     // One row has no room for an overflow row: the axis then ends at the max.
     const top = (rows > 1 ? axisTopMs((p) => this.stats.latencyPercentile(p)) : undefined) ?? max;
-    let bounds = logBounds(min, top, rows);
+    const bounds = logBounds(min, top, rows);
     // Cut short of the max: the overflow row takes one of the rows.
-    if (bounds[bounds.length - 1]! < max && rows > 1) bounds = logBounds(min, top, rows - 1);
+    return bounds[bounds.length - 1]! < max && rows > 1 ? logBounds(min, top, rows - 1) : bounds;
+  }
+
+  /** The responses binned with `bounds`, the failed ones in each bucket. */
+  private bars(summary: Summary, bounds: readonly number[]): BarHistogram {
     const all = this.stats.histogram(bounds);
     const failed = this.stats.failedHistogram(bounds);
     const anyFailed = failed.overflow > 0 || failed.buckets.some((b) => b.count > 0);
@@ -324,7 +416,7 @@ export class StreamFeed {
       ),
       overflow: all.overflow,
       ...(anyFailed ? { overflowFailed: Math.min(all.overflow, failed.overflow) } : {}),
-      ...(all.overflow > 0 ? { maxMs: max } : {}),
+      ...(all.overflow > 0 && summary.maxMs !== undefined ? { maxMs: summary.maxMs } : {}),
     };
   }
 
@@ -332,7 +424,10 @@ export class StreamFeed {
   snapshot(opts: SnapshotOptions): FeedSnapshot {
     const summary = this.localSummary(this.stats);
     const rows = Math.max(1, opts.histogramRows);
-    const histogram = summary.responses > 0 ? this.bars(summary, rows) : { buckets: [], overflow: 0 };
+    const histogram =
+      summary.responses > 0
+        ? this.bars(summary, opts.boundsMs ?? this.boundsFor(summary, rows))
+        : { buckets: [], overflow: 0 };
     const want = Math.max(0, Math.min(opts.recent, this.recentLen));
     const recent: (number | undefined)[] = new Array(want);
     const cap = this.recentBuf.length;
@@ -358,6 +453,9 @@ export class StreamFeed {
       ...(this.server ? { serverSummary: this.server } : {}),
       ...(this.failureValue ? { failure: this.failureValue } : {}),
       slowConsumerMs: this.opts.slowConsumerMs ?? 0,
+      ...(this.retryAt !== undefined ? { retryInMs: Math.max(0, this.retryAt - this.now()) } : {}),
+      failStreak: this.streak,
+      ...(this.streak > 0 && this.streakReasonValue !== undefined ? { streakReason: this.streakReasonValue } : {}),
       version: this.versionValue,
     };
   }

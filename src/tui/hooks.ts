@@ -3,17 +3,24 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
 import { useStdout } from 'ink';
 import type { FeedSnapshot, SnapshotOptions, StreamFeed } from './feed.js';
+import { mergedSnapshot } from './compare.js';
 
 export interface FrameOptions extends SnapshotOptions {
   /** Minimum time between snapshots. */
   readonly refreshMs: number;
   /** Freeze the frame (the streams are still consumed). */
   readonly paused: boolean;
+  /** Several regions: the feed they all tee into; its axis is every region's. */
+  readonly merged?: StreamFeed;
 }
 
 /** What one frame draws: one immutable snapshot per feed, in feed order. */
 export interface Frame {
   readonly snapshots: readonly FeedSnapshot[];
+  /** The "all regions" panel, with `merged`. */
+  readonly merged?: FeedSnapshot;
+  /** The bucket bounds every histogram of this frame shares (with `merged`). */
+  readonly boundsMs?: readonly number[];
   /** Every stream has ended and these are the final snapshots. */
   readonly finished: boolean;
 }
@@ -28,7 +35,7 @@ export interface Frame {
 export function useFeedFrame(feeds: readonly StreamFeed[], opts: FrameOptions): Frame {
   const optsRef = useRef(opts);
   optsRef.current = opts;
-  const [frame, setFrame] = useState<Frame>(() => ({ snapshots: feeds.map((f) => f.snapshot(opts)), finished: false }));
+  const [frame, setFrame] = useState<Frame>(() => buildFrame(feeds, opts, undefined, () => true, false));
   // The committed frame, so a partial refresh can keep the other snapshots.
   const current = useRef(frame);
 
@@ -36,14 +43,7 @@ export function useFeedFrame(feeds: readonly StreamFeed[], opts: FrameOptions): 
   const refresh = useCallback(
     (fresh: (f: StreamFeed) => boolean, finished: boolean): number => {
       const t0 = performance.now();
-      const prev = current.current.snapshots;
-      const next: Frame = {
-        snapshots: feeds.map((f, i) => {
-          const old = prev[i];
-          return old !== undefined && !fresh(f) ? old : f.snapshot(optsRef.current);
-        }),
-        finished,
-      };
+      const next = buildFrame(feeds, optsRef.current, current.current, fresh, finished);
       current.current = next;
       setFrame(next);
       return performance.now() - t0;
@@ -89,6 +89,38 @@ export function useFeedFrame(feeds: readonly StreamFeed[], opts: FrameOptions): 
   }, [feeds, histogramRows, recent, paused, refresh]);
 
   return frame;
+}
+
+/**
+ * One frame: the snapshots `fresh` picks are taken anew, the others kept. With
+ * a merged feed every histogram is binned with the same bounds, taken once
+ * from the merged feed (all regions' responses); a partial refresh reuses the
+ * previous frame's bounds so the kept snapshots still match.
+ */
+function buildFrame(
+  feeds: readonly StreamFeed[],
+  opts: FrameOptions,
+  prev: Frame | undefined,
+  fresh: (f: StreamFeed) => boolean,
+  finished: boolean,
+): Frame {
+  const merged = opts.merged;
+  const all = prev === undefined || feeds.every(fresh);
+  const boundsMs = merged === undefined ? undefined : all ? merged.axisBounds(opts.histogramRows) : prev.boundsMs;
+  const snapOpts = { ...opts, ...(boundsMs !== undefined ? { boundsMs } : {}) };
+  const snapshots = feeds.map((f, i) => {
+    const old = prev?.snapshots[i];
+    return old !== undefined && !fresh(f) ? old : f.snapshot(snapOpts);
+  });
+  const keepMerged = !all && prev?.merged !== undefined;
+  return {
+    snapshots,
+    ...(merged !== undefined
+      ? { merged: keepMerged ? prev.merged! : mergedSnapshot(merged.snapshot(snapOpts), snapshots) }
+      : {}),
+    ...(boundsMs !== undefined ? { boundsMs } : {}),
+    finished,
+  };
 }
 
 export interface TerminalSize {

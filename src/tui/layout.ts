@@ -241,3 +241,23 @@ export function panelHeight(rows: number, n: number): number {
   const area = Math.max(8, rows - 1 - 3);
   return Math.floor(area / Math.max(1, n));
 }
+
+/** Narrowest column of the comparison view; narrower terminals stack the regions in rows. */
+export const COMPARE_COLUMN_MIN = 40;
+
+export interface CompareLayout {
+  /** Regions side by side (else one under the other). */
+  readonly columns: boolean;
+  /** Every panel's layout: the same for all, so their histograms have the same rows. */
+  readonly panel: PanelLayout;
+}
+
+/** Several regions plus the merged panel (`panels` in all) under a header, a verdict line and the footer. */
+export function compareLayout(columns: number, rows: number, panels: number): CompareLayout {
+  const width = Math.max(40, Math.floor(columns));
+  const area = Math.max(8, rows - 1 - 4);
+  if (width >= panels * COMPARE_COLUMN_MIN) {
+    return { columns: true, panel: panelLayout(Math.floor(width / panels), area) };
+  }
+  return { columns: false, panel: panelLayout(width, Math.floor(area / Math.max(1, panels))) };
+}

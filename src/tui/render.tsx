@@ -63,16 +63,40 @@ export async function watch(opts: WatchOptions): Promise<WatchRun[]> {
   return mode === 'tui' ? runTui(opts, stdout, stdin) : runPlain(opts, stdout);
 }
 
-function makeFeeds(opts: WatchOptions, onEvent?: (label: string) => StreamFeedOnEvent): StreamFeed[] {
-  return opts.sources.map(
+/** Label of the merged panel. */
+export const ALL_REGIONS = 'all regions';
+
+/** Never yields: the merged feed is only folded into, by the regions' feeds. */
+const NO_SOURCE = {
+  label: ALL_REGIONS,
+  open: (): AsyncIterable<never> => ({ [Symbol.asyncIterator]: () => ({ next: () => new Promise(() => {}) }) }),
+};
+
+/**
+ * One feed per server. Several servers in a continuous run: a region whose
+ * server fails reconnects with backoff (a finite run would ask for all its
+ * attempts again, so it keeps its error), and every attempt is also folded
+ * into `merged`, the "all regions" panel.
+ */
+function makeFeeds(
+  opts: WatchOptions,
+  onEvent?: (label: string) => StreamFeedOnEvent,
+): { feeds: StreamFeed[]; merged?: StreamFeed } {
+  const many = opts.sources.length > 1;
+  const merged = many ? new StreamFeed(NO_SOURCE, { repetitions: 0 }) : undefined;
+  const reconnect = many && opts.repetitions === 0;
+  const feeds = opts.sources.map(
     (src) =>
       new StreamFeed(src, {
         repetitions: opts.repetitions,
         ...(opts.deadlineMs !== undefined ? { deadlineMs: opts.deadlineMs } : {}),
         ...(opts.slowConsumerMs !== undefined ? { slowConsumerMs: opts.slowConsumerMs } : {}),
         ...(onEvent ? { onEvent: onEvent(src.label) } : {}),
+        ...(merged !== undefined ? { tee: merged } : {}),
+        ...(reconnect ? { reconnect: {} } : {}),
       }),
   );
+  return { feeds, ...(merged !== undefined ? { merged } : {}) };
 }
 type StreamFeedOnEvent = NonNullable<ConstructorParameters<typeof StreamFeed>[1]['onEvent']>;
 
@@ -100,7 +124,7 @@ async function settle(feeds: readonly StreamFeed[]): Promise<WatchRun[]> {
 }
 
 async function runTui(opts: WatchOptions, stdout: NodeJS.WriteStream, stdin: NodeJS.ReadStream): Promise<WatchRun[]> {
-  const feeds = makeFeeds(opts);
+  const { feeds, merged } = makeFeeds(opts);
   let forceTimer: NodeJS.Timeout | undefined;
   const quit = (): void => {
     for (const f of feeds) f.cancel();
@@ -113,6 +137,7 @@ async function runTui(opts: WatchOptions, stdout: NodeJS.WriteStream, stdin: Nod
     <App
       target={opts.target}
       feeds={feeds}
+      {...(merged !== undefined ? { merged } : {})}
       refreshMs={opts.refreshMs ?? 100}
       theme={opts.theme ?? DEFAULT_THEME}
       onQuit={quit}
@@ -152,7 +177,7 @@ async function writeSummaries(
 
 async function runPlain(opts: WatchOptions, stdout: NodeJS.WritableStream): Promise<WatchRun[]> {
   const many = opts.sources.length > 1;
-  const feeds = makeFeeds(opts, (label) => (ev) => {
+  const { feeds } = makeFeeds(opts, (label) => (ev) => {
     if (ev.kind !== 'attempt') return;
     // Awaited by the feed: a slow pipe slows consumption, which paces the server.
     return writeOut(stdout, `${opts.report.attempt(ev.attempt, many ? label : undefined)}\n`);

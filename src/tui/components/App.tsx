@@ -3,15 +3,18 @@ import { useEffect, useRef, useState } from 'react';
 import { Box, useApp, useInput, useStdin } from 'ink';
 import type { StreamFeed } from '../feed.js';
 import { useFeedFrame, useTerminalSize, type TerminalSize } from '../hooks.js';
-import { panelHeight, panelLayout } from '../layout.js';
+import { compareLayout, panelHeight, panelLayout } from '../layout.js';
 import { ThemeProvider, DEFAULT_THEME, type Theme } from '../theme.js';
 import { Footer, Header, Help } from './Chrome.js';
 import { RegionPanel } from './RegionPanel.js';
+import { VerdictLine } from './Verdict.js';
 
 export interface AppProps {
   /** The URL being probed. */
   readonly target: string;
   readonly feeds: readonly StreamFeed[];
+  /** Several servers: the feed every region tees into (the "all regions" panel). */
+  readonly merged?: StreamFeed;
   /** Minimum time between snapshots. */
   readonly refreshMs?: number;
   readonly theme?: Theme;
@@ -21,7 +24,7 @@ export interface AppProps {
   readonly size?: TerminalSize;
 }
 
-export function App({ target, feeds, refreshMs = 100, theme = DEFAULT_THEME, onQuit, size }: AppProps) {
+export function App({ target, feeds, merged, refreshMs = 100, theme = DEFAULT_THEME, onQuit, size }: AppProps) {
   const { exit } = useApp();
   const { isRawModeSupported } = useStdin();
   const { columns, rows } = useTerminalSize(size);
@@ -29,15 +32,19 @@ export function App({ target, feeds, refreshMs = 100, theme = DEFAULT_THEME, onQ
   const [help, setHelp] = useState(false);
   const quitting = useRef(false);
   const width = Math.max(40, columns);
-  const h = panelHeight(rows, feeds.length);
-  const layout = panelLayout(width, h);
+  // Several regions: one layout for every panel (same histogram rows, so one axis fits all).
+  const compare = merged !== undefined ? compareLayout(width, rows, feeds.length + 1) : undefined;
+  const h = compare !== undefined ? compare.panel.height : panelHeight(rows, feeds.length);
+  const layout = compare?.panel ?? panelLayout(width, h);
   // The header and every panel draw from this one set of snapshots.
-  const { snapshots, finished } = useFeedFrame(feeds, {
+  const frame = useFeedFrame(feeds, {
     histogramRows: layout.histogramRows,
     recent: layout.statsWidth,
     refreshMs,
     paused,
+    ...(merged !== undefined ? { merged } : {}),
   });
+  const { snapshots, finished } = frame;
 
   // Exit after the final frame has been committed.
   useEffect(() => {
@@ -54,7 +61,7 @@ export function App({ target, feeds, refreshMs = 100, theme = DEFAULT_THEME, onQ
           onQuit();
         }
       } else if (input === 'p') setPaused((x) => !x);
-      else if (input === 'r') for (const f of feeds) f.reset();
+      else if (input === 'r') for (const f of merged !== undefined ? [...feeds, merged] : feeds) f.reset();
       else if (input === '?') setHelp((x) => !x);
       else if (key.escape && help) setHelp(false);
     },
@@ -65,10 +72,19 @@ export function App({ target, feeds, refreshMs = 100, theme = DEFAULT_THEME, onQ
     <ThemeProvider value={theme}>
       <Box flexDirection="column" width={width}>
         <Header target={target} snapshots={snapshots} paused={paused} width={width} />
+        {compare !== undefined ? <VerdictLine regions={snapshots} /> : null}
         {help && !finished ? (
-          <Help width={width} height={h * feeds.length} />
+          <Help
+            width={width}
+            height={compare !== undefined ? (compare.columns ? h : h * (feeds.length + 1)) : h * feeds.length}
+          />
         ) : (
-          snapshots.map((s, i) => <RegionPanel key={`${i}:${s.label}`} snapshot={s} layout={layout} />)
+          <Box flexDirection={compare?.columns === true ? 'row' : 'column'}>
+            {snapshots.map((s, i) => (
+              <RegionPanel key={`${i}:${s.label}`} snapshot={s} layout={layout} />
+            ))}
+            {frame.merged !== undefined ? <RegionPanel snapshot={frame.merged} layout={layout} merged /> : null}
+          </Box>
         )}
         <Footer paused={paused} finished={finished} interactive={isRawModeSupported === true} width={width} />
       </Box>

@@ -16,6 +16,8 @@ import { Waterfall } from './Waterfall.js';
 export interface RegionPanelProps {
   readonly snapshot: FeedSnapshot;
   readonly layout: PanelLayout;
+  /** The "all regions" panel: no server of its own, so no flow line. */
+  readonly merged?: boolean;
 }
 
 /** Status word, glyph and tone; the words alone carry the meaning. */
@@ -31,6 +33,11 @@ export function statusLabel(s: FeedSnapshot, unicode: boolean): [string, Tone] {
       return ['deadline reached: partial results', 'warn'];
     case 'cancelled':
       return [unicode ? '■ cancelled' : 'cancelled', 'warn'];
+    case 'reconnecting': {
+      const code = s.failure?.codeName ? ` ${s.failure.codeName}` : '';
+      const wait = s.retryInMs !== undefined ? ` in ${Math.ceil(s.retryInMs / 1000)}s` : '';
+      return [`${unicode ? '✗ ' : ''}error${code} · reconnecting${wait}`, 'bad'];
+    }
     case 'error':
       return [`${unicode ? '✗ ' : ''}error${s.failure?.codeName ? ` ${s.failure.codeName}` : ''}`, 'bad'];
   }
@@ -74,7 +81,7 @@ function FlowLine({ snapshot: s }: { readonly snapshot: FeedSnapshot }) {
   );
 }
 
-export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
+export function RegionPanel({ snapshot: s, layout: l, merged = false }: RegionPanelProps) {
   const theme = useTheme();
   const [status, statusT] = statusLabel(s, theme.unicode);
   const since = s.sinceResetMs !== undefined ? { sinceResetMs: s.sinceResetMs } : {};
@@ -120,7 +127,7 @@ export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
       {l.outcomes === 'none' ? null : (
         <Outcomes summary={s.summary} lastError={s.lastError} width={l.inner} compact={l.outcomes === 'line'} />
       )}
-      {l.flow ? <FlowLine snapshot={s} /> : null}
+      {l.flow && !merged ? <FlowLine snapshot={s} /> : null}
     </>
   );
   return (
@@ -129,7 +136,10 @@ export function RegionPanel({ snapshot: s, layout: l }: RegionPanelProps) {
       width={l.width}
       height={l.height}
       borderStyle={theme.unicode ? 'round' : 'classic'}
-      borderColor={tone(theme, s.status === 'error' ? 'bad' : s.status === 'deadline' ? 'warn' : 'muted')}
+      borderColor={tone(
+        theme,
+        s.status === 'error' || s.status === 'reconnecting' ? 'bad' : s.status === 'deadline' ? 'warn' : 'muted',
+      )}
       paddingX={1}
       overflow="hidden"
     >
