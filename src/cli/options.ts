@@ -132,8 +132,3 @@ export function parseServerAddress(value: string): string {
   }
   return value.trim();
 }
-
-/** Parser for a repeatable -s/--server: accumulates validated addresses. */
-export function collectServer(value: string, previous: readonly string[] | undefined): string[] {
-  return [...(previous ?? []), parseServerAddress(value)];
-}
