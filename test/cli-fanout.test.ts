@@ -133,3 +133,95 @@ test('fan-out --json lines validate against the schema, a region down included',
   for (const l of lines) assert.ok(validate(JSON.parse(l)), `${JSON.stringify(validate.errors)}\n${l}`);
   assert.equal(JSON.parse(lines[1]!).code, 'UNAVAILABLE');
 });
+
+const jsonLines = (text: string): Record<string, unknown>[] =>
+  text
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+test('stream fans out: every line has its region, then each summary, then merged = sum', {
+  timeout: 60_000,
+}, async () => {
+  const io = testIo();
+  const code = await run(
+    ['stream', `${target.url}/ok`, '-n', '3', '--json', '-s', `eu=${addr(0)}`, '-s', `us=${addr(1)}`],
+    io,
+  );
+  assert.equal(code, EXIT.OK, io.stderr.text());
+  const lines = jsonLines(io.stdout.text());
+  assert.ok(lines.every((l) => typeof l.region === 'string'));
+  const attempts = lines.filter((l) => l.type === 'attempt');
+  assert.equal(attempts.filter((l) => l.region === 'eu').length, 3);
+  assert.equal(attempts.filter((l) => l.region === 'us').length, 3);
+  const summaries = lines.filter((l) => l.type === 'summary');
+  assert.deepEqual(summaries.map((l) => [l.region, l.serverRegion]).sort(), [
+    ['eu', 'eu'],
+    ['us', 'us'],
+  ]);
+  // A region's summary follows its own attempts.
+  for (const s of summaries) {
+    const at = lines.indexOf(s);
+    assert.ok(lines.slice(at + 1).every((l) => l.region !== s.region));
+  }
+  const merged = lines.at(-1)!;
+  assert.equal(merged.type, 'merged');
+  for (const k of ['attempts', 'successes', 'responses'] as const) {
+    assert.equal(merged[k], (summaries[0]![k] as number) + (summaries[1]![k] as number), k);
+  }
+  assert.equal(merged.attempts, 6);
+  assert.equal(merged.answered, 2);
+});
+
+test('stream fan-out, one region on a closed port: its error line, the other completes, exit 1', {
+  timeout: 60_000,
+}, async () => {
+  const io = testIo();
+  const code = await run(
+    ['stream', `${target.url}/ok`, '-n', '2', '--json', '-s', `eu=${addr(0)}`, '-s', `gone=${dead}`],
+    io,
+  );
+  assert.equal(code, EXIT.PROBE_FAILED, io.stderr.text());
+  const lines = jsonLines(io.stdout.text());
+  const gone = lines.find((l) => l.region === 'gone');
+  assert.equal(gone?.type, 'regionError');
+  assert.equal(gone?.code, 'UNAVAILABLE');
+  assert.equal(lines.filter((l) => l.type === 'attempt' && l.region === 'eu').length, 2);
+  assert.ok(lines.some((l) => l.type === 'summary' && l.region === 'eu' && l.attempts === 2));
+  const merged = lines.at(-1)!;
+  assert.deepEqual([merged.type, merged.attempts, merged.regions, merged.answered], ['merged', 2, 2, 1]);
+});
+
+test('stream fan-out, all regions down: exit 3', { timeout: 60_000 }, async () => {
+  const io = testIo();
+  const code = await run(['stream', `${target.url}/ok`, '-n', '2', '-s', `a=${dead}`, '-s', `b=${dead}`], io);
+  assert.equal(code, EXIT.RPC, io.stdout.text());
+  assert.match(io.stdout.text(), /^\[a\] prober at .*UNAVAILABLE/m);
+  assert.match(io.stdout.text(), /^all regions\s+0\/2 up/m);
+});
+
+test('stream fan-out, human: [region] prefixes, a block per region, then the table', { timeout: 60_000 }, async () => {
+  const io = testIo();
+  const code = await run(['stream', `${target.url}/ok`, '-n', '2', '-s', `eu=${addr(0)}`, '-s', `us=${addr(1)}`], io);
+  assert.equal(code, EXIT.OK, io.stderr.text());
+  const out = io.stdout.text();
+  for (const r of ['eu', 'us']) {
+    assert.equal(out.split('\n').filter((l) => l.startsWith(`[${r}] #`)).length, 2, out);
+    assert.match(out, new RegExp(`^== ${r}\\n.*2 of 2 attempts`, 'm'));
+  }
+  assert.match(out, /^all regions\s+2\/2 up\s+4\s+100\.0%/m);
+});
+
+test('stream with one named server: output exactly as without a name', { timeout: 60_000 }, async () => {
+  const named = testIo();
+  assert.equal(await run(['stream', `${target.url}/ok`, '-n', '1', '--json', '-s', `eu=${addr(0)}`], named), EXIT.OK);
+  const lines = jsonLines(named.stdout.text());
+  assert.deepEqual(
+    lines.map((l) => [l.type, 'region' in l]),
+    [
+      ['attempt', false],
+      ['summary', false],
+    ],
+  );
+  assert.equal(lines[1]!.server, addr(0));
+});

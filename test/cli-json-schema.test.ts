@@ -186,6 +186,55 @@ test('stream --json: failures, the deadline, an interrupt and a --server validat
   }
 });
 
+test('stream --json with several servers: region-tagged attempts, regionError, summaries and merged validate', {
+  timeout: 60_000,
+}, async () => {
+  const [a, b] = [await startEmbeddedServer(), await startEmbeddedServer()];
+  try {
+    const deadServer = `127.0.0.1:${new URL(dead).port}`;
+    const out = await lines(
+      [
+        'stream',
+        `${target.url}/ok`,
+        '-n',
+        '2',
+        '--json',
+        '-s',
+        `a=${a.address}`,
+        '-s',
+        `b=${b.address}`,
+        '-s',
+        `x=${deadServer}`,
+      ],
+      EXIT.PROBE_FAILED,
+    );
+    assert.deepEqual(
+      out
+        .filter((l) => l['type'] === 'attempt')
+        .map((l) => l['region'])
+        .sort(),
+      ['a', 'a', 'b', 'b'],
+    );
+    assert.deepEqual(
+      out
+        .filter((l) => l['type'] !== 'attempt')
+        .map((l) => [l['type'], l['region']])
+        .sort(),
+      [
+        ['merged', 'all regions'],
+        ['regionError', 'x'],
+        ['summary', 'a'],
+        ['summary', 'b'],
+      ],
+    );
+    assert.equal(out.at(-1)!['type'], 'merged');
+    assert.equal(validate({ ...out.find((l) => l['type'] === 'attempt'), region: 7 }), false);
+  } finally {
+    await a.close(1000);
+    await b.close(1000);
+  }
+});
+
 test('the schema rejects an undocumented field, a missing one and a wrong version', { timeout: 60_000 }, async () => {
   const [s] = await lines(['probe', `${target.url}/ok`, '-n', '1', '--json'], EXIT.OK);
   assert.equal(validate({ ...s, surprise: 1 }), false);

@@ -121,7 +121,7 @@ test('bad flags: message names the flag on stderr, exit 2, no stack trace', { ti
   assert.equal(target.requests(), hitsBefore, 'bad flags must not probe');
 });
 
-test('--server twice: probe fans out (issue 11), a name given twice is a usage error', {
+test('--server twice: probe and stream fan out (issue 11), a name given twice is a usage error', {
   timeout: 60_000,
 }, async () => {
   const io = testIo();
@@ -130,11 +130,15 @@ test('--server twice: probe fans out (issue 11), a name given twice is a usage e
   assert.match(io.stderr.text(), /server name "a" given twice/);
   noStack(io.stderr.text());
   assert.equal(io.stdout.text(), '');
-  // stream still takes one server (its fan-out is not done yet).
+  // stream takes the same list: a name given twice is the same usage error.
   const s = testIo();
-  const sc = await run(['stream', `${target.url}/ok`, '-n', '1', '--server', '127.0.0.1:1', '-s', '127.0.0.1:2'], s);
+  const sc = await run(
+    ['stream', `${target.url}/ok`, '-n', '1', '--server', 'a=127.0.0.1:1', '-s', 'a=127.0.0.1:2'],
+    s,
+  );
   assert.equal(sc, EXIT.USAGE, s.stderr.text());
-  assert.match(s.stderr.text(), /--server given twice; stream talks to one server/);
+  assert.match(s.stderr.text(), /server name "a" given twice/);
+  assert.equal(s.stdout.text(), '');
 });
 
 test('the server rejecting the request (INVALID_ARGUMENT) is exit 2 naming the field and flag', {

@@ -115,3 +115,31 @@ test('demo: watch against a target inside the process (no network); watch flags 
   assert.equal(await run(['demo', '--bogus'], bad.io), 2);
   assert.match(bad.err(), /unknown option '--bogus'/);
 });
+
+test('watch --no-tui with two named servers (--server NAME=ADDR and --servers FILE): labels are the names', async (t) => {
+  const { mkdtempSync, writeFileSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const target = await startTarget();
+  const a = await startEmbeddedServer();
+  const b = await startEmbeddedServer();
+  t.after(async () => {
+    await a.close(1000);
+    await b.close(1000);
+    await target.close();
+  });
+  const file = join(mkdtempSync(join(tmpdir(), 'prober-watch-')), 'servers.yaml');
+  writeFileSync(file, `servers:\n  - name: us\n    address: ${b.address}\n`);
+  const c = io();
+  const code = await run(
+    ['watch', `${target.url}/ok`, '-n', '2', '--no-tui', '-s', `eu=${a.address}`, '--servers', file],
+    c.io,
+  );
+  assert.equal(code, 0, c.err());
+  const out = c.out();
+  for (const name of ['eu', 'us']) {
+    assert.equal(out.split('\n').filter((l) => l.startsWith(`[${name}] #`)).length, 2, out);
+    assert.match(out, new RegExp(`^== ${name}$`, 'm'));
+  }
+  assert.doesNotMatch(out, /127\.0\.0\.1:\d+\] #/);
+});

@@ -104,6 +104,46 @@ export function formatRegionTable(
   return `${[st.bold(line(head)), ...body, ...notes].join('\n')}\n`;
 }
 
+/** One region's --json line: its summary with `region`/`serverRegion`, or a regionError line. */
+export function regionLine(
+  r: RegionRun,
+  run: Omit<RunInfo, 'server' | 'startedAt' | 'endedAt'>,
+  describe: (r: RegionRun) => string,
+): Record<string, unknown> {
+  return r.summary
+    ? {
+        ...summaryLine(r.summary, { ...run, server: r.entry.address, startedAt: r.startedAt, endedAt: r.endedAt }),
+        region: r.entry.name,
+        serverRegion: r.summary.region ?? null,
+      }
+    : {
+        type: 'regionError',
+        schema: JSON_SCHEMA_VERSION,
+        region: r.entry.name,
+        server: r.entry.address,
+        code: regionCode(r.error),
+        message: describe(r),
+      };
+}
+
+/** The last --json line of a fan-out: the regions that answered, merged. */
+export function mergedLine(
+  runs: readonly RegionRun[],
+  merged: Summary,
+  run: Omit<RunInfo, 'server' | 'startedAt' | 'endedAt'>,
+): Record<string, unknown> {
+  const first = Math.min(...runs.map((r) => r.startedAt.getTime()));
+  const last = Math.max(...runs.map((r) => r.endedAt.getTime()));
+  const all = summaryLine(merged, { ...run, server: 'all', startedAt: new Date(first), endedAt: new Date(last) });
+  return {
+    ...all,
+    type: 'merged',
+    region: MERGED_LABEL,
+    regions: runs.length,
+    answered: runs.filter((r) => r.summary).length,
+  };
+}
+
 /** The --json lines: a summary (or regionError) line per region, then the merged line. */
 export function regionLines(
   runs: readonly RegionRun[],
@@ -111,31 +151,5 @@ export function regionLines(
   run: Omit<RunInfo, 'server' | 'startedAt' | 'endedAt'>,
   describe: (r: RegionRun) => string,
 ): Record<string, unknown>[] {
-  const lines: Record<string, unknown>[] = runs.map((r) =>
-    r.summary
-      ? {
-          ...summaryLine(r.summary, { ...run, server: r.entry.address, startedAt: r.startedAt, endedAt: r.endedAt }),
-          region: r.entry.name,
-          serverRegion: r.summary.region ?? null,
-        }
-      : {
-          type: 'regionError',
-          schema: JSON_SCHEMA_VERSION,
-          region: r.entry.name,
-          server: r.entry.address,
-          code: regionCode(r.error),
-          message: describe(r),
-        },
-  );
-  const first = Math.min(...runs.map((r) => r.startedAt.getTime()));
-  const last = Math.max(...runs.map((r) => r.endedAt.getTime()));
-  const all = summaryLine(merged, { ...run, server: 'all', startedAt: new Date(first), endedAt: new Date(last) });
-  lines.push({
-    ...all,
-    type: 'merged',
-    region: MERGED_LABEL,
-    regions: runs.length,
-    answered: runs.filter((r) => r.summary).length,
-  });
-  return lines;
+  return [...runs.map((r) => regionLine(r, run, describe)), mergedLine(runs, merged, run)];
 }

@@ -132,21 +132,3 @@ export function parseServerAddress(value: string): string {
   }
   return value.trim();
 }
-
-/**
- * Parser for the single -s/--server of probe and stream: a second one is a
- * usage error rather than silently replacing the first.
- */
-export function oneServer(command: string): (value: string, previous: string | undefined) => string {
-  return (value, previous) => {
-    if (previous !== undefined) {
-      throw new InvalidArgumentError(`--server given twice; ${command} talks to one server (watch takes several)`);
-    }
-    return parseServerAddress(value);
-  };
-}
-
-/** Parser for a repeatable -s/--server: accumulates validated addresses. */
-export function collectServer(value: string, previous: readonly string[] | undefined): string[] {
-  return [...(previous ?? []), parseServerAddress(value)];
-}

@@ -9,9 +9,10 @@ import type { WatchRun, WatchSource } from '../../tui/index.js';
 import { formatMsFixed } from '../../common/format.js';
 import { formatAttempt, formatSummary, styleFor } from '../format.js';
 import type { CommandContext } from '../context.js';
-import { collectServer, durationFlag } from '../options.js';
+import { durationFlag } from '../options.js';
+import { collectServers, entryFlags, resolveServers, type ServerEntry } from '../servers.js';
 import { addProbeOptions, callDeadlineMs, checkProbeInput, SERVER_HELP, toProbeInput } from '../probe-flags.js';
-import { addConnectionOptions, clientSecurity } from '../tls-flags.js';
+import { addConnectionOptions, type ConnectionFlags, clientSecurity } from '../tls-flags.js';
 
 function parseFps(value: string): number {
   const n = Number(value);
@@ -34,6 +35,17 @@ function source(
   };
 }
 
+/** The servers to watch and how to reach each: its file settings over the command's flags. */
+function watchServers(
+  opts: ConnectionFlags & { readonly server?: ServerEntry[] | undefined; readonly servers?: string | undefined },
+  env: Readonly<Record<string, string | undefined>>,
+) {
+  const servers = resolveServers(opts.server, opts.servers);
+  const secured = clientSecurity(opts, env, servers.length > 0);
+  const perServer = servers.map((s) => clientSecurity(entryFlags(s, opts), env, true));
+  return { servers, secured, perServer };
+}
+
 export function watchCommand(ctx: CommandContext) {
   const { io } = ctx;
   const cmd = addConnectionOptions(
@@ -45,7 +57,8 @@ export function watchCommand(ctx: CommandContext) {
         .argument('<url>', 'http:// or https:// URL to probe'),
       { repetitions: 0 },
     )
-      .option('-s, --server <host:port>', `${SERVER_HELP}; repeat for one panel per server`, collectServer)
+      .option('-s, --server <[name=]host:port>', `${SERVER_HELP}; repeat for one panel per server`, collectServers)
+      .option('--servers <file>', 'YAML or JSON server list, per-server TLS and token (deploy/servers.example.yaml)')
       .option('--no-tui', 'plain output: one line per attempt, then the summary (automatic when not on a terminal)')
       .option('--fps <n>', 'maximum frames per second, 1..60', parseFps, 30)
       .option(
@@ -56,10 +69,10 @@ export function watchCommand(ctx: CommandContext) {
   );
 
   return cmd.action(async (url, opts) => {
-    const servers = opts.server ?? [];
     const input = toProbeInput(url, { ...opts, server: undefined });
     // Before the first frame, and before Ink loads: a request no server would take draws nothing.
-    const invalid = checkProbeInput(input, { remote: servers.length > 0, stream: true });
+    const remote = opts.server !== undefined || opts.servers !== undefined;
+    const invalid = checkProbeInput(input, { remote, stream: true });
     if (invalid !== undefined) {
       const { reportError } = await import('../outcome.js');
       ctx.exitCode = reportError(invalid, io, 'watch', undefined);
@@ -73,20 +86,19 @@ export function watchCommand(ctx: CommandContext) {
     const [
       { connect, isProberRpcError, probeStream },
       { withProber },
-      { describeRpcError, exitCodeForFeed, worstExitCode },
+      { describeRpcError, exitCodeForFeed, reportError, worstExitCode },
     ] = await Promise.all([import('../../client/index.js'), import('../connection.js'), import('../outcome.js')]);
-    let secured: ReturnType<typeof clientSecurity>;
+    let resolved: ReturnType<typeof watchServers>;
     try {
-      secured = clientSecurity(opts, io.env, servers.length > 0);
+      resolved = watchServers(opts, io.env);
     } catch (err) {
-      const { reportError } = await import('../outcome.js');
       ctx.exitCode = reportError(err, io, 'watch', undefined);
       return;
     }
+    const { servers, secured, perServer } = resolved;
     const deadlineMs = callDeadlineMs(opts);
     const style = styleFor(io.stdout, io.env);
     const stdout = io.stdout as NodeJS.WriteStream;
-
     const run = async (sources: WatchSource[]): Promise<WatchRun[]> => {
       const { themeFromEnv, watch } = await tuiLoading;
       return watch({
@@ -136,9 +148,9 @@ export function watchCommand(ctx: CommandContext) {
         thread: true,
       });
     } else {
-      const conns = servers.map((s) => connect(s, secured.security));
+      const conns = servers.map((s, i) => connect(s.address, perServer[i]!.security));
       try {
-        runs = await run(conns.map((c, i) => source(probeStream, c, servers[i]!, input, deadlineMs)));
+        runs = await run(conns.map((c, i) => source(probeStream, c, servers[i]!.name, input, deadlineMs)));
       } finally {
         for (const c of conns) c.close();
       }
@@ -146,9 +158,10 @@ export function watchCommand(ctx: CommandContext) {
     for (const { label, outcome: o } of runs) {
       if (o.failure === undefined || o.status !== 'error') continue;
       const err = o.failure.cause;
-      const where = servers.length > 0 ? label : undefined;
+      const i = servers.findIndex((s) => s.name === label);
+      const context = perServer[i]?.context ?? secured.context;
       io.stderr.write(
-        `prober watch: ${isProberRpcError(err) ? describeRpcError(err, where, secured.context) : o.failure.message}\n`,
+        `prober watch: ${isProberRpcError(err) ? describeRpcError(err, servers[i]?.address, context) : o.failure.message}\n`,
       );
     }
     ctx.exitCode = worstExitCode(runs.map((r) => exitCodeForFeed(r.outcome, opts.repetitions)));
