@@ -105,7 +105,7 @@ test('bad flags: message names the flag on stderr, exit 2, no stack trace', { ti
     [['-n', '0'], /--repetitions/],
     [['--concurrency', '0'], /--concurrency/],
     [['--expect', '200-999'], /--expect/],
-    [['--method', 'POST'], /--method/],
+    [['--method', 'TRACE'], /--method/],
     [['--server', 'no-port'], /--server/],
     [['--bogus'], /unknown option '--bogus'/],
   ];

@@ -59,6 +59,9 @@ test('DEFAULT_LIMITS match the documented values', () => {
       maxBodyBytes: 10485760,
       maxUrlBytes: 8192,
       allowContinuous: false,
+      maxHeaders: 64,
+      maxHeaderBytes: 16384,
+      maxRequestBodyBytes: 1048576,
     },
   );
 });
@@ -167,9 +170,14 @@ test('expected_status: 100..599, min <= max', () => {
   rejects({ ...ok, expectedStatus: 'x' }, 'expected_status', /list/);
 });
 
-test('method: GET or HEAD', () => {
-  rejects({ ...ok, method: 'POST' }, 'method', /^method must be GET or HEAD \(got "POST"\)$/);
+test('method: one of the seven, upper case', () => {
+  rejects(
+    { ...ok, method: 'TRACE' },
+    'method',
+    /^method must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS \(got "TRACE"\)$/,
+  );
   rejects({ ...ok, method: 'get' }, 'method', /got "get"/);
+  assert.equal(validateProbeInput({ ...ok, method: 'DELETE' }).method, 'DELETE');
 });
 
 test('validation uses the limits it is given', () => {

@@ -5,7 +5,7 @@
 // codes in outcome.ts, the connection in connection.ts.
 import { InvalidArgumentError } from '@commander-js/extra-typings';
 import { splitHostPort } from '../common/address.js';
-import type { HttpMethod, StatusRange } from '../probe/types.js';
+import { HTTP_METHODS, type HttpMethod, type StatusRange } from '../probe/types.js';
 import { STATUS_CODE_MAX, STATUS_CODE_MIN } from '../probe/validate.js';
 
 const UNIT_MS: Readonly<Record<string, number>> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
@@ -84,11 +84,12 @@ export function parsePositive(value: string): number {
   return n;
 }
 
-/** 'get' | 'GET' | 'head' | 'HEAD'. */
+/** One of HTTP_METHODS, any case. */
 export function parseMethod(value: string): HttpMethod {
   const v = value.trim().toUpperCase();
-  if (v === 'GET' || v === 'HEAD') return v;
-  throw new InvalidArgumentError(`expected GET or HEAD, got ${JSON.stringify(value)}`);
+  const m = HTTP_METHODS.find((x) => x === v);
+  if (m !== undefined) return m;
+  throw new InvalidArgumentError(`expected ${HTTP_METHODS.join(', ')}, got ${JSON.stringify(value)}`);
 }
 
 /**

@@ -5,6 +5,7 @@ import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '../probe/errors.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, StatusRange } from '../probe/types.js';
 import { DEFAULT_LIMITS, validateProbeInput } from '../probe/validate.js';
+import { addRequestOptions, type RequestOptions, requestInput } from './request-flags.js';
 import { durationFlag, parseCount, parseDeadline, parseMethod, parsePositive, parseStatusRanges } from './options.js';
 
 /**
@@ -16,7 +17,7 @@ export const DEFAULT_DEADLINE_MS = 30_000;
 export const DEFAULT_REPETITIONS = 10;
 
 /** The options addProbeOptions() adds, as parsed. */
-export interface ProbeOptions {
+export interface ProbeOptions extends RequestOptions {
   readonly repetitions: number;
   /** Call deadline in ms; 0 = none; unset = DEFAULT_DEADLINE_MS for finite runs, none for continuous. */
   readonly deadline?: number | undefined;
@@ -26,7 +27,8 @@ export interface ProbeOptions {
   /** Unset = validation's default (back to back; 1 s for a continuous run). */
   readonly interval?: number | undefined;
   readonly reuse?: boolean | undefined;
-  readonly method: HttpMethod;
+  /** Unset = GET, or POST with a body (request-flags.ts). */
+  readonly method?: HttpMethod | undefined;
   readonly expect?: StatusRange[] | undefined;
   /** host:port of a running prober; unset = an embedded in-process one. */
   readonly server?: string | undefined;
@@ -39,7 +41,8 @@ export interface ProbeOptionDefaults {
 
 /**
  * Adds the probe flags to a command (probe, stream, watch): -n, --deadline,
- * --timeout, -c/--concurrency, -i/--interval, --reuse, -X/--method, --expect.
+ * --timeout, -c/--concurrency, -i/--interval, --reuse, -X/--method, --expect,
+ * and the request and check flags of request-flags.ts.
  * Each command adds its own -s/--server (one, or repeatable for watch). Turn
  * the parsed result into a request with toProbeInput().
  */
@@ -47,7 +50,7 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
   cmd: Command<A, O>,
   defaults: ProbeOptionDefaults = {},
 ) {
-  return cmd
+  const withProbe = cmd
     .option(
       '-n, --repetitions <count>',
       'attempts to make; 0 = until stopped (streaming commands only)',
@@ -71,12 +74,17 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
       durationFlag('--interval'),
     )
     .option('--reuse', 'reuse kept-alive connections (default: a fresh connection per attempt)')
-    .option('-X, --method <method>', 'GET or HEAD', parseMethod, 'GET' as HttpMethod)
+    .option(
+      '-X, --method <method>',
+      'GET, HEAD, POST, PUT, PATCH, DELETE or OPTIONS (default: GET; POST with -d)',
+      parseMethod,
+    )
     .option(
       '--expect <statuses>',
       'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)',
       parseStatusRanges,
     );
+  return addRequestOptions(withProbe);
 }
 
 export const SERVER_HELP = 'prober server to use (default: an embedded in-process one)';
@@ -92,7 +100,7 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
     concurrency: opts.concurrency,
     reuseConnections: opts.reuse === true,
     expectedStatus: opts.expect,
-    method: opts.method,
+    ...requestInput(opts),
   };
 }
 

@@ -19,11 +19,13 @@ import {
   type FailureContext,
   type TimeoutContext,
 } from './errors.js';
+import { checkBody, checkHeaders, needsBody } from './checks.js';
 import { literalDenial, lookupFor } from './policy.js';
+import { requestHeaders } from './request.js';
 import { statusExpected } from './validate.js';
 import type { AttemptError, AttemptResult, ProbeSpec } from './types.js';
 
-export const USER_AGENT = 'prober/0.1';
+export { USER_AGENT } from './request.js';
 
 export interface AttemptOptions {
   /** 1-based sequence number to stamp on the result. */
@@ -58,8 +60,7 @@ function baseOptions(spec: ProbeSpec): https.RequestOptions {
   let options = BY_SPEC.get(spec);
   if (options === undefined) {
     const { auth, ...target } = urlToHttpOptions(spec.url);
-    const headers = ['Host', spec.url.host, 'User-Agent', USER_AGENT, 'Accept', '*/*'];
-    if (auth) headers.push('Authorization', `Basic ${Buffer.from(auth).toString('base64')}`);
+    const headers = requestHeaders(spec, auth);
     options = { ...target, method: spec.method, agent: false, headers };
     // spec.lookup, behind the target policy if there is one (built once per spec).
     const lookup = lookupFor(spec);
@@ -93,6 +94,8 @@ class Attempt {
   httpVersion: string | undefined;
   remoteAddress: string | undefined;
   bodyBytes = 0;
+  /** The body as read, kept only when a body check needs it (bounded by the body cap). */
+  chunks: Buffer[] | undefined;
   done = false;
   timer: NodeJS.Timeout | undefined;
 
@@ -200,7 +203,9 @@ export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<Attem
     try {
       a.req = (a.isTls ? https : http).request(requestOptions(spec, opts.agent));
       wireRequest(a, a.req);
-      a.req.end();
+      // ttfb still starts when the connection is ready, so it includes sending the body.
+      if (spec.body) a.req.end(spec.body);
+      else a.req.end();
     } catch (err) {
       // Synchronous throws are rare here (the spec is validated): report them.
       a.finish(classifyError(err, a.stage()));
@@ -243,17 +248,21 @@ function wireResponse(a: Attempt, res: http.IncomingMessage): void {
     a.finish(declared);
     return;
   }
+  if (needsBody(spec)) a.chunks = [];
   res.on('data', (chunk: Buffer) => {
     a.bodyBytes += chunk.length;
+    a.chunks?.push(chunk);
     const tooLarge = bodyLengthError(a.bodyBytes, spec.maxBodyBytes);
     if (tooLarge) a.finish(tooLarge);
   });
-  res.on('end', () => {
-    const status = a.status;
-    a.finish(
-      status !== undefined && !statusExpected(status, spec.expectedStatus)
-        ? badStatusError(status, spec.expectedStatus)
-        : undefined,
-    );
-  });
+  res.on('end', () => a.finish(responseError(a, res)));
+}
+
+/** Status first, then header checks, then body checks: the first that fails names the attempt. */
+function responseError(a: Attempt, res: http.IncomingMessage): AttemptError | undefined {
+  const { spec, status } = a;
+  if (status !== undefined && !statusExpected(status, spec.expectedStatus)) {
+    return badStatusError(status, spec.expectedStatus);
+  }
+  return checkHeaders(spec, res.rawHeaders) ?? (a.chunks ? checkBody(spec, a.chunks) : undefined);
 }

@@ -268,3 +268,24 @@ export function bodyLengthError(bytesRead: number, maxBodyBytes: number): Attemp
 function bodyTooLarge(got: string, maxBodyBytes: number): AttemptError {
   return attemptError('BODY_TOO_LARGE', `response body ${got} exceeds the limit of ${maxBodyBytes} bytes`, false);
 }
+
+function showPattern(source: string): string {
+  return `/${source.length > 100 ? `${source.slice(0, 100)}...` : source}/`;
+}
+
+/** An expect_body pattern did not match the body, or a fail_if_body one did. */
+export function bodyMismatchError(check: 'expect_body' | 'fail_if_body', source: string): AttemptError {
+  const message =
+    check === 'expect_body'
+      ? `body does not match expect_body ${showPattern(source)}`
+      : `body matches fail_if_body ${showPattern(source)}`;
+  return attemptError('BODY_MISMATCH', message, false);
+}
+
+/** An expect_header pattern matched no value of the header; `present` false: the header was missing. */
+export function headerMismatchError(name: string, source: string, present: boolean): AttemptError {
+  const message = present
+    ? `header ${name} does not match ${showPattern(source)}`
+    : `header ${name} is missing (expected ${showPattern(source)})`;
+  return attemptError('HEADER_MISMATCH', message, false);
+}

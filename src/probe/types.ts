@@ -18,11 +18,26 @@ export const ERROR_REASONS = [
   'ABORTED',
   'UNREACHABLE',
   'POLICY_DENIED',
+  'BODY_MISMATCH',
+  'HEADER_MISMATCH',
   'OTHER',
 ] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 
-export type HttpMethod = 'GET' | 'HEAD';
+export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** One request header as sent. */
+export interface HeaderField {
+  readonly name: string;
+  readonly value: string;
+}
+
+/** A response header check: some value of `name` must match `regex` (a RegExp source). */
+export interface HeaderMatch {
+  readonly name: string;
+  readonly regex: string;
+}
 
 /** Inclusive range of HTTP status codes. */
 export interface StatusRange {
@@ -90,6 +105,14 @@ export interface ProbeInput {
   readonly reuseConnections?: boolean;
   readonly expectedStatus?: readonly StatusRange[];
   readonly method?: HttpMethod;
+  /** Sent in order; one named like a default (Host, User-Agent, Accept) replaces it. */
+  readonly headers?: readonly HeaderField[];
+  /** Only with methods that carry a body (POST, PUT, PATCH, DELETE, OPTIONS). */
+  readonly body?: Uint8Array;
+  /** RegExp sources the body must match / must not match; header checks. */
+  readonly expectBody?: readonly string[];
+  readonly failIfBody?: readonly string[];
+  readonly expectHeader?: readonly HeaderMatch[];
 }
 
 /** Server-side limits applied when validating a ProbeInput. */
@@ -104,6 +127,11 @@ export interface ProbeLimits {
   readonly maxUrlBytes: number;
   /** Whether repetitions = 0 (continuous) is allowed (ProbeStream only). */
   readonly allowContinuous: boolean;
+  /** Request headers: count, and bytes of names plus values. */
+  readonly maxHeaders: number;
+  readonly maxHeaderBytes: number;
+  /** Request body bytes. */
+  readonly maxRequestBodyBytes: number;
 }
 
 /** A validated, normalised probe: what the engine runs. */
@@ -119,6 +147,14 @@ export interface ProbeSpec {
   readonly reuseConnections: boolean;
   readonly expectedStatus: readonly StatusRange[];
   readonly maxBodyBytes: number;
+  /** Caller's headers, validated (defaults are added by the engine). Empty when none. */
+  readonly headers: readonly HeaderField[];
+  /** Request body; absent when none. A Uint8Array crosses to the engine thread as is. */
+  readonly body?: Uint8Array;
+  /** Response checks as RegExp sources (strings clone to the engine thread; compiled once there). */
+  readonly expectBody: readonly string[];
+  readonly failIfBody: readonly string[];
+  readonly expectHeader: readonly HeaderMatch[];
   /** Resolver hook (tests feed a resolver here); the target policy filters what it returns. */
   readonly lookup?: LookupFunction;
   /** Plain data, applied by the engine to every connection's resolved address (policy.ts). */

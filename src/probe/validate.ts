@@ -4,7 +4,16 @@
 // field and the range.
 import { InvalidArgumentError } from './errors.js';
 import type { TargetPolicy } from './policy.js';
-import type { HttpMethod, ProbeInput, ProbeLimits, ProbeSpec, StatusRange } from './types.js';
+import { validateHeaderMatches, validateRegexList } from './checks.js';
+import { validateBody, validateHeaders } from './request.js';
+import {
+  HTTP_METHODS,
+  type HttpMethod,
+  type ProbeInput,
+  type ProbeLimits,
+  type ProbeSpec,
+  type StatusRange,
+} from './types.js';
 import { redactUrl } from '../common/redact.js';
 
 /** How callers name a ProbeInput field: in the proto (messages) and on the CLI (hints). */
@@ -22,6 +31,11 @@ export const INPUT_FIELDS = Object.freeze({
   reuseConnections: { proto: 'reuse_connections', flag: '--reuse' },
   expectedStatus: { proto: 'expected_status', flag: '--expect' },
   method: { proto: 'method', flag: '--method' },
+  headers: { proto: 'headers', flag: '-H/--header' },
+  body: { proto: 'body', flag: '-d/--data' },
+  expectBody: { proto: 'expect_body', flag: '--expect-body' },
+  failIfBody: { proto: 'fail_if_body', flag: '--fail-if-body' },
+  expectHeader: { proto: 'expect_header', flag: '--expect-header' },
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
@@ -47,6 +61,10 @@ export const DEFAULT_LIMITS: ProbeLimits = Object.freeze({
   // 8 KiB, as common HTTP servers cap a request line; one 1 MB URL once took /metrics to 22.5 MB.
   maxUrlBytes: 8 * 1024,
   allowContinuous: false,
+  // Request headers and body: a probe, not an upload tool.
+  maxHeaders: 64,
+  maxHeaderBytes: 16 * 1024,
+  maxRequestBodyBytes: 1024 * 1024,
 });
 
 /**
@@ -59,7 +77,7 @@ export const DEFAULT_CONTINUOUS_INTERVAL_MS = 1_000;
 /** Used when `expected_status` is empty. */
 export const DEFAULT_EXPECTED_STATUS: readonly StatusRange[] = Object.freeze([Object.freeze({ min: 200, max: 399 })]);
 
-const METHODS: readonly HttpMethod[] = ['GET', 'HEAD'];
+const METHODS: readonly HttpMethod[] = HTTP_METHODS;
 
 /** Render a bad value for a message: strings quoted and truncated. */
 function show(value: unknown): string {
@@ -221,7 +239,10 @@ function validateExpectedStatus(value: unknown): readonly StatusRange[] {
 function validateMethod(value: unknown): HttpMethod {
   if (value === undefined) return 'GET';
   if (typeof value === 'string' && (METHODS as readonly string[]).includes(value)) return value as HttpMethod;
-  throw new InvalidArgumentError(F.method.proto, `${F.method.proto} must be GET or HEAD (got ${show(value)})`);
+  throw new InvalidArgumentError(
+    F.method.proto,
+    `${F.method.proto} must be one of ${METHODS.join(', ')} (got ${show(value)})`,
+  );
 }
 
 /**
@@ -245,6 +266,11 @@ export function validateProbeInput(
   const reuseConnections = input.reuseConnections === true;
   const expectedStatus = validateExpectedStatus(input.expectedStatus);
   const method = validateMethod(input.method);
+  const headers = validateHeaders(input.headers, F.headers.proto, limits);
+  const body = validateBody(input.body, method, F.body.proto, limits);
+  const expectBody = validateRegexList(input.expectBody, F.expectBody.proto);
+  const failIfBody = validateRegexList(input.failIfBody, F.failIfBody.proto);
+  const expectHeader = validateHeaderMatches(input.expectHeader, F.expectHeader.proto);
   return Object.freeze({
     url,
     method,
@@ -255,6 +281,11 @@ export function validateProbeInput(
     reuseConnections,
     expectedStatus,
     maxBodyBytes: limits.maxBodyBytes,
+    headers,
+    ...(body ? { body } : {}),
+    expectBody,
+    failIfBody,
+    expectHeader,
     ...(targetPolicy ? { targetPolicy } : {}),
   });
 }

@@ -79,7 +79,15 @@ function compact<T extends object>(o: T): T {
 const METHOD_TO_PROTO: Record<HttpMethod, pb.HttpMethod> = {
   GET: pb.HttpMethod.HTTP_METHOD_GET,
   HEAD: pb.HttpMethod.HTTP_METHOD_HEAD,
+  POST: pb.HttpMethod.HTTP_METHOD_POST,
+  PUT: pb.HttpMethod.HTTP_METHOD_PUT,
+  PATCH: pb.HttpMethod.HTTP_METHOD_PATCH,
+  DELETE: pb.HttpMethod.HTTP_METHOD_DELETE,
+  OPTIONS: pb.HttpMethod.HTTP_METHOD_OPTIONS,
 };
+const METHOD_FROM_PROTO: ReadonlyMap<number, HttpMethod> = new Map(
+  Object.entries(METHOD_TO_PROTO).map(([name, n]) => [n, name as HttpMethod]),
+);
 
 /**
  * Wire method -> domain. UNSPECIFIED means "default" (undefined). An enum
@@ -88,22 +96,15 @@ const METHOD_TO_PROTO: Record<HttpMethod, pb.HttpMethod> = {
  * `method`.
  */
 export function methodFromProto(m: number): HttpMethod | undefined {
-  switch (m) {
-    case pb.HttpMethod.HTTP_METHOD_UNSPECIFIED:
-      return undefined;
-    case pb.HttpMethod.HTTP_METHOD_GET:
-      return 'GET';
-    case pb.HttpMethod.HTTP_METHOD_HEAD:
-      return 'HEAD';
-    default:
-      return `HTTP_METHOD_${m}` as HttpMethod;
-  }
+  if (m === pb.HttpMethod.HTTP_METHOD_UNSPECIFIED) return undefined;
+  return METHOD_FROM_PROTO.get(m) ?? (`HTTP_METHOD_${m}` as HttpMethod);
 }
 
 export function methodToProto(m: HttpMethod | undefined): pb.HttpMethod {
   if (m === undefined) return pb.HttpMethod.HTTP_METHOD_UNSPECIFIED;
   const v = METHOD_TO_PROTO[m];
-  if (v === undefined) throw new RangeError(`method must be GET or HEAD, got ${String(m)}`);
+  if (v === undefined)
+    throw new RangeError(`method must be one of ${Object.keys(METHOD_TO_PROTO).join(', ')}, got ${String(m)}`);
   return v;
 }
 
@@ -133,7 +134,12 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     reuse_connections: input.reuseConnections ?? false,
     expected_status: (input.expectedStatus ?? []).map((r) => new pb.StatusRange({ min: r.min, max: r.max })),
     method: methodToProto(input.method),
+    headers: (input.headers ?? []).map((h) => new pb.Header({ name: h.name, value: h.value })),
+    expect_body: [...(input.expectBody ?? [])],
+    fail_if_body: [...(input.failIfBody ?? [])],
+    expect_header: (input.expectHeader ?? []).map((h) => new pb.HeaderMatch({ name: h.name, regex: h.regex })),
   });
+  if (input.body !== undefined && input.body.length > 0) req.body = input.body;
   if (input.timeoutMs !== undefined) req.timeout = fieldDuration(INPUT_FIELDS.timeoutMs.proto, input.timeoutMs);
   if (input.intervalMs !== undefined) req.interval = fieldDuration(INPUT_FIELDS.intervalMs.proto, input.intervalMs);
   return req;
@@ -183,6 +189,13 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     reuseConnections: req.reuse_connections,
     expectedStatus: expected.length === 0 ? undefined : expected,
     method: methodFromProto(req.method),
+    headers: req.headers.length === 0 ? undefined : req.headers.map((h) => ({ name: h.name, value: h.value })),
+    // A copy: the decoded view may share the whole message buffer, which would cross to the engine thread with it.
+    body: req.body.length === 0 ? undefined : new Uint8Array(req.body),
+    expectBody: req.expect_body.length === 0 ? undefined : [...req.expect_body],
+    failIfBody: req.fail_if_body.length === 0 ? undefined : [...req.fail_if_body],
+    expectHeader:
+      req.expect_header.length === 0 ? undefined : req.expect_header.map((h) => ({ name: h.name, regex: h.regex })),
   });
 }
 

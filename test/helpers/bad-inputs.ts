@@ -31,6 +31,12 @@ export interface WireRequest {
   readonly reuse_connections?: boolean;
   readonly expected_status?: readonly { readonly min: number; readonly max?: number }[];
   readonly method?: number;
+  readonly headers?: readonly { readonly name: string; readonly value: string }[];
+  /** A body of this many bytes ('a'). */
+  readonly body_size?: number;
+  readonly expect_body?: readonly string[];
+  readonly fail_if_body?: readonly string[];
+  readonly expect_header?: readonly { readonly name: string; readonly regex: string }[];
 }
 
 /** An exact message, or a regex (documented as /…/). */
@@ -522,9 +528,9 @@ export const GRPC_ROWS: readonly GrpcRow[] = [
     id: 'method-unknown',
     server: 'default',
     rpc: 'Probe',
-    request: { endpoint: `${CLOSED}/`, repetitions: 1, method: 3 },
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, method: 8 },
     code: 'INVALID_ARGUMENT',
-    message: 'method must be GET or HEAD (got "HTTP_METHOD_3")',
+    message: 'method must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (got "HTTP_METHOD_8")',
   },
   {
     id: 'method-negative',
@@ -532,7 +538,97 @@ export const GRPC_ROWS: readonly GrpcRow[] = [
     rpc: 'ProbeStream',
     request: { endpoint: `${CLOSED}/`, repetitions: 1, method: -1 },
     code: 'INVALID_ARGUMENT',
-    message: 'method must be GET or HEAD (got "HTTP_METHOD_-1")',
+    message: 'method must be one of GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS (got "HTTP_METHOD_-1")',
+  },
+  // ---- headers, body, response checks
+  {
+    id: 'header-bad-name',
+    server: 'default',
+    rpc: 'Probe',
+    request: {
+      endpoint: `${CLOSED}/`,
+      repetitions: 1,
+      headers: [
+        { name: 'X-Ok', value: '1' },
+        { name: 'Bad Name', value: 'x' },
+      ],
+    },
+    code: 'INVALID_ARGUMENT',
+    message: `headers[1].name must be a header name (1 to 256 letters, digits or !#$%&'*+-.^_\`|~) (got "Bad Name")`,
+  },
+  {
+    id: 'header-crlf',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, headers: [{ name: 'X-A', value: 'a\r\nX-Injected: 1' }] },
+    code: 'INVALID_ARGUMENT',
+    message:
+      'headers[0].value must not contain CR, LF, NUL, other control characters or characters above U+00FF (found U+000D at index 1)',
+  },
+  {
+    id: 'header-too-many',
+    server: 'default',
+    rpc: 'Probe',
+    request: {
+      endpoint: `${CLOSED}/`,
+      repetitions: 1,
+      headers: Array.from({ length: 65 }, (_, i) => ({ name: `X-${i}`, value: 'v' })),
+    },
+    show: '65 headers X-0: v ... X-64: v',
+    code: 'INVALID_ARGUMENT',
+    message: 'headers must have at most 64 entries (got 65)',
+  },
+  {
+    id: 'header-content-length',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, method: 3, headers: [{ name: 'content-length', value: '5' }] },
+    code: 'INVALID_ARGUMENT',
+    message: 'headers[0]: content-length is set by the prober from the body',
+  },
+  {
+    id: 'body-too-large',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, method: 3, body_size: 1024 * 1024 + 1 },
+    show: 'method POST, body of 1048577 bytes',
+    code: 'INVALID_ARGUMENT',
+    message: 'body must be at most 1048576 bytes (got 1048577)',
+  },
+  {
+    id: 'body-with-get',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, body_size: 3 },
+    code: 'INVALID_ARGUMENT',
+    message: 'body is only sent with POST, PUT, PATCH, DELETE, OPTIONS (method is GET)',
+  },
+  {
+    id: 'expect-body-bad-regex',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, expect_body: ['ok', '(unclosed'] },
+    code: 'INVALID_ARGUMENT',
+    message:
+      'expect_body[1] is not a valid regular expression: Invalid regular expression: /(unclosed/: Unterminated group',
+  },
+  {
+    id: 'fail-if-body-too-long',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, fail_if_body: ['a'.repeat(1025)] },
+    show: "fail_if_body: ['a' x 1025]",
+    code: 'INVALID_ARGUMENT',
+    message: 'fail_if_body[0] must be at most 1024 bytes long (got 1025)',
+  },
+  {
+    id: 'expect-header-bad-regex',
+    server: 'default',
+    rpc: 'ProbeStream',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, expect_header: [{ name: 'Content-Type', regex: '[' }] },
+    code: 'INVALID_ARGUMENT',
+    message:
+      'expect_header[0].regex is not a valid regular expression: Invalid regular expression: /[/: Unterminated character class',
   },
   // ---- several bad fields: the first in proto order is named
   {
@@ -767,9 +863,41 @@ export const CLI_ROWS: readonly CliRow[] = [
     exit: 2,
   },
   {
-    id: 'cli-method-post',
-    argv: ['probe', `${CLOSED}/`, '--method', 'POST'],
-    stderr: `error: option '-X, --method <method>' argument 'POST' is invalid. expected GET or HEAD, got "POST"`,
+    id: 'cli-method-trace',
+    argv: ['probe', `${CLOSED}/`, '--method', 'TRACE'],
+    stderr: `error: option '-X, --method <method>' argument 'TRACE' is invalid. expected GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS, got "TRACE"`,
+    exit: 2,
+  },
+  {
+    id: 'cli-header-no-colon',
+    argv: ['probe', `${CLOSED}/`, '-H', 'X-A'],
+    stderr: `error: option '-H, --header <header>' argument 'X-A' is invalid. expected 'Name: value', got "X-A"`,
+    exit: 2,
+  },
+  {
+    id: 'cli-header-bad-name',
+    argv: ['probe', `${CLOSED}/`, '-H', 'Bad Name: x'],
+    stderr: `prober probe: invalid argument: headers[0].name must be a header name (1 to 256 letters, digits or !#$%&'*+-.^_\`|~) (got "Bad Name") (-H/--header)`,
+    exit: 2,
+  },
+  {
+    id: 'cli-data-with-head',
+    argv: ['probe', `${CLOSED}/`, '-X', 'HEAD', '-d', 'x'],
+    stderr:
+      'prober probe: invalid argument: body is only sent with POST, PUT, PATCH, DELETE, OPTIONS (method is HEAD) (-d/--data)',
+    exit: 2,
+  },
+  {
+    id: 'cli-data-file-missing',
+    argv: ['probe', `${CLOSED}/`, '--data-file', '/nonexistent/body'],
+    stderr: `error: option '--data-file <file>' argument '/nonexistent/body' is invalid. cannot read "/nonexistent/body" (ENOENT)`,
+    exit: 2,
+  },
+  {
+    id: 'cli-expect-body-bad-regex',
+    argv: ['probe', `${CLOSED}/`, '--expect-body', '('],
+    stderr:
+      'prober probe: invalid argument: expect_body[0] is not a valid regular expression: Invalid regular expression: /(/: Unterminated group (--expect-body)',
     exit: 2,
   },
   {

@@ -84,7 +84,12 @@ export function encodeRequest(r: WireRequest): Buffer {
     ...(r.reuse_connections !== undefined ? { reuse_connections: r.reuse_connections } : {}),
     ...(r.method !== undefined ? { method: r.method } : {}),
     expected_status: (r.expected_status ?? []).map((s) => new pb.StatusRange({ min: s.min, max: s.max ?? 0 })),
+    headers: (r.headers ?? []).map((h) => new pb.Header(h)),
+    expect_body: [...(r.expect_body ?? [])],
+    fail_if_body: [...(r.fail_if_body ?? [])],
+    expect_header: (r.expect_header ?? []).map((h) => new pb.HeaderMatch(h)),
   });
+  if (r.body_size !== undefined) req.body = Buffer.alloc(r.body_size, 0x61);
   const timeout = duration(r.timeout);
   const interval = duration(r.interval);
   if (timeout) req.timeout = timeout;

@@ -8,6 +8,8 @@
 //   /garbage                 writes bytes that are not HTTP, then closes
 //   /slow-body?chunks=N&every=MS   200, N chunks MS apart
 //   /big?bytes=N             200 with an N-byte body
+//   /echo                    200, JSON {method, headers (raw pairs), body}, with
+//                            x-echo-method: <method>
 //   /mixed                   by request count: every 40th 200 after 300 ms,
 //                            every 5th 503 after 2 ms, else 200 after 2 ms
 import http from 'node:http';
@@ -87,6 +89,18 @@ export async function startTarget(): Promise<Target> {
         res.on('close', () => {
           clearTimeout(t);
           timers.delete(t);
+        });
+        return;
+      }
+      case 'echo': {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          const body = Buffer.concat(chunks).toString('utf8');
+          res.writeHead(200, { 'content-type': 'application/json', 'x-echo-method': req.method ?? '' });
+          res.end(
+            req.method === 'HEAD' ? undefined : JSON.stringify({ method: req.method, headers: req.rawHeaders, body }),
+          );
         });
         return;
       }

@@ -12,7 +12,12 @@ export namespace prober.v1 {
     export enum HttpMethod {
         HTTP_METHOD_UNSPECIFIED = 0,
         HTTP_METHOD_GET = 1,
-        HTTP_METHOD_HEAD = 2
+        HTTP_METHOD_HEAD = 2,
+        HTTP_METHOD_POST = 3,
+        HTTP_METHOD_PUT = 4,
+        HTTP_METHOD_PATCH = 5,
+        HTTP_METHOD_DELETE = 6,
+        HTTP_METHOD_OPTIONS = 7
     }
     export enum ErrorReason {
         ERROR_REASON_UNSPECIFIED = 0,
@@ -28,7 +33,189 @@ export namespace prober.v1 {
         ERROR_REASON_ABORTED = 10,
         ERROR_REASON_UNREACHABLE = 11,
         ERROR_REASON_OTHER = 12,
-        ERROR_REASON_POLICY_DENIED = 13
+        ERROR_REASON_POLICY_DENIED = 13,
+        ERROR_REASON_BODY_MISMATCH = 14,
+        ERROR_REASON_HEADER_MISMATCH = 15
+    }
+    export class Header extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            name?: string;
+            value?: string;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("name" in data && data.name != undefined) {
+                    this.name = data.name;
+                }
+                if ("value" in data && data.value != undefined) {
+                    this.value = data.value;
+                }
+            }
+        }
+        get name() {
+            return pb_1.Message.getFieldWithDefault(this, 1, "") as string;
+        }
+        set name(value: string) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get value() {
+            return pb_1.Message.getFieldWithDefault(this, 2, "") as string;
+        }
+        set value(value: string) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        static fromObject(data: {
+            name?: string;
+            value?: string;
+        }): Header {
+            const message = new Header({});
+            if (data.name != null) {
+                message.name = data.name;
+            }
+            if (data.value != null) {
+                message.value = data.value;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                name?: string;
+                value?: string;
+            } = {};
+            if (this.name != null) {
+                data.name = this.name;
+            }
+            if (this.value != null) {
+                data.value = this.value;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.name.length)
+                writer.writeString(1, this.name);
+            if (this.value.length)
+                writer.writeString(2, this.value);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): Header {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new Header();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.name = reader.readString();
+                        break;
+                    case 2:
+                        message.value = reader.readString();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): Header {
+            return Header.deserialize(bytes);
+        }
+    }
+    export class HeaderMatch extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            name?: string;
+            regex?: string;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("name" in data && data.name != undefined) {
+                    this.name = data.name;
+                }
+                if ("regex" in data && data.regex != undefined) {
+                    this.regex = data.regex;
+                }
+            }
+        }
+        get name() {
+            return pb_1.Message.getFieldWithDefault(this, 1, "") as string;
+        }
+        set name(value: string) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get regex() {
+            return pb_1.Message.getFieldWithDefault(this, 2, "") as string;
+        }
+        set regex(value: string) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        static fromObject(data: {
+            name?: string;
+            regex?: string;
+        }): HeaderMatch {
+            const message = new HeaderMatch({});
+            if (data.name != null) {
+                message.name = data.name;
+            }
+            if (data.regex != null) {
+                message.regex = data.regex;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                name?: string;
+                regex?: string;
+            } = {};
+            if (this.name != null) {
+                data.name = this.name;
+            }
+            if (this.regex != null) {
+                data.regex = this.regex;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.name.length)
+                writer.writeString(1, this.name);
+            if (this.regex.length)
+                writer.writeString(2, this.regex);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): HeaderMatch {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new HeaderMatch();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.name = reader.readString();
+                        break;
+                    case 2:
+                        message.regex = reader.readString();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): HeaderMatch {
+            return HeaderMatch.deserialize(bytes);
+        }
     }
     export class StatusRange extends pb_1.Message {
         #one_of_decls: number[][] = [];
@@ -131,9 +318,14 @@ export namespace prober.v1 {
             reuse_connections?: boolean;
             expected_status?: StatusRange[];
             method?: HttpMethod;
+            headers?: Header[];
+            body?: Uint8Array;
+            expect_body?: string[];
+            fail_if_body?: string[];
+            expect_header?: HeaderMatch[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("endpoint" in data && data.endpoint != undefined) {
                     this.endpoint = data.endpoint;
@@ -158,6 +350,21 @@ export namespace prober.v1 {
                 }
                 if ("method" in data && data.method != undefined) {
                     this.method = data.method;
+                }
+                if ("headers" in data && data.headers != undefined) {
+                    this.headers = data.headers;
+                }
+                if ("body" in data && data.body != undefined) {
+                    this.body = data.body;
+                }
+                if ("expect_body" in data && data.expect_body != undefined) {
+                    this.expect_body = data.expect_body;
+                }
+                if ("fail_if_body" in data && data.fail_if_body != undefined) {
+                    this.fail_if_body = data.fail_if_body;
+                }
+                if ("expect_header" in data && data.expect_header != undefined) {
+                    this.expect_header = data.expect_header;
                 }
             }
         }
@@ -215,6 +422,36 @@ export namespace prober.v1 {
         set method(value: HttpMethod) {
             pb_1.Message.setField(this, 8, value);
         }
+        get headers() {
+            return pb_1.Message.getRepeatedWrapperField(this, Header, 20) as Header[];
+        }
+        set headers(value: Header[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 20, value);
+        }
+        get body() {
+            return pb_1.Message.getFieldWithDefault(this, 21, new Uint8Array(0)) as Uint8Array;
+        }
+        set body(value: Uint8Array) {
+            pb_1.Message.setField(this, 21, value);
+        }
+        get expect_body() {
+            return pb_1.Message.getFieldWithDefault(this, 22, []) as string[];
+        }
+        set expect_body(value: string[]) {
+            pb_1.Message.setField(this, 22, value);
+        }
+        get fail_if_body() {
+            return pb_1.Message.getFieldWithDefault(this, 23, []) as string[];
+        }
+        set fail_if_body(value: string[]) {
+            pb_1.Message.setField(this, 23, value);
+        }
+        get expect_header() {
+            return pb_1.Message.getRepeatedWrapperField(this, HeaderMatch, 24) as HeaderMatch[];
+        }
+        set expect_header(value: HeaderMatch[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 24, value);
+        }
         static fromObject(data: {
             endpoint?: string;
             repetitions?: number;
@@ -224,6 +461,11 @@ export namespace prober.v1 {
             reuse_connections?: boolean;
             expected_status?: ReturnType<typeof StatusRange.prototype.toObject>[];
             method?: HttpMethod;
+            headers?: ReturnType<typeof Header.prototype.toObject>[];
+            body?: Uint8Array;
+            expect_body?: string[];
+            fail_if_body?: string[];
+            expect_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
         }): ProbeRequest {
             const message = new ProbeRequest({});
             if (data.endpoint != null) {
@@ -250,6 +492,21 @@ export namespace prober.v1 {
             if (data.method != null) {
                 message.method = data.method;
             }
+            if (data.headers != null) {
+                message.headers = data.headers.map(item => Header.fromObject(item));
+            }
+            if (data.body != null) {
+                message.body = data.body;
+            }
+            if (data.expect_body != null) {
+                message.expect_body = data.expect_body;
+            }
+            if (data.fail_if_body != null) {
+                message.fail_if_body = data.fail_if_body;
+            }
+            if (data.expect_header != null) {
+                message.expect_header = data.expect_header.map(item => HeaderMatch.fromObject(item));
+            }
             return message;
         }
         toObject() {
@@ -262,6 +519,11 @@ export namespace prober.v1 {
                 reuse_connections?: boolean;
                 expected_status?: ReturnType<typeof StatusRange.prototype.toObject>[];
                 method?: HttpMethod;
+                headers?: ReturnType<typeof Header.prototype.toObject>[];
+                body?: Uint8Array;
+                expect_body?: string[];
+                fail_if_body?: string[];
+                expect_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
             } = {};
             if (this.endpoint != null) {
                 data.endpoint = this.endpoint;
@@ -287,6 +549,21 @@ export namespace prober.v1 {
             if (this.method != null) {
                 data.method = this.method;
             }
+            if (this.headers != null) {
+                data.headers = this.headers.map((item: Header) => item.toObject());
+            }
+            if (this.body != null) {
+                data.body = this.body;
+            }
+            if (this.expect_body != null) {
+                data.expect_body = this.expect_body;
+            }
+            if (this.fail_if_body != null) {
+                data.fail_if_body = this.fail_if_body;
+            }
+            if (this.expect_header != null) {
+                data.expect_header = this.expect_header.map((item: HeaderMatch) => item.toObject());
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -309,6 +586,16 @@ export namespace prober.v1 {
                 writer.writeRepeatedMessage(7, this.expected_status, (item: StatusRange) => item.serialize(writer));
             if (this.method != HttpMethod.HTTP_METHOD_UNSPECIFIED)
                 writer.writeEnum(8, this.method);
+            if (this.headers.length)
+                writer.writeRepeatedMessage(20, this.headers, (item: Header) => item.serialize(writer));
+            if (this.body.length)
+                writer.writeBytes(21, this.body);
+            if (this.expect_body.length)
+                writer.writeRepeatedString(22, this.expect_body);
+            if (this.fail_if_body.length)
+                writer.writeRepeatedString(23, this.fail_if_body);
+            if (this.expect_header.length)
+                writer.writeRepeatedMessage(24, this.expect_header, (item: HeaderMatch) => item.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -341,6 +628,21 @@ export namespace prober.v1 {
                         break;
                     case 8:
                         message.method = reader.readEnum();
+                        break;
+                    case 20:
+                        reader.readMessage(message.headers, () => pb_1.Message.addToRepeatedWrapperField(message, 20, Header.deserialize(reader), Header));
+                        break;
+                    case 21:
+                        message.body = reader.readBytes();
+                        break;
+                    case 22:
+                        pb_1.Message.addToRepeatedField(message, 22, reader.readString());
+                        break;
+                    case 23:
+                        pb_1.Message.addToRepeatedField(message, 23, reader.readString());
+                        break;
+                    case 24:
+                        reader.readMessage(message.expect_header, () => pb_1.Message.addToRepeatedWrapperField(message, 24, HeaderMatch.deserialize(reader), HeaderMatch));
                         break;
                     default: reader.skipField();
                 }
