@@ -10,6 +10,7 @@ import { run } from '../src/cli/run.js';
 import { EXIT } from '../src/cli/outcome.js';
 import { formatSummary, summaryLine } from '../src/cli/format.js';
 import { RunStats } from '../src/stats/index.js';
+import { ERROR_REASONS } from '../src/probe/types.js';
 import { startEmbeddedServer } from '../src/server/server.js';
 import { startTarget, type Target } from './helpers/target.js';
 import { testIo } from './helpers/cli-io.js';
@@ -251,4 +252,21 @@ test('docs/json.md documents every field of the schema', () => {
       assert.match(doc, new RegExp(`^\\| \`${field}\` \\|`, 'm'), `${def}.${field} is not in docs/json.md`);
     }
   }
+});
+
+test("every reason enum in the schema is the engine's ERROR_REASONS, and docs/json.md names each", () => {
+  const enums: string[][] = [];
+  const walk = (node: unknown): void => {
+    if (Array.isArray(node)) node.forEach(walk);
+    else if (node !== null && typeof node === 'object') {
+      const o = node as Record<string, unknown>;
+      if (Array.isArray(o.enum) && o.enum.includes('DNS')) enums.push(o.enum as string[]);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(JSON.parse(readFileSync(new URL('../docs/json-schema/prober.v1.json', import.meta.url), 'utf8')));
+  assert.ok(enums.length >= 1, 'the schema enumerates reasons');
+  for (const e of enums) assert.deepEqual([...e].sort(), [...ERROR_REASONS].sort());
+  const doc = readFileSync(new URL('../docs/json.md', import.meta.url), 'utf8');
+  for (const r of ERROR_REASONS) assert.match(doc, new RegExp(`\`${r}\``), `docs/json.md names ${r}`);
 });
