@@ -4,6 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { urlToHttpOptions } from 'node:url';
 import { formatHostPort } from '../common/address.js';
 import { timerDelay } from '../common/timers.js';
@@ -20,8 +21,9 @@ import {
   type TimeoutContext,
 } from './errors.js';
 import { literalDenial, lookupFor } from './policy.js';
+import { tlsInfo, tlsRequestOptions } from './tls.js';
 import { statusExpected } from './validate.js';
-import type { AttemptError, AttemptResult, ProbeSpec } from './types.js';
+import type { AttemptError, AttemptResult, ProbeSpec, TlsInfo } from './types.js';
 
 export const USER_AGENT = 'prober/0.1';
 
@@ -60,7 +62,7 @@ function baseOptions(spec: ProbeSpec): https.RequestOptions {
     const { auth, ...target } = urlToHttpOptions(spec.url);
     const headers = ['Host', spec.url.host, 'User-Agent', USER_AGENT, 'Accept', '*/*'];
     if (auth) headers.push('Authorization', `Basic ${Buffer.from(auth).toString('base64')}`);
-    options = { ...target, method: spec.method, agent: false, headers };
+    options = { ...target, method: spec.method, agent: false, headers, ...tlsRequestOptions(spec.tls) };
     // spec.lookup, behind the target policy if there is one (built once per spec).
     const lookup = lookupFor(spec);
     if (lookup) options.lookup = lookup;
@@ -92,6 +94,7 @@ class Attempt {
   status: number | undefined;
   httpVersion: string | undefined;
   remoteAddress: string | undefined;
+  tls: TlsInfo | undefined;
   bodyBytes = 0;
   done = false;
   timer: NodeJS.Timeout | undefined;
@@ -102,7 +105,10 @@ class Attempt {
     this.clock.mark('connect');
     this.captureAddress();
   };
-  readonly onSecure = (): void => this.clock.mark('secure');
+  readonly onSecure = (): void => {
+    this.clock.mark('secure');
+    this.captureTls();
+  };
   readonly onAbort = (): void => this.finish(abortError(true));
 
   constructor(
@@ -135,6 +141,10 @@ class Attempt {
     }
   }
 
+  captureTls(): void {
+    if (this.isTls && this.tls === undefined && this.socket) this.tls = tlsInfo(this.socket as TLSSocket);
+  }
+
   onSocket(s: Socket, req: http.ClientRequest): void {
     if (this.done) return;
     this.socket = s;
@@ -142,6 +152,7 @@ class Attempt {
     if (req.reusedSocket || (!s.connecting && s.remoteAddress !== undefined)) {
       this.clock.markReused();
       this.captureAddress();
+      this.captureTls();
       return;
     }
     s.once('lookup', this.onLookup);
@@ -174,6 +185,7 @@ class Attempt {
     if (this.status !== undefined) result.status = this.status;
     if (this.httpVersion !== undefined) result.httpVersion = this.httpVersion;
     if (this.remoteAddress !== undefined) result.remoteAddress = this.remoteAddress;
+    if (this.tls !== undefined) result.tls = this.tls;
     if (error) result.error = error;
     this.resolve(result);
   }

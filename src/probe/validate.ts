@@ -4,6 +4,7 @@
 // field and the range.
 import { InvalidArgumentError } from './errors.js';
 import type { TargetPolicy } from './policy.js';
+import { TLS_FIELDS, validateTargetTls } from './tls.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, ProbeSpec, StatusRange } from './types.js';
 import { redactUrl } from '../common/redact.js';
 
@@ -22,6 +23,7 @@ export const INPUT_FIELDS = Object.freeze({
   reuseConnections: { proto: 'reuse_connections', flag: '--reuse' },
   expectedStatus: { proto: 'expected_status', flag: '--expect' },
   method: { proto: 'method', flag: '--method' },
+  ...TLS_FIELDS,
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
@@ -245,6 +247,7 @@ export function validateProbeInput(
   const reuseConnections = input.reuseConnections === true;
   const expectedStatus = validateExpectedStatus(input.expectedStatus);
   const method = validateMethod(input.method);
+  const tls = validateTargetTls(input);
   return Object.freeze({
     url,
     method,
@@ -256,6 +259,7 @@ export function validateProbeInput(
     expectedStatus,
     maxBodyBytes: limits.maxBodyBytes,
     ...(targetPolicy ? { targetPolicy } : {}),
+    ...(tls ? { tls } : {}),
   });
 }
 

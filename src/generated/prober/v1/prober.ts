@@ -131,6 +131,12 @@ export namespace prober.v1 {
             reuse_connections?: boolean;
             expected_status?: StatusRange[];
             method?: HttpMethod;
+            tls_insecure?: boolean;
+            tls_ca_pem?: string;
+            tls_cert_pem?: string;
+            tls_key_pem?: string;
+            tls_server_name?: string;
+            tls_min_version?: string;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7], this.#one_of_decls);
@@ -158,6 +164,24 @@ export namespace prober.v1 {
                 }
                 if ("method" in data && data.method != undefined) {
                     this.method = data.method;
+                }
+                if ("tls_insecure" in data && data.tls_insecure != undefined) {
+                    this.tls_insecure = data.tls_insecure;
+                }
+                if ("tls_ca_pem" in data && data.tls_ca_pem != undefined) {
+                    this.tls_ca_pem = data.tls_ca_pem;
+                }
+                if ("tls_cert_pem" in data && data.tls_cert_pem != undefined) {
+                    this.tls_cert_pem = data.tls_cert_pem;
+                }
+                if ("tls_key_pem" in data && data.tls_key_pem != undefined) {
+                    this.tls_key_pem = data.tls_key_pem;
+                }
+                if ("tls_server_name" in data && data.tls_server_name != undefined) {
+                    this.tls_server_name = data.tls_server_name;
+                }
+                if ("tls_min_version" in data && data.tls_min_version != undefined) {
+                    this.tls_min_version = data.tls_min_version;
                 }
             }
         }
@@ -215,6 +239,42 @@ export namespace prober.v1 {
         set method(value: HttpMethod) {
             pb_1.Message.setField(this, 8, value);
         }
+        get tls_insecure() {
+            return pb_1.Message.getFieldWithDefault(this, 40, false) as boolean;
+        }
+        set tls_insecure(value: boolean) {
+            pb_1.Message.setField(this, 40, value);
+        }
+        get tls_ca_pem() {
+            return pb_1.Message.getFieldWithDefault(this, 41, "") as string;
+        }
+        set tls_ca_pem(value: string) {
+            pb_1.Message.setField(this, 41, value);
+        }
+        get tls_cert_pem() {
+            return pb_1.Message.getFieldWithDefault(this, 42, "") as string;
+        }
+        set tls_cert_pem(value: string) {
+            pb_1.Message.setField(this, 42, value);
+        }
+        get tls_key_pem() {
+            return pb_1.Message.getFieldWithDefault(this, 43, "") as string;
+        }
+        set tls_key_pem(value: string) {
+            pb_1.Message.setField(this, 43, value);
+        }
+        get tls_server_name() {
+            return pb_1.Message.getFieldWithDefault(this, 44, "") as string;
+        }
+        set tls_server_name(value: string) {
+            pb_1.Message.setField(this, 44, value);
+        }
+        get tls_min_version() {
+            return pb_1.Message.getFieldWithDefault(this, 45, "") as string;
+        }
+        set tls_min_version(value: string) {
+            pb_1.Message.setField(this, 45, value);
+        }
         static fromObject(data: {
             endpoint?: string;
             repetitions?: number;
@@ -224,6 +284,12 @@ export namespace prober.v1 {
             reuse_connections?: boolean;
             expected_status?: ReturnType<typeof StatusRange.prototype.toObject>[];
             method?: HttpMethod;
+            tls_insecure?: boolean;
+            tls_ca_pem?: string;
+            tls_cert_pem?: string;
+            tls_key_pem?: string;
+            tls_server_name?: string;
+            tls_min_version?: string;
         }): ProbeRequest {
             const message = new ProbeRequest({});
             if (data.endpoint != null) {
@@ -250,6 +316,24 @@ export namespace prober.v1 {
             if (data.method != null) {
                 message.method = data.method;
             }
+            if (data.tls_insecure != null) {
+                message.tls_insecure = data.tls_insecure;
+            }
+            if (data.tls_ca_pem != null) {
+                message.tls_ca_pem = data.tls_ca_pem;
+            }
+            if (data.tls_cert_pem != null) {
+                message.tls_cert_pem = data.tls_cert_pem;
+            }
+            if (data.tls_key_pem != null) {
+                message.tls_key_pem = data.tls_key_pem;
+            }
+            if (data.tls_server_name != null) {
+                message.tls_server_name = data.tls_server_name;
+            }
+            if (data.tls_min_version != null) {
+                message.tls_min_version = data.tls_min_version;
+            }
             return message;
         }
         toObject() {
@@ -262,6 +346,12 @@ export namespace prober.v1 {
                 reuse_connections?: boolean;
                 expected_status?: ReturnType<typeof StatusRange.prototype.toObject>[];
                 method?: HttpMethod;
+                tls_insecure?: boolean;
+                tls_ca_pem?: string;
+                tls_cert_pem?: string;
+                tls_key_pem?: string;
+                tls_server_name?: string;
+                tls_min_version?: string;
             } = {};
             if (this.endpoint != null) {
                 data.endpoint = this.endpoint;
@@ -287,6 +377,24 @@ export namespace prober.v1 {
             if (this.method != null) {
                 data.method = this.method;
             }
+            if (this.tls_insecure != null) {
+                data.tls_insecure = this.tls_insecure;
+            }
+            if (this.tls_ca_pem != null) {
+                data.tls_ca_pem = this.tls_ca_pem;
+            }
+            if (this.tls_cert_pem != null) {
+                data.tls_cert_pem = this.tls_cert_pem;
+            }
+            if (this.tls_key_pem != null) {
+                data.tls_key_pem = this.tls_key_pem;
+            }
+            if (this.tls_server_name != null) {
+                data.tls_server_name = this.tls_server_name;
+            }
+            if (this.tls_min_version != null) {
+                data.tls_min_version = this.tls_min_version;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -309,6 +417,18 @@ export namespace prober.v1 {
                 writer.writeRepeatedMessage(7, this.expected_status, (item: StatusRange) => item.serialize(writer));
             if (this.method != HttpMethod.HTTP_METHOD_UNSPECIFIED)
                 writer.writeEnum(8, this.method);
+            if (this.tls_insecure != false)
+                writer.writeBool(40, this.tls_insecure);
+            if (this.tls_ca_pem.length)
+                writer.writeString(41, this.tls_ca_pem);
+            if (this.tls_cert_pem.length)
+                writer.writeString(42, this.tls_cert_pem);
+            if (this.tls_key_pem.length)
+                writer.writeString(43, this.tls_key_pem);
+            if (this.tls_server_name.length)
+                writer.writeString(44, this.tls_server_name);
+            if (this.tls_min_version.length)
+                writer.writeString(45, this.tls_min_version);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -341,6 +461,24 @@ export namespace prober.v1 {
                         break;
                     case 8:
                         message.method = reader.readEnum();
+                        break;
+                    case 40:
+                        message.tls_insecure = reader.readBool();
+                        break;
+                    case 41:
+                        message.tls_ca_pem = reader.readString();
+                        break;
+                    case 42:
+                        message.tls_cert_pem = reader.readString();
+                        break;
+                    case 43:
+                        message.tls_key_pem = reader.readString();
+                        break;
+                    case 44:
+                        message.tls_server_name = reader.readString();
+                        break;
+                    case 45:
+                        message.tls_min_version = reader.readString();
                         break;
                     default: reader.skipField();
                 }
@@ -678,6 +816,7 @@ export namespace prober.v1 {
             error?: ProbeError;
             connection_reused?: boolean;
             schedule_delay?: dependency_1.google.protobuf.Duration;
+            tls?: TlsInfo;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
@@ -714,6 +853,9 @@ export namespace prober.v1 {
                 }
                 if ("schedule_delay" in data && data.schedule_delay != undefined) {
                     this.schedule_delay = data.schedule_delay;
+                }
+                if ("tls" in data && data.tls != undefined) {
+                    this.tls = data.tls;
                 }
             }
         }
@@ -798,6 +940,15 @@ export namespace prober.v1 {
         get has_schedule_delay() {
             return pb_1.Message.getField(this, 11) != null;
         }
+        get tls() {
+            return pb_1.Message.getWrapperField(this, TlsInfo, 50) as TlsInfo;
+        }
+        set tls(value: TlsInfo) {
+            pb_1.Message.setWrapperField(this, 50, value);
+        }
+        get has_tls() {
+            return pb_1.Message.getField(this, 50) != null;
+        }
         static fromObject(data: {
             seq?: number;
             start_time?: ReturnType<typeof dependency_2.google.protobuf.Timestamp.prototype.toObject>;
@@ -810,6 +961,7 @@ export namespace prober.v1 {
             error?: ReturnType<typeof ProbeError.prototype.toObject>;
             connection_reused?: boolean;
             schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
         }): Attempt {
             const message = new Attempt({});
             if (data.seq != null) {
@@ -845,6 +997,9 @@ export namespace prober.v1 {
             if (data.schedule_delay != null) {
                 message.schedule_delay = dependency_1.google.protobuf.Duration.fromObject(data.schedule_delay);
             }
+            if (data.tls != null) {
+                message.tls = TlsInfo.fromObject(data.tls);
+            }
             return message;
         }
         toObject() {
@@ -860,6 +1015,7 @@ export namespace prober.v1 {
                 error?: ReturnType<typeof ProbeError.prototype.toObject>;
                 connection_reused?: boolean;
                 schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
             } = {};
             if (this.seq != null) {
                 data.seq = this.seq;
@@ -894,6 +1050,9 @@ export namespace prober.v1 {
             if (this.schedule_delay != null) {
                 data.schedule_delay = this.schedule_delay.toObject();
             }
+            if (this.tls != null) {
+                data.tls = this.tls.toObject();
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -922,6 +1081,8 @@ export namespace prober.v1 {
                 writer.writeBool(10, this.connection_reused);
             if (this.has_schedule_delay)
                 writer.writeMessage(11, this.schedule_delay, () => this.schedule_delay.serialize(writer));
+            if (this.has_tls)
+                writer.writeMessage(50, this.tls, () => this.tls.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -964,6 +1125,9 @@ export namespace prober.v1 {
                     case 11:
                         reader.readMessage(message.schedule_delay, () => message.schedule_delay = dependency_1.google.protobuf.Duration.deserialize(reader));
                         break;
+                    case 50:
+                        reader.readMessage(message.tls, () => message.tls = TlsInfo.deserialize(reader));
+                        break;
                     default: reader.skipField();
                 }
             }
@@ -974,6 +1138,165 @@ export namespace prober.v1 {
         }
         static override deserializeBinary(bytes: Uint8Array): Attempt {
             return Attempt.deserialize(bytes);
+        }
+    }
+    export class TlsInfo extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            version?: string;
+            cipher?: string;
+            alpn_protocol?: string;
+            session_resumed?: boolean;
+            earliest_cert_expiry?: number;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("version" in data && data.version != undefined) {
+                    this.version = data.version;
+                }
+                if ("cipher" in data && data.cipher != undefined) {
+                    this.cipher = data.cipher;
+                }
+                if ("alpn_protocol" in data && data.alpn_protocol != undefined) {
+                    this.alpn_protocol = data.alpn_protocol;
+                }
+                if ("session_resumed" in data && data.session_resumed != undefined) {
+                    this.session_resumed = data.session_resumed;
+                }
+                if ("earliest_cert_expiry" in data && data.earliest_cert_expiry != undefined) {
+                    this.earliest_cert_expiry = data.earliest_cert_expiry;
+                }
+            }
+        }
+        get version() {
+            return pb_1.Message.getFieldWithDefault(this, 1, "") as string;
+        }
+        set version(value: string) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get cipher() {
+            return pb_1.Message.getFieldWithDefault(this, 2, "") as string;
+        }
+        set cipher(value: string) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        get alpn_protocol() {
+            return pb_1.Message.getFieldWithDefault(this, 3, "") as string;
+        }
+        set alpn_protocol(value: string) {
+            pb_1.Message.setField(this, 3, value);
+        }
+        get session_resumed() {
+            return pb_1.Message.getFieldWithDefault(this, 4, false) as boolean;
+        }
+        set session_resumed(value: boolean) {
+            pb_1.Message.setField(this, 4, value);
+        }
+        get earliest_cert_expiry() {
+            return pb_1.Message.getFieldWithDefault(this, 5, 0) as number;
+        }
+        set earliest_cert_expiry(value: number) {
+            pb_1.Message.setField(this, 5, value);
+        }
+        static fromObject(data: {
+            version?: string;
+            cipher?: string;
+            alpn_protocol?: string;
+            session_resumed?: boolean;
+            earliest_cert_expiry?: number;
+        }): TlsInfo {
+            const message = new TlsInfo({});
+            if (data.version != null) {
+                message.version = data.version;
+            }
+            if (data.cipher != null) {
+                message.cipher = data.cipher;
+            }
+            if (data.alpn_protocol != null) {
+                message.alpn_protocol = data.alpn_protocol;
+            }
+            if (data.session_resumed != null) {
+                message.session_resumed = data.session_resumed;
+            }
+            if (data.earliest_cert_expiry != null) {
+                message.earliest_cert_expiry = data.earliest_cert_expiry;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                version?: string;
+                cipher?: string;
+                alpn_protocol?: string;
+                session_resumed?: boolean;
+                earliest_cert_expiry?: number;
+            } = {};
+            if (this.version != null) {
+                data.version = this.version;
+            }
+            if (this.cipher != null) {
+                data.cipher = this.cipher;
+            }
+            if (this.alpn_protocol != null) {
+                data.alpn_protocol = this.alpn_protocol;
+            }
+            if (this.session_resumed != null) {
+                data.session_resumed = this.session_resumed;
+            }
+            if (this.earliest_cert_expiry != null) {
+                data.earliest_cert_expiry = this.earliest_cert_expiry;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.version.length)
+                writer.writeString(1, this.version);
+            if (this.cipher.length)
+                writer.writeString(2, this.cipher);
+            if (this.alpn_protocol.length)
+                writer.writeString(3, this.alpn_protocol);
+            if (this.session_resumed != false)
+                writer.writeBool(4, this.session_resumed);
+            if (this.earliest_cert_expiry != 0)
+                writer.writeInt64(5, this.earliest_cert_expiry);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): TlsInfo {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new TlsInfo();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.version = reader.readString();
+                        break;
+                    case 2:
+                        message.cipher = reader.readString();
+                        break;
+                    case 3:
+                        message.alpn_protocol = reader.readString();
+                        break;
+                    case 4:
+                        message.session_resumed = reader.readBool();
+                        break;
+                    case 5:
+                        message.earliest_cert_expiry = reader.readInt64();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): TlsInfo {
+            return TlsInfo.deserialize(bytes);
         }
     }
     export class HistogramBucket extends pb_1.Message {
