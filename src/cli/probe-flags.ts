@@ -5,6 +5,7 @@ import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '../probe/errors.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, StatusRange } from '../probe/types.js';
 import { DEFAULT_LIMITS, validateProbeInput } from '../probe/validate.js';
+import { addTargetTlsOptions, type TargetTlsOptions, targetTlsInput } from './target-tls-flags.js';
 import { durationFlag, parseCount, parseDeadline, parseMethod, parsePositive, parseStatusRanges } from './options.js';
 
 /**
@@ -16,7 +17,7 @@ export const DEFAULT_DEADLINE_MS = 30_000;
 export const DEFAULT_REPETITIONS = 10;
 
 /** The options addProbeOptions() adds, as parsed. */
-export interface ProbeOptions {
+export interface ProbeOptions extends TargetTlsOptions {
   readonly repetitions: number;
   /** Call deadline in ms; 0 = none; unset = DEFAULT_DEADLINE_MS for finite runs, none for continuous. */
   readonly deadline?: number | undefined;
@@ -47,7 +48,7 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
   cmd: Command<A, O>,
   defaults: ProbeOptionDefaults = {},
 ) {
-  return cmd
+  return addTargetTlsOptions(cmd)
     .option(
       '-n, --repetitions <count>',
       'attempts to make; 0 = until stopped (streaming commands only)',
@@ -93,6 +94,7 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
     reuseConnections: opts.reuse === true,
     expectedStatus: opts.expect,
     method: opts.method,
+    ...targetTlsInput(opts),
   };
 }
 
