@@ -4,6 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { urlToHttpOptions } from 'node:url';
 import { formatHostPort } from '../common/address.js';
 import { timerDelay } from '../common/timers.js';
@@ -22,8 +23,9 @@ import {
 import { checkBody, checkHeaders, needsBody } from './checks.js';
 import { literalDenial, lookupFor } from './policy.js';
 import { requestHeaders } from './request.js';
+import { tlsInfo, tlsRequestOptions } from './tls.js';
 import { statusExpected } from './validate.js';
-import type { AttemptError, AttemptResult, ProbeSpec } from './types.js';
+import type { AttemptError, AttemptResult, ProbeSpec, TlsInfo } from './types.js';
 
 export { USER_AGENT } from './request.js';
 
@@ -61,7 +63,7 @@ function baseOptions(spec: ProbeSpec): https.RequestOptions {
   if (options === undefined) {
     const { auth, ...target } = urlToHttpOptions(spec.url);
     const headers = requestHeaders(spec, auth);
-    options = { ...target, method: spec.method, agent: false, headers };
+    options = { ...target, method: spec.method, agent: false, headers, ...tlsRequestOptions(spec.tls) };
     // spec.lookup, behind the target policy if there is one (built once per spec).
     const lookup = lookupFor(spec);
     if (lookup) options.lookup = lookup;
@@ -93,6 +95,7 @@ class Attempt {
   status: number | undefined;
   httpVersion: string | undefined;
   remoteAddress: string | undefined;
+  tls: TlsInfo | undefined;
   bodyBytes = 0;
   /** The body as read, kept only when a body check needs it (bounded by the body cap). */
   chunks: Buffer[] | undefined;
@@ -105,7 +108,10 @@ class Attempt {
     this.clock.mark('connect');
     this.captureAddress();
   };
-  readonly onSecure = (): void => this.clock.mark('secure');
+  readonly onSecure = (): void => {
+    this.clock.mark('secure');
+    this.captureTls();
+  };
   readonly onAbort = (): void => this.finish(abortError(true));
 
   constructor(
@@ -138,6 +144,10 @@ class Attempt {
     }
   }
 
+  captureTls(): void {
+    if (this.isTls && this.tls === undefined && this.socket) this.tls = tlsInfo(this.socket as TLSSocket);
+  }
+
   onSocket(s: Socket, req: http.ClientRequest): void {
     if (this.done) return;
     this.socket = s;
@@ -145,6 +155,7 @@ class Attempt {
     if (req.reusedSocket || (!s.connecting && s.remoteAddress !== undefined)) {
       this.clock.markReused();
       this.captureAddress();
+      this.captureTls();
       return;
     }
     s.once('lookup', this.onLookup);
@@ -177,6 +188,7 @@ class Attempt {
     if (this.status !== undefined) result.status = this.status;
     if (this.httpVersion !== undefined) result.httpVersion = this.httpVersion;
     if (this.remoteAddress !== undefined) result.remoteAddress = this.remoteAddress;
+    if (this.tls !== undefined) result.tls = this.tls;
     if (error) result.error = error;
     this.resolve(result);
   }

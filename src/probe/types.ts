@@ -88,6 +88,20 @@ export interface AttemptResult {
    * them in the latency from the intended start.
    */
   readonly scheduleDelayMs?: number;
+  /** TLS facts of the connection (https only, once a handshake completed). */
+  readonly tls?: TlsInfo;
+}
+
+/** What one connection's TLS handshake negotiated. */
+export interface TlsInfo {
+  /** OpenSSL's name, e.g. "TLSv1.3". */
+  readonly version: string;
+  readonly cipher: string;
+  readonly alpnProtocol?: string;
+  /** An abbreviated handshake resumed an earlier session. */
+  readonly sessionResumed: boolean;
+  /** Earliest notAfter over the peer's chain, Unix seconds. */
+  readonly earliestCertExpiry?: number;
 }
 
 /**
@@ -113,6 +127,26 @@ export interface ProbeInput {
   readonly expectBody?: readonly string[];
   readonly failIfBody?: readonly string[];
   readonly expectHeader?: readonly HeaderMatch[];
+  // TLS to the target (tls.ts): PEM text, never file paths.
+  readonly tlsInsecure?: boolean;
+  readonly tlsCaPem?: string;
+  readonly tlsCertPem?: string;
+  readonly tlsKeyPem?: string;
+  readonly tlsServerName?: string;
+  /** "1.2" or "1.3". */
+  readonly tlsMinVersion?: string;
+}
+
+export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/** Validated TLS options for the target; plain strings, so a spec stays structured-clone safe. */
+export interface TargetTls {
+  readonly insecure: boolean;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly servername?: string;
+  readonly minVersion?: TlsMinVersion;
 }
 
 /** Server-side limits applied when validating a ProbeInput. */
@@ -159,4 +193,6 @@ export interface ProbeSpec {
   readonly lookup?: LookupFunction;
   /** Plain data, applied by the engine to every connection's resolved address (policy.ts). */
   readonly targetPolicy?: TargetPolicy;
+  /** TLS options for https targets; undefined = Node's defaults (system roots, verify, TLS 1.2+). */
+  readonly tls?: TargetTls;
 }

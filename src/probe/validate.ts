@@ -14,6 +14,7 @@ import {
   type ProbeSpec,
   type StatusRange,
 } from './types.js';
+import { TLS_FIELDS, validateTargetTls } from './tls.js';
 import { redactUrl } from '../common/redact.js';
 
 /** How callers name a ProbeInput field: in the proto (messages) and on the CLI (hints). */
@@ -36,6 +37,7 @@ export const INPUT_FIELDS = Object.freeze({
   expectBody: { proto: 'expect_body', flag: '--expect-body' },
   failIfBody: { proto: 'fail_if_body', flag: '--fail-if-body' },
   expectHeader: { proto: 'expect_header', flag: '--expect-header' },
+  ...TLS_FIELDS,
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
@@ -271,6 +273,7 @@ export function validateProbeInput(
   const expectBody = validateRegexList(input.expectBody, F.expectBody.proto);
   const failIfBody = validateRegexList(input.failIfBody, F.failIfBody.proto);
   const expectHeader = validateHeaderMatches(input.expectHeader, F.expectHeader.proto);
+  const tls = validateTargetTls(input);
   return Object.freeze({
     url,
     method,
@@ -287,6 +290,7 @@ export function validateProbeInput(
     failIfBody,
     expectHeader,
     ...(targetPolicy ? { targetPolicy } : {}),
+    ...(tls ? { tls } : {}),
   });
 }
 

@@ -2,11 +2,15 @@
 // ONE fresh attempt through the engine and answers with blackbox_exporter's
 // HTTP prober metric names, so its dashboards and alert rules work unchanged.
 import https from 'node:https';
-import type { Duplex } from 'node:stream';
-import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
 import { isIP } from 'node:net';
 import { Gauge, Registry } from 'prom-client';
-import { runAttempt, validateProbeInput, InvalidArgumentError, preflightTarget } from '../probe/index.js';
+import {
+  earliestExpiry,
+  runAttempt,
+  validateProbeInput,
+  InvalidArgumentError,
+  preflightTarget,
+} from '../probe/index.js';
 import type { AttemptResult, HttpMethod, ProbeLimits, ProbeSpec, StatusRange } from '../probe/types.js';
 import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
 import { DEFAULT_TIMEOUT_OFFSET_MS, type ProbeEndpointSettings } from './config.js';
@@ -94,39 +98,17 @@ export interface TlsFacts {
   readonly version?: string;
 }
 
-/** Earliest notAfter over the peer's chain, in Unix seconds. */
-export function earliestExpiry(cert: PeerCertificate | DetailedPeerCertificate): number | undefined {
-  let earliest: number | undefined;
-  const seen = new Set<string>();
-  let c: PeerCertificate | DetailedPeerCertificate | undefined = cert;
-  while (c?.fingerprint256 && !seen.has(c.fingerprint256)) {
-    seen.add(c.fingerprint256);
-    const t = Date.parse(c.valid_to);
-    if (Number.isFinite(t)) earliest = earliest === undefined ? t / 1000 : Math.min(earliest, t / 1000);
-    c = 'issuerCertificate' in c ? c.issuerCertificate : undefined;
-  }
-  return earliest;
-}
+/** Earliest notAfter over the peer's chain, in Unix seconds (the engine's, re-exported). */
+export { earliestExpiry };
 
-/** Fresh-connection https Agent that remembers the peer's chain and TLS version. */
-class TlsFactsAgent extends https.Agent {
-  facts: TlsFacts = {};
-
-  override createConnection(
-    options: https.RequestOptions,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const socket = super.createConnection(options, callback) as TLSSocket | null | undefined;
-    socket?.once('secureConnect', () => {
-      const version = socket.getProtocol();
-      const expiry = earliestExpiry(socket.getPeerCertificate(true));
-      this.facts = {
-        ...(version ? { version: tlsVersionLabel(version) } : {}),
-        ...(expiry !== undefined ? { earliestExpiry: expiry } : {}),
-      };
-    });
-    return socket;
-  }
+/** /probe's view of the engine's TLS facts (blackbox's version label). */
+export function tlsFactsOf(attempt: AttemptResult): TlsFacts {
+  const t = attempt.tls;
+  if (t === undefined) return {};
+  return {
+    version: tlsVersionLabel(t.version),
+    ...(t.earliestCertExpiry !== undefined ? { earliestExpiry: t.earliestCertExpiry } : {}),
+  };
 }
 
 /** Node's "TLSv1.3" -> blackbox's "TLS 1.3". */
@@ -202,8 +184,10 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
   await preflightTarget(spec, timeoutMs);
 
   const isTls = spec.url.protocol === 'https:';
-  // A fresh agent per probe: a new connection and no TLS session resumption.
-  const agent = isTls ? new TlsFactsAgent({ keepAlive: false, ...(settings.tls ?? {}) }) : undefined;
+  // A fresh agent per probe (for settings.tls): a new connection and no TLS session resumption.
+  const agent = isTls
+    ? new https.Agent({ keepAlive: false, maxCachedSessions: 0, ...(settings.tls ?? {}) })
+    : undefined;
   const started = performance.now();
   try {
     const attempt = await runAttempt(spec, {
@@ -217,7 +201,7 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
       success: attempt.error === undefined,
       durationSeconds: (performance.now() - started) / 1000,
       tls: isTls,
-      tlsFacts: agent && attempt.status !== undefined ? agent.facts : {},
+      tlsFacts: attempt.status !== undefined ? tlsFactsOf(attempt) : {},
       module: moduleName,
       endpoint: spec.url.toString(),
     };

@@ -17,6 +17,7 @@ import {
   type Phases,
   type ProbeInput,
   type StatusRange,
+  type TlsInfo,
 } from '../probe/types.js';
 import type { EventLoopDelay, IntendedLatency, LatencySketch, ReasonCount, Summary } from '../stats/types.js';
 import { compareReasonCounts, PHASES, PHASE_FIELD, type Phase } from '../stats/index.js';
@@ -140,6 +141,7 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     expect_header: (input.expectHeader ?? []).map((h) => new pb.HeaderMatch({ name: h.name, regex: h.regex })),
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
+  tlsRequestToProto(input, req);
   if (input.timeoutMs !== undefined) req.timeout = fieldDuration(INPUT_FIELDS.timeoutMs.proto, input.timeoutMs);
   if (input.intervalMs !== undefined) req.interval = fieldDuration(INPUT_FIELDS.intervalMs.proto, input.intervalMs);
   return req;
@@ -196,6 +198,49 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     failIfBody: req.fail_if_body.length === 0 ? undefined : [...req.fail_if_body],
     expectHeader:
       req.expect_header.length === 0 ? undefined : req.expect_header.map((h) => ({ name: h.name, regex: h.regex })),
+    ...tlsRequestFromProto(req),
+  });
+}
+
+/** The TLS fields of a request (proto 40+); empty strings are "unset". */
+function tlsRequestToProto(input: ProbeInput, req: pb.ProbeRequest): void {
+  req.tls_insecure = input.tlsInsecure ?? false;
+  req.tls_ca_pem = input.tlsCaPem ?? '';
+  req.tls_cert_pem = input.tlsCertPem ?? '';
+  req.tls_key_pem = input.tlsKeyPem ?? '';
+  req.tls_server_name = input.tlsServerName ?? '';
+  req.tls_min_version = input.tlsMinVersion ?? '';
+}
+
+function tlsRequestFromProto(req: pb.ProbeRequest) {
+  const str = (v: string): string | undefined => (v === '' ? undefined : v);
+  return {
+    tlsInsecure: req.tls_insecure ? true : undefined,
+    tlsCaPem: str(req.tls_ca_pem),
+    tlsCertPem: str(req.tls_cert_pem),
+    tlsKeyPem: str(req.tls_key_pem),
+    tlsServerName: str(req.tls_server_name),
+    tlsMinVersion: str(req.tls_min_version),
+  };
+}
+
+function tlsInfoToProto(t: TlsInfo): pb.TlsInfo {
+  return new pb.TlsInfo({
+    version: t.version,
+    cipher: t.cipher,
+    alpn_protocol: t.alpnProtocol ?? '',
+    session_resumed: t.sessionResumed,
+    earliest_cert_expiry: t.earliestCertExpiry ?? 0,
+  });
+}
+
+function tlsInfoFromProto(t: pb.TlsInfo): TlsInfo {
+  return compact<TlsInfo>({
+    version: t.version,
+    cipher: t.cipher,
+    alpnProtocol: t.alpn_protocol === '' ? undefined : t.alpn_protocol,
+    sessionResumed: t.session_resumed,
+    earliestCertExpiry: t.earliest_cert_expiry === 0 ? undefined : t.earliest_cert_expiry,
   });
 }
 
@@ -248,6 +293,7 @@ export function attemptToProto(a: AttemptResult): pb.Attempt {
     });
   }
   if (a.scheduleDelayMs !== undefined) out.schedule_delay = msToDuration(a.scheduleDelayMs);
+  if (a.tls !== undefined) out.tls = tlsInfoToProto(a.tls);
   return out;
 }
 
@@ -273,6 +319,7 @@ export function attemptFromProto(a: pb.Attempt): AttemptResult {
           }),
     reused: a.connection_reused,
     scheduleDelayMs: optMs(a.has_schedule_delay, a.schedule_delay),
+    tls: a.has_tls ? tlsInfoFromProto(a.tls) : undefined,
   });
 }
 

@@ -323,6 +323,12 @@ export namespace prober.v1 {
             expect_body?: string[];
             fail_if_body?: string[];
             expect_header?: HeaderMatch[];
+            tls_insecure?: boolean;
+            tls_ca_pem?: string;
+            tls_cert_pem?: string;
+            tls_key_pem?: string;
+            tls_server_name?: string;
+            tls_min_version?: string;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24], this.#one_of_decls);
@@ -365,6 +371,24 @@ export namespace prober.v1 {
                 }
                 if ("expect_header" in data && data.expect_header != undefined) {
                     this.expect_header = data.expect_header;
+                }
+                if ("tls_insecure" in data && data.tls_insecure != undefined) {
+                    this.tls_insecure = data.tls_insecure;
+                }
+                if ("tls_ca_pem" in data && data.tls_ca_pem != undefined) {
+                    this.tls_ca_pem = data.tls_ca_pem;
+                }
+                if ("tls_cert_pem" in data && data.tls_cert_pem != undefined) {
+                    this.tls_cert_pem = data.tls_cert_pem;
+                }
+                if ("tls_key_pem" in data && data.tls_key_pem != undefined) {
+                    this.tls_key_pem = data.tls_key_pem;
+                }
+                if ("tls_server_name" in data && data.tls_server_name != undefined) {
+                    this.tls_server_name = data.tls_server_name;
+                }
+                if ("tls_min_version" in data && data.tls_min_version != undefined) {
+                    this.tls_min_version = data.tls_min_version;
                 }
             }
         }
@@ -452,6 +476,42 @@ export namespace prober.v1 {
         set expect_header(value: HeaderMatch[]) {
             pb_1.Message.setRepeatedWrapperField(this, 24, value);
         }
+        get tls_insecure() {
+            return pb_1.Message.getFieldWithDefault(this, 40, false) as boolean;
+        }
+        set tls_insecure(value: boolean) {
+            pb_1.Message.setField(this, 40, value);
+        }
+        get tls_ca_pem() {
+            return pb_1.Message.getFieldWithDefault(this, 41, "") as string;
+        }
+        set tls_ca_pem(value: string) {
+            pb_1.Message.setField(this, 41, value);
+        }
+        get tls_cert_pem() {
+            return pb_1.Message.getFieldWithDefault(this, 42, "") as string;
+        }
+        set tls_cert_pem(value: string) {
+            pb_1.Message.setField(this, 42, value);
+        }
+        get tls_key_pem() {
+            return pb_1.Message.getFieldWithDefault(this, 43, "") as string;
+        }
+        set tls_key_pem(value: string) {
+            pb_1.Message.setField(this, 43, value);
+        }
+        get tls_server_name() {
+            return pb_1.Message.getFieldWithDefault(this, 44, "") as string;
+        }
+        set tls_server_name(value: string) {
+            pb_1.Message.setField(this, 44, value);
+        }
+        get tls_min_version() {
+            return pb_1.Message.getFieldWithDefault(this, 45, "") as string;
+        }
+        set tls_min_version(value: string) {
+            pb_1.Message.setField(this, 45, value);
+        }
         static fromObject(data: {
             endpoint?: string;
             repetitions?: number;
@@ -466,6 +526,12 @@ export namespace prober.v1 {
             expect_body?: string[];
             fail_if_body?: string[];
             expect_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
+            tls_insecure?: boolean;
+            tls_ca_pem?: string;
+            tls_cert_pem?: string;
+            tls_key_pem?: string;
+            tls_server_name?: string;
+            tls_min_version?: string;
         }): ProbeRequest {
             const message = new ProbeRequest({});
             if (data.endpoint != null) {
@@ -507,6 +573,24 @@ export namespace prober.v1 {
             if (data.expect_header != null) {
                 message.expect_header = data.expect_header.map(item => HeaderMatch.fromObject(item));
             }
+            if (data.tls_insecure != null) {
+                message.tls_insecure = data.tls_insecure;
+            }
+            if (data.tls_ca_pem != null) {
+                message.tls_ca_pem = data.tls_ca_pem;
+            }
+            if (data.tls_cert_pem != null) {
+                message.tls_cert_pem = data.tls_cert_pem;
+            }
+            if (data.tls_key_pem != null) {
+                message.tls_key_pem = data.tls_key_pem;
+            }
+            if (data.tls_server_name != null) {
+                message.tls_server_name = data.tls_server_name;
+            }
+            if (data.tls_min_version != null) {
+                message.tls_min_version = data.tls_min_version;
+            }
             return message;
         }
         toObject() {
@@ -524,6 +608,12 @@ export namespace prober.v1 {
                 expect_body?: string[];
                 fail_if_body?: string[];
                 expect_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
+                tls_insecure?: boolean;
+                tls_ca_pem?: string;
+                tls_cert_pem?: string;
+                tls_key_pem?: string;
+                tls_server_name?: string;
+                tls_min_version?: string;
             } = {};
             if (this.endpoint != null) {
                 data.endpoint = this.endpoint;
@@ -564,6 +654,24 @@ export namespace prober.v1 {
             if (this.expect_header != null) {
                 data.expect_header = this.expect_header.map((item: HeaderMatch) => item.toObject());
             }
+            if (this.tls_insecure != null) {
+                data.tls_insecure = this.tls_insecure;
+            }
+            if (this.tls_ca_pem != null) {
+                data.tls_ca_pem = this.tls_ca_pem;
+            }
+            if (this.tls_cert_pem != null) {
+                data.tls_cert_pem = this.tls_cert_pem;
+            }
+            if (this.tls_key_pem != null) {
+                data.tls_key_pem = this.tls_key_pem;
+            }
+            if (this.tls_server_name != null) {
+                data.tls_server_name = this.tls_server_name;
+            }
+            if (this.tls_min_version != null) {
+                data.tls_min_version = this.tls_min_version;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -596,6 +704,18 @@ export namespace prober.v1 {
                 writer.writeRepeatedString(23, this.fail_if_body);
             if (this.expect_header.length)
                 writer.writeRepeatedMessage(24, this.expect_header, (item: HeaderMatch) => item.serialize(writer));
+            if (this.tls_insecure != false)
+                writer.writeBool(40, this.tls_insecure);
+            if (this.tls_ca_pem.length)
+                writer.writeString(41, this.tls_ca_pem);
+            if (this.tls_cert_pem.length)
+                writer.writeString(42, this.tls_cert_pem);
+            if (this.tls_key_pem.length)
+                writer.writeString(43, this.tls_key_pem);
+            if (this.tls_server_name.length)
+                writer.writeString(44, this.tls_server_name);
+            if (this.tls_min_version.length)
+                writer.writeString(45, this.tls_min_version);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -643,6 +763,24 @@ export namespace prober.v1 {
                         break;
                     case 24:
                         reader.readMessage(message.expect_header, () => pb_1.Message.addToRepeatedWrapperField(message, 24, HeaderMatch.deserialize(reader), HeaderMatch));
+                        break;
+                    case 40:
+                        message.tls_insecure = reader.readBool();
+                        break;
+                    case 41:
+                        message.tls_ca_pem = reader.readString();
+                        break;
+                    case 42:
+                        message.tls_cert_pem = reader.readString();
+                        break;
+                    case 43:
+                        message.tls_key_pem = reader.readString();
+                        break;
+                    case 44:
+                        message.tls_server_name = reader.readString();
+                        break;
+                    case 45:
+                        message.tls_min_version = reader.readString();
                         break;
                     default: reader.skipField();
                 }
@@ -980,6 +1118,7 @@ export namespace prober.v1 {
             error?: ProbeError;
             connection_reused?: boolean;
             schedule_delay?: dependency_1.google.protobuf.Duration;
+            tls?: TlsInfo;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
@@ -1016,6 +1155,9 @@ export namespace prober.v1 {
                 }
                 if ("schedule_delay" in data && data.schedule_delay != undefined) {
                     this.schedule_delay = data.schedule_delay;
+                }
+                if ("tls" in data && data.tls != undefined) {
+                    this.tls = data.tls;
                 }
             }
         }
@@ -1100,6 +1242,15 @@ export namespace prober.v1 {
         get has_schedule_delay() {
             return pb_1.Message.getField(this, 11) != null;
         }
+        get tls() {
+            return pb_1.Message.getWrapperField(this, TlsInfo, 50) as TlsInfo;
+        }
+        set tls(value: TlsInfo) {
+            pb_1.Message.setWrapperField(this, 50, value);
+        }
+        get has_tls() {
+            return pb_1.Message.getField(this, 50) != null;
+        }
         static fromObject(data: {
             seq?: number;
             start_time?: ReturnType<typeof dependency_2.google.protobuf.Timestamp.prototype.toObject>;
@@ -1112,6 +1263,7 @@ export namespace prober.v1 {
             error?: ReturnType<typeof ProbeError.prototype.toObject>;
             connection_reused?: boolean;
             schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
         }): Attempt {
             const message = new Attempt({});
             if (data.seq != null) {
@@ -1147,6 +1299,9 @@ export namespace prober.v1 {
             if (data.schedule_delay != null) {
                 message.schedule_delay = dependency_1.google.protobuf.Duration.fromObject(data.schedule_delay);
             }
+            if (data.tls != null) {
+                message.tls = TlsInfo.fromObject(data.tls);
+            }
             return message;
         }
         toObject() {
@@ -1162,6 +1317,7 @@ export namespace prober.v1 {
                 error?: ReturnType<typeof ProbeError.prototype.toObject>;
                 connection_reused?: boolean;
                 schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
             } = {};
             if (this.seq != null) {
                 data.seq = this.seq;
@@ -1196,6 +1352,9 @@ export namespace prober.v1 {
             if (this.schedule_delay != null) {
                 data.schedule_delay = this.schedule_delay.toObject();
             }
+            if (this.tls != null) {
+                data.tls = this.tls.toObject();
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1224,6 +1383,8 @@ export namespace prober.v1 {
                 writer.writeBool(10, this.connection_reused);
             if (this.has_schedule_delay)
                 writer.writeMessage(11, this.schedule_delay, () => this.schedule_delay.serialize(writer));
+            if (this.has_tls)
+                writer.writeMessage(50, this.tls, () => this.tls.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1266,6 +1427,9 @@ export namespace prober.v1 {
                     case 11:
                         reader.readMessage(message.schedule_delay, () => message.schedule_delay = dependency_1.google.protobuf.Duration.deserialize(reader));
                         break;
+                    case 50:
+                        reader.readMessage(message.tls, () => message.tls = TlsInfo.deserialize(reader));
+                        break;
                     default: reader.skipField();
                 }
             }
@@ -1276,6 +1440,165 @@ export namespace prober.v1 {
         }
         static override deserializeBinary(bytes: Uint8Array): Attempt {
             return Attempt.deserialize(bytes);
+        }
+    }
+    export class TlsInfo extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            version?: string;
+            cipher?: string;
+            alpn_protocol?: string;
+            session_resumed?: boolean;
+            earliest_cert_expiry?: number;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("version" in data && data.version != undefined) {
+                    this.version = data.version;
+                }
+                if ("cipher" in data && data.cipher != undefined) {
+                    this.cipher = data.cipher;
+                }
+                if ("alpn_protocol" in data && data.alpn_protocol != undefined) {
+                    this.alpn_protocol = data.alpn_protocol;
+                }
+                if ("session_resumed" in data && data.session_resumed != undefined) {
+                    this.session_resumed = data.session_resumed;
+                }
+                if ("earliest_cert_expiry" in data && data.earliest_cert_expiry != undefined) {
+                    this.earliest_cert_expiry = data.earliest_cert_expiry;
+                }
+            }
+        }
+        get version() {
+            return pb_1.Message.getFieldWithDefault(this, 1, "") as string;
+        }
+        set version(value: string) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get cipher() {
+            return pb_1.Message.getFieldWithDefault(this, 2, "") as string;
+        }
+        set cipher(value: string) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        get alpn_protocol() {
+            return pb_1.Message.getFieldWithDefault(this, 3, "") as string;
+        }
+        set alpn_protocol(value: string) {
+            pb_1.Message.setField(this, 3, value);
+        }
+        get session_resumed() {
+            return pb_1.Message.getFieldWithDefault(this, 4, false) as boolean;
+        }
+        set session_resumed(value: boolean) {
+            pb_1.Message.setField(this, 4, value);
+        }
+        get earliest_cert_expiry() {
+            return pb_1.Message.getFieldWithDefault(this, 5, 0) as number;
+        }
+        set earliest_cert_expiry(value: number) {
+            pb_1.Message.setField(this, 5, value);
+        }
+        static fromObject(data: {
+            version?: string;
+            cipher?: string;
+            alpn_protocol?: string;
+            session_resumed?: boolean;
+            earliest_cert_expiry?: number;
+        }): TlsInfo {
+            const message = new TlsInfo({});
+            if (data.version != null) {
+                message.version = data.version;
+            }
+            if (data.cipher != null) {
+                message.cipher = data.cipher;
+            }
+            if (data.alpn_protocol != null) {
+                message.alpn_protocol = data.alpn_protocol;
+            }
+            if (data.session_resumed != null) {
+                message.session_resumed = data.session_resumed;
+            }
+            if (data.earliest_cert_expiry != null) {
+                message.earliest_cert_expiry = data.earliest_cert_expiry;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                version?: string;
+                cipher?: string;
+                alpn_protocol?: string;
+                session_resumed?: boolean;
+                earliest_cert_expiry?: number;
+            } = {};
+            if (this.version != null) {
+                data.version = this.version;
+            }
+            if (this.cipher != null) {
+                data.cipher = this.cipher;
+            }
+            if (this.alpn_protocol != null) {
+                data.alpn_protocol = this.alpn_protocol;
+            }
+            if (this.session_resumed != null) {
+                data.session_resumed = this.session_resumed;
+            }
+            if (this.earliest_cert_expiry != null) {
+                data.earliest_cert_expiry = this.earliest_cert_expiry;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.version.length)
+                writer.writeString(1, this.version);
+            if (this.cipher.length)
+                writer.writeString(2, this.cipher);
+            if (this.alpn_protocol.length)
+                writer.writeString(3, this.alpn_protocol);
+            if (this.session_resumed != false)
+                writer.writeBool(4, this.session_resumed);
+            if (this.earliest_cert_expiry != 0)
+                writer.writeInt64(5, this.earliest_cert_expiry);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): TlsInfo {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new TlsInfo();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.version = reader.readString();
+                        break;
+                    case 2:
+                        message.cipher = reader.readString();
+                        break;
+                    case 3:
+                        message.alpn_protocol = reader.readString();
+                        break;
+                    case 4:
+                        message.session_resumed = reader.readBool();
+                        break;
+                    case 5:
+                        message.earliest_cert_expiry = reader.readInt64();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): TlsInfo {
+            return TlsInfo.deserialize(bytes);
         }
     }
     export class HistogramBucket extends pb_1.Message {
