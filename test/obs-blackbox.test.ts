@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { freePort, startTarget, type Target } from './helpers/target.js';
 import { startMetricsServer, parseMetricsAddr, type RunningMetricsServer } from '../src/server/http.js';
-import { probeTimeoutMs, tlsVersionLabel, fnv32a } from '../src/server/blackbox.js';
+import { probeTimeoutMs, tlsVersionLabel, ipAddrHash } from '../src/server/blackbox.js';
 import { createMetrics } from '../src/server/metrics.js';
 import { isConfigError } from '../src/common/errors.js';
 import { DEFAULT_LIMITS } from '../src/probe/index.js';
@@ -85,7 +85,7 @@ test('/probe of a healthy target: blackbox metric names with plausible values', 
   assert.equal(m.get('probe_http_version'), 1.1);
   assert.equal(m.get('probe_http_ssl'), 0);
   assert.equal(m.get('probe_ip_protocol'), 4);
-  assert.equal(m.get('probe_ip_addr_hash'), fnv32a('127.0.0.1'));
+  assert.equal(m.get('probe_ip_addr_hash'), 3668918509, "blackbox 0.23's value for 127.0.0.1");
   assert.equal(m.get('probe_http_content_length'), 3, '"ok\\n"');
   assert.equal(m.get('probe_http_redirects'), 0);
   assert.equal(m.get('probe_dns_lookup_time_seconds'), 0, 'IP literal: no DNS');
@@ -171,6 +171,14 @@ test('timeout arithmetic: header minus offset, at least half, capped by the limi
   assert.throws(() => probeTimeoutMs('-1', limits), /positive number/);
   assert.equal(tlsVersionLabel('TLSv1.3'), 'TLS 1.3');
   assert.equal(tlsVersionLabel('TLSv1'), 'TLS 1.0');
+});
+
+test("probe_ip_addr_hash is blackbox's ipHash: FNV-1a 32 over 4 (IPv4) or 16 (IPv6) address bytes", () => {
+  // Values from Debian's prometheus-blackbox-exporter 0.23 (test/obs-blackbox-compat.test.ts re-checks them live).
+  assert.equal(ipAddrHash('127.0.0.1'), 3668918509);
+  assert.equal(ipAddrHash('::1'), 1751717746);
+  assert.equal(ipAddrHash('0:0:0:0:0:0:0:1'), 1751717746);
+  assert.equal(ipAddrHash('fe80::1%eth0'), ipAddrHash('fe80::1'));
 });
 
 test('other paths: 404, 405, liveness', async () => {

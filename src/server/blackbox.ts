@@ -5,6 +5,7 @@ import https from 'node:https';
 import type { Duplex } from 'node:stream';
 import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { Gauge, Registry } from 'prom-client';
 import { runAttempt, validateProbeInput, InvalidArgumentError, preflightTarget } from '../probe/index.js';
 import type { AttemptResult, HttpMethod, ProbeLimits, ProbeSpec, StatusRange } from '../probe/types.js';
@@ -135,14 +136,23 @@ export function tlsVersionLabel(protocol: string): string {
   return m ? `TLS ${m[1]!.includes('.') ? m[1] : `${m[1]}.0`}` : protocol;
 }
 
-/** FNV-1a 32-bit, as blackbox's probe_ip_addr_hash. */
-export function fnv32a(s: string): number {
+/** FNV-1a 32-bit over bytes (a string hashes as its UTF-8 bytes). */
+export function fnv32a(data: string | Uint8Array | readonly number[]): number {
   let h = 0x811c9dc5;
-  for (const byte of Buffer.from(s)) {
+  for (const byte of typeof data === 'string' ? Buffer.from(data) : data) {
     h ^= byte;
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h;
+}
+
+/**
+ * blackbox's probe_ip_addr_hash: FNV-1a 32 over the address's bytes as Go's
+ * resolver hands them to ipHash, 4 for IPv4 and 16 for IPv6, so 127.0.0.1
+ * gives 3668918509 and ::1 gives 1751717746 (checked against blackbox 0.23).
+ */
+export function ipAddrHash(ip: string): number {
+  return fnv32a(ipaddr.parse(ip.replace(/%.*$/, '')).toByteArray());
 }
 
 /** "1.2.3.4:80" / "[::1]:443" -> the IP. */
@@ -245,7 +255,7 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
     gauge(
       'probe_ip_addr_hash',
       "Specifies the hash of IP address. It's useful to detect if the IP address changes.",
-      fnv32a(ip),
+      ipAddrHash(ip),
     );
   }
 
