@@ -145,6 +145,50 @@ test('/probe: module http_head sends HEAD; unknown module and bad targets are 40
   assert.match(badHeader.body, /X-Prometheus-Scrape-Timeout-Seconds must be a positive number/);
 });
 
+test("/probe debug=true: the probe log, the metrics and the module as text, in blackbox's layout", async () => {
+  const ok = await get(probe(`${target.url}/ok`, '&debug=true'), { 'X-Prometheus-Scrape-Timeout-Seconds': '5' });
+  assert.equal(ok.status, 200, ok.body);
+  assert.match(ok.type ?? '', /^text\/plain/);
+  const logs = ok.body.indexOf('Logs for the probe:\n');
+  const metricsAt = ok.body.indexOf('\n\n\nMetrics that would have been returned:\n');
+  const moduleAt = ok.body.indexOf('\n\n\nModule configuration:\n');
+  assert.ok(logs === 0 && metricsAt > logs && moduleAt > metricsAt, ok.body);
+  const log = ok.body.slice(0, metricsAt);
+  assert.match(
+    log,
+    /^ts=\S+ module=http_2xx target=http:\/\/127\.0\.0\.1:\d+\/ok level=info msg="Beginning probe" probe=http timeout_seconds=4\.5$/m,
+  );
+  assert.match(log, /msg="Resolved target address" target=127\.0\.0\.1 ip=127\.0\.0\.1$/m);
+  assert.match(log, /msg="Received HTTP response" status_code=200 http_version=1\.1 body_bytes=3$/m);
+  assert.match(log, /msg="Probe succeeded" duration_seconds=/);
+  const m = parse(ok.body.slice(metricsAt, moduleAt));
+  assert.equal(m.get('probe_success'), 1);
+  assert.equal(m.get('probe_http_status_code'), 200);
+  assert.equal(
+    ok.body.slice(moduleAt + '\n\n\nModule configuration:\n'.length),
+    [
+      'prober: http',
+      'timeout: 4.5s',
+      'http:',
+      '  valid_status_codes:',
+      '    - 200-299',
+      '  method: GET',
+      '  no_follow_redirects: true',
+      '  ip_protocol_fallback: true',
+      '  enable_http2: false',
+      '',
+    ].join('\n'),
+  );
+
+  const bad = await get(probe(`${target.url}/status/404`, '&module=http_head&debug=true'));
+  assert.equal(bad.status, 200, 'a failed probe still answers 200 with its log');
+  assert.match(bad.body, /level=error msg="[^"]*404[^"]*" reason=\S+/);
+  assert.match(bad.body, /msg="Probe failed"/);
+  assert.match(bad.body, /\nprobe_success 0\n/);
+  assert.match(bad.body, / {2}method: HEAD\n/);
+  assert.equal((await get(probe(`${target.url}/ok`, '&debug=false'))).body.startsWith('# HELP'), true);
+});
+
 test('/probe: target without a scheme is probed over http, as blackbox does', async () => {
   const m = parse((await get(probe(`127.0.0.1:${target.port}/ok`))).body);
   assert.equal(m.get('probe_success'), 1);
