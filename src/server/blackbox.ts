@@ -92,23 +92,41 @@ export interface ProbeParams {
 }
 
 export interface TlsFacts {
-  /** Unix seconds. */
+  /** Unix seconds: earliest notAfter over the certificates the server sent (blackbox's PeerCertificates). */
   readonly earliestExpiry?: number;
+  /** Unix seconds: earliest notAfter over the verified chain, root included (blackbox's last chain). */
+  readonly lastChainExpiry?: number;
   readonly version?: string;
 }
 
-/** Earliest notAfter over the peer's chain, in Unix seconds. */
-export function earliestExpiry(cert: PeerCertificate | DetailedPeerCertificate): number | undefined {
+/**
+ * notAfter bounds of the peer's chain, in Unix seconds. Node completes the
+ * chain with issuers from the trust store and does not say which ones the
+ * server sent, so `earliest` leaves out the self-signed root (servers do not
+ * send it; blackbox's probe_ssl_earliest_cert_expiry covers what was sent)
+ * and `lastChain` covers the whole chain, root included.
+ */
+export function chainExpiry(cert: PeerCertificate | DetailedPeerCertificate): {
+  earliest?: number;
+  lastChain?: number;
+} {
   let earliest: number | undefined;
+  let lastChain: number | undefined;
   const seen = new Set<string>();
   let c: PeerCertificate | DetailedPeerCertificate | undefined = cert;
   while (c?.fingerprint256 && !seen.has(c.fingerprint256)) {
     seen.add(c.fingerprint256);
-    const t = Date.parse(c.valid_to);
-    if (Number.isFinite(t)) earliest = earliest === undefined ? t / 1000 : Math.min(earliest, t / 1000);
-    c = 'issuerCertificate' in c ? c.issuerCertificate : undefined;
+    const t = Date.parse(c.valid_to) / 1000;
+    const issuer: PeerCertificate | DetailedPeerCertificate | undefined =
+      'issuerCertificate' in c ? c.issuerCertificate : undefined;
+    const selfSigned = issuer?.fingerprint256 === c.fingerprint256;
+    if (Number.isFinite(t)) {
+      lastChain = lastChain === undefined ? t : Math.min(lastChain, t);
+      if (!selfSigned || seen.size === 1) earliest = earliest === undefined ? t : Math.min(earliest, t);
+    }
+    c = issuer;
   }
-  return earliest;
+  return { ...(earliest !== undefined ? { earliest } : {}), ...(lastChain !== undefined ? { lastChain } : {}) };
 }
 
 /** Fresh-connection https Agent that remembers the peer's chain and TLS version. */
@@ -122,10 +140,11 @@ class TlsFactsAgent extends https.Agent {
     const socket = super.createConnection(options, callback) as TLSSocket | null | undefined;
     socket?.once('secureConnect', () => {
       const version = socket.getProtocol();
-      const expiry = earliestExpiry(socket.getPeerCertificate(true));
+      const expiry = chainExpiry(socket.getPeerCertificate(true));
       this.facts = {
         ...(version ? { version: tlsVersionLabel(version) } : {}),
-        ...(expiry !== undefined ? { earliestExpiry: expiry } : {}),
+        ...(expiry.earliest !== undefined ? { earliestExpiry: expiry.earliest } : {}),
+        ...(expiry.lastChain !== undefined ? { lastChainExpiry: expiry.lastChain } : {}),
       };
     });
     return socket;
@@ -254,7 +273,10 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
   gauge('probe_success', 'Displays whether or not the probe was a success', r.success ? 1 : 0);
   gauge('probe_duration_seconds', 'Returns how long the probe took to complete in seconds', r.durationSeconds);
   gauge('probe_dns_lookup_time_seconds', 'Returns the time taken for probe dns lookup in seconds', sec(a.phases.dnsMs));
-  const ip = ipOf(a.remoteAddress);
+  // Blackbox resolves before it connects, so it reports the address even when the
+  // connection fails; without a connection prober knows it only for an IP literal.
+  const literal = r.spec.url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const ip = ipOf(a.remoteAddress) ?? (isIP(literal) ? literal : undefined);
   if (ip !== undefined) {
     gauge('probe_ip_protocol', 'Specifies whether probe ip protocol is IP4 or IP6', isIP(ip) === 6 ? 6 : 4);
     gauge(
@@ -292,10 +314,12 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
         'Returns earliest SSL cert expiry in unixtime',
         r.tlsFacts.earliestExpiry,
       );
+    }
+    if (r.tlsFacts.lastChainExpiry !== undefined) {
       gauge(
         'probe_ssl_last_chain_expiry_timestamp_seconds',
         'Returns last SSL chain expiry in timestamp seconds',
-        r.tlsFacts.earliestExpiry,
+        r.tlsFacts.lastChainExpiry,
       );
     }
     if (r.tlsFacts.version) {
