@@ -134,16 +134,37 @@ export function tlsRequestOptions(tls: TargetTls | undefined): ConnectionOptions
 
 /** Earliest notAfter over the peer's chain, in Unix seconds. */
 export function earliestExpiry(cert: PeerCertificate | DetailedPeerCertificate): number | undefined {
+  return chainExpiry(cert).earliest;
+}
+
+/**
+ * notAfter bounds of the peer's chain, in Unix seconds. Node completes the
+ * chain with issuers from the trust store and does not say which ones the
+ * server sent, so `earliest` leaves out the self-signed root (servers do not
+ * send it; blackbox's probe_ssl_earliest_cert_expiry covers what was sent)
+ * and `lastChain` covers the whole chain, root included.
+ */
+export function chainExpiry(cert: PeerCertificate | DetailedPeerCertificate): {
+  earliest?: number;
+  lastChain?: number;
+} {
   let earliest: number | undefined;
+  let lastChain: number | undefined;
   const seen = new Set<string>();
   let c: PeerCertificate | DetailedPeerCertificate | undefined = cert;
   while (c?.fingerprint256 && !seen.has(c.fingerprint256)) {
     seen.add(c.fingerprint256);
-    const t = Date.parse(c.valid_to);
-    if (Number.isFinite(t)) earliest = earliest === undefined ? t / 1000 : Math.min(earliest, t / 1000);
-    c = 'issuerCertificate' in c ? c.issuerCertificate : undefined;
+    const t = Date.parse(c.valid_to) / 1000;
+    const issuer: PeerCertificate | DetailedPeerCertificate | undefined =
+      'issuerCertificate' in c ? c.issuerCertificate : undefined;
+    const selfSigned = issuer?.fingerprint256 === c.fingerprint256;
+    if (Number.isFinite(t)) {
+      lastChain = lastChain === undefined ? t : Math.min(lastChain, t);
+      if (!selfSigned || seen.size === 1) earliest = earliest === undefined ? t : Math.min(earliest, t);
+    }
+    c = issuer;
   }
-  return earliest;
+  return { ...(earliest !== undefined ? { earliest } : {}), ...(lastChain !== undefined ? { lastChain } : {}) };
 }
 
 // Per socket: a kept-alive connection's later attempts report the same facts without re-reading the chain.
@@ -156,13 +177,14 @@ export function tlsInfo(socket: TLSSocket): TlsInfo | undefined {
   const version = socket.getProtocol();
   if (!version || version === 'unknown') return undefined;
   const alpn = socket.alpnProtocol;
-  const expiry = earliestExpiry(socket.getPeerCertificate(true));
+  const { earliest: expiry, lastChain } = chainExpiry(socket.getPeerCertificate(true));
   const info: TlsInfo = Object.freeze({
     version,
     cipher: socket.getCipher()?.name ?? '',
     ...(typeof alpn === 'string' && alpn !== '' ? { alpnProtocol: alpn } : {}),
     sessionResumed: socket.isSessionReused(),
     ...(expiry !== undefined ? { earliestCertExpiry: Math.floor(expiry) } : {}),
+    ...(lastChain !== undefined ? { lastChainExpiry: Math.floor(lastChain) } : {}),
   });
   FACTS.set(socket, info);
   return info;

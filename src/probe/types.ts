@@ -100,8 +100,10 @@ export interface TlsInfo {
   readonly alpnProtocol?: string;
   /** An abbreviated handshake resumed an earlier session. */
   readonly sessionResumed: boolean;
-  /** Earliest notAfter over the peer's chain, Unix seconds. */
+  /** Earliest notAfter over the certificates the server sent (the trust store's self-signed root left out), Unix seconds. */
   readonly earliestCertExpiry?: number;
+  /** Earliest notAfter over the whole verified chain, root included (blackbox's last-chain expiry). Not on the wire. */
+  readonly lastChainExpiry?: number;
 }
 
 /**
