@@ -277,5 +277,13 @@ export function attemptJson(a: AttemptResult): Record<string, unknown> {
     remoteAddress: nil(a.remoteAddress),
     reused: a.reused,
     scheduleDelayMs: nil(a.scheduleDelayMs),
+    hops: (a.hops ?? []).map((h) => ({
+      url: h.url,
+      status: h.status,
+      location: h.location,
+      latencyMs: h.latencyMs,
+      phases: phasesJson(h.phases),
+      remoteAddress: nil(h.remoteAddress),
+    })),
   };
 }

@@ -17,6 +17,7 @@ import {
   type Phases,
   type ProbeInput,
   type StatusRange,
+  type Hop,
 } from '../probe/types.js';
 import type { EventLoopDelay, IntendedLatency, LatencySketch, ReasonCount, Summary } from '../stats/types.js';
 import { compareReasonCounts, PHASES, PHASE_FIELD, type Phase } from '../stats/index.js';
@@ -138,6 +139,8 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     expect_body: [...(input.expectBody ?? [])],
     fail_if_body: [...(input.failIfBody ?? [])],
     expect_header: (input.expectHeader ?? []).map((h) => new pb.HeaderMatch({ name: h.name, regex: h.regex })),
+    follow_redirects: input.followRedirects ?? false,
+    max_redirects: input.maxRedirects ?? 0,
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
   if (input.timeoutMs !== undefined) req.timeout = fieldDuration(INPUT_FIELDS.timeoutMs.proto, input.timeoutMs);
@@ -196,6 +199,9 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     failIfBody: req.fail_if_body.length === 0 ? undefined : [...req.fail_if_body],
     expectHeader:
       req.expect_header.length === 0 ? undefined : req.expect_header.map((h) => ({ name: h.name, regex: h.regex })),
+    followRedirects: req.follow_redirects ? true : undefined,
+    // 0 is the proto default: unset (validation picks 10 when following).
+    maxRedirects: req.max_redirects === 0 ? undefined : req.max_redirects,
   });
 }
 
@@ -227,6 +233,28 @@ function phasesFromProto(p: pb.Phases | undefined): Phases {
   return out;
 }
 
+function hopToProto(h: Hop): pb.Hop {
+  return new pb.Hop({
+    url: h.url,
+    http_status: h.status,
+    location: h.location,
+    phases: phasesToProto(h.phases),
+    latency: msToDuration(h.latencyMs),
+    remote_address: h.remoteAddress ?? '',
+  });
+}
+
+function hopFromProto(h: pb.Hop): Hop {
+  return compact<Hop>({
+    url: h.url,
+    status: h.http_status,
+    location: h.location,
+    phases: phasesFromProto(h.has_phases ? h.phases : undefined),
+    latencyMs: h.has_latency ? durationToMs(h.latency) : 0,
+    remoteAddress: h.remote_address === '' ? undefined : h.remote_address,
+  });
+}
+
 export function attemptToProto(a: AttemptResult): pb.Attempt {
   const out = new pb.Attempt({
     seq: a.seq,
@@ -248,6 +276,7 @@ export function attemptToProto(a: AttemptResult): pb.Attempt {
     });
   }
   if (a.scheduleDelayMs !== undefined) out.schedule_delay = msToDuration(a.scheduleDelayMs);
+  if (a.hops !== undefined) out.hops = a.hops.map(hopToProto);
   return out;
 }
 
@@ -273,6 +302,7 @@ export function attemptFromProto(a: pb.Attempt): AttemptResult {
           }),
     reused: a.connection_reused,
     scheduleDelayMs: optMs(a.has_schedule_delay, a.schedule_delay),
+    hops: a.hops.length === 0 ? undefined : a.hops.map(hopFromProto),
   });
 }
 
