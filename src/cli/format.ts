@@ -288,5 +288,13 @@ export function attemptJson(a: AttemptResult): Record<string, unknown> {
             sessionResumed: a.tls.sessionResumed,
             earliestCertExpiry: nil(a.tls.earliestCertExpiry),
           },
+    hops: (a.hops ?? []).map((h) => ({
+      url: h.url,
+      status: h.status,
+      location: h.location,
+      latencyMs: h.latencyMs,
+      phases: phasesJson(h.phases),
+      remoteAddress: nil(h.remoteAddress),
+    })),
   };
 }

@@ -317,3 +317,18 @@ export function headerMismatchError(name: string, source: string, present: boole
     : `header ${name} is missing (expected ${showPattern(source)})`;
   return attemptError('HEADER_MISMATCH', message, false);
 }
+
+/** More redirects than max_redirects: the last 3xx is the attempt's response. */
+export function tooManyRedirectsError(max: number): AttemptError {
+  return attemptError('TOO_MANY_REDIRECTS', `stopped after ${max} redirects (max_redirects ${max})`, false);
+}
+
+/** A Location named a URL this attempt had already requested. `url` is redacted by the caller. */
+export function redirectLoopError(url: string, hops: number): AttemptError {
+  return attemptError('REDIRECT_LOOP', `redirect loop: ${url} was already requested (after ${hops} redirects)`, false);
+}
+
+/** A redirect whose Location is not an http(s) URL. */
+export function badLocationError(detail: string): AttemptError {
+  return attemptError('PROTOCOL', `cannot follow the redirect: ${detail}`, false);
+}

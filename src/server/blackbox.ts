@@ -31,7 +31,7 @@ export const BLACKBOX_MODULES: Readonly<Record<string, BlackboxModule>> = Object
   http_2xx_3xx: {
     method: 'GET',
     expectedStatus: [{ min: 200, max: 399 }],
-    description: 'GET, success on 2xx and 3xx (redirects are not followed)',
+    description: 'GET, success on 2xx and 3xx',
   },
 });
 export const DEFAULT_MODULE = 'http_2xx';
@@ -184,7 +184,15 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
   let spec: ProbeSpec;
   try {
     spec = validateProbeInput(
-      { endpoint, repetitions: 1, timeoutMs, method: mod.method, expectedStatus: mod.expectedStatus },
+      // Every module follows redirects, as blackbox's http prober does by default.
+      {
+        endpoint,
+        repetitions: 1,
+        timeoutMs,
+        method: mod.method,
+        expectedStatus: mod.expectedStatus,
+        followRedirects: true,
+      },
       limits,
       settings.targetPolicy?.current(),
     );
@@ -266,7 +274,7 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
   // Body bytes read; the engine does not report the Content-Length header.
   gauge('probe_http_content_length', 'Length of http content response', a.bodyBytes);
   gauge('probe_http_uncompressed_body_length', 'Length of uncompressed response body', a.bodyBytes);
-  gauge('probe_http_redirects', 'The number of redirects', 0);
+  gauge('probe_http_redirects', 'The number of redirects', a.hops?.length ?? 0);
   gauge('probe_http_ssl', 'Indicates if SSL was used for the final redirect', r.tls && a.status !== undefined ? 1 : 0);
   gauge(
     'probe_http_version',

@@ -18,6 +18,7 @@ import {
   type ProbeInput,
   type StatusRange,
   type TlsInfo,
+  type Hop,
 } from '../probe/types.js';
 import type { EventLoopDelay, IntendedLatency, LatencySketch, ReasonCount, Summary } from '../stats/types.js';
 import { compareReasonCounts, PHASES, PHASE_FIELD, type Phase } from '../stats/index.js';
@@ -139,6 +140,8 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     expect_body: [...(input.expectBody ?? [])],
     fail_if_body: [...(input.failIfBody ?? [])],
     expect_header: (input.expectHeader ?? []).map((h) => new pb.HeaderMatch({ name: h.name, regex: h.regex })),
+    follow_redirects: input.followRedirects ?? false,
+    max_redirects: input.maxRedirects ?? 0,
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
   tlsRequestToProto(input, req);
@@ -199,6 +202,9 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     expectHeader:
       req.expect_header.length === 0 ? undefined : req.expect_header.map((h) => ({ name: h.name, regex: h.regex })),
     ...tlsRequestFromProto(req),
+    followRedirects: req.follow_redirects ? true : undefined,
+    // 0 is the proto default: unset (validation picks 10 when following).
+    maxRedirects: req.max_redirects === 0 ? undefined : req.max_redirects,
   });
 }
 
@@ -272,6 +278,28 @@ function phasesFromProto(p: pb.Phases | undefined): Phases {
   return out;
 }
 
+function hopToProto(h: Hop): pb.Hop {
+  return new pb.Hop({
+    url: h.url,
+    http_status: h.status,
+    location: h.location,
+    phases: phasesToProto(h.phases),
+    latency: msToDuration(h.latencyMs),
+    remote_address: h.remoteAddress ?? '',
+  });
+}
+
+function hopFromProto(h: pb.Hop): Hop {
+  return compact<Hop>({
+    url: h.url,
+    status: h.http_status,
+    location: h.location,
+    phases: phasesFromProto(h.has_phases ? h.phases : undefined),
+    latencyMs: h.has_latency ? durationToMs(h.latency) : 0,
+    remoteAddress: h.remote_address === '' ? undefined : h.remote_address,
+  });
+}
+
 export function attemptToProto(a: AttemptResult): pb.Attempt {
   const out = new pb.Attempt({
     seq: a.seq,
@@ -294,6 +322,7 @@ export function attemptToProto(a: AttemptResult): pb.Attempt {
   }
   if (a.scheduleDelayMs !== undefined) out.schedule_delay = msToDuration(a.scheduleDelayMs);
   if (a.tls !== undefined) out.tls = tlsInfoToProto(a.tls);
+  if (a.hops !== undefined) out.hops = a.hops.map(hopToProto);
   return out;
 }
 
@@ -320,6 +349,7 @@ export function attemptFromProto(a: pb.Attempt): AttemptResult {
     reused: a.connection_reused,
     scheduleDelayMs: optMs(a.has_schedule_delay, a.schedule_delay),
     tls: a.has_tls ? tlsInfoFromProto(a.tls) : undefined,
+    hops: a.hops.length === 0 ? undefined : a.hops.map(hopFromProto),
   });
 }
 

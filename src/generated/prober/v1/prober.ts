@@ -35,7 +35,9 @@ export namespace prober.v1 {
         ERROR_REASON_OTHER = 12,
         ERROR_REASON_POLICY_DENIED = 13,
         ERROR_REASON_BODY_MISMATCH = 14,
-        ERROR_REASON_HEADER_MISMATCH = 15
+        ERROR_REASON_HEADER_MISMATCH = 15,
+        ERROR_REASON_TOO_MANY_REDIRECTS = 16,
+        ERROR_REASON_REDIRECT_LOOP = 17
     }
     export class Header extends pb_1.Message {
         #one_of_decls: number[][] = [];
@@ -329,6 +331,8 @@ export namespace prober.v1 {
             tls_key_pem?: string;
             tls_server_name?: string;
             tls_min_version?: string;
+            follow_redirects?: boolean;
+            max_redirects?: number;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24], this.#one_of_decls);
@@ -389,6 +393,12 @@ export namespace prober.v1 {
                 }
                 if ("tls_min_version" in data && data.tls_min_version != undefined) {
                     this.tls_min_version = data.tls_min_version;
+                }
+                if ("follow_redirects" in data && data.follow_redirects != undefined) {
+                    this.follow_redirects = data.follow_redirects;
+                }
+                if ("max_redirects" in data && data.max_redirects != undefined) {
+                    this.max_redirects = data.max_redirects;
                 }
             }
         }
@@ -512,6 +522,18 @@ export namespace prober.v1 {
         set tls_min_version(value: string) {
             pb_1.Message.setField(this, 45, value);
         }
+        get follow_redirects() {
+            return pb_1.Message.getFieldWithDefault(this, 60, false) as boolean;
+        }
+        set follow_redirects(value: boolean) {
+            pb_1.Message.setField(this, 60, value);
+        }
+        get max_redirects() {
+            return pb_1.Message.getFieldWithDefault(this, 61, 0) as number;
+        }
+        set max_redirects(value: number) {
+            pb_1.Message.setField(this, 61, value);
+        }
         static fromObject(data: {
             endpoint?: string;
             repetitions?: number;
@@ -532,6 +554,8 @@ export namespace prober.v1 {
             tls_key_pem?: string;
             tls_server_name?: string;
             tls_min_version?: string;
+            follow_redirects?: boolean;
+            max_redirects?: number;
         }): ProbeRequest {
             const message = new ProbeRequest({});
             if (data.endpoint != null) {
@@ -591,6 +615,12 @@ export namespace prober.v1 {
             if (data.tls_min_version != null) {
                 message.tls_min_version = data.tls_min_version;
             }
+            if (data.follow_redirects != null) {
+                message.follow_redirects = data.follow_redirects;
+            }
+            if (data.max_redirects != null) {
+                message.max_redirects = data.max_redirects;
+            }
             return message;
         }
         toObject() {
@@ -614,6 +644,8 @@ export namespace prober.v1 {
                 tls_key_pem?: string;
                 tls_server_name?: string;
                 tls_min_version?: string;
+                follow_redirects?: boolean;
+                max_redirects?: number;
             } = {};
             if (this.endpoint != null) {
                 data.endpoint = this.endpoint;
@@ -672,6 +704,12 @@ export namespace prober.v1 {
             if (this.tls_min_version != null) {
                 data.tls_min_version = this.tls_min_version;
             }
+            if (this.follow_redirects != null) {
+                data.follow_redirects = this.follow_redirects;
+            }
+            if (this.max_redirects != null) {
+                data.max_redirects = this.max_redirects;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -716,6 +754,10 @@ export namespace prober.v1 {
                 writer.writeString(44, this.tls_server_name);
             if (this.tls_min_version.length)
                 writer.writeString(45, this.tls_min_version);
+            if (this.follow_redirects != false)
+                writer.writeBool(60, this.follow_redirects);
+            if (this.max_redirects != 0)
+                writer.writeUint32(61, this.max_redirects);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -781,6 +823,12 @@ export namespace prober.v1 {
                         break;
                     case 45:
                         message.tls_min_version = reader.readString();
+                        break;
+                    case 60:
+                        message.follow_redirects = reader.readBool();
+                        break;
+                    case 61:
+                        message.max_redirects = reader.readUint32();
                         break;
                     default: reader.skipField();
                 }
@@ -1104,6 +1152,194 @@ export namespace prober.v1 {
             return Phases.deserialize(bytes);
         }
     }
+    export class Hop extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            url?: string;
+            http_status?: number;
+            location?: string;
+            phases?: Phases;
+            latency?: dependency_1.google.protobuf.Duration;
+            remote_address?: string;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("url" in data && data.url != undefined) {
+                    this.url = data.url;
+                }
+                if ("http_status" in data && data.http_status != undefined) {
+                    this.http_status = data.http_status;
+                }
+                if ("location" in data && data.location != undefined) {
+                    this.location = data.location;
+                }
+                if ("phases" in data && data.phases != undefined) {
+                    this.phases = data.phases;
+                }
+                if ("latency" in data && data.latency != undefined) {
+                    this.latency = data.latency;
+                }
+                if ("remote_address" in data && data.remote_address != undefined) {
+                    this.remote_address = data.remote_address;
+                }
+            }
+        }
+        get url() {
+            return pb_1.Message.getFieldWithDefault(this, 1, "") as string;
+        }
+        set url(value: string) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get http_status() {
+            return pb_1.Message.getFieldWithDefault(this, 2, 0) as number;
+        }
+        set http_status(value: number) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        get location() {
+            return pb_1.Message.getFieldWithDefault(this, 3, "") as string;
+        }
+        set location(value: string) {
+            pb_1.Message.setField(this, 3, value);
+        }
+        get phases() {
+            return pb_1.Message.getWrapperField(this, Phases, 4) as Phases;
+        }
+        set phases(value: Phases) {
+            pb_1.Message.setWrapperField(this, 4, value);
+        }
+        get has_phases() {
+            return pb_1.Message.getField(this, 4) != null;
+        }
+        get latency() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 5) as dependency_1.google.protobuf.Duration;
+        }
+        set latency(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 5, value);
+        }
+        get has_latency() {
+            return pb_1.Message.getField(this, 5) != null;
+        }
+        get remote_address() {
+            return pb_1.Message.getFieldWithDefault(this, 6, "") as string;
+        }
+        set remote_address(value: string) {
+            pb_1.Message.setField(this, 6, value);
+        }
+        static fromObject(data: {
+            url?: string;
+            http_status?: number;
+            location?: string;
+            phases?: ReturnType<typeof Phases.prototype.toObject>;
+            latency?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            remote_address?: string;
+        }): Hop {
+            const message = new Hop({});
+            if (data.url != null) {
+                message.url = data.url;
+            }
+            if (data.http_status != null) {
+                message.http_status = data.http_status;
+            }
+            if (data.location != null) {
+                message.location = data.location;
+            }
+            if (data.phases != null) {
+                message.phases = Phases.fromObject(data.phases);
+            }
+            if (data.latency != null) {
+                message.latency = dependency_1.google.protobuf.Duration.fromObject(data.latency);
+            }
+            if (data.remote_address != null) {
+                message.remote_address = data.remote_address;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                url?: string;
+                http_status?: number;
+                location?: string;
+                phases?: ReturnType<typeof Phases.prototype.toObject>;
+                latency?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                remote_address?: string;
+            } = {};
+            if (this.url != null) {
+                data.url = this.url;
+            }
+            if (this.http_status != null) {
+                data.http_status = this.http_status;
+            }
+            if (this.location != null) {
+                data.location = this.location;
+            }
+            if (this.phases != null) {
+                data.phases = this.phases.toObject();
+            }
+            if (this.latency != null) {
+                data.latency = this.latency.toObject();
+            }
+            if (this.remote_address != null) {
+                data.remote_address = this.remote_address;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.url.length)
+                writer.writeString(1, this.url);
+            if (this.http_status != 0)
+                writer.writeUint32(2, this.http_status);
+            if (this.location.length)
+                writer.writeString(3, this.location);
+            if (this.has_phases)
+                writer.writeMessage(4, this.phases, () => this.phases.serialize(writer));
+            if (this.has_latency)
+                writer.writeMessage(5, this.latency, () => this.latency.serialize(writer));
+            if (this.remote_address.length)
+                writer.writeString(6, this.remote_address);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): Hop {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new Hop();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.url = reader.readString();
+                        break;
+                    case 2:
+                        message.http_status = reader.readUint32();
+                        break;
+                    case 3:
+                        message.location = reader.readString();
+                        break;
+                    case 4:
+                        reader.readMessage(message.phases, () => message.phases = Phases.deserialize(reader));
+                        break;
+                    case 5:
+                        reader.readMessage(message.latency, () => message.latency = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 6:
+                        message.remote_address = reader.readString();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): Hop {
+            return Hop.deserialize(bytes);
+        }
+    }
     export class Attempt extends pb_1.Message {
         #one_of_decls: number[][] = [];
         constructor(data?: any[] | {
@@ -1119,9 +1355,10 @@ export namespace prober.v1 {
             connection_reused?: boolean;
             schedule_delay?: dependency_1.google.protobuf.Duration;
             tls?: TlsInfo;
+            hops?: Hop[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [70], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("seq" in data && data.seq != undefined) {
                     this.seq = data.seq;
@@ -1158,6 +1395,9 @@ export namespace prober.v1 {
                 }
                 if ("tls" in data && data.tls != undefined) {
                     this.tls = data.tls;
+                }
+                if ("hops" in data && data.hops != undefined) {
+                    this.hops = data.hops;
                 }
             }
         }
@@ -1251,6 +1491,12 @@ export namespace prober.v1 {
         get has_tls() {
             return pb_1.Message.getField(this, 50) != null;
         }
+        get hops() {
+            return pb_1.Message.getRepeatedWrapperField(this, Hop, 70) as Hop[];
+        }
+        set hops(value: Hop[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 70, value);
+        }
         static fromObject(data: {
             seq?: number;
             start_time?: ReturnType<typeof dependency_2.google.protobuf.Timestamp.prototype.toObject>;
@@ -1264,6 +1510,7 @@ export namespace prober.v1 {
             connection_reused?: boolean;
             schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
             tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
+            hops?: ReturnType<typeof Hop.prototype.toObject>[];
         }): Attempt {
             const message = new Attempt({});
             if (data.seq != null) {
@@ -1302,6 +1549,9 @@ export namespace prober.v1 {
             if (data.tls != null) {
                 message.tls = TlsInfo.fromObject(data.tls);
             }
+            if (data.hops != null) {
+                message.hops = data.hops.map(item => Hop.fromObject(item));
+            }
             return message;
         }
         toObject() {
@@ -1318,6 +1568,7 @@ export namespace prober.v1 {
                 connection_reused?: boolean;
                 schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
                 tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
+                hops?: ReturnType<typeof Hop.prototype.toObject>[];
             } = {};
             if (this.seq != null) {
                 data.seq = this.seq;
@@ -1355,6 +1606,9 @@ export namespace prober.v1 {
             if (this.tls != null) {
                 data.tls = this.tls.toObject();
             }
+            if (this.hops != null) {
+                data.hops = this.hops.map((item: Hop) => item.toObject());
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1385,6 +1639,8 @@ export namespace prober.v1 {
                 writer.writeMessage(11, this.schedule_delay, () => this.schedule_delay.serialize(writer));
             if (this.has_tls)
                 writer.writeMessage(50, this.tls, () => this.tls.serialize(writer));
+            if (this.hops.length)
+                writer.writeRepeatedMessage(70, this.hops, (item: Hop) => item.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1429,6 +1685,9 @@ export namespace prober.v1 {
                         break;
                     case 50:
                         reader.readMessage(message.tls, () => message.tls = TlsInfo.deserialize(reader));
+                        break;
+                    case 70:
+                        reader.readMessage(message.hops, () => pb_1.Message.addToRepeatedWrapperField(message, 70, Hop.deserialize(reader), Hop));
                         break;
                     default: reader.skipField();
                 }
