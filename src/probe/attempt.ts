@@ -20,6 +20,7 @@ import {
   type TimeoutContext,
 } from './errors.js';
 import { checkBody, checkHeaders, needsBody } from './checks.js';
+import { familyOf, type IpFamily } from './family.js';
 import { literalDenial, lookupFor } from './policy.js';
 import { requestHeaders } from './request.js';
 import { statusExpected } from './validate.js';
@@ -65,6 +66,7 @@ function baseOptions(spec: ProbeSpec): https.RequestOptions {
     // spec.lookup, behind the target policy if there is one (built once per spec).
     const lookup = lookupFor(spec);
     if (lookup) options.lookup = lookup;
+    if (spec.ipFamily !== undefined) options.family = spec.ipFamily;
     BY_SPEC.set(spec, options);
   }
   return options;
@@ -93,6 +95,7 @@ class Attempt {
   status: number | undefined;
   httpVersion: string | undefined;
   remoteAddress: string | undefined;
+  ipFamily: IpFamily | undefined;
   bodyBytes = 0;
   /** The body as read, kept only when a body check needs it (bounded by the body cap). */
   chunks: Buffer[] | undefined;
@@ -135,6 +138,7 @@ class Attempt {
     const s = this.socket;
     if (s && this.remoteAddress === undefined && s.remoteAddress) {
       this.remoteAddress = formatHostPort(s.remoteAddress, s.remotePort);
+      this.ipFamily = familyOf(s.remoteFamily);
     }
   }
 
@@ -177,6 +181,7 @@ class Attempt {
     if (this.status !== undefined) result.status = this.status;
     if (this.httpVersion !== undefined) result.httpVersion = this.httpVersion;
     if (this.remoteAddress !== undefined) result.remoteAddress = this.remoteAddress;
+    if (this.ipFamily !== undefined) result.ipFamily = this.ipFamily;
     if (error) result.error = error;
     this.resolve(result);
   }

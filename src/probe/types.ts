@@ -2,6 +2,7 @@
 // monotonic clock unless named otherwise. No gRPC, metrics or React here.
 import type { LookupFunction } from 'node:net';
 import type { PhaseTimes } from '../stats/phases.js';
+import type { IpFamily, ResolveEntry } from './family.js';
 import type { TargetPolicy } from './policy.js';
 
 /** Why an attempt failed. Bounded: safe as a metric label. */
@@ -77,6 +78,8 @@ export interface AttemptResult {
   readonly httpVersion?: string;
   /** "ip:port" (IPv6 as "[::1]:443"); undefined if never connected. */
   readonly remoteAddress?: string;
+  /** 4 or 6: the family of the address connected to; undefined if never connected. */
+  readonly ipFamily?: IpFamily;
   readonly error?: AttemptError;
   /** Ran on a kept-alive connection. */
   readonly reused: boolean;
@@ -113,6 +116,10 @@ export interface ProbeInput {
   readonly expectBody?: readonly string[];
   readonly failIfBody?: readonly string[];
   readonly expectHeader?: readonly HeaderMatch[];
+  /** 4 or 6: connect over that family only; unset or 0: either (family.ts). */
+  readonly ipFamily?: number;
+  /** curl's --resolve entries, "host:port:addr[,addr...]" (IPv6 in brackets). */
+  readonly resolve?: readonly string[];
 }
 
 /** Server-side limits applied when validating a ProbeInput. */
@@ -155,6 +162,10 @@ export interface ProbeSpec {
   readonly expectBody: readonly string[];
   readonly failIfBody: readonly string[];
   readonly expectHeader: readonly HeaderMatch[];
+  /** Connect over this family only; absent: either (the resolver's order, Happy Eyeballs). */
+  readonly ipFamily?: IpFamily;
+  /** Pinned addresses (--resolve); the target policy still judges them. Empty when none. */
+  readonly resolve?: readonly ResolveEntry[];
   /** Resolver hook (tests feed a resolver here); the target policy filters what it returns. */
   readonly lookup?: LookupFunction;
   /** Plain data, applied by the engine to every connection's resolved address (policy.ts). */

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from './errors.js';
 import type { TargetPolicy } from './policy.js';
 import { validateHeaderMatches, validateRegexList } from './checks.js';
 import { validateBody, validateHeaders } from './request.js';
+import { validateIpFamily, validateResolve } from './family.js';
 import {
   HTTP_METHODS,
   type HttpMethod,
@@ -36,6 +37,8 @@ export const INPUT_FIELDS = Object.freeze({
   expectBody: { proto: 'expect_body', flag: '--expect-body' },
   failIfBody: { proto: 'fail_if_body', flag: '--fail-if-body' },
   expectHeader: { proto: 'expect_header', flag: '--expect-header' },
+  ipFamily: { proto: 'ip_family', flag: '-4/-6' },
+  resolve: { proto: 'resolve', flag: '--resolve' },
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
@@ -271,6 +274,8 @@ export function validateProbeInput(
   const expectBody = validateRegexList(input.expectBody, F.expectBody.proto);
   const failIfBody = validateRegexList(input.failIfBody, F.failIfBody.proto);
   const expectHeader = validateHeaderMatches(input.expectHeader, F.expectHeader.proto);
+  const ipFamily = validateIpFamily(input.ipFamily, url, F.ipFamily.proto);
+  const resolve = validateResolve(input.resolve, F.resolve.proto);
   return Object.freeze({
     url,
     method,
@@ -286,6 +291,8 @@ export function validateProbeInput(
     expectBody,
     failIfBody,
     expectHeader,
+    ...(ipFamily ? { ipFamily } : {}),
+    ...(resolve.length > 0 ? { resolve } : {}),
     ...(targetPolicy ? { targetPolicy } : {}),
   });
 }

@@ -138,6 +138,8 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     expect_body: [...(input.expectBody ?? [])],
     fail_if_body: [...(input.failIfBody ?? [])],
     expect_header: (input.expectHeader ?? []).map((h) => new pb.HeaderMatch({ name: h.name, regex: h.regex })),
+    ip_family: input.ipFamily ?? 0,
+    resolve: [...(input.resolve ?? [])],
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
   if (input.timeoutMs !== undefined) req.timeout = fieldDuration(INPUT_FIELDS.timeoutMs.proto, input.timeoutMs);
@@ -196,6 +198,8 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     failIfBody: req.fail_if_body.length === 0 ? undefined : [...req.fail_if_body],
     expectHeader:
       req.expect_header.length === 0 ? undefined : req.expect_header.map((h) => ({ name: h.name, regex: h.regex })),
+    ipFamily: req.ip_family === 0 ? undefined : req.ip_family,
+    resolve: req.resolve.length === 0 ? undefined : [...req.resolve],
   });
 }
 
@@ -238,6 +242,7 @@ export function attemptToProto(a: AttemptResult): pb.Attempt {
     http_version: a.httpVersion ?? '',
     remote_address: a.remoteAddress ?? '',
     connection_reused: a.reused,
+    ip_family: a.ipFamily ?? 0,
   });
   if (a.error !== undefined) {
     out.error = new pb.ProbeError({
@@ -271,6 +276,7 @@ export function attemptFromProto(a: pb.Attempt): AttemptResult {
             temporary: e.temporary,
             code: e.code === '' ? undefined : e.code,
           }),
+    ipFamily: a.ip_family === 4 || a.ip_family === 6 ? a.ip_family : undefined,
     reused: a.connection_reused,
     scheduleDelayMs: optMs(a.has_schedule_delay, a.schedule_delay),
   });

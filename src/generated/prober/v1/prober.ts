@@ -323,9 +323,11 @@ export namespace prober.v1 {
             expect_body?: string[];
             fail_if_body?: string[];
             expect_header?: HeaderMatch[];
+            ip_family?: number;
+            resolve?: string[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24, 81], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("endpoint" in data && data.endpoint != undefined) {
                     this.endpoint = data.endpoint;
@@ -365,6 +367,12 @@ export namespace prober.v1 {
                 }
                 if ("expect_header" in data && data.expect_header != undefined) {
                     this.expect_header = data.expect_header;
+                }
+                if ("ip_family" in data && data.ip_family != undefined) {
+                    this.ip_family = data.ip_family;
+                }
+                if ("resolve" in data && data.resolve != undefined) {
+                    this.resolve = data.resolve;
                 }
             }
         }
@@ -452,6 +460,18 @@ export namespace prober.v1 {
         set expect_header(value: HeaderMatch[]) {
             pb_1.Message.setRepeatedWrapperField(this, 24, value);
         }
+        get ip_family() {
+            return pb_1.Message.getFieldWithDefault(this, 80, 0) as number;
+        }
+        set ip_family(value: number) {
+            pb_1.Message.setField(this, 80, value);
+        }
+        get resolve() {
+            return pb_1.Message.getFieldWithDefault(this, 81, []) as string[];
+        }
+        set resolve(value: string[]) {
+            pb_1.Message.setField(this, 81, value);
+        }
         static fromObject(data: {
             endpoint?: string;
             repetitions?: number;
@@ -466,6 +486,8 @@ export namespace prober.v1 {
             expect_body?: string[];
             fail_if_body?: string[];
             expect_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
+            ip_family?: number;
+            resolve?: string[];
         }): ProbeRequest {
             const message = new ProbeRequest({});
             if (data.endpoint != null) {
@@ -507,6 +529,12 @@ export namespace prober.v1 {
             if (data.expect_header != null) {
                 message.expect_header = data.expect_header.map(item => HeaderMatch.fromObject(item));
             }
+            if (data.ip_family != null) {
+                message.ip_family = data.ip_family;
+            }
+            if (data.resolve != null) {
+                message.resolve = data.resolve;
+            }
             return message;
         }
         toObject() {
@@ -524,6 +552,8 @@ export namespace prober.v1 {
                 expect_body?: string[];
                 fail_if_body?: string[];
                 expect_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
+                ip_family?: number;
+                resolve?: string[];
             } = {};
             if (this.endpoint != null) {
                 data.endpoint = this.endpoint;
@@ -564,6 +594,12 @@ export namespace prober.v1 {
             if (this.expect_header != null) {
                 data.expect_header = this.expect_header.map((item: HeaderMatch) => item.toObject());
             }
+            if (this.ip_family != null) {
+                data.ip_family = this.ip_family;
+            }
+            if (this.resolve != null) {
+                data.resolve = this.resolve;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -596,6 +632,10 @@ export namespace prober.v1 {
                 writer.writeRepeatedString(23, this.fail_if_body);
             if (this.expect_header.length)
                 writer.writeRepeatedMessage(24, this.expect_header, (item: HeaderMatch) => item.serialize(writer));
+            if (this.ip_family != 0)
+                writer.writeUint32(80, this.ip_family);
+            if (this.resolve.length)
+                writer.writeRepeatedString(81, this.resolve);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -643,6 +683,12 @@ export namespace prober.v1 {
                         break;
                     case 24:
                         reader.readMessage(message.expect_header, () => pb_1.Message.addToRepeatedWrapperField(message, 24, HeaderMatch.deserialize(reader), HeaderMatch));
+                        break;
+                    case 80:
+                        message.ip_family = reader.readUint32();
+                        break;
+                    case 81:
+                        pb_1.Message.addToRepeatedField(message, 81, reader.readString());
                         break;
                     default: reader.skipField();
                 }
@@ -980,6 +1026,7 @@ export namespace prober.v1 {
             error?: ProbeError;
             connection_reused?: boolean;
             schedule_delay?: dependency_1.google.protobuf.Duration;
+            ip_family?: number;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
@@ -1016,6 +1063,9 @@ export namespace prober.v1 {
                 }
                 if ("schedule_delay" in data && data.schedule_delay != undefined) {
                     this.schedule_delay = data.schedule_delay;
+                }
+                if ("ip_family" in data && data.ip_family != undefined) {
+                    this.ip_family = data.ip_family;
                 }
             }
         }
@@ -1100,6 +1150,12 @@ export namespace prober.v1 {
         get has_schedule_delay() {
             return pb_1.Message.getField(this, 11) != null;
         }
+        get ip_family() {
+            return pb_1.Message.getFieldWithDefault(this, 90, 0) as number;
+        }
+        set ip_family(value: number) {
+            pb_1.Message.setField(this, 90, value);
+        }
         static fromObject(data: {
             seq?: number;
             start_time?: ReturnType<typeof dependency_2.google.protobuf.Timestamp.prototype.toObject>;
@@ -1112,6 +1168,7 @@ export namespace prober.v1 {
             error?: ReturnType<typeof ProbeError.prototype.toObject>;
             connection_reused?: boolean;
             schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            ip_family?: number;
         }): Attempt {
             const message = new Attempt({});
             if (data.seq != null) {
@@ -1147,6 +1204,9 @@ export namespace prober.v1 {
             if (data.schedule_delay != null) {
                 message.schedule_delay = dependency_1.google.protobuf.Duration.fromObject(data.schedule_delay);
             }
+            if (data.ip_family != null) {
+                message.ip_family = data.ip_family;
+            }
             return message;
         }
         toObject() {
@@ -1162,6 +1222,7 @@ export namespace prober.v1 {
                 error?: ReturnType<typeof ProbeError.prototype.toObject>;
                 connection_reused?: boolean;
                 schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                ip_family?: number;
             } = {};
             if (this.seq != null) {
                 data.seq = this.seq;
@@ -1196,6 +1257,9 @@ export namespace prober.v1 {
             if (this.schedule_delay != null) {
                 data.schedule_delay = this.schedule_delay.toObject();
             }
+            if (this.ip_family != null) {
+                data.ip_family = this.ip_family;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1224,6 +1288,8 @@ export namespace prober.v1 {
                 writer.writeBool(10, this.connection_reused);
             if (this.has_schedule_delay)
                 writer.writeMessage(11, this.schedule_delay, () => this.schedule_delay.serialize(writer));
+            if (this.ip_family != 0)
+                writer.writeUint32(90, this.ip_family);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1265,6 +1331,9 @@ export namespace prober.v1 {
                         break;
                     case 11:
                         reader.readMessage(message.schedule_delay, () => message.schedule_delay = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 90:
+                        message.ip_family = reader.readUint32();
                         break;
                     default: reader.skipField();
                 }
