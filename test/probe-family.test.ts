@@ -191,3 +191,34 @@ test('ip_family and resolve round-trip the wire', () => {
   );
   assert.equal(a.ipFamily, 6);
 });
+
+test('CLI: prober stream --json -4 --resolve reaches the pinned backend and reports ipFamily', async () => {
+  const { run } = await import('../src/cli/run.js');
+  const { testIo } = await import('./helpers/cli-io.js');
+  const io = testIo();
+  const code = await run(
+    [
+      'stream',
+      `http://pinned.invalid:${otherPort}/`,
+      '-n',
+      '2',
+      '--json',
+      '-4',
+      '--resolve',
+      `pinned.invalid:${otherPort}:127.0.0.1`,
+    ],
+    io,
+  );
+  assert.equal(code, 0, io.stderr.text());
+  const attempts = io.stdout
+    .text()
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((o) => o.type === 'attempt');
+  assert.equal(attempts.length, 2);
+  for (const a of attempts) {
+    assert.equal(a.ipFamily, 4);
+    assert.equal(a.remoteAddress, `127.0.0.1:${otherPort}`);
+  }
+});
