@@ -276,6 +276,7 @@ export function attemptJson(a: AttemptResult): Record<string, unknown> {
     bodyBytes: a.bodyBytes,
     httpVersion: nil(a.httpVersion),
     remoteAddress: nil(a.remoteAddress),
+    ipFamily: nil(a.ipFamily),
     reused: a.reused,
     scheduleDelayMs: nil(a.scheduleDelayMs),
     tls:

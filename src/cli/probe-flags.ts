@@ -5,6 +5,7 @@ import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '../probe/errors.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, StatusRange } from '../probe/types.js';
 import { DEFAULT_LIMITS, validateProbeInput } from '../probe/validate.js';
+import { addNetOptions, type NetOptions, netInput } from './net-flags.js';
 import { addRequestOptions, type RequestOptions, requestInput } from './request-flags.js';
 import { addTargetTlsOptions, type TargetTlsOptions, targetTlsInput } from './target-tls-flags.js';
 import { durationFlag, parseCount, parseDeadline, parseMethod, parsePositive, parseStatusRanges } from './options.js';
@@ -18,7 +19,7 @@ export const DEFAULT_DEADLINE_MS = 30_000;
 export const DEFAULT_REPETITIONS = 10;
 
 /** The options addProbeOptions() adds, as parsed. */
-export interface ProbeOptions extends RequestOptions, TargetTlsOptions {
+export interface ProbeOptions extends RequestOptions, TargetTlsOptions, NetOptions {
   readonly repetitions: number;
   /** Call deadline in ms; 0 = none; unset = DEFAULT_DEADLINE_MS for finite runs, none for continuous. */
   readonly deadline?: number | undefined;
@@ -85,7 +86,7 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
       'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)',
       parseStatusRanges,
     );
-  return addRequestOptions(withProbe);
+  return addNetOptions(addRequestOptions(withProbe));
 }
 
 export const SERVER_HELP = 'prober server to use (default: an embedded in-process one)';
@@ -103,6 +104,7 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
     expectedStatus: opts.expect,
     ...requestInput(opts),
     ...targetTlsInput(opts),
+    ...netInput(opts),
   };
 }
 

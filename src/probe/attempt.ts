@@ -21,6 +21,7 @@ import {
   type TimeoutContext,
 } from './errors.js';
 import { checkBody, checkHeaders, needsBody } from './checks.js';
+import { familyOf, type IpFamily } from './family.js';
 import { literalDenial, lookupFor } from './policy.js';
 import { hopOf, redirectStep } from './redirect.js';
 import { requestHeaders } from './request.js';
@@ -68,6 +69,7 @@ function baseOptions(spec: ProbeSpec): https.RequestOptions {
     // spec.lookup, behind the target policy if there is one (built once per spec).
     const lookup = lookupFor(spec);
     if (lookup) options.lookup = lookup;
+    if (spec.ipFamily !== undefined) options.family = spec.ipFamily;
     BY_SPEC.set(spec, options);
   }
   return options;
@@ -108,6 +110,7 @@ class Attempt {
   httpVersion: string | undefined;
   remoteAddress: string | undefined;
   tls: TlsInfo | undefined;
+  ipFamily: IpFamily | undefined;
   bodyBytes = 0;
   /** The body as read, kept only when a body check needs it (bounded by the body cap). */
   chunks: Buffer[] | undefined;
@@ -190,6 +193,7 @@ class Attempt {
     const s = this.socket;
     if (s && this.remoteAddress === undefined && s.remoteAddress) {
       this.remoteAddress = formatHostPort(s.remoteAddress, s.remotePort);
+      this.ipFamily = familyOf(s.remoteFamily);
     }
   }
 
@@ -233,6 +237,7 @@ class Attempt {
     if (this.httpVersion !== undefined) result.httpVersion = this.httpVersion;
     if (this.remoteAddress !== undefined) result.remoteAddress = this.remoteAddress;
     if (this.tls !== undefined) result.tls = this.tls;
+    if (this.ipFamily !== undefined) result.ipFamily = this.ipFamily;
     if (error) result.error = error;
     if (this.hops !== undefined) result.hops = this.hops;
     this.resolve(result);

@@ -9,6 +9,7 @@ import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { needsLookup } from './errors.js';
+import { pinnedLookup, type ResolveEntry } from './family.js';
 
 /** One listener of the server itself: never probed, whatever the flags say. */
 export interface SelfEndpoint {
@@ -241,20 +242,28 @@ export function policyLookup(policy: TargetPolicy, port: number, base: LookupFun
   return lookup as LookupFunction;
 }
 
-const LOOKUPS = new WeakMap<object, LookupFunction>();
+const LOOKUPS = new WeakMap<object, LookupFunction | undefined>();
 
-/** The engine's resolver for `spec`: built once per spec (a spec that crossed a thread gets its own). */
-export function lookupFor(spec: {
+interface LookupSpec {
   readonly url: URL;
   readonly targetPolicy?: TargetPolicy;
   readonly lookup?: LookupFunction;
-}): LookupFunction | undefined {
-  if (spec.targetPolicy === undefined) return spec.lookup;
-  let l = LOOKUPS.get(spec);
-  if (l === undefined) {
-    l = policyLookup(spec.targetPolicy, urlPort(spec.url), spec.lookup);
-    LOOKUPS.set(spec, l);
-  }
+  readonly resolve?: readonly ResolveEntry[];
+}
+
+/** spec.lookup (or dns.lookup) with the --resolve pins for the URL's port in front; undefined: dns.lookup. */
+function baseLookup(spec: LookupSpec): LookupFunction | undefined {
+  const pins =
+    spec.resolve && spec.resolve.length > 0 ? pinnedLookup(spec.resolve, urlPort(spec.url), spec.lookup) : undefined;
+  return pins ?? spec.lookup;
+}
+
+/** The engine's resolver for `spec`: built once per spec (a spec that crossed a thread gets its own). */
+export function lookupFor(spec: LookupSpec): LookupFunction | undefined {
+  if (LOOKUPS.has(spec)) return LOOKUPS.get(spec);
+  const base = baseLookup(spec);
+  const l = spec.targetPolicy === undefined ? base : policyLookup(spec.targetPolicy, urlPort(spec.url), base);
+  LOOKUPS.set(spec, l);
   return l;
 }
 
@@ -264,16 +273,13 @@ export function lookupFor(spec: {
  * longer than `timeoutMs`) passes: the attempts report it as DNS. Each
  * attempt's connection is checked again (lookupFor).
  */
-export async function preflightTarget(
-  spec: { readonly url: URL; readonly targetPolicy?: TargetPolicy; readonly lookup?: LookupFunction },
-  timeoutMs: number,
-): Promise<void> {
+export async function preflightTarget(spec: LookupSpec, timeoutMs: number): Promise<void> {
   const policy = spec.targetPolicy;
   if (policy === undefined) return;
   const literal = literalDenial(policy, spec.url);
   if (literal) throw literal;
   if (!needsLookup(spec.url.hostname)) return;
-  const lookup = policyLookup(policy, urlPort(spec.url), spec.lookup);
+  const lookup = policyLookup(policy, urlPort(spec.url), baseLookup(spec));
   const err = await new Promise<unknown>((resolve) => {
     const timer = setTimeout(resolve, timeoutMs, undefined);
     lookup(spec.url.hostname, { all: true }, (e) => {

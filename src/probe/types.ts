@@ -2,6 +2,7 @@
 // monotonic clock unless named otherwise. No gRPC, metrics or React here.
 import type { LookupFunction } from 'node:net';
 import type { PhaseTimes } from '../stats/phases.js';
+import type { IpFamily, ResolveEntry } from './family.js';
 import type { TargetPolicy } from './policy.js';
 
 /** Why an attempt failed. Bounded: safe as a metric label. */
@@ -96,6 +97,8 @@ export interface AttemptResult {
   readonly httpVersion?: string;
   /** "ip:port" (IPv6 as "[::1]:443"); undefined if never connected. */
   readonly remoteAddress?: string;
+  /** 4 or 6: the family of the address connected to; undefined if never connected. */
+  readonly ipFamily?: IpFamily;
   readonly error?: AttemptError;
   /** Ran on a kept-alive connection. */
   readonly reused: boolean;
@@ -166,6 +169,10 @@ export interface ProbeInput {
   readonly followRedirects?: boolean;
   /** Most redirects followed, 1..MAX_REDIRECTS (default DEFAULT_MAX_REDIRECTS); only with followRedirects. */
   readonly maxRedirects?: number;
+  /** 4 or 6: connect over that family only; unset or 0: either (family.ts). */
+  readonly ipFamily?: number;
+  /** curl's --resolve entries, "host:port:addr[,addr...]" (IPv6 in brackets). */
+  readonly resolve?: readonly string[];
 }
 
 export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
@@ -223,6 +230,10 @@ export interface ProbeSpec {
   /** Follow redirects, at most maxRedirects of them (0 when not following). */
   readonly followRedirects: boolean;
   readonly maxRedirects: number;
+  /** Connect over this family only; absent: either (the resolver's order, Happy Eyeballs). */
+  readonly ipFamily?: IpFamily;
+  /** Pinned addresses (--resolve); the target policy still judges them. Empty when none. */
+  readonly resolve?: readonly ResolveEntry[];
   /** Resolver hook (tests feed a resolver here); the target policy filters what it returns. */
   readonly lookup?: LookupFunction;
   /** Plain data, applied by the engine to every connection's resolved address (policy.ts). */

@@ -6,6 +6,7 @@ import { InvalidArgumentError } from './errors.js';
 import type { TargetPolicy } from './policy.js';
 import { validateHeaderMatches, validateRegexList } from './checks.js';
 import { validateBody, validateHeaders } from './request.js';
+import { validateIpFamily, validateResolve } from './family.js';
 import {
   HTTP_METHODS,
   type HttpMethod,
@@ -40,6 +41,8 @@ export const INPUT_FIELDS = Object.freeze({
   ...TLS_FIELDS,
   followRedirects: { proto: 'follow_redirects', flag: '-L/--location' },
   maxRedirects: { proto: 'max_redirects', flag: '--max-redirects' },
+  ipFamily: { proto: 'ip_family', flag: '-4/-6' },
+  resolve: { proto: 'resolve', flag: '--resolve' },
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
@@ -301,6 +304,8 @@ export function validateProbeInput(
   const tls = validateTargetTls(input);
   const followRedirects = input.followRedirects === true;
   const maxRedirects = validateMaxRedirects(input.maxRedirects, followRedirects);
+  const ipFamily = validateIpFamily(input.ipFamily, url, F.ipFamily.proto);
+  const resolve = validateResolve(input.resolve, F.resolve.proto);
   return Object.freeze({
     url,
     method,
@@ -318,6 +323,8 @@ export function validateProbeInput(
     expectHeader,
     followRedirects,
     maxRedirects,
+    ...(ipFamily ? { ipFamily } : {}),
+    ...(resolve.length > 0 ? { resolve } : {}),
     ...(targetPolicy ? { targetPolicy } : {}),
     ...(tls ? { tls } : {}),
   });

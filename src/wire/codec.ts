@@ -142,6 +142,8 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     expect_header: (input.expectHeader ?? []).map((h) => new pb.HeaderMatch({ name: h.name, regex: h.regex })),
     follow_redirects: input.followRedirects ?? false,
     max_redirects: input.maxRedirects ?? 0,
+    ip_family: input.ipFamily ?? 0,
+    resolve: [...(input.resolve ?? [])],
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
   tlsRequestToProto(input, req);
@@ -205,6 +207,8 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     followRedirects: req.follow_redirects ? true : undefined,
     // 0 is the proto default: unset (validation picks 10 when following).
     maxRedirects: req.max_redirects === 0 ? undefined : req.max_redirects,
+    ipFamily: req.ip_family === 0 ? undefined : req.ip_family,
+    resolve: req.resolve.length === 0 ? undefined : [...req.resolve],
   });
 }
 
@@ -311,6 +315,7 @@ export function attemptToProto(a: AttemptResult): pb.Attempt {
     http_version: a.httpVersion ?? '',
     remote_address: a.remoteAddress ?? '',
     connection_reused: a.reused,
+    ip_family: a.ipFamily ?? 0,
   });
   if (a.error !== undefined) {
     out.error = new pb.ProbeError({
@@ -346,6 +351,7 @@ export function attemptFromProto(a: pb.Attempt): AttemptResult {
             temporary: e.temporary,
             code: e.code === '' ? undefined : e.code,
           }),
+    ipFamily: a.ip_family === 4 || a.ip_family === 6 ? a.ip_family : undefined,
     reused: a.connection_reused,
     scheduleDelayMs: optMs(a.has_schedule_delay, a.schedule_delay),
     tls: a.has_tls ? tlsInfoFromProto(a.tls) : undefined,

@@ -39,6 +39,8 @@ export interface WireRequest {
   readonly expect_header?: readonly { readonly name: string; readonly regex: string }[];
   readonly follow_redirects?: boolean;
   readonly max_redirects?: number;
+  readonly ip_family?: number;
+  readonly resolve?: readonly string[];
 }
 
 /** An exact message, or a regex (documented as /…/). */
@@ -649,6 +651,41 @@ export const GRPC_ROWS: readonly GrpcRow[] = [
     code: 'INVALID_ARGUMENT',
     message: 'max_redirects is only used with follow_redirects (set it too)',
   },
+  // ---- address family and pinning
+  {
+    id: 'ip-family-5',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, ip_family: 5 },
+    code: 'INVALID_ARGUMENT',
+    message: 'ip_family must be 4, 6, or 0 for either (got 5)',
+  },
+  {
+    id: 'resolve-no-address',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, resolve: ['example.com:443'] },
+    code: 'INVALID_ARGUMENT',
+    message: 'resolve[0] must be "host:port:address[,address...]", IPv6 in brackets (got "example.com:443")',
+  },
+  {
+    id: 'resolve-bare-ipv6',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, resolve: ['example.com:443:2001:db8::1'] },
+    code: 'INVALID_ARGUMENT',
+    message:
+      'resolve[0] address "2001:db8::1" is not an IPv4 address or a bracketed IPv6 one (got "example.com:443:2001:db8::1")',
+  },
+  {
+    id: 'resolve-pinned-denied',
+    server: 'policy',
+    rpc: 'Probe',
+    request: { endpoint: 'http://example.com/', repetitions: 1, resolve: ['example.com:80:10.0.0.1'] },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('10.0.0.1', 'deny-private-targets: 10.0.0.0/8'),
+    note: 'a pinned address is judged like a resolved one',
+  },
   // ---- several bad fields: the first in proto order is named
   {
     id: 'first-bad-field',
@@ -885,6 +922,19 @@ export const CLI_ROWS: readonly CliRow[] = [
     id: 'cli-expect-600',
     argv: ['probe', `${CLOSED}/`, '--expect', '600'],
     stderr: "error: option '--expect <statuses>' argument '600' is invalid. status codes must be 100..599, got 600",
+    exit: 2,
+  },
+  {
+    id: 'cli-resolve-bad',
+    argv: ['probe', `${CLOSED}/`, '--resolve', 'example.com:80'],
+    stderr:
+      'prober probe: invalid argument: resolve[0] must be "host:port:address[,address...]", IPv6 in brackets (got "example.com:80") (--resolve)',
+    exit: 2,
+  },
+  {
+    id: 'cli-ipv6-literal-v4',
+    argv: ['probe', `${CLOSED}/`, '-6'],
+    stderr: "prober probe: invalid argument: ip_family is 6 but the endpoint's host is an IPv4 address (-4/-6)",
     exit: 2,
   },
   {

@@ -90,6 +90,8 @@ export function encodeRequest(r: WireRequest): Buffer {
     expect_header: (r.expect_header ?? []).map((h) => new pb.HeaderMatch(h)),
     ...(r.follow_redirects !== undefined ? { follow_redirects: r.follow_redirects } : {}),
     ...(r.max_redirects !== undefined ? { max_redirects: r.max_redirects } : {}),
+    ip_family: r.ip_family ?? 0,
+    resolve: [...(r.resolve ?? [])],
   });
   if (r.body_size !== undefined) req.body = Buffer.alloc(r.body_size, 0x61);
   const timeout = duration(r.timeout);

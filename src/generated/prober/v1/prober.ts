@@ -333,9 +333,11 @@ export namespace prober.v1 {
             tls_min_version?: string;
             follow_redirects?: boolean;
             max_redirects?: number;
+            ip_family?: number;
+            resolve?: string[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24, 81], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("endpoint" in data && data.endpoint != undefined) {
                     this.endpoint = data.endpoint;
@@ -399,6 +401,12 @@ export namespace prober.v1 {
                 }
                 if ("max_redirects" in data && data.max_redirects != undefined) {
                     this.max_redirects = data.max_redirects;
+                }
+                if ("ip_family" in data && data.ip_family != undefined) {
+                    this.ip_family = data.ip_family;
+                }
+                if ("resolve" in data && data.resolve != undefined) {
+                    this.resolve = data.resolve;
                 }
             }
         }
@@ -534,6 +542,18 @@ export namespace prober.v1 {
         set max_redirects(value: number) {
             pb_1.Message.setField(this, 61, value);
         }
+        get ip_family() {
+            return pb_1.Message.getFieldWithDefault(this, 80, 0) as number;
+        }
+        set ip_family(value: number) {
+            pb_1.Message.setField(this, 80, value);
+        }
+        get resolve() {
+            return pb_1.Message.getFieldWithDefault(this, 81, []) as string[];
+        }
+        set resolve(value: string[]) {
+            pb_1.Message.setField(this, 81, value);
+        }
         static fromObject(data: {
             endpoint?: string;
             repetitions?: number;
@@ -556,6 +576,8 @@ export namespace prober.v1 {
             tls_min_version?: string;
             follow_redirects?: boolean;
             max_redirects?: number;
+            ip_family?: number;
+            resolve?: string[];
         }): ProbeRequest {
             const message = new ProbeRequest({});
             if (data.endpoint != null) {
@@ -621,6 +643,12 @@ export namespace prober.v1 {
             if (data.max_redirects != null) {
                 message.max_redirects = data.max_redirects;
             }
+            if (data.ip_family != null) {
+                message.ip_family = data.ip_family;
+            }
+            if (data.resolve != null) {
+                message.resolve = data.resolve;
+            }
             return message;
         }
         toObject() {
@@ -646,6 +674,8 @@ export namespace prober.v1 {
                 tls_min_version?: string;
                 follow_redirects?: boolean;
                 max_redirects?: number;
+                ip_family?: number;
+                resolve?: string[];
             } = {};
             if (this.endpoint != null) {
                 data.endpoint = this.endpoint;
@@ -710,6 +740,12 @@ export namespace prober.v1 {
             if (this.max_redirects != null) {
                 data.max_redirects = this.max_redirects;
             }
+            if (this.ip_family != null) {
+                data.ip_family = this.ip_family;
+            }
+            if (this.resolve != null) {
+                data.resolve = this.resolve;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -758,6 +794,10 @@ export namespace prober.v1 {
                 writer.writeBool(60, this.follow_redirects);
             if (this.max_redirects != 0)
                 writer.writeUint32(61, this.max_redirects);
+            if (this.ip_family != 0)
+                writer.writeUint32(80, this.ip_family);
+            if (this.resolve.length)
+                writer.writeRepeatedString(81, this.resolve);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -829,6 +869,12 @@ export namespace prober.v1 {
                         break;
                     case 61:
                         message.max_redirects = reader.readUint32();
+                        break;
+                    case 80:
+                        message.ip_family = reader.readUint32();
+                        break;
+                    case 81:
+                        pb_1.Message.addToRepeatedField(message, 81, reader.readString());
                         break;
                     default: reader.skipField();
                 }
@@ -1356,6 +1402,7 @@ export namespace prober.v1 {
             schedule_delay?: dependency_1.google.protobuf.Duration;
             tls?: TlsInfo;
             hops?: Hop[];
+            ip_family?: number;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [70], this.#one_of_decls);
@@ -1398,6 +1445,9 @@ export namespace prober.v1 {
                 }
                 if ("hops" in data && data.hops != undefined) {
                     this.hops = data.hops;
+                }
+                if ("ip_family" in data && data.ip_family != undefined) {
+                    this.ip_family = data.ip_family;
                 }
             }
         }
@@ -1497,6 +1547,12 @@ export namespace prober.v1 {
         set hops(value: Hop[]) {
             pb_1.Message.setRepeatedWrapperField(this, 70, value);
         }
+        get ip_family() {
+            return pb_1.Message.getFieldWithDefault(this, 90, 0) as number;
+        }
+        set ip_family(value: number) {
+            pb_1.Message.setField(this, 90, value);
+        }
         static fromObject(data: {
             seq?: number;
             start_time?: ReturnType<typeof dependency_2.google.protobuf.Timestamp.prototype.toObject>;
@@ -1511,6 +1567,7 @@ export namespace prober.v1 {
             schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
             tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
             hops?: ReturnType<typeof Hop.prototype.toObject>[];
+            ip_family?: number;
         }): Attempt {
             const message = new Attempt({});
             if (data.seq != null) {
@@ -1552,6 +1609,9 @@ export namespace prober.v1 {
             if (data.hops != null) {
                 message.hops = data.hops.map(item => Hop.fromObject(item));
             }
+            if (data.ip_family != null) {
+                message.ip_family = data.ip_family;
+            }
             return message;
         }
         toObject() {
@@ -1569,6 +1629,7 @@ export namespace prober.v1 {
                 schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
                 tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
                 hops?: ReturnType<typeof Hop.prototype.toObject>[];
+                ip_family?: number;
             } = {};
             if (this.seq != null) {
                 data.seq = this.seq;
@@ -1609,6 +1670,9 @@ export namespace prober.v1 {
             if (this.hops != null) {
                 data.hops = this.hops.map((item: Hop) => item.toObject());
             }
+            if (this.ip_family != null) {
+                data.ip_family = this.ip_family;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1641,6 +1705,8 @@ export namespace prober.v1 {
                 writer.writeMessage(50, this.tls, () => this.tls.serialize(writer));
             if (this.hops.length)
                 writer.writeRepeatedMessage(70, this.hops, (item: Hop) => item.serialize(writer));
+            if (this.ip_family != 0)
+                writer.writeUint32(90, this.ip_family);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1688,6 +1754,9 @@ export namespace prober.v1 {
                         break;
                     case 70:
                         reader.readMessage(message.hops, () => pb_1.Message.addToRepeatedWrapperField(message, 70, Hop.deserialize(reader), Hop));
+                        break;
+                    case 90:
+                        message.ip_family = reader.readUint32();
                         break;
                     default: reader.skipField();
                 }
