@@ -323,6 +323,7 @@ export namespace prober.v1 {
             expect_body?: string[];
             fail_if_body?: string[];
             expect_header?: HeaderMatch[];
+            module?: string;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24], this.#one_of_decls);
@@ -365,6 +366,9 @@ export namespace prober.v1 {
                 }
                 if ("expect_header" in data && data.expect_header != undefined) {
                     this.expect_header = data.expect_header;
+                }
+                if ("module" in data && data.module != undefined) {
+                    this.module = data.module;
                 }
             }
         }
@@ -452,6 +456,12 @@ export namespace prober.v1 {
         set expect_header(value: HeaderMatch[]) {
             pb_1.Message.setRepeatedWrapperField(this, 24, value);
         }
+        get module() {
+            return pb_1.Message.getFieldWithDefault(this, 100, "") as string;
+        }
+        set module(value: string) {
+            pb_1.Message.setField(this, 100, value);
+        }
         static fromObject(data: {
             endpoint?: string;
             repetitions?: number;
@@ -466,6 +476,7 @@ export namespace prober.v1 {
             expect_body?: string[];
             fail_if_body?: string[];
             expect_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
+            module?: string;
         }): ProbeRequest {
             const message = new ProbeRequest({});
             if (data.endpoint != null) {
@@ -507,6 +518,9 @@ export namespace prober.v1 {
             if (data.expect_header != null) {
                 message.expect_header = data.expect_header.map(item => HeaderMatch.fromObject(item));
             }
+            if (data.module != null) {
+                message.module = data.module;
+            }
             return message;
         }
         toObject() {
@@ -524,6 +538,7 @@ export namespace prober.v1 {
                 expect_body?: string[];
                 fail_if_body?: string[];
                 expect_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
+                module?: string;
             } = {};
             if (this.endpoint != null) {
                 data.endpoint = this.endpoint;
@@ -564,6 +579,9 @@ export namespace prober.v1 {
             if (this.expect_header != null) {
                 data.expect_header = this.expect_header.map((item: HeaderMatch) => item.toObject());
             }
+            if (this.module != null) {
+                data.module = this.module;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -596,6 +614,8 @@ export namespace prober.v1 {
                 writer.writeRepeatedString(23, this.fail_if_body);
             if (this.expect_header.length)
                 writer.writeRepeatedMessage(24, this.expect_header, (item: HeaderMatch) => item.serialize(writer));
+            if (this.module.length)
+                writer.writeString(100, this.module);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -643,6 +663,9 @@ export namespace prober.v1 {
                         break;
                     case 24:
                         reader.readMessage(message.expect_header, () => pb_1.Message.addToRepeatedWrapperField(message, 24, HeaderMatch.deserialize(reader), HeaderMatch));
+                        break;
+                    case 100:
+                        message.module = reader.readString();
                         break;
                     default: reader.skipField();
                 }
