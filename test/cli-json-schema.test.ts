@@ -270,3 +270,23 @@ test("every reason enum in the schema is the engine's ERROR_REASONS, and docs/js
   const doc = readFileSync(new URL('../docs/json.md', import.meta.url), 'utf8');
   for (const r of ERROR_REASONS) assert.match(doc, new RegExp(`\`${r}\``), `docs/json.md names ${r}`);
 });
+
+test('stream -L --json: hops validate and the final response is on top', { timeout: 60_000 }, async () => {
+  const out = await lines(['stream', `${target.url}/redirect/2`, '-n', '1', '-L', '--json'], EXIT.OK);
+  const a = out.find((l) => l['type'] === 'attempt')!;
+  assert.equal(a['status'], 200);
+  const hops = a['hops'] as { status: number; location: string }[];
+  assert.deepEqual(
+    hops.map((h) => [h.status, h.location]),
+    [
+      [302, `${target.url}/redirect/1`],
+      [302, `${target.url}/redirect/0`],
+    ],
+  );
+  const tooMany = await lines(
+    ['stream', `${target.url}/redirect/5`, '-n', '1', '-L', '--max-redirects', '1', '--json'],
+    EXIT.PROBE_FAILED,
+  );
+  const t = tooMany.find((l) => l['type'] === 'attempt')!;
+  assert.equal((t['error'] as { reason: string }).reason, 'TOO_MANY_REDIRECTS');
+});

@@ -13,7 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { Registry } from 'prom-client';
 import { freePort, startTarget, type Target } from './helpers/target.js';
 import { startMetricsServer, parseMetricsAddr, type RunningMetricsServer } from '../src/server/http.js';
-import { probeTimeoutMs, tlsVersionLabel, fnv32a } from '../src/server/blackbox.js';
+import { probeTimeoutMs, tlsVersionLabel, ipAddrHash } from '../src/server/blackbox.js';
 import { createMetrics } from '../src/server/metrics.js';
 import { isConfigError } from '../src/common/errors.js';
 import { DEFAULT_LIMITS } from '../src/probe/index.js';
@@ -85,7 +85,7 @@ test('/probe of a healthy target: blackbox metric names with plausible values', 
   assert.equal(m.get('probe_http_version'), 1.1);
   assert.equal(m.get('probe_http_ssl'), 0);
   assert.equal(m.get('probe_ip_protocol'), 4);
-  assert.equal(m.get('probe_ip_addr_hash'), fnv32a('127.0.0.1'));
+  assert.equal(m.get('probe_ip_addr_hash'), 3668918509, "blackbox 0.23's value for 127.0.0.1");
   assert.equal(m.get('probe_http_content_length'), 3, '"ok\\n"');
   assert.equal(m.get('probe_http_redirects'), 0);
   assert.equal(m.get('probe_dns_lookup_time_seconds'), 0, 'IP literal: no DNS');
@@ -145,6 +145,50 @@ test('/probe: module http_head sends HEAD; unknown module and bad targets are 40
   assert.match(badHeader.body, /X-Prometheus-Scrape-Timeout-Seconds must be a positive number/);
 });
 
+test("/probe debug=true: the probe log, the metrics and the module as text, in blackbox's layout", async () => {
+  const ok = await get(probe(`${target.url}/ok`, '&debug=true'), { 'X-Prometheus-Scrape-Timeout-Seconds': '5' });
+  assert.equal(ok.status, 200, ok.body);
+  assert.match(ok.type ?? '', /^text\/plain/);
+  const logs = ok.body.indexOf('Logs for the probe:\n');
+  const metricsAt = ok.body.indexOf('\n\n\nMetrics that would have been returned:\n');
+  const moduleAt = ok.body.indexOf('\n\n\nModule configuration:\n');
+  assert.ok(logs === 0 && metricsAt > logs && moduleAt > metricsAt, ok.body);
+  const log = ok.body.slice(0, metricsAt);
+  assert.match(
+    log,
+    /^ts=\S+ module=http_2xx target=http:\/\/127\.0\.0\.1:\d+\/ok level=info msg="Beginning probe" probe=http timeout_seconds=4\.5$/m,
+  );
+  assert.match(log, /msg="Resolved target address" target=127\.0\.0\.1 ip=127\.0\.0\.1$/m);
+  assert.match(log, /msg="Received HTTP response" status_code=200 http_version=1\.1 body_bytes=3$/m);
+  assert.match(log, /msg="Probe succeeded" duration_seconds=/);
+  const m = parse(ok.body.slice(metricsAt, moduleAt));
+  assert.equal(m.get('probe_success'), 1);
+  assert.equal(m.get('probe_http_status_code'), 200);
+  assert.equal(
+    ok.body.slice(moduleAt + '\n\n\nModule configuration:\n'.length),
+    [
+      'prober: http',
+      'timeout: 4.5s',
+      'http:',
+      '  valid_status_codes:',
+      '    - 200-299',
+      '  method: GET',
+      '  no_follow_redirects: true',
+      '  ip_protocol_fallback: true',
+      '  enable_http2: false',
+      '',
+    ].join('\n'),
+  );
+
+  const bad = await get(probe(`${target.url}/status/404`, '&module=http_head&debug=true'));
+  assert.equal(bad.status, 200, 'a failed probe still answers 200 with its log');
+  assert.match(bad.body, /level=error msg="[^"]*404[^"]*" reason=\S+/);
+  assert.match(bad.body, /msg="Probe failed"/);
+  assert.match(bad.body, /\nprobe_success 0\n/);
+  assert.match(bad.body, / {2}method: HEAD\n/);
+  assert.equal((await get(probe(`${target.url}/ok`, '&debug=false'))).body.startsWith('# HELP'), true);
+});
+
 test('/probe: target without a scheme is probed over http, as blackbox does', async () => {
   const m = parse((await get(probe(`127.0.0.1:${target.port}/ok`))).body);
   assert.equal(m.get('probe_success'), 1);
@@ -171,6 +215,14 @@ test('timeout arithmetic: header minus offset, at least half, capped by the limi
   assert.throws(() => probeTimeoutMs('-1', limits), /positive number/);
   assert.equal(tlsVersionLabel('TLSv1.3'), 'TLS 1.3');
   assert.equal(tlsVersionLabel('TLSv1'), 'TLS 1.0');
+});
+
+test("probe_ip_addr_hash is blackbox's ipHash: FNV-1a 32 over 4 (IPv4) or 16 (IPv6) address bytes", () => {
+  // Values from Debian's prometheus-blackbox-exporter 0.23 (test/obs-blackbox-compat.test.ts re-checks them live).
+  assert.equal(ipAddrHash('127.0.0.1'), 3668918509);
+  assert.equal(ipAddrHash('::1'), 1751717746);
+  assert.equal(ipAddrHash('0:0:0:0:0:0:0:1'), 1751717746);
+  assert.equal(ipAddrHash('fe80::1%eth0'), ipAddrHash('fe80::1'));
 });
 
 test('other paths: 404, 405, liveness', async () => {

@@ -171,9 +171,9 @@ test('every metric has help text and a unit or _total suffix; process metrics in
   for (const x of metrics.filter((x) => x.name.startsWith('prober_') || x.name.startsWith('grpc_'))) {
     assert.ok(x.help.length > 10, `${x.name} has help`);
     if (String(x.type) === 'counter') assert.match(x.name, /_total$/, `${x.name} is a counter ending in _total`);
-    // Gauges that count things (streams) are unitless, as Prometheus names them.
+    // Gauges that count things (streams) are unitless, as Prometheus names them; _info gauges carry labels, value 1.
     else if (!['prober_streams_open', 'prober_streams_blocked'].includes(x.name)) {
-      assert.match(x.name, /_seconds$/, `${x.name} has a unit suffix`);
+      assert.match(x.name, /_seconds$|_info$/, `${x.name} has a unit suffix`);
     }
   }
 });

@@ -55,6 +55,7 @@ export function formatAttempt(a: AttemptResult, st: Style = PLAIN): string {
   const phases = formatPhases(a.phases);
   const extra: string[] = [];
   if (a.reused) extra.push('reused');
+  if (a.tls !== undefined) extra.push(a.tls.sessionResumed ? `${a.tls.version} resumed` : a.tls.version);
   if (a.scheduleDelayMs !== undefined) extra.push(`started ${formatMsFixed(a.scheduleDelayMs)} late`);
   if (a.error !== undefined && a.status === undefined) extra.push(a.error.message);
   const tail = extra.length > 0 ? st.dim(`  (${extra.join('; ')})`) : '';
@@ -277,5 +278,23 @@ export function attemptJson(a: AttemptResult): Record<string, unknown> {
     remoteAddress: nil(a.remoteAddress),
     reused: a.reused,
     scheduleDelayMs: nil(a.scheduleDelayMs),
+    tls:
+      a.tls === undefined
+        ? null
+        : {
+            version: a.tls.version,
+            cipher: a.tls.cipher,
+            alpnProtocol: nil(a.tls.alpnProtocol),
+            sessionResumed: a.tls.sessionResumed,
+            earliestCertExpiry: nil(a.tls.earliestCertExpiry),
+          },
+    hops: (a.hops ?? []).map((h) => ({
+      url: h.url,
+      status: h.status,
+      location: h.location,
+      latencyMs: h.latencyMs,
+      phases: phasesJson(h.phases),
+      remoteAddress: nil(h.remoteAddress),
+    })),
   };
 }

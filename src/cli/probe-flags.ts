@@ -6,6 +6,7 @@ import { InvalidArgumentError } from '../probe/errors.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, StatusRange } from '../probe/types.js';
 import { DEFAULT_LIMITS, validateProbeInput } from '../probe/validate.js';
 import { addRequestOptions, type RequestOptions, requestInput } from './request-flags.js';
+import { addTargetTlsOptions, type TargetTlsOptions, targetTlsInput } from './target-tls-flags.js';
 import { durationFlag, parseCount, parseDeadline, parseMethod, parsePositive, parseStatusRanges } from './options.js';
 
 /**
@@ -17,7 +18,7 @@ export const DEFAULT_DEADLINE_MS = 30_000;
 export const DEFAULT_REPETITIONS = 10;
 
 /** The options addProbeOptions() adds, as parsed. */
-export interface ProbeOptions extends RequestOptions {
+export interface ProbeOptions extends RequestOptions, TargetTlsOptions {
   readonly repetitions: number;
   /** Call deadline in ms; 0 = none; unset = DEFAULT_DEADLINE_MS for finite runs, none for continuous. */
   readonly deadline?: number | undefined;
@@ -50,7 +51,7 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
   cmd: Command<A, O>,
   defaults: ProbeOptionDefaults = {},
 ) {
-  const withProbe = cmd
+  const withProbe = addTargetTlsOptions(cmd)
     .option(
       '-n, --repetitions <count>',
       'attempts to make; 0 = until stopped (streaming commands only)',
@@ -101,6 +102,7 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
     reuseConnections: opts.reuse === true,
     expectedStatus: opts.expect,
     ...requestInput(opts),
+    ...targetTlsInput(opts),
   };
 }
 

@@ -30,6 +30,11 @@ function collectHeaderMatch(value: string, previous: HeaderMatch[] | undefined):
   return [...(previous ?? []), { name, regex }];
 }
 
+/** A number as written ("x" stays NaN): validation owns the range and names the field. */
+function toNumber(value: string): number {
+  return value.trim() === '' ? Number.NaN : Number(value);
+}
+
 /** The file's bytes, as curl's --data-binary sends them. */
 function readDataFile(path: string): Uint8Array {
   try {
@@ -72,6 +77,12 @@ export function addRequestOptions<A extends unknown[], O extends OptionValues>(c
       '--expect-header <header>',
       "fail (HEADER_MISMATCH) unless 'Name: REGEX' matches a value of that header (repeatable)",
       collectHeaderMatch,
+    )
+    .option('-L, --location', 'follow redirects (301/302/303/307/308); every hop is timed and reported')
+    .option(
+      '--max-redirects <n>',
+      'with -L: most redirects followed, 1..20 (default 10); one more is TOO_MANY_REDIRECTS',
+      toNumber,
     );
 }
 
@@ -85,6 +96,8 @@ export interface RequestOptions {
   readonly expectBody?: string[] | undefined;
   readonly failIfBody?: string[] | undefined;
   readonly expectHeader?: HeaderMatch[] | undefined;
+  readonly location?: true | undefined;
+  readonly maxRedirects?: number | undefined;
 }
 
 /** Parsed flags -> the request fields; a body without -X is a POST, as in curl. */
@@ -103,5 +116,7 @@ export function requestInput(opts: RequestOptions): Partial<ProbeInput> {
     ...(opts.expectBody ? { expectBody: opts.expectBody } : {}),
     ...(opts.failIfBody ? { failIfBody: opts.failIfBody } : {}),
     ...(opts.expectHeader ? { expectHeader: opts.expectHeader } : {}),
+    ...(opts.location ? { followRedirects: true } : {}),
+    ...(opts.maxRedirects !== undefined ? { maxRedirects: opts.maxRedirects } : {}),
   };
 }

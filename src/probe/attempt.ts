@@ -4,6 +4,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import { urlToHttpOptions } from 'node:url';
 import { formatHostPort } from '../common/address.js';
 import { timerDelay } from '../common/timers.js';
@@ -21,9 +22,11 @@ import {
 } from './errors.js';
 import { checkBody, checkHeaders, needsBody } from './checks.js';
 import { literalDenial, lookupFor } from './policy.js';
+import { hopOf, redirectStep } from './redirect.js';
 import { requestHeaders } from './request.js';
+import { tlsInfo, tlsRequestOptions } from './tls.js';
 import { statusExpected } from './validate.js';
-import type { AttemptError, AttemptResult, ProbeSpec } from './types.js';
+import type { AttemptError, AttemptResult, Hop, ProbeSpec, TlsInfo } from './types.js';
 
 export { USER_AGENT } from './request.js';
 
@@ -61,7 +64,7 @@ function baseOptions(spec: ProbeSpec): https.RequestOptions {
   if (options === undefined) {
     const { auth, ...target } = urlToHttpOptions(spec.url);
     const headers = requestHeaders(spec, auth);
-    options = { ...target, method: spec.method, agent: false, headers };
+    options = { ...target, method: spec.method, agent: false, headers, ...tlsRequestOptions(spec.tls) };
     // spec.lookup, behind the target policy if there is one (built once per spec).
     const lookup = lookupFor(spec);
     if (lookup) options.lookup = lookup;
@@ -83,16 +86,28 @@ const RESPONDED: FailureContext = Object.freeze({ connected: true, secured: true
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** What one attempt has seen so far; finish() turns it into the result, once. */
+/**
+ * What one attempt has seen so far; finish() turns it into the result, once.
+ * Following a redirect (nextHop) records the hop and starts the per-request
+ * state (spec, clock, socket, status ...) afresh for the next one.
+ */
 class Attempt {
   readonly startedAt = Date.now();
-  readonly clock = new PhaseClock();
-  readonly isTls: boolean;
+  clock = new PhaseClock();
+  /** Start of the first request: latency covers every hop. */
+  readonly t0 = this.clock.t0;
+  isTls: boolean;
+  /** The redirects followed, and every URL requested (loop detection); set when following. */
+  hops: Hop[] | undefined;
+  visited: Set<string> | undefined;
+  /** The spec of the hop this response redirects to, sent once its body ends. */
+  next: ProbeSpec | undefined;
   req: http.ClientRequest | undefined;
   socket: Socket | undefined;
   status: number | undefined;
   httpVersion: string | undefined;
   remoteAddress: string | undefined;
+  tls: TlsInfo | undefined;
   bodyBytes = 0;
   /** The body as read, kept only when a body check needs it (bounded by the body cap). */
   chunks: Buffer[] | undefined;
@@ -105,15 +120,55 @@ class Attempt {
     this.clock.mark('connect');
     this.captureAddress();
   };
-  readonly onSecure = (): void => this.clock.mark('secure');
+  readonly onSecure = (): void => {
+    this.clock.mark('secure');
+    this.captureTls();
+  };
   readonly onAbort = (): void => this.finish(abortError(true));
 
   constructor(
-    readonly spec: ProbeSpec,
+    /** The current request's spec: the caller's, then each redirect hop's. */
+    public spec: ProbeSpec,
     readonly opts: AttemptOptions,
     private readonly resolve: (result: AttemptResult) => void,
   ) {
     this.isTls = spec.url.protocol === 'https:';
+    if (spec.followRedirects) this.visited = new Set([spec.url.href]);
+  }
+
+  /** The caller's agent serves hops of its own scheme only (an http.Agent cannot speak TLS). */
+  agent(): http.Agent | undefined {
+    const { agent } = this.opts;
+    return agent !== undefined && agent instanceof https.Agent === this.isTls ? agent : undefined;
+  }
+
+  detachSocket(): void {
+    const s = this.socket;
+    if (s) {
+      s.off('lookup', this.onLookup);
+      s.off('connect', this.onConnect);
+      s.off('secureConnect', this.onSecure);
+    }
+  }
+
+  /** The redirect response ended: record it as a hop and start afresh for `next`. */
+  nextHop(next: ProbeSpec): void {
+    this.clock.mark('end');
+    this.detachSocket();
+    const hop = hopOf(this.spec, this.status ?? 0, next.url, this.clock, this.remoteAddress);
+    if (this.hops === undefined) this.hops = [hop];
+    else this.hops.push(hop);
+    this.visited?.add(next.url.href);
+    this.spec = next;
+    this.isTls = next.url.protocol === 'https:';
+    this.clock = new PhaseClock();
+    this.req = undefined;
+    this.socket = undefined;
+    this.status = undefined;
+    this.httpVersion = undefined;
+    this.remoteAddress = undefined;
+    this.bodyBytes = 0;
+    this.next = undefined;
   }
 
   /** How far the attempt got, for classifyError. */
@@ -138,6 +193,10 @@ class Attempt {
     }
   }
 
+  captureTls(): void {
+    if (this.isTls && this.tls === undefined && this.socket) this.tls = tlsInfo(this.socket as TLSSocket);
+  }
+
   onSocket(s: Socket, req: http.ClientRequest): void {
     if (this.done) return;
     this.socket = s;
@@ -145,6 +204,7 @@ class Attempt {
     if (req.reusedSocket || (!s.connecting && s.remoteAddress !== undefined)) {
       this.clock.markReused();
       this.captureAddress();
+      this.captureTls();
       return;
     }
     s.once('lookup', this.onLookup);
@@ -158,18 +218,13 @@ class Attempt {
     this.clock.mark('end');
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.opts.signal?.removeEventListener('abort', this.onAbort);
-    const s = this.socket;
-    if (s) {
-      s.off('lookup', this.onLookup);
-      s.off('connect', this.onConnect);
-      s.off('secureConnect', this.onSecure);
-    }
+    this.detachSocket();
     if (error && this.req && !this.req.destroyed) this.req.destroy();
 
     const result: Mutable<AttemptResult> = {
       seq: this.opts.seq,
       startedAt: this.startedAt,
-      latencyMs: this.clock.latencyMs(),
+      latencyMs: (this.clock.endAt ?? this.clock.t0) - this.t0,
       phases: this.clock.phases(),
       bodyBytes: this.bodyBytes,
       reused: this.clock.reused,
@@ -177,7 +232,9 @@ class Attempt {
     if (this.status !== undefined) result.status = this.status;
     if (this.httpVersion !== undefined) result.httpVersion = this.httpVersion;
     if (this.remoteAddress !== undefined) result.remoteAddress = this.remoteAddress;
+    if (this.tls !== undefined) result.tls = this.tls;
     if (error) result.error = error;
+    if (this.hops !== undefined) result.hops = this.hops;
     this.resolve(result);
   }
 }
@@ -191,43 +248,58 @@ export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<Attem
       a.finish(abortError(false));
       return;
     }
-    // An IP-literal host is never looked up: the policy is checked here, before any socket opens.
+    // An IP-literal host is never looked up: the policy is checked before any socket opens (and timer starts).
     const denied = spec.targetPolicy && literalDenial(spec.targetPolicy, spec.url);
     if (denied) {
       a.finish(classifyError(denied, a.stage()));
       return;
     }
     signal?.addEventListener('abort', a.onAbort, { once: true });
+    // One timer covers every hop.
     a.timer = setTimeout(onTimeout, timerDelay(opts.timeoutMs), a);
-
-    try {
-      a.req = (a.isTls ? https : http).request(requestOptions(spec, opts.agent));
-      wireRequest(a, a.req);
-      // ttfb still starts when the connection is ready, so it includes sending the body.
-      if (spec.body) a.req.end(spec.body);
-      else a.req.end();
-    } catch (err) {
-      // Synchronous throws are rare here (the spec is validated): report them.
-      a.finish(classifyError(err, a.stage()));
-    }
+    send(a);
   });
+}
+
+/** Send the request of a.spec (the first, or a redirect hop). */
+function send(a: Attempt): void {
+  const { spec } = a;
+  // A hop to an IP literal is checked like the first request; a hop to a name goes through lookupFor.
+  const denied = spec.targetPolicy && literalDenial(spec.targetPolicy, spec.url);
+  if (denied) {
+    a.finish(classifyError(denied, a.stage()));
+    return;
+  }
+  try {
+    const req = (a.isTls ? https : http).request(requestOptions(spec, a.agent()));
+    a.req = req;
+    wireRequest(a, req);
+    // ttfb still starts when the connection is ready, so it includes sending the body.
+    if (spec.body) req.end(spec.body);
+    else req.end();
+  } catch (err) {
+    // Synchronous throws are rare here (the spec is validated): report them.
+    a.finish(classifyError(err, a.stage()));
+  }
 }
 
 function onTimeout(a: Attempt): void {
   a.finish(classifyTimeout(a.timeoutStage(), a.spec.url, a.opts));
 }
 
-function closedUnexplained(a: Attempt): void {
-  a.finish(resetError('response'));
+function closedUnexplained(a: Attempt, req: http.ClientRequest): void {
+  if (a.req === req) a.finish(resetError('response'));
 }
 
-/** The listeners of one request (a redirect would wire each hop's request the same way). */
+/** The listeners of one request (each hop's; an earlier hop's request no longer speaks for the attempt). */
 function wireRequest(a: Attempt, req: http.ClientRequest): void {
   req.on('socket', (s: Socket) => a.onSocket(s, req));
-  req.on('error', (err) => a.finish(classifyError(err, a.stage())));
+  req.on('error', (err) => {
+    if (a.req === req) a.finish(classifyError(err, a.stage()));
+  });
   // Fallback: a close that no other event explained.
   req.on('close', () => {
-    if (!a.done) setImmediate(closedUnexplained, a);
+    if (!a.done && a.req === req) setImmediate(closedUnexplained, a, req);
   });
   req.on('response', (res: http.IncomingMessage) => wireResponse(a, res));
 }
@@ -238,6 +310,13 @@ function wireResponse(a: Attempt, res: http.IncomingMessage): void {
   a.httpVersion = res.httpVersion;
   a.captureAddress();
   const { spec } = a;
+  const location = res.headers.location;
+  const step = redirectStep(spec, a.status, location, a.hops?.length ?? 0, a.visited ?? EMPTY);
+  if (step !== undefined && 'error' in step) {
+    a.finish(step.error);
+    return;
+  }
+  a.next = step?.next;
 
   res.on('error', (err) => a.finish(classifyError(err, RESPONDED)));
   res.on('close', () => {
@@ -248,15 +327,26 @@ function wireResponse(a: Attempt, res: http.IncomingMessage): void {
     a.finish(declared);
     return;
   }
-  if (needsBody(spec)) a.chunks = [];
+  if (a.next === undefined && needsBody(spec)) a.chunks = [];
   res.on('data', (chunk: Buffer) => {
     a.bodyBytes += chunk.length;
     a.chunks?.push(chunk);
     const tooLarge = bodyLengthError(a.bodyBytes, spec.maxBodyBytes);
     if (tooLarge) a.finish(tooLarge);
   });
-  res.on('end', () => a.finish(responseError(a, res)));
+  res.on('end', () => {
+    const next = a.next;
+    if (next === undefined || a.done) {
+      a.finish(responseError(a, res));
+      return;
+    }
+    // The hop's body was read (for its transfer phase): on to the next request.
+    a.nextHop(next);
+    send(a);
+  });
 }
+
+const EMPTY: ReadonlySet<string> = new Set();
 
 /** Status first, then header checks, then body checks: the first that fails names the attempt. */
 function responseError(a: Attempt, res: http.IncomingMessage): AttemptError | undefined {

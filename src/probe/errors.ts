@@ -86,6 +86,31 @@ const TLS_CODES = new Set([
   'UNABLE_TO_GET_ISSUER_CERT',
   'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
   'HOSTNAME_MISMATCH',
+  // The rest of OpenSSL's verify errors as Node names them (CERT_* are matched by prefix).
+  'UNABLE_TO_GET_CRL',
+  'UNABLE_TO_DECRYPT_CERT_SIGNATURE',
+  'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY',
+  'CRL_SIGNATURE_FAILURE',
+  'CRL_NOT_YET_VALID',
+  'CRL_HAS_EXPIRED',
+  'ERROR_IN_CERT_NOT_BEFORE_FIELD',
+  'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD',
+  'ERROR_IN_CRL_NEXT_UPDATE_FIELD',
+  'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED',
+  'INVALID_PURPOSE',
+]);
+
+/** The chain does not lead to a trusted root: the fix is a CA to trust (tls_ca_pem) or tls_insecure. */
+const UNTRUSTED_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_UNTRUSTED',
 ]);
 
 /** Handshake or certificate failure (EPROTO counts only before the handshake finished). */
@@ -153,7 +178,10 @@ export function classifyError(err: unknown, ctx: FailureContext): AttemptError {
   if (!ctx.secured && isTlsDisconnect(err)) {
     return attemptError('TLS', `TLS handshake failed: ${msg}`, true, code);
   }
-  if (isTlsError(err, ctx.secured)) return attemptError('TLS', `TLS handshake failed: ${msg}`, false, code);
+  if (isTlsError(err, ctx.secured)) {
+    const what = code !== undefined && UNTRUSTED_CODES.has(code) ? 'certificate not trusted: ' : '';
+    return attemptError('TLS', `TLS handshake failed: ${what}${msg}`, false, code);
+  }
   if (isProtocolError(err)) return attemptError('PROTOCOL', `invalid HTTP response: ${msg}`, false, code);
   if (isResetError(err)) {
     return attemptError('RESET', `connection closed before the response completed: ${msg}`, true, code ?? 'ECONNRESET');
@@ -288,4 +316,19 @@ export function headerMismatchError(name: string, source: string, present: boole
     ? `header ${name} does not match ${showPattern(source)}`
     : `header ${name} is missing (expected ${showPattern(source)})`;
   return attemptError('HEADER_MISMATCH', message, false);
+}
+
+/** More redirects than max_redirects: the last 3xx is the attempt's response. */
+export function tooManyRedirectsError(max: number): AttemptError {
+  return attemptError('TOO_MANY_REDIRECTS', `stopped after ${max} redirects (max_redirects ${max})`, false);
+}
+
+/** A Location named a URL this attempt had already requested. `url` is redacted by the caller. */
+export function redirectLoopError(url: string, hops: number): AttemptError {
+  return attemptError('REDIRECT_LOOP', `redirect loop: ${url} was already requested (after ${hops} redirects)`, false);
+}
+
+/** A redirect whose Location is not an http(s) URL. */
+export function badLocationError(detail: string): AttemptError {
+  return attemptError('PROTOCOL', `cannot follow the redirect: ${detail}`, false);
 }

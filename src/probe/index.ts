@@ -24,6 +24,7 @@ export {
   statusExpected,
 } from './validate.js';
 export { runAttempt, USER_AGENT } from './attempt.js';
+export { earliestExpiry, MAX_PEM_BYTES, TLS_FIELDS, tlsInfo } from './tls.js';
 export {
   checkAddress,
   parseCidr,

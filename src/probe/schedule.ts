@@ -112,7 +112,13 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
     this.capacity = Number.isFinite(maxBuffered) ? Math.max(1, Math.floor(maxBuffered)) : spec.concurrency;
     if (spec.reuseConnections) {
       // One pool per run, sized to the slots; destroyed when the run ends.
-      const agentOptions = { keepAlive: true, maxSockets: spec.concurrency, timeout: KEEP_ALIVE_IDLE_MS };
+      // maxCachedSessions 0: a new connection in the pool makes a full handshake too, never a resumed one.
+      const agentOptions = {
+        keepAlive: true,
+        maxSockets: spec.concurrency,
+        timeout: KEEP_ALIVE_IDLE_MS,
+        maxCachedSessions: 0,
+      };
       this.agent = spec.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
     }
   }

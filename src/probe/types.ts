@@ -20,6 +20,8 @@ export const ERROR_REASONS = [
   'POLICY_DENIED',
   'BODY_MISMATCH',
   'HEADER_MISMATCH',
+  'TOO_MANY_REDIRECTS',
+  'REDIRECT_LOOP',
   'OTHER',
 ] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
@@ -61,6 +63,23 @@ export interface AttemptError {
   readonly code?: string;
 }
 
+/**
+ * One redirect response an attempt followed (redirect.ts): its own request,
+ * timed on its own clock. The final response is the attempt's top level.
+ */
+export interface Hop {
+  /** The URL requested, credentials redacted. */
+  readonly url: string;
+  /** The 3xx status. */
+  readonly status: number;
+  /** Location, resolved against `url`, credentials redacted: the next hop's URL. */
+  readonly location: string;
+  readonly phases: Phases;
+  /** Start of this hop's request to the end of its body. */
+  readonly latencyMs: number;
+  readonly remoteAddress?: string;
+}
+
 /** One finished attempt. Success is `error === undefined`. */
 export interface AttemptResult {
   /** 1-based, in start order. */
@@ -81,6 +100,12 @@ export interface AttemptResult {
   /** Ran on a kept-alive connection. */
   readonly reused: boolean;
   /**
+   * Redirects followed, in order (only when following). status, phases,
+   * httpVersion, remoteAddress and bodyBytes then describe the final request;
+   * latencyMs covers every hop.
+   */
+  readonly hops?: readonly Hop[];
+  /**
    * Interval mode: how late the attempt started against the time it was due,
    * set only when that exceeded the slip tolerance. The schedule then
    * re-bases from this start (no catch-up burst), so the slots that fell due
@@ -88,6 +113,22 @@ export interface AttemptResult {
    * them in the latency from the intended start.
    */
   readonly scheduleDelayMs?: number;
+  /** TLS facts of the connection (https only, once a handshake completed). */
+  readonly tls?: TlsInfo;
+}
+
+/** What one connection's TLS handshake negotiated. */
+export interface TlsInfo {
+  /** OpenSSL's name, e.g. "TLSv1.3". */
+  readonly version: string;
+  readonly cipher: string;
+  readonly alpnProtocol?: string;
+  /** An abbreviated handshake resumed an earlier session. */
+  readonly sessionResumed: boolean;
+  /** Earliest notAfter over the certificates the server sent (the trust store's self-signed root left out), Unix seconds. */
+  readonly earliestCertExpiry?: number;
+  /** Earliest notAfter over the whole verified chain, root included (blackbox's last-chain expiry). Not on the wire. */
+  readonly lastChainExpiry?: number;
 }
 
 /**
@@ -113,6 +154,30 @@ export interface ProbeInput {
   readonly expectBody?: readonly string[];
   readonly failIfBody?: readonly string[];
   readonly expectHeader?: readonly HeaderMatch[];
+  // TLS to the target (tls.ts): PEM text, never file paths.
+  readonly tlsInsecure?: boolean;
+  readonly tlsCaPem?: string;
+  readonly tlsCertPem?: string;
+  readonly tlsKeyPem?: string;
+  readonly tlsServerName?: string;
+  /** "1.2" or "1.3". */
+  readonly tlsMinVersion?: string;
+  /** Follow 301/302/303/307/308 (curl -L). Default false. */
+  readonly followRedirects?: boolean;
+  /** Most redirects followed, 1..MAX_REDIRECTS (default DEFAULT_MAX_REDIRECTS); only with followRedirects. */
+  readonly maxRedirects?: number;
+}
+
+export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
+
+/** Validated TLS options for the target; plain strings, so a spec stays structured-clone safe. */
+export interface TargetTls {
+  readonly insecure: boolean;
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+  readonly servername?: string;
+  readonly minVersion?: TlsMinVersion;
 }
 
 /** Server-side limits applied when validating a ProbeInput. */
@@ -155,8 +220,13 @@ export interface ProbeSpec {
   readonly expectBody: readonly string[];
   readonly failIfBody: readonly string[];
   readonly expectHeader: readonly HeaderMatch[];
+  /** Follow redirects, at most maxRedirects of them (0 when not following). */
+  readonly followRedirects: boolean;
+  readonly maxRedirects: number;
   /** Resolver hook (tests feed a resolver here); the target policy filters what it returns. */
   readonly lookup?: LookupFunction;
   /** Plain data, applied by the engine to every connection's resolved address (policy.ts). */
   readonly targetPolicy?: TargetPolicy;
+  /** TLS options for https targets; undefined = Node's defaults (system roots, verify, TLS 1.2+). */
+  readonly tls?: TargetTls;
 }

@@ -14,6 +14,7 @@ import {
   type ProbeSpec,
   type StatusRange,
 } from './types.js';
+import { TLS_FIELDS, validateTargetTls } from './tls.js';
 import { redactUrl } from '../common/redact.js';
 
 /** How callers name a ProbeInput field: in the proto (messages) and on the CLI (hints). */
@@ -36,6 +37,9 @@ export const INPUT_FIELDS = Object.freeze({
   expectBody: { proto: 'expect_body', flag: '--expect-body' },
   failIfBody: { proto: 'fail_if_body', flag: '--fail-if-body' },
   expectHeader: { proto: 'expect_header', flag: '--expect-header' },
+  ...TLS_FIELDS,
+  followRedirects: { proto: 'follow_redirects', flag: '-L/--location' },
+  maxRedirects: { proto: 'max_redirects', flag: '--max-redirects' },
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
@@ -73,6 +77,14 @@ export const DEFAULT_LIMITS: ProbeLimits = Object.freeze({
  * about one probe a second). Finite runs default to back to back (0).
  */
 export const DEFAULT_CONTINUOUS_INTERVAL_MS = 1_000;
+
+/**
+ * Redirects followed when max_redirects is unset: 10, as Go's net/http and so
+ * blackbox_exporter (curl's 50 is more than any real login flow needs).
+ * MAX_REDIRECTS is the server's cap (Chrome and Firefox stop at 20).
+ */
+export const DEFAULT_MAX_REDIRECTS = 10;
+export const MAX_REDIRECTS = 20;
 
 /** Used when `expected_status` is empty. */
 export const DEFAULT_EXPECTED_STATUS: readonly StatusRange[] = Object.freeze([Object.freeze({ min: 200, max: 399 })]);
@@ -245,6 +257,21 @@ function validateMethod(value: unknown): HttpMethod {
   );
 }
 
+function validateMaxRedirects(value: unknown, follow: boolean): number {
+  const field = F.maxRedirects.proto;
+  if (value === undefined) return follow ? DEFAULT_MAX_REDIRECTS : 0;
+  if (!isInt(value) || value < 1 || value > MAX_REDIRECTS) {
+    throw new InvalidArgumentError(
+      field,
+      `${field} must be ${wholeNote(value)}between 1 and ${MAX_REDIRECTS} (got ${show(value)})`,
+    );
+  }
+  if (!follow) {
+    throw new InvalidArgumentError(field, `${field} is only used with ${F.followRedirects.proto} (set it too)`);
+  }
+  return value;
+}
+
 /**
  * Check every field of `input` against `limits` and normalise defaults.
  * Throws InvalidArgumentError naming the first bad field (in proto order).
@@ -271,6 +298,9 @@ export function validateProbeInput(
   const expectBody = validateRegexList(input.expectBody, F.expectBody.proto);
   const failIfBody = validateRegexList(input.failIfBody, F.failIfBody.proto);
   const expectHeader = validateHeaderMatches(input.expectHeader, F.expectHeader.proto);
+  const tls = validateTargetTls(input);
+  const followRedirects = input.followRedirects === true;
+  const maxRedirects = validateMaxRedirects(input.maxRedirects, followRedirects);
   return Object.freeze({
     url,
     method,
@@ -286,7 +316,10 @@ export function validateProbeInput(
     expectBody,
     failIfBody,
     expectHeader,
+    followRedirects,
+    maxRedirects,
     ...(targetPolicy ? { targetPolicy } : {}),
+    ...(tls ? { tls } : {}),
   });
 }
 

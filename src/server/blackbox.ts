@@ -2,14 +2,21 @@
 // ONE fresh attempt through the engine and answers with blackbox_exporter's
 // HTTP prober metric names, so its dashboards and alert rules work unchanged.
 import https from 'node:https';
-import type { Duplex } from 'node:stream';
-import type { TLSSocket, PeerCertificate, DetailedPeerCertificate } from 'node:tls';
 import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import { Gauge, Registry } from 'prom-client';
-import { runAttempt, validateProbeInput, InvalidArgumentError, preflightTarget } from '../probe/index.js';
+import { stringify as toYaml } from 'yaml';
+import {
+  earliestExpiry,
+  runAttempt,
+  validateProbeInput,
+  InvalidArgumentError,
+  preflightTarget,
+} from '../probe/index.js';
 import type { AttemptResult, ProbeLimits, ProbeSpec } from '../probe/types.js';
 import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
 import { DEFAULT_TIMEOUT_OFFSET_MS, type ProbeEndpointSettings } from './config.js';
+import { redactUrl } from '../common/redact.js';
 import { DEFAULT_MODULE, findModule, moduleInput } from './modules.js';
 
 export { BLACKBOX_MODULES, DEFAULT_MODULE, type BlackboxModule } from './modules.js';
@@ -74,44 +81,25 @@ export interface ProbeParams {
 }
 
 export interface TlsFacts {
-  /** Unix seconds. */
+  /** Unix seconds: earliest notAfter over the certificates the server sent (blackbox's PeerCertificates). */
   readonly earliestExpiry?: number;
+  /** Unix seconds: earliest notAfter over the verified chain, root included (blackbox's last chain). */
+  readonly lastChainExpiry?: number;
   readonly version?: string;
 }
 
-/** Earliest notAfter over the peer's chain, in Unix seconds. */
-export function earliestExpiry(cert: PeerCertificate | DetailedPeerCertificate): number | undefined {
-  let earliest: number | undefined;
-  const seen = new Set<string>();
-  let c: PeerCertificate | DetailedPeerCertificate | undefined = cert;
-  while (c?.fingerprint256 && !seen.has(c.fingerprint256)) {
-    seen.add(c.fingerprint256);
-    const t = Date.parse(c.valid_to);
-    if (Number.isFinite(t)) earliest = earliest === undefined ? t / 1000 : Math.min(earliest, t / 1000);
-    c = 'issuerCertificate' in c ? c.issuerCertificate : undefined;
-  }
-  return earliest;
-}
+/** Earliest notAfter over the peer's chain, in Unix seconds (the engine's, re-exported). */
+export { earliestExpiry };
 
-/** Fresh-connection https Agent that remembers the peer's chain and TLS version. */
-class TlsFactsAgent extends https.Agent {
-  facts: TlsFacts = {};
-
-  override createConnection(
-    options: https.RequestOptions,
-    callback?: (err: Error | null, stream: Duplex) => void,
-  ): Duplex | null | undefined {
-    const socket = super.createConnection(options, callback) as TLSSocket | null | undefined;
-    socket?.once('secureConnect', () => {
-      const version = socket.getProtocol();
-      const expiry = earliestExpiry(socket.getPeerCertificate(true));
-      this.facts = {
-        ...(version ? { version: tlsVersionLabel(version) } : {}),
-        ...(expiry !== undefined ? { earliestExpiry: expiry } : {}),
-      };
-    });
-    return socket;
-  }
+/** /probe's view of the engine's TLS facts (blackbox's version label). */
+export function tlsFactsOf(attempt: AttemptResult): TlsFacts {
+  const t = attempt.tls;
+  if (t === undefined) return {};
+  return {
+    version: tlsVersionLabel(t.version),
+    ...(t.earliestCertExpiry !== undefined ? { earliestExpiry: t.earliestCertExpiry } : {}),
+    ...(t.lastChainExpiry !== undefined ? { lastChainExpiry: t.lastChainExpiry } : {}),
+  };
 }
 
 /** Node's "TLSv1.3" -> blackbox's "TLS 1.3". */
@@ -120,14 +108,23 @@ export function tlsVersionLabel(protocol: string): string {
   return m ? `TLS ${m[1]!.includes('.') ? m[1] : `${m[1]}.0`}` : protocol;
 }
 
-/** FNV-1a 32-bit, as blackbox's probe_ip_addr_hash. */
-export function fnv32a(s: string): number {
+/** FNV-1a 32-bit over bytes (a string hashes as its UTF-8 bytes). */
+export function fnv32a(data: string | Uint8Array | readonly number[]): number {
   let h = 0x811c9dc5;
-  for (const byte of Buffer.from(s)) {
+  for (const byte of typeof data === 'string' ? Buffer.from(data) : data) {
     h ^= byte;
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h;
+}
+
+/**
+ * blackbox's probe_ip_addr_hash: FNV-1a 32 over the address's bytes as Go's
+ * resolver hands them to ipHash, 4 for IPv4 and 16 for IPv6, so 127.0.0.1
+ * gives 3668918509 and ::1 gives 1751717746 (checked against blackbox 0.23).
+ */
+export function ipAddrHash(ip: string): number {
+  return fnv32a(ipaddr.parse(ip.replace(/%.*$/, '')).toByteArray());
 }
 
 /** "1.2.3.4:80" / "[::1]:443" -> the IP. */
@@ -145,6 +142,8 @@ export interface BlackboxResult {
   readonly tlsFacts: TlsFacts;
   readonly module: string;
   readonly endpoint: string;
+  /** The settings the attempt ran with (module resolved, timeout applied): debug output prints them. */
+  readonly spec: ProbeSpec;
 }
 
 /**
@@ -172,7 +171,8 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
   let spec: ProbeSpec;
   try {
     spec = validateProbeInput(
-      { ...moduleInput(mod), endpoint, repetitions: 1, timeoutMs },
+      // Modules follow redirects unless they say not to, as blackbox's http prober does.
+      { followRedirects: true, ...moduleInput(mod), endpoint, repetitions: 1, timeoutMs },
       limits,
       settings.targetPolicy?.current(),
     );
@@ -189,8 +189,10 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
   await preflightTarget(spec, timeoutMs);
 
   const isTls = spec.url.protocol === 'https:';
-  // A fresh agent per probe: a new connection and no TLS session resumption.
-  const agent = isTls ? new TlsFactsAgent({ keepAlive: false, ...(settings.tls ?? {}) }) : undefined;
+  // A fresh agent per probe (for settings.tls): a new connection and no TLS session resumption.
+  const agent = isTls
+    ? new https.Agent({ keepAlive: false, maxCachedSessions: 0, ...(settings.tls ?? {}) })
+    : undefined;
   const started = performance.now();
   try {
     const attempt = await runAttempt(spec, {
@@ -204,9 +206,10 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
       success: attempt.error === undefined,
       durationSeconds: (performance.now() - started) / 1000,
       tls: isTls,
-      tlsFacts: agent && attempt.status !== undefined ? agent.facts : {},
+      tlsFacts: attempt.status !== undefined ? tlsFactsOf(attempt) : {},
       module: moduleName,
       endpoint: spec.url.toString(),
+      spec,
     };
   } finally {
     agent?.destroy();
@@ -226,13 +229,16 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
   gauge('probe_success', 'Displays whether or not the probe was a success', r.success ? 1 : 0);
   gauge('probe_duration_seconds', 'Returns how long the probe took to complete in seconds', r.durationSeconds);
   gauge('probe_dns_lookup_time_seconds', 'Returns the time taken for probe dns lookup in seconds', sec(a.phases.dnsMs));
-  const ip = ipOf(a.remoteAddress);
+  // Blackbox resolves before it connects, so it reports the address even when the
+  // connection fails; without a connection prober knows it only for an IP literal.
+  const literal = r.spec.url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const ip = ipOf(a.remoteAddress) ?? (isIP(literal) ? literal : undefined);
   if (ip !== undefined) {
     gauge('probe_ip_protocol', 'Specifies whether probe ip protocol is IP4 or IP6', isIP(ip) === 6 ? 6 : 4);
     gauge(
       'probe_ip_addr_hash',
       "Specifies the hash of IP address. It's useful to detect if the IP address changes.",
-      fnv32a(ip),
+      ipAddrHash(ip),
     );
   }
 
@@ -248,7 +254,7 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
   // Body bytes read; the engine does not report the Content-Length header.
   gauge('probe_http_content_length', 'Length of http content response', a.bodyBytes);
   gauge('probe_http_uncompressed_body_length', 'Length of uncompressed response body', a.bodyBytes);
-  gauge('probe_http_redirects', 'The number of redirects', 0);
+  gauge('probe_http_redirects', 'The number of redirects', a.hops?.length ?? 0);
   gauge('probe_http_ssl', 'Indicates if SSL was used for the final redirect', r.tls && a.status !== undefined ? 1 : 0);
   gauge(
     'probe_http_version',
@@ -264,10 +270,12 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
         'Returns earliest SSL cert expiry in unixtime',
         r.tlsFacts.earliestExpiry,
       );
+    }
+    if (r.tlsFacts.lastChainExpiry !== undefined) {
       gauge(
         'probe_ssl_last_chain_expiry_timestamp_seconds',
         'Returns last SSL chain expiry in timestamp seconds',
-        r.tlsFacts.earliestExpiry,
+        r.tlsFacts.lastChainExpiry,
       );
     }
     if (r.tlsFacts.version) {
@@ -280,4 +288,114 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
     }
   }
   return registry;
+}
+
+// ---- debug=true: blackbox's DebugOutput layout -----------------------------
+
+/** A logfmt value: bare when it can be, else a quoted string. */
+function logfmtValue(v: string | number | boolean): string {
+  const t = String(v);
+  return /^[^\s"=]+$/.test(t) ? t : JSON.stringify(t);
+}
+
+/**
+ * The probe log, one logfmt line per step as blackbox's go-kit logger writes
+ * them (ts, module, target, level, msg, fields). Derived from the finished
+ * attempt: timestamps are the attempt's start plus its phase times.
+ */
+export function blackboxProbeLog(r: BlackboxResult): string {
+  const a = r.attempt;
+  const target = redactUrl(r.endpoint);
+  const lines: string[] = [];
+  const line = (
+    offsetMs: number,
+    level: string,
+    msg: string,
+    fields: Record<string, string | number | boolean> = {},
+  ) => {
+    // Pairs, not an object: a step may repeat a key (blackbox's "Resolved target address" has two targets).
+    const pairs: Array<[string, string | number | boolean]> = [
+      ['ts', new Date(a.startedAt + offsetMs).toISOString()],
+      ['module', r.module],
+      ['target', target],
+      ['level', level],
+      ['msg', msg],
+      ...Object.entries(fields),
+    ];
+    lines.push(pairs.map(([k, v]) => `${k}=${logfmtValue(v)}`).join(' '));
+  };
+  const p = a.phases;
+  const sec = (ms: number | undefined): number => Math.round((ms ?? 0) * 1000) / 1e6;
+  line(0, 'info', 'Beginning probe', { probe: 'http', timeout_seconds: r.spec.timeoutMs / 1000 });
+  const ip = ipOf(a.remoteAddress);
+  if (ip !== undefined) {
+    line(p.dnsMs ?? 0, 'info', 'Resolved target address', { target: r.spec.url.hostname, ip });
+  }
+  line(p.dnsMs ?? 0, 'info', 'Making HTTP request', { url: target, method: r.spec.method });
+  const untilBody = (p.dnsMs ?? 0) + (p.connectMs ?? 0) + (p.tlsMs ?? 0) + (p.ttfbMs ?? 0);
+  if (a.status !== undefined) {
+    line(untilBody, 'info', 'Received HTTP response', {
+      status_code: a.status,
+      ...(a.httpVersion ? { http_version: a.httpVersion } : {}),
+      body_bytes: a.bodyBytes,
+    });
+  }
+  const timings: Record<string, number> = {};
+  for (const phase of PHASES) timings[BLACKBOX_PHASE[phase]] = sec(p[PHASE_FIELD[phase]]);
+  line(a.latencyMs, 'info', 'Response timings for roundtrip', { roundtrip: 0, ...timings });
+  if (a.error) {
+    line(a.latencyMs, 'error', a.error.message, {
+      reason: a.error.reason,
+      ...(a.error.code ? { code: a.error.code } : {}),
+    });
+  }
+  line(a.latencyMs, 'info', r.success ? 'Probe succeeded' : 'Probe failed', {
+    duration_seconds: Math.round(r.durationSeconds * 1e6) / 1e6,
+  });
+  return `${lines.join('\n')}\n`;
+}
+
+const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
+
+/**
+ * The module as it ran, in blackbox's module syntax. Status ranges print as
+ * "200-299" (blackbox lists single codes); header values that carry
+ * credentials print as <secret>, as blackbox prints its Secret fields.
+ */
+export function blackboxModuleConfig(r: BlackboxResult): string {
+  const s = r.spec;
+  const http: Record<string, unknown> = {
+    valid_status_codes: s.expectedStatus.map((x) => (x.min === x.max ? x.min : `${x.min}-${x.max}`)),
+    method: s.method,
+  };
+  if (s.headers.length > 0) {
+    http.headers = Object.fromEntries(
+      s.headers.map((h) => [h.name, SECRET_HEADERS.has(h.name.toLowerCase()) ? '<secret>' : h.value]),
+    );
+  }
+  if (s.body !== undefined) http.body = Buffer.from(s.body).toString('utf8');
+  http.no_follow_redirects = true;
+  if (s.failIfBody.length > 0) http.fail_if_body_matches_regexp = [...s.failIfBody];
+  if (s.expectBody.length > 0) http.fail_if_body_not_matches_regexp = [...s.expectBody];
+  if (s.expectHeader.length > 0) {
+    http.fail_if_header_not_matches = s.expectHeader.map((h) => ({ header: h.name, regexp: h.regex }));
+  }
+  http.ip_protocol_fallback = true;
+  http.enable_http2 = false;
+  return toYaml({ prober: 'http', timeout: `${r.spec.timeoutMs / 1000}s`, http });
+}
+
+/**
+ * `/probe?…&debug=true`: blackbox's DebugOutput layout, text/plain: the
+ * probe log, the metrics the probe would have returned, the module.
+ */
+export async function blackboxDebugOutput(r: BlackboxResult, registry: Registry): Promise<string> {
+  return [
+    'Logs for the probe:\n',
+    blackboxProbeLog(r),
+    '\n\n\nMetrics that would have been returned:\n',
+    await registry.metrics(),
+    '\n\n\nModule configuration:\n',
+    blackboxModuleConfig(r),
+  ].join('');
 }

@@ -10,7 +10,13 @@ import { isPolicyDeniedError } from '../probe/policy.js';
 import type { ProbeLimits } from '../probe/types.js';
 import { formatHostPort } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
-import { BlackboxRequestError, blackboxRegistry, runBlackboxProbe, SCRAPE_TIMEOUT_HEADER } from './blackbox.js';
+import {
+  BlackboxRequestError,
+  blackboxRegistry,
+  blackboxDebugOutput,
+  runBlackboxProbe,
+  SCRAPE_TIMEOUT_HEADER,
+} from './blackbox.js';
 import {
   resolveLimits,
   resolveMetricsHttp,
@@ -121,7 +127,9 @@ function probeHandler(settings: ProbeEndpointSettings, logger: Logger | undefine
         settings,
       );
       const reg = blackboxRegistry(result);
-      const body = await reg.metrics();
+      // debug=true: the log, the metrics and the module as text, as blackbox answers it.
+      const debug = url.searchParams.get('debug') === 'true';
+      const body = debug ? await blackboxDebugOutput(result, reg) : await reg.metrics();
       logger?.debug(
         {
           target: redactUrl(result.endpoint),
@@ -132,7 +140,7 @@ function probeHandler(settings: ProbeEndpointSettings, logger: Logger | undefine
         },
         'probe',
       );
-      send(res, 200, body, reg.contentType);
+      send(res, 200, body, debug ? TEXT : reg.contentType);
     } catch (err) {
       if (err instanceof BlackboxRequestError) {
         logger?.debug({ field: err.field, error: err.message }, 'probe rejected');

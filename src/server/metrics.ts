@@ -2,7 +2,8 @@
 // gRPC server metrics (named as go-grpc-prometheus) and Node process metrics.
 // The registry is passed in so tests use a fresh one.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ErrorReason } from '../probe/types.js';
+import type { ErrorReason, TlsInfo } from '../probe/types.js';
+import { tlsVersionLabel } from './blackbox.js';
 import { PHASES, PHASE_FIELD } from '../stats/phases.js';
 import type { ProbeObserver } from './observer.js';
 import { ConfigError } from '../common/errors.js';
@@ -71,6 +72,34 @@ export function redactEndpoint(endpoint: string): string {
 
 type Registers = Registry[];
 
+/** The TLS facts of gRPC-driven attempts, as /probe exports them per probe (blackbox's names there). */
+function tlsMetrics(registers: Registers): (endpoint: string, tls: TlsInfo) => void {
+  const expiry = new Gauge({
+    name: 'prober_ssl_earliest_cert_expiry_seconds',
+    help: "Earliest notAfter (Unix seconds) over the certificate chain of the endpoint's latest TLS handshake.",
+    labelNames: ['endpoint'] as const,
+    registers,
+  });
+  const version = new Gauge({
+    name: 'prober_tls_version_info',
+    help: 'TLS version of the latest attempt against the endpoint (value 1; version as blackbox names it, e.g. "TLS 1.3").',
+    labelNames: ['endpoint', 'version'] as const,
+    registers,
+  });
+  // One version series per endpoint: a changed version replaces the old one.
+  const versions = new Map<string, string>();
+  return (endpoint, tls) => {
+    if (tls.earliestCertExpiry !== undefined) expiry.set({ endpoint }, tls.earliestCertExpiry);
+    const v = tlsVersionLabel(tls.version);
+    const before = versions.get(endpoint);
+    if (before !== v) {
+      if (before !== undefined) version.remove({ endpoint, version: before });
+      versions.set(endpoint, v);
+      version.set({ endpoint, version: v }, 1);
+    }
+  };
+}
+
 /** Per-endpoint attempt metrics, with the capped `endpoint` label. */
 function attemptMetrics(registers: Registers, maxEndpoints: number): Pick<ProberMetrics, 'attempt' | 'endpointLabel'> {
   const latency = new Gauge({
@@ -116,6 +145,7 @@ function attemptMetrics(registers: Registers, maxEndpoints: number): Pick<Prober
     help: `Attempts recorded under endpoint="${OVERFLOW_ENDPOINT}" because the cap of distinct endpoint label values (${maxEndpoints}) was reached.`,
     registers,
   });
+  const tls = tlsMetrics(registers);
   // Endpoints are user-controlled: keep at most maxEndpoints distinct values.
   const known = new Set<string>();
   const endpointLabel = (endpoint: string): string => {
@@ -144,6 +174,7 @@ function attemptMetrics(registers: Registers, maxEndpoints: number): Pick<Prober
       }
       if (a.error) failures.inc({ endpoint: ep, reason: reasonLabel(a.error.reason) });
       if (a.status !== undefined) responses.inc({ endpoint: ep, code: String(a.status) });
+      if (a.tls !== undefined) tls(ep, a.tls);
     },
   };
 }

@@ -17,6 +17,8 @@ import {
   type Phases,
   type ProbeInput,
   type StatusRange,
+  type TlsInfo,
+  type Hop,
 } from '../probe/types.js';
 import type { EventLoopDelay, IntendedLatency, LatencySketch, ReasonCount, Summary } from '../stats/types.js';
 import { compareReasonCounts, PHASES, PHASE_FIELD, type Phase } from '../stats/index.js';
@@ -138,8 +140,11 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     expect_body: [...(input.expectBody ?? [])],
     fail_if_body: [...(input.failIfBody ?? [])],
     expect_header: (input.expectHeader ?? []).map((h) => new pb.HeaderMatch({ name: h.name, regex: h.regex })),
+    follow_redirects: input.followRedirects ?? false,
+    max_redirects: input.maxRedirects ?? 0,
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
+  tlsRequestToProto(input, req);
   if (input.timeoutMs !== undefined) req.timeout = fieldDuration(INPUT_FIELDS.timeoutMs.proto, input.timeoutMs);
   if (input.intervalMs !== undefined) req.interval = fieldDuration(INPUT_FIELDS.intervalMs.proto, input.intervalMs);
   return req;
@@ -196,6 +201,52 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     failIfBody: req.fail_if_body.length === 0 ? undefined : [...req.fail_if_body],
     expectHeader:
       req.expect_header.length === 0 ? undefined : req.expect_header.map((h) => ({ name: h.name, regex: h.regex })),
+    ...tlsRequestFromProto(req),
+    followRedirects: req.follow_redirects ? true : undefined,
+    // 0 is the proto default: unset (validation picks 10 when following).
+    maxRedirects: req.max_redirects === 0 ? undefined : req.max_redirects,
+  });
+}
+
+/** The TLS fields of a request (proto 40+); empty strings are "unset". */
+function tlsRequestToProto(input: ProbeInput, req: pb.ProbeRequest): void {
+  req.tls_insecure = input.tlsInsecure ?? false;
+  req.tls_ca_pem = input.tlsCaPem ?? '';
+  req.tls_cert_pem = input.tlsCertPem ?? '';
+  req.tls_key_pem = input.tlsKeyPem ?? '';
+  req.tls_server_name = input.tlsServerName ?? '';
+  req.tls_min_version = input.tlsMinVersion ?? '';
+}
+
+function tlsRequestFromProto(req: pb.ProbeRequest) {
+  const str = (v: string): string | undefined => (v === '' ? undefined : v);
+  return {
+    tlsInsecure: req.tls_insecure ? true : undefined,
+    tlsCaPem: str(req.tls_ca_pem),
+    tlsCertPem: str(req.tls_cert_pem),
+    tlsKeyPem: str(req.tls_key_pem),
+    tlsServerName: str(req.tls_server_name),
+    tlsMinVersion: str(req.tls_min_version),
+  };
+}
+
+function tlsInfoToProto(t: TlsInfo): pb.TlsInfo {
+  return new pb.TlsInfo({
+    version: t.version,
+    cipher: t.cipher,
+    alpn_protocol: t.alpnProtocol ?? '',
+    session_resumed: t.sessionResumed,
+    earliest_cert_expiry: t.earliestCertExpiry ?? 0,
+  });
+}
+
+function tlsInfoFromProto(t: pb.TlsInfo): TlsInfo {
+  return compact<TlsInfo>({
+    version: t.version,
+    cipher: t.cipher,
+    alpnProtocol: t.alpn_protocol === '' ? undefined : t.alpn_protocol,
+    sessionResumed: t.session_resumed,
+    earliestCertExpiry: t.earliest_cert_expiry === 0 ? undefined : t.earliest_cert_expiry,
   });
 }
 
@@ -227,6 +278,28 @@ function phasesFromProto(p: pb.Phases | undefined): Phases {
   return out;
 }
 
+function hopToProto(h: Hop): pb.Hop {
+  return new pb.Hop({
+    url: h.url,
+    http_status: h.status,
+    location: h.location,
+    phases: phasesToProto(h.phases),
+    latency: msToDuration(h.latencyMs),
+    remote_address: h.remoteAddress ?? '',
+  });
+}
+
+function hopFromProto(h: pb.Hop): Hop {
+  return compact<Hop>({
+    url: h.url,
+    status: h.http_status,
+    location: h.location,
+    phases: phasesFromProto(h.has_phases ? h.phases : undefined),
+    latencyMs: h.has_latency ? durationToMs(h.latency) : 0,
+    remoteAddress: h.remote_address === '' ? undefined : h.remote_address,
+  });
+}
+
 export function attemptToProto(a: AttemptResult): pb.Attempt {
   const out = new pb.Attempt({
     seq: a.seq,
@@ -248,6 +321,8 @@ export function attemptToProto(a: AttemptResult): pb.Attempt {
     });
   }
   if (a.scheduleDelayMs !== undefined) out.schedule_delay = msToDuration(a.scheduleDelayMs);
+  if (a.tls !== undefined) out.tls = tlsInfoToProto(a.tls);
+  if (a.hops !== undefined) out.hops = a.hops.map(hopToProto);
   return out;
 }
 
@@ -273,6 +348,8 @@ export function attemptFromProto(a: pb.Attempt): AttemptResult {
           }),
     reused: a.connection_reused,
     scheduleDelayMs: optMs(a.has_schedule_delay, a.schedule_delay),
+    tls: a.has_tls ? tlsInfoFromProto(a.tls) : undefined,
+    hops: a.hops.length === 0 ? undefined : a.hops.map(hopFromProto),
   });
 }
 

@@ -37,6 +37,8 @@ export interface WireRequest {
   readonly expect_body?: readonly string[];
   readonly fail_if_body?: readonly string[];
   readonly expect_header?: readonly { readonly name: string; readonly regex: string }[];
+  readonly follow_redirects?: boolean;
+  readonly max_redirects?: number;
 }
 
 /** An exact message, or a regex (documented as /…/). */
@@ -630,6 +632,23 @@ export const GRPC_ROWS: readonly GrpcRow[] = [
     message:
       'expect_header[0].regex is not a valid regular expression: Invalid regular expression: /[/: Unterminated character class',
   },
+  // ---- redirects
+  {
+    id: 'max-redirects-over-cap',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, follow_redirects: true, max_redirects: 21 },
+    code: 'INVALID_ARGUMENT',
+    message: 'max_redirects must be between 1 and 20 (got 21)',
+  },
+  {
+    id: 'max-redirects-without-follow',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, max_redirects: 3 },
+    code: 'INVALID_ARGUMENT',
+    message: 'max_redirects is only used with follow_redirects (set it too)',
+  },
   // ---- several bad fields: the first in proto order is named
   {
     id: 'first-bad-field',
@@ -848,6 +867,12 @@ export const CLI_ROWS: readonly CliRow[] = [
     argv: ['probe', `${CLOSED}/`, '-c', '101'],
     stderr:
       'prober probe: invalid argument: concurrency must be between 1 and 100 (0 means 1) (got 101) (--concurrency)',
+    exit: 2,
+  },
+  {
+    id: 'cli-max-redirects-zero',
+    argv: ['probe', `${CLOSED}/`, '-L', '--max-redirects', '0'],
+    stderr: 'prober probe: invalid argument: max_redirects must be between 1 and 20 (got 0) (--max-redirects)',
     exit: 2,
   },
   {

@@ -10,6 +10,10 @@
 //   /big?bytes=N             200 with an N-byte body
 //   /echo                    200, JSON {method, headers (raw pairs), body}, with
 //                            x-echo-method: <method>
+//   /redirect/N              302 to /redirect/N-1 (relative Location); /redirect/0 is /ok's 200
+//                            (?status=303|307|... picks the redirect status for every hop)
+//   /redirect-loop           302 to itself
+//   /redirect-to?url=U&status=S   S (default 302) with Location U
 //   /mixed                   by request count: every 40th 200 after 300 ms,
 //                            every 5th 503 after 2 ms, else 200 after 2 ms
 import http from 'node:http';
@@ -104,6 +108,25 @@ export async function startTarget(): Promise<Target> {
         });
         return;
       }
+      case 'redirect': {
+        const n = Number(arg);
+        const status = url.searchParams.get('status') ?? '302';
+        if (n <= 0) {
+          res.end('ok\n');
+          return;
+        }
+        res.writeHead(Number(status), { location: `${n - 1}${url.search}` });
+        res.end('redirect\n');
+        return;
+      }
+      case 'redirect-loop':
+        res.writeHead(302, { location: '/redirect-loop' });
+        res.end();
+        return;
+      case 'redirect-to':
+        res.writeHead(Number(url.searchParams.get('status') ?? 302), { location: url.searchParams.get('url') ?? '/' });
+        res.end();
+        return;
       case 'hang':
         return;
       case 'reset':

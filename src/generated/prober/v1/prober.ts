@@ -35,7 +35,9 @@ export namespace prober.v1 {
         ERROR_REASON_OTHER = 12,
         ERROR_REASON_POLICY_DENIED = 13,
         ERROR_REASON_BODY_MISMATCH = 14,
-        ERROR_REASON_HEADER_MISMATCH = 15
+        ERROR_REASON_HEADER_MISMATCH = 15,
+        ERROR_REASON_TOO_MANY_REDIRECTS = 16,
+        ERROR_REASON_REDIRECT_LOOP = 17
     }
     export class Header extends pb_1.Message {
         #one_of_decls: number[][] = [];
@@ -323,6 +325,14 @@ export namespace prober.v1 {
             expect_body?: string[];
             fail_if_body?: string[];
             expect_header?: HeaderMatch[];
+            tls_insecure?: boolean;
+            tls_ca_pem?: string;
+            tls_cert_pem?: string;
+            tls_key_pem?: string;
+            tls_server_name?: string;
+            tls_min_version?: string;
+            follow_redirects?: boolean;
+            max_redirects?: number;
             module?: string;
         }) {
             super();
@@ -366,6 +376,30 @@ export namespace prober.v1 {
                 }
                 if ("expect_header" in data && data.expect_header != undefined) {
                     this.expect_header = data.expect_header;
+                }
+                if ("tls_insecure" in data && data.tls_insecure != undefined) {
+                    this.tls_insecure = data.tls_insecure;
+                }
+                if ("tls_ca_pem" in data && data.tls_ca_pem != undefined) {
+                    this.tls_ca_pem = data.tls_ca_pem;
+                }
+                if ("tls_cert_pem" in data && data.tls_cert_pem != undefined) {
+                    this.tls_cert_pem = data.tls_cert_pem;
+                }
+                if ("tls_key_pem" in data && data.tls_key_pem != undefined) {
+                    this.tls_key_pem = data.tls_key_pem;
+                }
+                if ("tls_server_name" in data && data.tls_server_name != undefined) {
+                    this.tls_server_name = data.tls_server_name;
+                }
+                if ("tls_min_version" in data && data.tls_min_version != undefined) {
+                    this.tls_min_version = data.tls_min_version;
+                }
+                if ("follow_redirects" in data && data.follow_redirects != undefined) {
+                    this.follow_redirects = data.follow_redirects;
+                }
+                if ("max_redirects" in data && data.max_redirects != undefined) {
+                    this.max_redirects = data.max_redirects;
                 }
                 if ("module" in data && data.module != undefined) {
                     this.module = data.module;
@@ -456,6 +490,54 @@ export namespace prober.v1 {
         set expect_header(value: HeaderMatch[]) {
             pb_1.Message.setRepeatedWrapperField(this, 24, value);
         }
+        get tls_insecure() {
+            return pb_1.Message.getFieldWithDefault(this, 40, false) as boolean;
+        }
+        set tls_insecure(value: boolean) {
+            pb_1.Message.setField(this, 40, value);
+        }
+        get tls_ca_pem() {
+            return pb_1.Message.getFieldWithDefault(this, 41, "") as string;
+        }
+        set tls_ca_pem(value: string) {
+            pb_1.Message.setField(this, 41, value);
+        }
+        get tls_cert_pem() {
+            return pb_1.Message.getFieldWithDefault(this, 42, "") as string;
+        }
+        set tls_cert_pem(value: string) {
+            pb_1.Message.setField(this, 42, value);
+        }
+        get tls_key_pem() {
+            return pb_1.Message.getFieldWithDefault(this, 43, "") as string;
+        }
+        set tls_key_pem(value: string) {
+            pb_1.Message.setField(this, 43, value);
+        }
+        get tls_server_name() {
+            return pb_1.Message.getFieldWithDefault(this, 44, "") as string;
+        }
+        set tls_server_name(value: string) {
+            pb_1.Message.setField(this, 44, value);
+        }
+        get tls_min_version() {
+            return pb_1.Message.getFieldWithDefault(this, 45, "") as string;
+        }
+        set tls_min_version(value: string) {
+            pb_1.Message.setField(this, 45, value);
+        }
+        get follow_redirects() {
+            return pb_1.Message.getFieldWithDefault(this, 60, false) as boolean;
+        }
+        set follow_redirects(value: boolean) {
+            pb_1.Message.setField(this, 60, value);
+        }
+        get max_redirects() {
+            return pb_1.Message.getFieldWithDefault(this, 61, 0) as number;
+        }
+        set max_redirects(value: number) {
+            pb_1.Message.setField(this, 61, value);
+        }
         get module() {
             return pb_1.Message.getFieldWithDefault(this, 100, "") as string;
         }
@@ -476,6 +558,14 @@ export namespace prober.v1 {
             expect_body?: string[];
             fail_if_body?: string[];
             expect_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
+            tls_insecure?: boolean;
+            tls_ca_pem?: string;
+            tls_cert_pem?: string;
+            tls_key_pem?: string;
+            tls_server_name?: string;
+            tls_min_version?: string;
+            follow_redirects?: boolean;
+            max_redirects?: number;
             module?: string;
         }): ProbeRequest {
             const message = new ProbeRequest({});
@@ -518,6 +608,30 @@ export namespace prober.v1 {
             if (data.expect_header != null) {
                 message.expect_header = data.expect_header.map(item => HeaderMatch.fromObject(item));
             }
+            if (data.tls_insecure != null) {
+                message.tls_insecure = data.tls_insecure;
+            }
+            if (data.tls_ca_pem != null) {
+                message.tls_ca_pem = data.tls_ca_pem;
+            }
+            if (data.tls_cert_pem != null) {
+                message.tls_cert_pem = data.tls_cert_pem;
+            }
+            if (data.tls_key_pem != null) {
+                message.tls_key_pem = data.tls_key_pem;
+            }
+            if (data.tls_server_name != null) {
+                message.tls_server_name = data.tls_server_name;
+            }
+            if (data.tls_min_version != null) {
+                message.tls_min_version = data.tls_min_version;
+            }
+            if (data.follow_redirects != null) {
+                message.follow_redirects = data.follow_redirects;
+            }
+            if (data.max_redirects != null) {
+                message.max_redirects = data.max_redirects;
+            }
             if (data.module != null) {
                 message.module = data.module;
             }
@@ -538,6 +652,14 @@ export namespace prober.v1 {
                 expect_body?: string[];
                 fail_if_body?: string[];
                 expect_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
+                tls_insecure?: boolean;
+                tls_ca_pem?: string;
+                tls_cert_pem?: string;
+                tls_key_pem?: string;
+                tls_server_name?: string;
+                tls_min_version?: string;
+                follow_redirects?: boolean;
+                max_redirects?: number;
                 module?: string;
             } = {};
             if (this.endpoint != null) {
@@ -579,6 +701,30 @@ export namespace prober.v1 {
             if (this.expect_header != null) {
                 data.expect_header = this.expect_header.map((item: HeaderMatch) => item.toObject());
             }
+            if (this.tls_insecure != null) {
+                data.tls_insecure = this.tls_insecure;
+            }
+            if (this.tls_ca_pem != null) {
+                data.tls_ca_pem = this.tls_ca_pem;
+            }
+            if (this.tls_cert_pem != null) {
+                data.tls_cert_pem = this.tls_cert_pem;
+            }
+            if (this.tls_key_pem != null) {
+                data.tls_key_pem = this.tls_key_pem;
+            }
+            if (this.tls_server_name != null) {
+                data.tls_server_name = this.tls_server_name;
+            }
+            if (this.tls_min_version != null) {
+                data.tls_min_version = this.tls_min_version;
+            }
+            if (this.follow_redirects != null) {
+                data.follow_redirects = this.follow_redirects;
+            }
+            if (this.max_redirects != null) {
+                data.max_redirects = this.max_redirects;
+            }
             if (this.module != null) {
                 data.module = this.module;
             }
@@ -614,6 +760,22 @@ export namespace prober.v1 {
                 writer.writeRepeatedString(23, this.fail_if_body);
             if (this.expect_header.length)
                 writer.writeRepeatedMessage(24, this.expect_header, (item: HeaderMatch) => item.serialize(writer));
+            if (this.tls_insecure != false)
+                writer.writeBool(40, this.tls_insecure);
+            if (this.tls_ca_pem.length)
+                writer.writeString(41, this.tls_ca_pem);
+            if (this.tls_cert_pem.length)
+                writer.writeString(42, this.tls_cert_pem);
+            if (this.tls_key_pem.length)
+                writer.writeString(43, this.tls_key_pem);
+            if (this.tls_server_name.length)
+                writer.writeString(44, this.tls_server_name);
+            if (this.tls_min_version.length)
+                writer.writeString(45, this.tls_min_version);
+            if (this.follow_redirects != false)
+                writer.writeBool(60, this.follow_redirects);
+            if (this.max_redirects != 0)
+                writer.writeUint32(61, this.max_redirects);
             if (this.module.length)
                 writer.writeString(100, this.module);
             if (!w)
@@ -663,6 +825,30 @@ export namespace prober.v1 {
                         break;
                     case 24:
                         reader.readMessage(message.expect_header, () => pb_1.Message.addToRepeatedWrapperField(message, 24, HeaderMatch.deserialize(reader), HeaderMatch));
+                        break;
+                    case 40:
+                        message.tls_insecure = reader.readBool();
+                        break;
+                    case 41:
+                        message.tls_ca_pem = reader.readString();
+                        break;
+                    case 42:
+                        message.tls_cert_pem = reader.readString();
+                        break;
+                    case 43:
+                        message.tls_key_pem = reader.readString();
+                        break;
+                    case 44:
+                        message.tls_server_name = reader.readString();
+                        break;
+                    case 45:
+                        message.tls_min_version = reader.readString();
+                        break;
+                    case 60:
+                        message.follow_redirects = reader.readBool();
+                        break;
+                    case 61:
+                        message.max_redirects = reader.readUint32();
                         break;
                     case 100:
                         message.module = reader.readString();
@@ -989,6 +1175,194 @@ export namespace prober.v1 {
             return Phases.deserialize(bytes);
         }
     }
+    export class Hop extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            url?: string;
+            http_status?: number;
+            location?: string;
+            phases?: Phases;
+            latency?: dependency_1.google.protobuf.Duration;
+            remote_address?: string;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("url" in data && data.url != undefined) {
+                    this.url = data.url;
+                }
+                if ("http_status" in data && data.http_status != undefined) {
+                    this.http_status = data.http_status;
+                }
+                if ("location" in data && data.location != undefined) {
+                    this.location = data.location;
+                }
+                if ("phases" in data && data.phases != undefined) {
+                    this.phases = data.phases;
+                }
+                if ("latency" in data && data.latency != undefined) {
+                    this.latency = data.latency;
+                }
+                if ("remote_address" in data && data.remote_address != undefined) {
+                    this.remote_address = data.remote_address;
+                }
+            }
+        }
+        get url() {
+            return pb_1.Message.getFieldWithDefault(this, 1, "") as string;
+        }
+        set url(value: string) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get http_status() {
+            return pb_1.Message.getFieldWithDefault(this, 2, 0) as number;
+        }
+        set http_status(value: number) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        get location() {
+            return pb_1.Message.getFieldWithDefault(this, 3, "") as string;
+        }
+        set location(value: string) {
+            pb_1.Message.setField(this, 3, value);
+        }
+        get phases() {
+            return pb_1.Message.getWrapperField(this, Phases, 4) as Phases;
+        }
+        set phases(value: Phases) {
+            pb_1.Message.setWrapperField(this, 4, value);
+        }
+        get has_phases() {
+            return pb_1.Message.getField(this, 4) != null;
+        }
+        get latency() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 5) as dependency_1.google.protobuf.Duration;
+        }
+        set latency(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 5, value);
+        }
+        get has_latency() {
+            return pb_1.Message.getField(this, 5) != null;
+        }
+        get remote_address() {
+            return pb_1.Message.getFieldWithDefault(this, 6, "") as string;
+        }
+        set remote_address(value: string) {
+            pb_1.Message.setField(this, 6, value);
+        }
+        static fromObject(data: {
+            url?: string;
+            http_status?: number;
+            location?: string;
+            phases?: ReturnType<typeof Phases.prototype.toObject>;
+            latency?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            remote_address?: string;
+        }): Hop {
+            const message = new Hop({});
+            if (data.url != null) {
+                message.url = data.url;
+            }
+            if (data.http_status != null) {
+                message.http_status = data.http_status;
+            }
+            if (data.location != null) {
+                message.location = data.location;
+            }
+            if (data.phases != null) {
+                message.phases = Phases.fromObject(data.phases);
+            }
+            if (data.latency != null) {
+                message.latency = dependency_1.google.protobuf.Duration.fromObject(data.latency);
+            }
+            if (data.remote_address != null) {
+                message.remote_address = data.remote_address;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                url?: string;
+                http_status?: number;
+                location?: string;
+                phases?: ReturnType<typeof Phases.prototype.toObject>;
+                latency?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                remote_address?: string;
+            } = {};
+            if (this.url != null) {
+                data.url = this.url;
+            }
+            if (this.http_status != null) {
+                data.http_status = this.http_status;
+            }
+            if (this.location != null) {
+                data.location = this.location;
+            }
+            if (this.phases != null) {
+                data.phases = this.phases.toObject();
+            }
+            if (this.latency != null) {
+                data.latency = this.latency.toObject();
+            }
+            if (this.remote_address != null) {
+                data.remote_address = this.remote_address;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.url.length)
+                writer.writeString(1, this.url);
+            if (this.http_status != 0)
+                writer.writeUint32(2, this.http_status);
+            if (this.location.length)
+                writer.writeString(3, this.location);
+            if (this.has_phases)
+                writer.writeMessage(4, this.phases, () => this.phases.serialize(writer));
+            if (this.has_latency)
+                writer.writeMessage(5, this.latency, () => this.latency.serialize(writer));
+            if (this.remote_address.length)
+                writer.writeString(6, this.remote_address);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): Hop {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new Hop();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.url = reader.readString();
+                        break;
+                    case 2:
+                        message.http_status = reader.readUint32();
+                        break;
+                    case 3:
+                        message.location = reader.readString();
+                        break;
+                    case 4:
+                        reader.readMessage(message.phases, () => message.phases = Phases.deserialize(reader));
+                        break;
+                    case 5:
+                        reader.readMessage(message.latency, () => message.latency = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 6:
+                        message.remote_address = reader.readString();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): Hop {
+            return Hop.deserialize(bytes);
+        }
+    }
     export class Attempt extends pb_1.Message {
         #one_of_decls: number[][] = [];
         constructor(data?: any[] | {
@@ -1003,9 +1377,11 @@ export namespace prober.v1 {
             error?: ProbeError;
             connection_reused?: boolean;
             schedule_delay?: dependency_1.google.protobuf.Duration;
+            tls?: TlsInfo;
+            hops?: Hop[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [70], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("seq" in data && data.seq != undefined) {
                     this.seq = data.seq;
@@ -1039,6 +1415,12 @@ export namespace prober.v1 {
                 }
                 if ("schedule_delay" in data && data.schedule_delay != undefined) {
                     this.schedule_delay = data.schedule_delay;
+                }
+                if ("tls" in data && data.tls != undefined) {
+                    this.tls = data.tls;
+                }
+                if ("hops" in data && data.hops != undefined) {
+                    this.hops = data.hops;
                 }
             }
         }
@@ -1123,6 +1505,21 @@ export namespace prober.v1 {
         get has_schedule_delay() {
             return pb_1.Message.getField(this, 11) != null;
         }
+        get tls() {
+            return pb_1.Message.getWrapperField(this, TlsInfo, 50) as TlsInfo;
+        }
+        set tls(value: TlsInfo) {
+            pb_1.Message.setWrapperField(this, 50, value);
+        }
+        get has_tls() {
+            return pb_1.Message.getField(this, 50) != null;
+        }
+        get hops() {
+            return pb_1.Message.getRepeatedWrapperField(this, Hop, 70) as Hop[];
+        }
+        set hops(value: Hop[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 70, value);
+        }
         static fromObject(data: {
             seq?: number;
             start_time?: ReturnType<typeof dependency_2.google.protobuf.Timestamp.prototype.toObject>;
@@ -1135,6 +1532,8 @@ export namespace prober.v1 {
             error?: ReturnType<typeof ProbeError.prototype.toObject>;
             connection_reused?: boolean;
             schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
+            hops?: ReturnType<typeof Hop.prototype.toObject>[];
         }): Attempt {
             const message = new Attempt({});
             if (data.seq != null) {
@@ -1170,6 +1569,12 @@ export namespace prober.v1 {
             if (data.schedule_delay != null) {
                 message.schedule_delay = dependency_1.google.protobuf.Duration.fromObject(data.schedule_delay);
             }
+            if (data.tls != null) {
+                message.tls = TlsInfo.fromObject(data.tls);
+            }
+            if (data.hops != null) {
+                message.hops = data.hops.map(item => Hop.fromObject(item));
+            }
             return message;
         }
         toObject() {
@@ -1185,6 +1590,8 @@ export namespace prober.v1 {
                 error?: ReturnType<typeof ProbeError.prototype.toObject>;
                 connection_reused?: boolean;
                 schedule_delay?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
+                hops?: ReturnType<typeof Hop.prototype.toObject>[];
             } = {};
             if (this.seq != null) {
                 data.seq = this.seq;
@@ -1219,6 +1626,12 @@ export namespace prober.v1 {
             if (this.schedule_delay != null) {
                 data.schedule_delay = this.schedule_delay.toObject();
             }
+            if (this.tls != null) {
+                data.tls = this.tls.toObject();
+            }
+            if (this.hops != null) {
+                data.hops = this.hops.map((item: Hop) => item.toObject());
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1247,6 +1660,10 @@ export namespace prober.v1 {
                 writer.writeBool(10, this.connection_reused);
             if (this.has_schedule_delay)
                 writer.writeMessage(11, this.schedule_delay, () => this.schedule_delay.serialize(writer));
+            if (this.has_tls)
+                writer.writeMessage(50, this.tls, () => this.tls.serialize(writer));
+            if (this.hops.length)
+                writer.writeRepeatedMessage(70, this.hops, (item: Hop) => item.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1289,6 +1706,12 @@ export namespace prober.v1 {
                     case 11:
                         reader.readMessage(message.schedule_delay, () => message.schedule_delay = dependency_1.google.protobuf.Duration.deserialize(reader));
                         break;
+                    case 50:
+                        reader.readMessage(message.tls, () => message.tls = TlsInfo.deserialize(reader));
+                        break;
+                    case 70:
+                        reader.readMessage(message.hops, () => pb_1.Message.addToRepeatedWrapperField(message, 70, Hop.deserialize(reader), Hop));
+                        break;
                     default: reader.skipField();
                 }
             }
@@ -1299,6 +1722,165 @@ export namespace prober.v1 {
         }
         static override deserializeBinary(bytes: Uint8Array): Attempt {
             return Attempt.deserialize(bytes);
+        }
+    }
+    export class TlsInfo extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            version?: string;
+            cipher?: string;
+            alpn_protocol?: string;
+            session_resumed?: boolean;
+            earliest_cert_expiry?: number;
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("version" in data && data.version != undefined) {
+                    this.version = data.version;
+                }
+                if ("cipher" in data && data.cipher != undefined) {
+                    this.cipher = data.cipher;
+                }
+                if ("alpn_protocol" in data && data.alpn_protocol != undefined) {
+                    this.alpn_protocol = data.alpn_protocol;
+                }
+                if ("session_resumed" in data && data.session_resumed != undefined) {
+                    this.session_resumed = data.session_resumed;
+                }
+                if ("earliest_cert_expiry" in data && data.earliest_cert_expiry != undefined) {
+                    this.earliest_cert_expiry = data.earliest_cert_expiry;
+                }
+            }
+        }
+        get version() {
+            return pb_1.Message.getFieldWithDefault(this, 1, "") as string;
+        }
+        set version(value: string) {
+            pb_1.Message.setField(this, 1, value);
+        }
+        get cipher() {
+            return pb_1.Message.getFieldWithDefault(this, 2, "") as string;
+        }
+        set cipher(value: string) {
+            pb_1.Message.setField(this, 2, value);
+        }
+        get alpn_protocol() {
+            return pb_1.Message.getFieldWithDefault(this, 3, "") as string;
+        }
+        set alpn_protocol(value: string) {
+            pb_1.Message.setField(this, 3, value);
+        }
+        get session_resumed() {
+            return pb_1.Message.getFieldWithDefault(this, 4, false) as boolean;
+        }
+        set session_resumed(value: boolean) {
+            pb_1.Message.setField(this, 4, value);
+        }
+        get earliest_cert_expiry() {
+            return pb_1.Message.getFieldWithDefault(this, 5, 0) as number;
+        }
+        set earliest_cert_expiry(value: number) {
+            pb_1.Message.setField(this, 5, value);
+        }
+        static fromObject(data: {
+            version?: string;
+            cipher?: string;
+            alpn_protocol?: string;
+            session_resumed?: boolean;
+            earliest_cert_expiry?: number;
+        }): TlsInfo {
+            const message = new TlsInfo({});
+            if (data.version != null) {
+                message.version = data.version;
+            }
+            if (data.cipher != null) {
+                message.cipher = data.cipher;
+            }
+            if (data.alpn_protocol != null) {
+                message.alpn_protocol = data.alpn_protocol;
+            }
+            if (data.session_resumed != null) {
+                message.session_resumed = data.session_resumed;
+            }
+            if (data.earliest_cert_expiry != null) {
+                message.earliest_cert_expiry = data.earliest_cert_expiry;
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                version?: string;
+                cipher?: string;
+                alpn_protocol?: string;
+                session_resumed?: boolean;
+                earliest_cert_expiry?: number;
+            } = {};
+            if (this.version != null) {
+                data.version = this.version;
+            }
+            if (this.cipher != null) {
+                data.cipher = this.cipher;
+            }
+            if (this.alpn_protocol != null) {
+                data.alpn_protocol = this.alpn_protocol;
+            }
+            if (this.session_resumed != null) {
+                data.session_resumed = this.session_resumed;
+            }
+            if (this.earliest_cert_expiry != null) {
+                data.earliest_cert_expiry = this.earliest_cert_expiry;
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.version.length)
+                writer.writeString(1, this.version);
+            if (this.cipher.length)
+                writer.writeString(2, this.cipher);
+            if (this.alpn_protocol.length)
+                writer.writeString(3, this.alpn_protocol);
+            if (this.session_resumed != false)
+                writer.writeBool(4, this.session_resumed);
+            if (this.earliest_cert_expiry != 0)
+                writer.writeInt64(5, this.earliest_cert_expiry);
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): TlsInfo {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new TlsInfo();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        message.version = reader.readString();
+                        break;
+                    case 2:
+                        message.cipher = reader.readString();
+                        break;
+                    case 3:
+                        message.alpn_protocol = reader.readString();
+                        break;
+                    case 4:
+                        message.session_resumed = reader.readBool();
+                        break;
+                    case 5:
+                        message.earliest_cert_expiry = reader.readInt64();
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): TlsInfo {
+            return TlsInfo.deserialize(bytes);
         }
     }
     export class HistogramBucket extends pb_1.Message {
