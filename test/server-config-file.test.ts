@@ -8,6 +8,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
+import https from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,6 +22,7 @@ import { startServer, type RunningServer } from '../src/server/server.js';
 import { isConfigError } from '../src/common/errors.js';
 import { DEFAULT_LIMITS } from '../src/probe/index.js';
 import { startTarget, type Target } from './helpers/target.js';
+import { createPki, type Pki } from './helpers/certs.js';
 
 import pb = prober.v1;
 
@@ -88,7 +91,7 @@ modules:
       proxy_url: http://proxy.test:3128
       enable_http2: true
       fail_if_header_matches: [{header: X-A, regexp: b}]
-      tls_config: {insecure_skip_verify: true, server_name: x.test, min_version: TLS12}
+      tls_config: {insecure_skip_verify: true, server_name: x.test, min_version: TLS10, max_version: TLS13}
   quiet:
     prober: http
     http:
@@ -99,18 +102,20 @@ modules:
 `);
   const config = loadConfigFile(file, DEFAULT_LIMITS);
   const keys = config.warnings.map((w) => w.replace(`${file}: `, '').replace(/: accepted but not applied yet.*/, ''));
+  assert.equal(config.modules['m']!.tlsInsecure, true);
+  assert.equal(config.modules['m']!.tlsServerName, 'x.test');
+  assert.equal(config.modules['m']!.followRedirects, true);
+  assert.equal(config.modules['quiet']!.followRedirects, false);
   assert.deepEqual(keys.sort(), [
     'modules.m.http.enable_http2',
     'modules.m.http.fail_if_header_matches[0]',
     'modules.m.http.fail_if_not_ssl',
     'modules.m.http.fail_if_ssl',
     'modules.m.http.ip_protocol_fallback',
-    'modules.m.http.no_follow_redirects',
     'modules.m.http.preferred_ip_protocol',
     'modules.m.http.proxy_url',
-    'modules.m.http.tls_config.insecure_skip_verify',
+    'modules.m.http.tls_config.max_version',
     'modules.m.http.tls_config.min_version',
-    'modules.m.http.tls_config.server_name',
     'modules.m.http.valid_http_versions',
   ]);
 });
@@ -201,6 +206,16 @@ it('every config error names the file, the key path and the problem', async () =
       'modules.a.http.bearer_token',
       /Authorization/,
     ],
+    [
+      'modules:\n  a:\n    prober: http\n    http:\n      tls_config: {ca: not a pem}',
+      'modules.a.http.tls_config.ca_file',
+      /tls_ca_pem/,
+    ],
+    [
+      'modules:\n  a:\n    prober: http\n    http:\n      no_follow_redirects: true\n      follow_redirects: true',
+      'modules.a.http.follow_redirects',
+      /either/,
+    ],
     ['targets:\n  - url: http://x.test/', 'targets', /not supported yet/],
     ['mdoules: {}', 'mdoules', /unknown key/],
     ['modules: {a: [', '', /not valid YAML/],
@@ -236,9 +251,15 @@ describe('modules on a running server', () => {
   let server: RunningServer;
   let client: pb.ProberClient;
   let secretFile: string;
+  let pki: Pki;
+  let tlsTarget: https.Server;
 
   before(async () => {
     target = await startTarget();
+    pki = await createPki();
+    tlsTarget = https.createServer({ key: pki.server.key, cert: pki.server.cert }, (_req, res) => res.end('ok\n'));
+    tlsTarget.listen(0, '127.0.0.1');
+    await once(tlsTarget, 'listening');
     secretFile = await configFile('pa55\n');
     const file = await configFile(`
 modules:
@@ -275,6 +296,25 @@ modules:
     prober: http
     http:
       method: HEAD
+  follows:
+    prober: http
+    http:
+      valid_status_codes: [200]
+  no_follow:
+    prober: http
+    http:
+      no_follow_redirects: true
+      valid_status_codes: [302]
+  tls_trusted:
+    prober: http
+    http:
+      tls_config: {ca_file: ${pki.ca.certFile}, server_name: localhost, min_version: TLS12}
+  tls_untrusted:
+    prober: http
+  tls_insecure:
+    prober: http
+    http:
+      tls_config: {insecure_skip_verify: true}
   tcp_connect:
     prober: tcp
 `);
@@ -291,10 +331,12 @@ modules:
     client.close();
     await server.close(0);
     await target.close();
+    tlsTarget.close();
+    await pki.cleanup();
   });
 
-  async function probe(module: string, path = '/echo'): Promise<{ status: number; text: string }> {
-    const url = `${server.metrics!.url}/probe?target=${encodeURIComponent(`${target.url}${path}`)}&module=${module}`;
+  async function probe(module: string, path = '/echo', base = target.url): Promise<{ status: number; text: string }> {
+    const url = `${server.metrics!.url}/probe?target=${encodeURIComponent(`${base}${path}`)}&module=${module}`;
     const res = await fetch(url);
     return { status: res.status, text: await res.text() };
   }
@@ -313,6 +355,21 @@ modules:
       assert.equal(success(r.text), expected, r.text);
     });
   }
+
+  it('redirects: followed by default (as blackbox), not with no_follow_redirects', async () => {
+    assert.equal(success((await probe('follows', '/redirect/2')).text), '1');
+    assert.equal(success((await probe('no_follow', '/redirect/2')).text), '1');
+    assert.equal(success((await probe('follows', '/redirect-loop')).text), '0');
+  });
+
+  it('tls_config: ca_file and server_name, insecure_skip_verify', async () => {
+    const base = `https://127.0.0.1:${(tlsTarget.address() as AddressInfo).port}`;
+    assert.equal(success((await probe('tls_trusted', '/', base)).text), '1');
+    assert.equal(success((await probe('tls_untrusted', '/', base)).text), '0');
+    assert.equal(success((await probe('tls_insecure', '/', base)).text), '1');
+    const s = summaryFromProto((await call({ endpoint: `${base}/`, repetitions: 1, module: 'tls_trusted' })).summary);
+    assert.equal(s.successes, 1, JSON.stringify(s.errors));
+  });
 
   it("the file's http_2xx replaces the built-in one; built-ins stay; other probers are unknown", async () => {
     const r = await probe('http_2xx');

@@ -81,6 +81,13 @@ const FIELD_KEY: Readonly<Record<string, string>> = {
   expect_body: 'http.fail_if_body_not_matches_regexp',
   fail_if_body: 'http.fail_if_body_matches_regexp',
   expect_header: 'http.fail_if_header_not_matches',
+  follow_redirects: 'http.follow_redirects',
+  tls_insecure: 'http.tls_config.insecure_skip_verify',
+  tls_ca_pem: 'http.tls_config.ca_file',
+  tls_cert_pem: 'http.tls_config.cert_file',
+  tls_key_pem: 'http.tls_config.key_file',
+  tls_server_name: 'http.tls_config.server_name',
+  tls_min_version: 'http.tls_config.min_version',
 };
 
 const NOT_APPLIED = 'accepted but not applied yet';
@@ -88,6 +95,14 @@ const NOT_APPLIED = 'accepted but not applied yet';
 class ModuleReader {
   readonly headers: HeaderField[] = [];
   expectHeader: HeaderMatch[] = [];
+  readonly tls: {
+    tlsInsecure?: boolean;
+    tlsCaPem?: string;
+    tlsCertPem?: string;
+    tlsKeyPem?: string;
+    tlsServerName?: string;
+    tlsMinVersion?: string;
+  } = {};
   constructor(
     readonly r: Reader,
     readonly path: string,
@@ -210,20 +225,45 @@ function headerChecks(m: ModuleReader, node: Node): void {
   }
 }
 
+/** blackbox's tls_config onto the engine's target TLS options (PEM text read here, at load time). */
 function tlsConfig(m: ModuleReader, node: Node): void {
   const path = join(m.path, 'http.tls_config');
   const tls = m.r.mapping(node['tls_config'], path, TLS_CONFIG_KEYS);
-  for (const key of Object.keys(tls)) {
-    if (tls[key] === null || tls[key] === undefined) continue;
-    if (key === 'insecure_skip_verify') m.r.bool(tls, key, path, false);
-    else if (key.endsWith('_file')) m.r.readFile(m.r.string(tls, key, path) ?? '', join(path, key));
-    else if (key.endsWith('_version')) {
-      const v = m.r.string(tls, key, path);
-      if (v !== undefined && !TLS_VERSIONS.includes(v))
-        m.r.fail(join(path, key), `must be one of ${TLS_VERSIONS.join(', ')} (got ${kind(v)})`);
-    } else m.r.string(tls, key, path);
-    m.warn(`http.tls_config.${key}`, 'the engine has no per-module TLS settings yet');
+  const pem = (inline: string, fileKey: string): string | undefined => {
+    const text = m.r.string(tls, inline, path);
+    const file = m.r.string(tls, fileKey, path);
+    if (text !== undefined && file !== undefined) m.r.fail(join(path, fileKey), `give either ${inline} or ${fileKey}`);
+    return file === undefined ? text : m.r.readFile(file, join(path, fileKey));
+  };
+  const out = m.tls;
+  if (m.r.bool(tls, 'insecure_skip_verify', path, false)) out.tlsInsecure = true;
+  const ca = pem('ca', 'ca_file');
+  const cert = pem('cert', 'cert_file');
+  const key = pem('key', 'key_file');
+  if (ca !== undefined) out.tlsCaPem = ca;
+  if (cert !== undefined) out.tlsCertPem = cert;
+  if (key !== undefined) out.tlsKeyPem = key;
+  const serverName = m.r.string(tls, 'server_name', path);
+  if (serverName !== undefined) out.tlsServerName = serverName;
+  for (const key of ['min_version', 'max_version'] as const) {
+    const v = m.r.string(tls, key, path);
+    if (v === undefined) continue;
+    if (!TLS_VERSIONS.includes(v))
+      m.r.fail(join(path, key), `must be one of ${TLS_VERSIONS.join(', ')} (got ${kind(v)})`);
+    if (key === 'max_version') m.warn('http.tls_config.max_version', 'no engine support');
+    else if (v === 'TLS12' || v === 'TLS13') out.tlsMinVersion = v === 'TLS12' ? '1.2' : '1.3';
+    else m.warn('http.tls_config.min_version', "the engine's lowest is TLS 1.2");
   }
+}
+
+/** no_follow_redirects (older) and follow_redirects (newer); blackbox follows by default. */
+function redirects(m: ModuleReader, node: Node): boolean {
+  const p = join(m.path, 'http');
+  const set = (k: string): boolean => node[k] !== undefined && node[k] !== null;
+  if (set('no_follow_redirects') && set('follow_redirects'))
+    m.r.fail(join(p, 'follow_redirects'), 'give either follow_redirects or no_follow_redirects');
+  if (set('no_follow_redirects')) return !m.r.bool(node, 'no_follow_redirects', p, false);
+  return m.r.bool(node, 'follow_redirects', p, true);
 }
 
 /** Keys with no engine support: checked for type, then a warning unless their value is what the engine does anyway. */
@@ -233,8 +273,6 @@ function unappliedKeys(m: ModuleReader, node: Node): void {
     if (node[key] === null || node[key] === undefined) return;
     if (m.r.bool(node, key, p, engineValue) !== engineValue) m.warn(`http.${key}`, why);
   };
-  bool('no_follow_redirects', true, 'the engine never follows redirects');
-  bool('follow_redirects', false, 'the engine never follows redirects');
   bool('enable_http2', false, 'the engine speaks HTTP/1.1');
   bool('fail_if_ssl', false, 'not checked yet');
   bool('fail_if_not_ssl', false, 'not checked yet');
@@ -252,7 +290,6 @@ function unappliedKeys(m: ModuleReader, node: Node): void {
   }
   if (node['body_size_limit'] !== undefined && node['body_size_limit'] !== null)
     m.warn('http.body_size_limit', "the server's body cap applies");
-  tlsConfig(m, node);
 }
 
 function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): BlackboxModule {
@@ -266,6 +303,8 @@ function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): B
   authorization(m, http);
   headerChecks(m, http);
   unappliedKeys(m, http);
+  tlsConfig(m, http);
+  const followRedirects = redirects(m, http);
   const body = r.string(http, 'body', join(m.path, 'http'));
   const timeoutMs = timeoutOf(r, node, m.path);
   const expectBody = regexList(m, http, 'fail_if_body_not_matches_regexp');
@@ -282,6 +321,8 @@ function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): B
     ...(expectBody ? { expectBody } : {}),
     ...(failIfBody ? { failIfBody } : {}),
     ...(m.expectHeader.length > 0 ? { expectHeader: m.expectHeader } : {}),
+    followRedirects,
+    ...m.tls,
   };
   checkAgainstEngine(m, mod, limits);
   return Object.freeze(mod);
@@ -295,7 +336,7 @@ function describe(verb: HttpMethod, codes: readonly { min: number; max: number }
 /** The engine's own validation, so a bad header or regex fails at load time, named by its key. */
 function checkAgainstEngine(m: ModuleReader, mod: BlackboxModule, limits: ProbeLimits): void {
   try {
-    validateProbeInput({ endpoint: 'http://module.invalid/', repetitions: 1, ...mod }, limits);
+    validateProbeInput({ endpoint: 'https://module.invalid/', repetitions: 1, ...mod }, limits);
   } catch (err) {
     if (!(err instanceof InvalidArgumentError)) throw err;
     const base = err.field.replace(/\[.*$/, '');

@@ -14,6 +14,14 @@ export interface BlackboxModule {
   readonly expectBody?: readonly string[];
   readonly failIfBody?: readonly string[];
   readonly expectHeader?: readonly HeaderMatch[];
+  /** Unset: /probe follows (as blackbox), a gRPC request does not. */
+  readonly followRedirects?: boolean;
+  readonly tlsInsecure?: boolean;
+  readonly tlsCaPem?: string;
+  readonly tlsCertPem?: string;
+  readonly tlsKeyPem?: string;
+  readonly tlsServerName?: string;
+  readonly tlsMinVersion?: string;
 }
 
 export type ModuleTable = Readonly<Record<string, BlackboxModule>>;
@@ -36,22 +44,30 @@ export function findModule(modules: ModuleTable, name: string): BlackboxModule |
 }
 
 /** What a module sets in a ProbeInput (all but the target, repetitions and pacing). */
-export type ModuleInput = Pick<
-  ProbeInput,
-  'method' | 'expectedStatus' | 'timeoutMs' | 'headers' | 'body' | 'expectBody' | 'failIfBody' | 'expectHeader'
->;
+export type ModuleInput = Pick<ProbeInput, (typeof MODULE_FIELDS)[number]>;
+
+const MODULE_FIELDS = [
+  'method',
+  'expectedStatus',
+  'timeoutMs',
+  'headers',
+  'body',
+  'expectBody',
+  'failIfBody',
+  'expectHeader',
+  'followRedirects',
+  'tlsInsecure',
+  'tlsCaPem',
+  'tlsCertPem',
+  'tlsKeyPem',
+  'tlsServerName',
+  'tlsMinVersion',
+] as const satisfies readonly (keyof ProbeInput & keyof BlackboxModule)[];
 
 export function moduleInput(m: BlackboxModule): ModuleInput {
-  return {
-    method: m.method,
-    expectedStatus: m.expectedStatus,
-    ...(m.timeoutMs !== undefined ? { timeoutMs: m.timeoutMs } : {}),
-    ...(m.headers !== undefined ? { headers: m.headers } : {}),
-    ...(m.body !== undefined ? { body: m.body } : {}),
-    ...(m.expectBody !== undefined ? { expectBody: m.expectBody } : {}),
-    ...(m.failIfBody !== undefined ? { failIfBody: m.failIfBody } : {}),
-    ...(m.expectHeader !== undefined ? { expectHeader: m.expectHeader } : {}),
-  };
+  const out: Record<string, unknown> = {};
+  for (const key of MODULE_FIELDS) if (m[key] !== undefined) out[key] = m[key];
+  return out as ModuleInput;
 }
 
 /**
