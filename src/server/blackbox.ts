@@ -13,28 +13,13 @@ import {
   InvalidArgumentError,
   preflightTarget,
 } from '../probe/index.js';
-import type { AttemptResult, HttpMethod, ProbeLimits, ProbeSpec, StatusRange } from '../probe/types.js';
+import type { AttemptResult, ProbeLimits, ProbeSpec } from '../probe/types.js';
 import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
 import { DEFAULT_TIMEOUT_OFFSET_MS, type ProbeEndpointSettings } from './config.js';
 import { redactUrl } from '../common/redact.js';
+import { DEFAULT_MODULE, findModule, moduleInput } from './modules.js';
 
-export interface BlackboxModule {
-  readonly method: HttpMethod;
-  readonly expectedStatus: readonly StatusRange[];
-  readonly description: string;
-}
-
-/** Modules as blackbox_exporter's example config names them; http_2xx is the default. */
-export const BLACKBOX_MODULES: Readonly<Record<string, BlackboxModule>> = Object.freeze({
-  http_2xx: { method: 'GET', expectedStatus: [{ min: 200, max: 299 }], description: 'GET, success on 2xx' },
-  http_head: { method: 'HEAD', expectedStatus: [{ min: 200, max: 299 }], description: 'HEAD, success on 2xx' },
-  http_2xx_3xx: {
-    method: 'GET',
-    expectedStatus: [{ min: 200, max: 399 }],
-    description: 'GET, success on 2xx and 3xx',
-  },
-});
-export const DEFAULT_MODULE = 'http_2xx';
+export { BLACKBOX_MODULES, DEFAULT_MODULE, type BlackboxModule } from './modules.js';
 
 /** blackbox_exporter's probe_http_duration_seconds phase names; a new Phase must be mapped here. */
 export const BLACKBOX_PHASE: Readonly<Record<Phase, string>> = Object.freeze({
@@ -168,31 +153,26 @@ export interface BlackboxResult {
 export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpointSettings): Promise<BlackboxResult> {
   const { limits } = settings;
   const moduleName = params.module == null || params.module === '' ? DEFAULT_MODULE : params.module;
-  const mod = Object.hasOwn(BLACKBOX_MODULES, moduleName) ? BLACKBOX_MODULES[moduleName] : undefined;
+  const mod = findModule(settings.modules, moduleName);
   if (!mod) {
     throw new BlackboxRequestError(
-      `Unknown module ${JSON.stringify(moduleName)}: expected one of ${Object.keys(BLACKBOX_MODULES).join(', ')}`,
+      `Unknown module ${JSON.stringify(moduleName)}: expected one of ${Object.keys(settings.modules).join(', ')}`,
       'module',
     );
   }
   if (params.target == null || params.target.trim() === '') {
     throw new BlackboxRequestError('Target parameter is missing', 'target');
   }
-  const timeoutMs = probeTimeoutMs(params.scrapeTimeoutHeader, limits, settings.timeoutOffsetMs);
+  // As blackbox: the module's timeout, if shorter than the scrape's.
+  const scrapeMs = probeTimeoutMs(params.scrapeTimeoutHeader, limits, settings.timeoutOffsetMs);
+  const timeoutMs = mod.timeoutMs === undefined ? scrapeMs : Math.min(mod.timeoutMs, scrapeMs);
   const endpoint = targetToEndpoint(params.target);
 
   let spec: ProbeSpec;
   try {
     spec = validateProbeInput(
-      // Every module follows redirects, as blackbox's http prober does by default.
-      {
-        endpoint,
-        repetitions: 1,
-        timeoutMs,
-        method: mod.method,
-        expectedStatus: mod.expectedStatus,
-        followRedirects: true,
-      },
+      // Modules follow redirects unless they say not to, as blackbox's http prober does.
+      { followRedirects: true, ...moduleInput(mod), endpoint, repetitions: 1, timeoutMs },
       limits,
       settings.targetPolicy?.current(),
     );

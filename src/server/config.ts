@@ -22,6 +22,8 @@ import type { ProbeLimits } from '../probe/types.js';
 import { TargetPolicyRef } from './target-policy.js';
 import type { ProbeObserver } from './observer.js';
 import { loadWebConfig, type WebConfig } from './web-config.js';
+import { loadConfigFile, type ConfigFile } from './config-file.js';
+import { BLACKBOX_MODULES, type ModuleTable } from './modules.js';
 import { STDERR_LOGGER, type ErrorLogger } from './error-logger.js';
 import type { AuthSettings } from './auth.js';
 import type { AdmissionSettings } from './admission.js';
@@ -111,6 +113,12 @@ export interface ServerInput {
   readonly targetPolicy?: TargetPolicyInput | false;
   /** Caps checked at each call's start (RESOURCE_EXHAUSTED over one) and the per-client rate limit. */
   readonly admission?: AdmissionInput;
+  /**
+   * A YAML config file (config-file.ts): `modules:` in blackbox_exporter's
+   * syntax, for /probe?module= and ProbeRequest.module. Its modules replace
+   * built-in ones of the same name.
+   */
+  readonly configFile?: string;
 }
 
 export interface AdmissionInput {
@@ -215,6 +223,10 @@ export interface ServerSettings {
   readonly engine: EngineMode;
   /** Warm-up attempts per kind (fresh, kept-alive); 0: none. */
   readonly warmUpAttempts: number;
+  /** The --config file as loaded (its warnings are logged at start); undefined: none given. */
+  readonly configFile: ConfigFile | undefined;
+  /** Modules /probe and ProbeRequest.module may name: the built-in ones plus the config file's. */
+  readonly modules: ModuleTable;
   /** undefined: no policy. Each listener adds itself once bound. */
   readonly targetPolicy: TargetPolicyRef | undefined;
   readonly admission: AdmissionSettings;
@@ -261,6 +273,8 @@ export interface ProbeEndpointSettings {
   readonly timeoutOffsetMs: number;
   readonly tls: Pick<AgentOptions, 'ca'> | undefined;
   readonly targetPolicy: TargetPolicyRef | undefined;
+  /** Built-in modules plus the config file's. */
+  readonly modules: ModuleTable;
 }
 
 // ---- option names in errors -----------------------------------------------
@@ -289,7 +303,8 @@ export type SettingPath =
   | 'observability.metrics.maxEndpoints'
   | 'observability.metrics.maxConcurrentProbes'
   | 'observability.metrics.blackbox.timeoutOffsetMs'
-  | 'observability.metrics.webConfigFile';
+  | 'observability.metrics.webConfigFile'
+  | 'configFile';
 
 /**
  * How the caller's user spells each setting (`--max-timeout`, a config file
@@ -383,6 +398,7 @@ export function resolveMetricsHttp(
   limits: ProbeLimits,
   name: Namer = namer(),
   targetPolicy?: TargetPolicyRef,
+  modules: ModuleTable = BLACKBOX_MODULES,
 ): MetricsHttpSettings {
   const text = input.listen ?? DEFAULT_METRICS_ADDR;
   const listen: ListenAddress = { ...parseMetricsAddr(text, name('observability.metrics.listen')), text };
@@ -406,6 +422,7 @@ export function resolveMetricsHttp(
     ),
     tls: input.blackbox?.tls,
     targetPolicy,
+    modules,
   };
   return Object.freeze({ listen: Object.freeze(listen), probe: Object.freeze(probe), web, targetPolicy });
 }
@@ -415,6 +432,7 @@ function resolveMetrics(
   limits: ProbeLimits,
   name: Namer,
   policy: TargetPolicyRef | undefined,
+  modules: ModuleTable,
 ): MetricsSettings | undefined {
   if (input === undefined || input === false) return undefined;
   if (input.webConfigFile !== undefined && input.listen === undefined)
@@ -427,7 +445,7 @@ function resolveMetrics(
       'maxEndpoints',
     ),
     defaultMetrics: input.defaultMetrics ?? true,
-    http: input.listen === undefined ? undefined : resolveMetricsHttp(input, limits, name, policy),
+    http: input.listen === undefined ? undefined : resolveMetricsHttp(input, limits, name, policy, modules),
   });
 }
 
@@ -566,6 +584,9 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
   const targetPolicy = resolveTargetPolicy(input.targetPolicy, name);
   const listen = input.listen ?? DEFAULT_LISTEN;
   const admission = resolveAdmission(input.admission, name);
+  const configFile =
+    input.configFile === undefined ? undefined : loadConfigFile(input.configFile, limits, name('configFile'));
+  const modules: ModuleTable = Object.freeze({ ...BLACKBOX_MODULES, ...configFile?.modules });
   const settings: ServerSettings = Object.freeze({
     region: resolveRegion(input.region, name),
     listen: Object.freeze({ ...parseListen(listen, name('listen')), text: listen }),
@@ -589,7 +610,9 @@ export function resolveServerConfig(input: ServerInput = {}, options: ResolveOpt
     health: obs.health !== false,
     reflection: obs.reflection === false ? 'off' : obs.reflection === true ? 'required' : 'if-available',
     descriptorSetPath: obs.descriptorSetPath,
-    metrics: resolveMetrics(obs.metrics, limits, name, targetPolicy),
+    metrics: resolveMetrics(obs.metrics, limits, name, targetPolicy, modules),
+    configFile,
+    modules,
     targetPolicy,
     admission,
     engine: resolveEngine(input.engine, name),

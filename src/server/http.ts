@@ -11,7 +11,6 @@ import type { ProbeLimits } from '../probe/types.js';
 import { formatHostPort } from '../common/address.js';
 import { ConfigError } from '../common/errors.js';
 import {
-  BLACKBOX_MODULES,
   BlackboxRequestError,
   blackboxRegistry,
   blackboxDebugOutput,
@@ -79,8 +78,8 @@ function send(
   res.end(res.req.method === 'HEAD' ? undefined : body);
 }
 
-function indexPage(probe: boolean): string {
-  const modules = Object.entries(BLACKBOX_MODULES)
+function indexPage(probe: ProbeEndpointSettings | undefined): string {
+  const modules = Object.entries(probe?.modules ?? {})
     .map(([name, m]) => `  ${name}: ${m.description}`)
     .join('\n');
   return [
@@ -185,7 +184,7 @@ function requestHandler(
           send(res, 200, 'OK\n');
           return;
         case '/':
-          send(res, 200, indexPage(handleProbe !== undefined));
+          send(res, 200, indexPage(settings.probe));
           return;
       }
       send(res, 404, `not found: ${url.pathname} (try /metrics)\n`);

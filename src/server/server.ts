@@ -132,6 +132,7 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
   const service = new ProberService({
     limits: settings.limits,
     region: settings.region,
+    modules: settings.modules,
     observer: settings.observer ?? obs.observer ?? NOOP_OBSERVER,
     logger: settings.errorLogger,
     ...(settings.deadlineMarginMs !== undefined ? { deadlineMarginMs: settings.deadlineMarginMs } : {}),

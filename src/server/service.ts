@@ -32,6 +32,7 @@ import type { EventLoopDelayReading, Summary } from '../stats/types.js';
 import { NOOP_OBSERVER, callRecord, type CallRecord, type ProbeObserver, type Rpc } from './observer.js';
 import { peerAddress, type Admission, type Ticket } from './admission.js';
 import { STDERR_LOGGER, shuttingDownError, toServiceError, type ErrorLogger } from './status.js';
+import { BLACKBOX_MODULES, findModule, withModule, type ModuleTable } from './modules.js';
 
 import pb = prober.v1;
 
@@ -66,6 +67,8 @@ export interface ProberServiceOptions {
   readonly admission?: Admission;
   /** Reported in every summary and on a stream's first event. */
   readonly region?: string;
+  /** What ProbeRequest.module may name; default the built-in modules. */
+  readonly modules?: ModuleTable;
 }
 
 /**
@@ -265,6 +268,7 @@ export class ProberService {
   private shutdownAt: ShutdownPlan | undefined;
   private readonly admission: Admission | undefined;
   private readonly region: string | undefined;
+  private readonly modules: ModuleTable;
 
   constructor(options: ProberServiceOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -277,6 +281,7 @@ export class ProberService {
     this.targetPolicy = options.targetPolicy;
     this.admission = options.admission;
     this.region = options.region;
+    this.modules = options.modules ?? BLACKBOX_MODULES;
   }
 
   /**
@@ -455,7 +460,16 @@ export class ProberService {
 
   private validate(req: pb.ProbeRequest, stream: boolean): ProbeSpec {
     const limits = { ...this.limits, allowContinuous: stream };
-    return validateProbeInput(requestFromProto(req), limits, this.targetPolicy?.current());
+    const input = requestFromProto(req);
+    if (req.module === '') return validateProbeInput(input, limits, this.targetPolicy?.current());
+    const mod = findModule(this.modules, req.module);
+    if (mod === undefined) {
+      throw new InvalidArgumentError(
+        'module',
+        `module ${JSON.stringify(req.module.slice(0, 200))} is not configured on this server (known: ${Object.keys(this.modules).join(', ')})`,
+      );
+    }
+    return validateProbeInput(withModule(mod, input), limits, this.targetPolicy?.current());
   }
 
   private start(spec: ProbeSpec, ctl: CallControl, deadline: number | undefined) {

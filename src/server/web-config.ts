@@ -98,10 +98,10 @@ const EXTRA_HEADERS: Readonly<Record<string, readonly string[] | undefined>> = {
 // bcrypt's modular crypt format: $2a$/$2b$/$2y$, cost 04..31, 53 chars of salt+hash.
 const BCRYPT = /^\$2[aby]?\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 
-type Node = Record<string, unknown>;
+export type Node = Record<string, unknown>;
 
 /** Reads one file's keys, failing with "<file>: <key path>: <problem>". */
-class Reader {
+export class Reader {
   readonly warnings: string[] = [];
   constructor(
     readonly file: string,
@@ -159,15 +159,15 @@ class Reader {
   }
 }
 
-function join(path: string, key: string): string {
+export function join(path: string, key: string): string {
   return path ? `${path}.${key}` : key;
 }
 
-function kind(v: unknown): string {
+export function kind(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'a list' : typeof v === 'object' ? 'a mapping' : JSON.stringify(v);
 }
 
-function message(err: unknown): string {
+export function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -366,7 +366,7 @@ function readUsers(r: Reader, value: unknown): Map<string, string> {
   return users;
 }
 
-function parseYaml(r: Reader, text: string): unknown {
+export function parseYaml(r: Reader, text: string): unknown {
   const YAML = lazyRequire('yaml') as typeof import('yaml');
   try {
     return YAML.parse(text, { uniqueKeys: true, prettyErrors: false });

@@ -21,7 +21,7 @@ import {
   type ServerSettings,
   type SettingNames,
 } from '../../server/config.js';
-import { ConfigError } from '../../common/errors.js';
+import { ConfigError, isConfigError } from '../../common/errors.js';
 // Types only: pino, grpc-js and the server load when serve runs (see run.ts).
 import type { Logger } from '../../server/logger.js';
 import type { RunningServer } from '../../server/server.js';
@@ -89,6 +89,8 @@ interface ServeFlags {
   readonly allowTarget?: string[] | undefined;
   readonly denyTarget?: string[] | undefined;
   readonly denyPrivateTargets?: true | undefined;
+  readonly config?: string | undefined;
+  readonly check?: true | undefined;
 }
 
 /** Each setting serve maps, by the flag that sets it, so a ConfigError names the flag. */
@@ -113,6 +115,7 @@ const FLAG_NAMES: SettingNames = {
   'observability.metrics.webConfigFile': '--web-config',
   'targetPolicy.allow': '--allow-target',
   'targetPolicy.deny': '--deny-target',
+  configFile: '--config',
 };
 
 /** Repeatable flags; resolveServerConfig checks each CIDR and names the flag. */
@@ -168,6 +171,7 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
       ...(opts.rateLimit !== undefined ? { rateLimit: opts.rateLimit } : {}),
     },
     graceMs: opts.grace,
+    ...(opts.config !== undefined ? { configFile: opts.config } : {}),
     targetPolicy: {
       allow: opts.allowTarget ?? [],
       deny: opts.denyTarget ?? [],
@@ -303,8 +307,43 @@ export function serveCommand(ctx: CommandContext) {
         '--deny-private-targets',
         'never probe private, loopback, ULA or CGNAT addresses (10/8, 172.16/12, 192.168/16, 127/8, 100.64/10, ::1, fc00::/7)',
       )
+      .option(
+        '--config <file>',
+        "YAML config: 'modules:' in blackbox_exporter's syntax (http modules) for /probe?module= and ProbeRequest.module",
+      )
+      .option('--check', 'validate the flags and --config, print a summary and exit (0: valid, 2: not) without serving')
       .action((opts) => runServe(ctx, opts))
   );
+}
+
+/** What a config file gave, one line each, for --check and the start log. */
+export function configSummary(settings: ServerSettings): string[] {
+  const file = settings.configFile;
+  if (file === undefined) return ['no --config file given; built-in modules only'];
+  const names = Object.keys(file.modules);
+  return [
+    `${file.file}: ${names.length} http module(s) loaded${names.length > 0 ? `: ${names.join(', ')}` : ''}`,
+    ...(file.unsupported.length > 0
+      ? [
+          `${file.unsupported.length} module(s) not supported: ${file.unsupported.map((u) => `${u.name} (${u.prober})`).join(', ')}`,
+        ]
+      : []),
+    `modules available: ${Object.keys(settings.modules).join(', ')}`,
+    ...file.warnings.map((w) => `warning: ${w}`),
+  ];
+}
+
+/** --check: resolve everything (files included) as a start would, print a summary, never bind. */
+function checkConfig(ctx: CommandContext, opts: ServeFlags, log: Logger): void {
+  const { io } = ctx;
+  try {
+    const settings = resolveServerConfig(serverInput(opts, log), { names: FLAG_NAMES });
+    io.stdout.write(`${['SUCCESS: the configuration is valid', ...configSummary(settings)].join('\n')}\n`);
+    ctx.exitCode = EXIT.OK;
+  } catch (err) {
+    io.stderr.write(`FAILED: ${err instanceof Error ? err.message : String(err)}\n`);
+    ctx.exitCode = err instanceof ConfigError || isConfigError(err) ? EXIT.USAGE : EXIT.RPC;
+  }
 }
 
 /** The serve action: start from one resolved config, log where it listens, stop gracefully. */
@@ -329,10 +368,15 @@ async function runServe(ctx: CommandContext, opts: ServeFlags): Promise<void> {
     return;
   }
 
+  if (opts.check) {
+    checkConfig(ctx, opts, log);
+    return;
+  }
   let running: RunningServer;
   let settings: ServerSettings;
   try {
     settings = resolveServerConfig(serverInput(opts, log), { names: FLAG_NAMES });
+    for (const w of settings.configFile?.warnings ?? []) log.warn({ config: settings.configFile?.file }, w);
     running = await startServer(settings);
   } catch (err) {
     io.stderr.write(`prober serve: cannot start: ${err instanceof Error ? err.message : String(err)}\n`);

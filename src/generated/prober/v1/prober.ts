@@ -335,6 +335,7 @@ export namespace prober.v1 {
             max_redirects?: number;
             ip_family?: number;
             resolve?: string[];
+            module?: string;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24, 81], this.#one_of_decls);
@@ -407,6 +408,9 @@ export namespace prober.v1 {
                 }
                 if ("resolve" in data && data.resolve != undefined) {
                     this.resolve = data.resolve;
+                }
+                if ("module" in data && data.module != undefined) {
+                    this.module = data.module;
                 }
             }
         }
@@ -554,6 +558,12 @@ export namespace prober.v1 {
         set resolve(value: string[]) {
             pb_1.Message.setField(this, 81, value);
         }
+        get module() {
+            return pb_1.Message.getFieldWithDefault(this, 100, "") as string;
+        }
+        set module(value: string) {
+            pb_1.Message.setField(this, 100, value);
+        }
         static fromObject(data: {
             endpoint?: string;
             repetitions?: number;
@@ -578,6 +588,7 @@ export namespace prober.v1 {
             max_redirects?: number;
             ip_family?: number;
             resolve?: string[];
+            module?: string;
         }): ProbeRequest {
             const message = new ProbeRequest({});
             if (data.endpoint != null) {
@@ -649,6 +660,9 @@ export namespace prober.v1 {
             if (data.resolve != null) {
                 message.resolve = data.resolve;
             }
+            if (data.module != null) {
+                message.module = data.module;
+            }
             return message;
         }
         toObject() {
@@ -676,6 +690,7 @@ export namespace prober.v1 {
                 max_redirects?: number;
                 ip_family?: number;
                 resolve?: string[];
+                module?: string;
             } = {};
             if (this.endpoint != null) {
                 data.endpoint = this.endpoint;
@@ -746,6 +761,9 @@ export namespace prober.v1 {
             if (this.resolve != null) {
                 data.resolve = this.resolve;
             }
+            if (this.module != null) {
+                data.module = this.module;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -798,6 +816,8 @@ export namespace prober.v1 {
                 writer.writeUint32(80, this.ip_family);
             if (this.resolve.length)
                 writer.writeRepeatedString(81, this.resolve);
+            if (this.module.length)
+                writer.writeString(100, this.module);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -875,6 +895,9 @@ export namespace prober.v1 {
                         break;
                     case 81:
                         pb_1.Message.addToRepeatedField(message, 81, reader.readString());
+                        break;
+                    case 100:
+                        message.module = reader.readString();
                         break;
                     default: reader.skipField();
                 }

@@ -1,0 +1,81 @@
+// Probe modules: named sets of request settings that /probe?module=NAME and
+// a gRPC ProbeRequest's `module` field refer to. Three are built in; a
+// --config file (config-file.ts) adds more or replaces them by name.
+import type { HeaderField, HeaderMatch, HttpMethod, ProbeInput, StatusRange } from '../probe/types.js';
+
+export interface BlackboxModule {
+  readonly method: HttpMethod;
+  readonly expectedStatus: readonly StatusRange[];
+  readonly description: string;
+  /** The module's own timeout (blackbox `timeout`); a probe uses the smaller of it and the caller's. */
+  readonly timeoutMs?: number;
+  readonly headers?: readonly HeaderField[];
+  readonly body?: Uint8Array;
+  readonly expectBody?: readonly string[];
+  readonly failIfBody?: readonly string[];
+  readonly expectHeader?: readonly HeaderMatch[];
+  /** Unset: /probe follows (as blackbox), a gRPC request does not. */
+  readonly followRedirects?: boolean;
+  readonly tlsInsecure?: boolean;
+  readonly tlsCaPem?: string;
+  readonly tlsCertPem?: string;
+  readonly tlsKeyPem?: string;
+  readonly tlsServerName?: string;
+  readonly tlsMinVersion?: string;
+}
+
+export type ModuleTable = Readonly<Record<string, BlackboxModule>>;
+
+/** Modules as blackbox_exporter's example config names them; http_2xx is the default. */
+export const BLACKBOX_MODULES: ModuleTable = Object.freeze({
+  http_2xx: { method: 'GET', expectedStatus: [{ min: 200, max: 299 }], description: 'GET, success on 2xx' },
+  http_head: { method: 'HEAD', expectedStatus: [{ min: 200, max: 299 }], description: 'HEAD, success on 2xx' },
+  http_2xx_3xx: {
+    method: 'GET',
+    expectedStatus: [{ min: 200, max: 399 }],
+    description: 'GET, success on 2xx and 3xx (redirects are not followed)',
+  },
+});
+export const DEFAULT_MODULE = 'http_2xx';
+
+/** The module by name; undefined for an unknown name (never an Object.prototype key). */
+export function findModule(modules: ModuleTable, name: string): BlackboxModule | undefined {
+  return Object.hasOwn(modules, name) ? modules[name] : undefined;
+}
+
+/** What a module sets in a ProbeInput (all but the target, repetitions and pacing). */
+export type ModuleInput = Pick<ProbeInput, (typeof MODULE_FIELDS)[number]>;
+
+const MODULE_FIELDS = [
+  'method',
+  'expectedStatus',
+  'timeoutMs',
+  'headers',
+  'body',
+  'expectBody',
+  'failIfBody',
+  'expectHeader',
+  'followRedirects',
+  'tlsInsecure',
+  'tlsCaPem',
+  'tlsCertPem',
+  'tlsKeyPem',
+  'tlsServerName',
+  'tlsMinVersion',
+] as const satisfies readonly (keyof ProbeInput & keyof BlackboxModule)[];
+
+export function moduleInput(m: BlackboxModule): ModuleInput {
+  const out: Record<string, unknown> = {};
+  for (const key of MODULE_FIELDS) if (m[key] !== undefined) out[key] = m[key];
+  return out as ModuleInput;
+}
+
+/**
+ * A request that names a module: the module fills every field the request
+ * leaves unset; a field the request sets wins whole (lists are not merged).
+ */
+export function withModule(m: BlackboxModule, request: ProbeInput): ProbeInput {
+  const out: Record<string, unknown> = { ...moduleInput(m) };
+  for (const [key, value] of Object.entries(request)) if (value !== undefined) out[key] = value;
+  return out as unknown as ProbeInput;
+}
