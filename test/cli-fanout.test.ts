@@ -225,3 +225,20 @@ test('stream with one named server: output exactly as without a name', { timeout
   );
   assert.equal(lines[1]!.server, addr(0));
 });
+
+test('a region of replicas: ipv4:a,b and dns:/// targets are servers too (round robin); a malformed one is exit 2', {
+  timeout: 60_000,
+}, async () => {
+  const io = testIo();
+  const replicas = `ipv4:${addr(0)},${addr(1)}`;
+  const code = await run(
+    ['probe', `${target.url}/ok`, '-n', '2', '-s', `eu=${replicas}`, '-s', `us=dns:///${addr(1)}`],
+    io,
+  );
+  assert.equal(code, EXIT.OK, io.stderr.text());
+  assert.match(io.stdout.text(), /^eu\s+OK\s+2\s+100\.0%/m);
+  assert.match(io.stdout.text(), /^us\s+OK\s+2\s+100\.0%/m);
+  const bad = testIo();
+  assert.equal(await run(['probe', `${target.url}/ok`, '-s', 'eu=dns:///no-port'], bad), EXIT.USAGE);
+  assert.match(bad.stderr.text(), /expected dns:\/\/\/host:port, got "dns:\/\/\/no-port"/);
+});

@@ -127,9 +127,27 @@ export function parseStatusRanges(value: string): StatusRange[] {
 
 /** 'host:port' or '[v6]:port' of a prober server (a host is required). */
 export function parseServerAddress(value: string): string {
-  const hp = splitHostPort(value);
-  if (hp === undefined || hp.host === undefined || hp.port < 1) {
-    throw new InvalidArgumentError(`expected host:port (port 1..65535), got ${JSON.stringify(value)}`);
+  const v = value.trim();
+  // gRPC target names for a region of several replicas (docs/clients.md#replicas):
+  // dns:///name:port (grpc-js's DNS resolver, round robin) and ipv4:/ipv6: address lists.
+  const scheme = /^(dns|ipv4|ipv6):(.*)$/.exec(v);
+  if (scheme !== null) {
+    const rest = scheme[1] === 'dns' ? scheme[2]!.replace(/^\/\/[^/]*\//, '') : scheme[2]!;
+    const parts = scheme[1] === 'dns' ? [rest] : rest.split(',');
+    if (parts.every((p) => isHostPort(p))) return v;
+    throw new InvalidArgumentError(
+      `expected ${scheme[1] === 'dns' ? 'dns:///host:port' : `${scheme[1]}:addr:port[,addr:port...]`}, got ${JSON.stringify(value)}`,
+    );
   }
-  return value.trim();
+  if (!isHostPort(v)) {
+    throw new InvalidArgumentError(
+      `expected host:port (port 1..65535), dns:///host:port or ipv4:addr:port,addr:port, got ${JSON.stringify(value)}`,
+    );
+  }
+  return v;
+}
+
+function isHostPort(value: string): boolean {
+  const hp = splitHostPort(value);
+  return hp !== undefined && hp.host !== undefined && hp.port >= 1;
 }

@@ -89,7 +89,8 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
   return addNetOptions(addRequestOptions(withProbe));
 }
 
-export const SERVER_HELP = 'prober server to use (default: an embedded in-process one)';
+export const SERVER_HELP =
+  'prober server to use: host:port, or a region of replicas as dns:///name:port or ipv4:a:port,b:port (default: an embedded in-process one)';
 
 /** Parsed flags -> the request the server validates. */
 export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
