@@ -25,6 +25,7 @@ import {
 import { startTarget, type Target } from './helpers/target.js';
 
 import pb = prober.v1;
+import { prng } from './helpers/prng.js';
 
 const SEED = Number(process.env.FUZZ_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const CASES = Number(process.env.FUZZ_CASES ?? 300);
@@ -33,18 +34,6 @@ const PARALLEL = 16;
 /** Largest string a case sends: well inside grpc-js's 4 MiB message limit. */
 const MAX_STRING = 64 * 1024;
 const CLIENT_FAULT = new Set(['INTERNAL', 'UNKNOWN']);
-
-/** mulberry32: small, fast, and the same sequence for the same seed everywhere. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
 
 class Gen {
   constructor(readonly next: () => number) {}

@@ -1,18 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { EXACT_LIMIT, LatencyDigest, nearestRankIndex } from '../src/stats/index.js';
-
-// Deterministic PRNG (mulberry32) so failures reproduce.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from './helpers/prng.js';
 
 /** Brute force nearest rank: smallest value with at least p% of values <= it. */
 function bruteNearestRank(values: number[], p: number): number {

@@ -2,18 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { mergeSummaries, nearestRankIndex, RunStats } from '../src/stats/index.js';
-
-// mulberry32: a seeded PRNG, so a failure reproduces.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng as rng } from './helpers/prng.js';
 
 // Log-normal-ish latencies around `medianMs`, some failures.
 function region(rand: () => number, n: number, medianMs: number) {

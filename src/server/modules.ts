@@ -1,27 +1,32 @@
 // Probe modules: named sets of request settings that /probe?module=NAME and
 // a gRPC ProbeRequest's `module` field refer to. Three are built in; a
 // --config file (config-file.ts) adds more or replaces them by name.
-import type { HeaderField, HeaderMatch, HttpMethod, ProbeInput, StatusRange } from '../probe/types.js';
+import type { HttpMethod, ProbeInput, StatusRange } from '../probe/types.js';
 
-export interface BlackboxModule {
+/** The request settings a module may carry: the same fields, and meanings, as a ProbeInput's. */
+type ModuleRequestFields = Pick<
+  ProbeInput,
+  | 'headers'
+  | 'body'
+  | 'expectBody'
+  | 'failIfBody'
+  | 'expectHeader'
+  | 'tlsInsecure'
+  | 'tlsCaPem'
+  | 'tlsCertPem'
+  | 'tlsKeyPem'
+  | 'tlsServerName'
+  | 'tlsMinVersion'
+>;
+
+export interface BlackboxModule extends ModuleRequestFields {
   readonly method: HttpMethod;
   readonly expectedStatus: readonly StatusRange[];
   readonly description: string;
   /** The module's own timeout (blackbox `timeout`); a probe uses the smaller of it and the caller's. */
   readonly timeoutMs?: number;
-  readonly headers?: readonly HeaderField[];
-  readonly body?: Uint8Array;
-  readonly expectBody?: readonly string[];
-  readonly failIfBody?: readonly string[];
-  readonly expectHeader?: readonly HeaderMatch[];
   /** Unset: /probe follows (as blackbox), a gRPC request does not. */
   readonly followRedirects?: boolean;
-  readonly tlsInsecure?: boolean;
-  readonly tlsCaPem?: string;
-  readonly tlsCertPem?: string;
-  readonly tlsKeyPem?: string;
-  readonly tlsServerName?: string;
-  readonly tlsMinVersion?: string;
 }
 
 export type ModuleTable = Readonly<Record<string, BlackboxModule>>;
