@@ -34,7 +34,12 @@ export async function benchManyStreams(): Promise<void> {
   const seconds = Number(process.env.BENCH_STREAMS_SECONDS ?? 20);
   const out = join(mkdtempSync(join(tmpdir(), 'bench-streams-')), 'mem.jsonl');
   const target = await startTruthTarget();
-  const server = await startProberServer(['--expose-gc', '--import', PRELOAD], { BENCH_MEM_OUT: out });
+  // Above the default admission caps (200 calls, 100 per connection): one connection carries them all.
+  const caps = ['--max-calls', '--max-streams-per-connection', '--max-attempts-in-flight'].flatMap((f) => [
+    f,
+    String(streams * 2),
+  ]);
+  const server = await startProberServer(['--expose-gc', '--import', PRELOAD], { BENCH_MEM_OUT: out }, caps);
   const pid = server.child.pid!;
   const conn = connect(server.address);
   try {

@@ -6,11 +6,10 @@
 // Figures go to stdout (and docs/reliability.md by hand).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { connect, probeStream, type ProbeStreamCall } from '../../src/client/index.js';
-import { PROBER_BIN, startProberServer, vmHwmBytes } from '../../bench/peers.js';
+import { startProberServer, vmHwmBytes } from '../../bench/peers.js';
 import { startTarget } from '../helpers/target.js';
 
 const STREAMS = Number(process.env.LOAD_STREAMS ?? 1000);
@@ -42,17 +41,15 @@ function rssBytes(pid: number): number {
   return m ? Number(m[1]) * 1024 : Number.NaN;
 }
 
-/**
- * The server-wide cap on concurrent calls lands with i10-admit, possibly
- * below 1,000: raise it when `serve --help` offers one (found by its help
- * text, since its name is not settled), else pass nothing.
- */
-function callCapArgs(): string[] {
-  const help = execFileSync(process.execPath, [PROBER_BIN, 'serve', '--help'], { encoding: 'utf8' });
-  const line = help.split('\n').find((l) => /concurrent (calls|streams|rpcs)/i.test(l));
-  const flag = line && /(--[a-z0-9-]+)/.exec(line)?.[1];
-  return flag ? [flag, String(STREAMS * 2)] : [];
-}
+/** The server-wide caps (docs/security.md#admission-and-limits) raised for this many streams on one connection. */
+const CAP_ARGS = [
+  '--max-calls',
+  String(STREAMS * 2),
+  '--max-streams-per-connection',
+  String(STREAMS * 2),
+  '--max-attempts-in-flight',
+  String(STREAMS * 2),
+];
 
 async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
   const until = Date.now() + ms;
@@ -65,8 +62,7 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
 
 test(`${STREAMS} ProbeStreams at 1 attempt/s for ${SECONDS} s`, { timeout: 110_000 }, async (t) => {
   const target = await startTarget();
-  const capArgs = callCapArgs();
-  const server = await startProberServer([], {}, ['--no-metrics', ...capArgs]);
+  const server = await startProberServer([], {}, ['--no-metrics', ...CAP_ARGS]);
   const pid = server.child.pid!;
   const conn = connect(server.address);
   try {
@@ -119,7 +115,7 @@ test(`${STREAMS} ProbeStreams at 1 attempt/s for ${SECONDS} s`, { timeout: 110_0
     const figures = {
       streams: STREAMS,
       seconds: SECONDS,
-      capArgs: capArgs.join(' ') || '(none)',
+      capArgs: CAP_ARGS.join(' '),
       attemptsMin: sorted[0],
       attemptsMedian: sorted[Math.floor(STREAMS / 2)],
       attemptsTotal: counts.reduce((a, b) => a + b, 0),
