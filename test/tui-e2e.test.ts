@@ -1,6 +1,6 @@
 // End to end in a real terminal: `prober watch` under tmux against a local
 // target. Builds dist/ and runs bin/prober.js as a user would.
-import { test, before } from 'node:test';
+import { test, before, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -94,15 +94,21 @@ function watchCmd(target: Target, extra: string): string {
   return `cd ${JSON.stringify(ROOT)} && node bin/prober.js watch ${target.url}/delay/2 -c 2 ${extra}; echo EXIT=$?; sleep 600`;
 }
 
-test('prober watch in a real terminal: histogram and percentiles live, q quits cleanly with the summary', {
-  timeout: 120_000,
-}, async (t) => {
+/** A local target and a tmux pane, both closed when the test ends. */
+async function targetAndPane(t: TestContext, env: NodeJS.ProcessEnv): Promise<{ target: Target; tmux: Tmux }> {
   const target = await startTarget();
-  const tmux = new Tmux(paneEnv({}));
+  const tmux = new Tmux(env);
   t.after(async () => {
     tmux.close();
     await target.close();
   });
+  return { target, tmux };
+}
+
+test('prober watch in a real terminal: histogram and percentiles live, q quits cleanly with the summary', {
+  timeout: 120_000,
+}, async (t) => {
+  const { target, tmux } = await targetAndPane(t, paneEnv({}));
   tmux.start(watchCmd(target, ''));
 
   const live = (): boolean => {
@@ -137,12 +143,7 @@ test('prober watch in a real terminal: histogram and percentiles live, q quits c
 test('NO_COLOR, a finite run with --slow-consumer, and kill -INT: no colour, exit 130, summary', {
   timeout: 120_000,
 }, async (t) => {
-  const target = await startTarget();
-  const tmux = new Tmux(paneEnv({ NO_COLOR: '1' }));
-  t.after(async () => {
-    tmux.close();
-    await target.close();
-  });
+  const { target, tmux } = await targetAndPane(t, paneEnv({ NO_COLOR: '1' }));
   tmux.start(watchCmd(target, '-n 10000 --deadline 60s --slow-consumer 5ms'), 80, 24);
   await tmux.waitFor(() => /p50\s+\d/.test(tmux.screen()), 'percentiles on screen');
   assert.match(tmux.screen(), /attempt \d[\d,]*\/10,000/);
@@ -164,12 +165,7 @@ test('NO_COLOR, a finite run with --slow-consumer, and kill -INT: no colour, exi
 test('a finite run ends by itself: the last frame stays, the summary follows, exit 0', {
   timeout: 120_000,
 }, async (t) => {
-  const target = await startTarget();
-  const tmux = new Tmux(paneEnv({}));
-  t.after(async () => {
-    tmux.close();
-    await target.close();
-  });
+  const { target, tmux } = await targetAndPane(t, paneEnv({}));
   tmux.start(watchCmd(target, '-n 30'), 100, 30);
   const status = await tmux.exited('prober to finish 30 attempts');
   const all = tmux.all();
@@ -193,12 +189,7 @@ function histogramRows(screen: string): string[] {
 test('live view: failed part of the bars in red, outliers in one overflow row, rates, "since reset" after r', {
   timeout: 120_000,
 }, async (t) => {
-  const target = await startTarget();
-  const tmux = new Tmux(paneEnv({}));
-  t.after(async () => {
-    tmux.close();
-    await target.close();
-  });
+  const { target, tmux } = await targetAndPane(t, paneEnv({}));
   tmux.start(mixedCmd(target, ''), 110, 40);
   // Enough responses for outliers (every 40th) to be a small share.
   await tmux.waitFor(
@@ -234,12 +225,7 @@ test('live view: failed part of the bars in red, outliers in one overflow row, r
 });
 
 test('NO_COLOR: the failed part of the bars is marked ▒, with a legend', { timeout: 120_000 }, async (t) => {
-  const target = await startTarget();
-  const tmux = new Tmux(paneEnv({ NO_COLOR: '1' }));
-  t.after(async () => {
-    tmux.close();
-    await target.close();
-  });
+  const { target, tmux } = await targetAndPane(t, paneEnv({ NO_COLOR: '1' }));
   tmux.start(mixedCmd(target, ''), 100, 34);
   await tmux.waitFor(() => /▒ failed/.test(tmux.screen()) && /│[█▏▎▍▌▋▊▉]*▒+ \d/.test(tmux.screen()), 'a marked bar');
   assert.doesNotMatch(tmux.screen(true), /\u001b\[(?:[\d;]*;)?(?:3[0-8]|9[0-7])[;m]/, 'no colour escapes');
