@@ -406,7 +406,8 @@ export class ProberService {
           }
         }
         // Over the client's rate, not pulling the next result is what slows the engine.
-        await pace(ticket.charge(), ctl.ac.signal);
+        const paceMs = ticket.charge();
+        if (paceMs > 0) await pace(paceMs, ctl.ac.signal); // no promise per attempt when not rate limited
       }
       if (ctl.cancelled) return; // the caller left: nobody to answer
       const summary = stats.summary({
