@@ -119,6 +119,60 @@ test('endpoint cardinality is capped; overflow goes to "other" and is counted', 
   assert.equal(await value(registry, 'prober_endpoint_label_overflow_total'), 2);
 });
 
+/** Every sample of the exposition that carries `endpoint="EP"`. */
+function linesFor(text: string, endpoint: string): string[] {
+  return text.split('\n').filter((l) => !l.startsWith('#') && l.includes(`endpoint="${endpoint}"`));
+}
+
+test('series expiry: an endpoint without attempts for the TTL loses every series (gauges, counters, histograms, TLS)', async () => {
+  let clock = 1_000_000;
+  const registry = new Registry();
+  const m = createMetrics(registry, { defaultMetrics: false, seriesTtlMs: 60_000, now: () => clock });
+  const old = 'https://old.test/';
+  const fresh = 'https://fresh.test/';
+  const tls = { version: 'TLSv1.3', cipher: 'x', sessionResumed: false, earliestCertExpiry: 2e9 };
+  m.attempt(old, attempt({ tls }));
+  m.attempt(old, attempt({ status: 503, error: { reason: 'BAD_STATUS', message: 'HTTP 503', temporary: true }, tls }));
+  let text = await registry.metrics();
+  assert.ok(linesFor(text, old).length > 10, 'the endpoint has series');
+  assert.equal(await value(registry, 'prober_last_attempt_timestamp_seconds', { endpoint: old }), 1000);
+
+  clock += 40_000;
+  m.attempt(fresh, attempt());
+  clock += 20_000; // old: 60 s without an attempt; fresh: 20 s
+  text = await registry.metrics();
+  assert.deepEqual(linesFor(text, old), [], 'no series of the silent endpoint is left');
+  assert.ok(linesFor(text, fresh).length > 10, 'the fresh endpoint keeps its series');
+  assert.equal(await value(registry, 'prober_latency_seconds', { endpoint: fresh }), 0.012);
+
+  // It comes back from zero when probed again.
+  m.attempt(old, attempt());
+  assert.equal(await value(registry, 'prober_attempts_total', { endpoint: old, result: 'success' }), 1);
+});
+
+test('series expiry frees the endpoint slot under the cap; TTL 0 keeps series for ever', async () => {
+  let clock = 0;
+  const registry = new Registry();
+  const m = createMetrics(registry, { defaultMetrics: false, maxEndpoints: 1, seriesTtlMs: 10_000, now: () => clock });
+  m.attempt('http://a.test/', attempt());
+  m.attempt('http://b.test/', attempt());
+  assert.equal(await value(registry, 'prober_attempts_total', { endpoint: OVERFLOW_ENDPOINT, result: 'success' }), 1);
+  clock += 10_000;
+  // No scrape in between: the new endpoint's arrival sweeps.
+  m.attempt('http://b.test/', attempt());
+  assert.equal(await value(registry, 'prober_attempts_total', { endpoint: 'http://b.test/', result: 'success' }), 1);
+  const text = await registry.metrics();
+  assert.deepEqual(linesFor(text, 'http://a.test/'), []);
+  assert.deepEqual(linesFor(text, OVERFLOW_ENDPOINT), [], 'the overflow series expire too');
+
+  const keep = new Registry();
+  const k = createMetrics(keep, { defaultMetrics: false, seriesTtlMs: 0, now: () => clock });
+  k.attempt('http://a.test/', attempt());
+  clock += 365 * 86_400_000;
+  assert.equal(await value(keep, 'prober_latency_seconds', { endpoint: 'http://a.test/' }), 0.012);
+  assert.throws(() => createMetrics(new Registry(), { seriesTtlMs: -1 }), /seriesTtlMs must be a number of ms >= 0/);
+});
+
 test('credentials and fragments never reach a label', async () => {
   assert.equal(redactEndpoint('http://user:secret@a.test/p?q=1#frag'), 'http://a.test/p?q=1');
   assert.equal(redactEndpoint('http://a.test/p'), 'http://a.test/p');

@@ -35,6 +35,8 @@ export const DEFAULT_GRACE_MS = 5_000;
 export const DEFAULT_METRICS_ADDR = ':9464';
 export const DEFAULT_MAX_CONCURRENT_PROBES = 100;
 export const DEFAULT_MAX_ENDPOINTS = 100;
+/** An endpoint's series go after 5 minutes without an attempt (Prometheus's own staleness window). */
+export const DEFAULT_SERIES_TTL_MS = 5 * 60_000;
 /** Probe + ProbeStream calls at once, server-wide (500 streams from one client were all taken before). */
 export const DEFAULT_MAX_CALLS = 200;
 /** Sum of the running calls' concurrency: outbound connections at once (one client could open 50,000). */
@@ -165,6 +167,10 @@ export interface MetricsInput {
   readonly listen?: string;
   /** Distinct `endpoint` label values kept; later endpoints become "other". Default 100. */
   readonly maxEndpoints?: number;
+  /** An endpoint's series are removed after this long without an attempt (ms); 0 = never. Default 5 min. */
+  readonly seriesTtlMs?: number;
+  /** Wall clock for the series TTL and timestamps, epoch ms (tests). Default Date.now. */
+  readonly now?: () => number;
   /** Register Node process metrics (default true). */
   readonly defaultMetrics?: boolean;
   /** Serve /probe on the metrics port (default true). */
@@ -251,6 +257,9 @@ export interface MetricsSettings {
   /** undefined: a fresh Registry per server. */
   readonly registry: Registry | undefined;
   readonly maxEndpoints: number;
+  /** 0 = never. */
+  readonly seriesTtlMs: number;
+  readonly now: (() => number) | undefined;
   readonly defaultMetrics: boolean;
   /** undefined: recorded, not served. */
   readonly http: MetricsHttpSettings | undefined;
@@ -301,6 +310,7 @@ export type SettingPath =
   | `limits.${Exclude<keyof ProbeLimits, 'allowContinuous'>}`
   | 'observability.metrics.listen'
   | 'observability.metrics.maxEndpoints'
+  | 'observability.metrics.seriesTtlMs'
   | 'observability.metrics.maxConcurrentProbes'
   | 'observability.metrics.blackbox.timeoutOffsetMs'
   | 'observability.metrics.webConfigFile'
@@ -444,6 +454,12 @@ function resolveMetrics(
       name('observability.metrics.maxEndpoints'),
       'maxEndpoints',
     ),
+    seriesTtlMs: msAtLeastZero(
+      input.seriesTtlMs ?? DEFAULT_SERIES_TTL_MS,
+      name('observability.metrics.seriesTtlMs'),
+      'seriesTtlMs',
+    ),
+    now: input.now,
     defaultMetrics: input.defaultMetrics ?? true,
     http: input.listen === undefined ? undefined : resolveMetricsHttp(input, limits, name, policy, modules),
   });

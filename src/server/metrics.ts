@@ -2,16 +2,16 @@
 // gRPC server metrics (named as go-grpc-prometheus) and Node process metrics.
 // The registry is passed in so tests use a fresh one.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import type { ErrorReason, TlsInfo } from '../probe/types.js';
+import { ERROR_REASONS, type ErrorReason, type TlsInfo } from '../probe/types.js';
 import { tlsVersionLabel } from './blackbox.js';
 import { PHASES, PHASE_FIELD } from '../stats/phases.js';
 import type { ProbeObserver } from './observer.js';
 import { ConfigError } from '../common/errors.js';
-import { DEFAULT_MAX_ENDPOINTS } from './config.js';
+import { DEFAULT_MAX_ENDPOINTS, DEFAULT_SERIES_TTL_MS } from './config.js';
 import { redactUrl } from '../common/redact.js';
 import { boundLabel } from './bound.js';
 
-export { DEFAULT_MAX_ENDPOINTS };
+export { DEFAULT_MAX_ENDPOINTS, DEFAULT_SERIES_TTL_MS };
 
 /** Network latency buckets, seconds: sub-millisecond to a minute. */
 export const LATENCY_BUCKETS_SECONDS: readonly number[] = [
@@ -26,6 +26,14 @@ export interface MetricsOptions {
   readonly maxEndpoints?: number;
   /** Register Node process metrics (default true). */
   readonly defaultMetrics?: boolean;
+  /**
+   * An endpoint's series are removed once no attempt has been recorded for
+   * it this long (ms), freeing its slot under maxEndpoints; 0 = never.
+   * Default DEFAULT_SERIES_TTL_MS.
+   */
+  readonly seriesTtlMs?: number;
+  /** Wall clock, epoch ms (tests pass a fake one). Default Date.now. */
+  readonly now?: () => number;
 }
 
 /** gRPC call labels as go-grpc-prometheus names them. */
@@ -72,109 +80,202 @@ export function redactEndpoint(endpoint: string): string {
 
 type Registers = Registry[];
 
+interface TlsSeries {
+  record(endpoint: string, tls: TlsInfo): void;
+  forget(endpoint: string): void;
+}
+
 /** The TLS facts of gRPC-driven attempts, as /probe exports them per probe (blackbox's names there). */
-function tlsMetrics(registers: Registers): (endpoint: string, tls: TlsInfo) => void {
+function tlsMetrics(registers: Registers, collect: () => void): TlsSeries {
   const expiry = new Gauge({
     name: 'prober_ssl_earliest_cert_expiry_seconds',
     help: "Earliest notAfter (Unix seconds) over the certificate chain of the endpoint's latest TLS handshake.",
     labelNames: ['endpoint'] as const,
     registers,
+    collect,
   });
   const version = new Gauge({
     name: 'prober_tls_version_info',
     help: 'TLS version of the latest attempt against the endpoint (value 1; version as blackbox names it, e.g. "TLS 1.3").',
     labelNames: ['endpoint', 'version'] as const,
     registers,
+    collect,
   });
   // One version series per endpoint: a changed version replaces the old one.
   const versions = new Map<string, string>();
-  return (endpoint, tls) => {
-    if (tls.earliestCertExpiry !== undefined) expiry.set({ endpoint }, tls.earliestCertExpiry);
-    const v = tlsVersionLabel(tls.version);
-    const before = versions.get(endpoint);
-    if (before !== v) {
+  return {
+    record(endpoint, tls) {
+      if (tls.earliestCertExpiry !== undefined) expiry.set({ endpoint }, tls.earliestCertExpiry);
+      const v = tlsVersionLabel(tls.version);
+      const before = versions.get(endpoint);
+      if (before !== v) {
+        if (before !== undefined) version.remove({ endpoint, version: before });
+        versions.set(endpoint, v);
+        version.set({ endpoint, version: v }, 1);
+      }
+    },
+    forget(endpoint) {
+      expiry.remove({ endpoint });
+      const before = versions.get(endpoint);
       if (before !== undefined) version.remove({ endpoint, version: before });
-      versions.set(endpoint, v);
-      version.set({ endpoint, version: v }, 1);
-    }
+      versions.delete(endpoint);
+    },
   };
 }
 
-/** Per-endpoint attempt metrics, with the capped `endpoint` label. */
-function attemptMetrics(registers: Registers, maxEndpoints: number): Pick<ProberMetrics, 'attempt' | 'endpointLabel'> {
-  const latency = new Gauge({
-    name: 'prober_latency_seconds',
-    help: 'Latency of the latest attempt against the endpoint (start to end of body, or to the failure).',
-    labelNames: ['endpoint'] as const,
-    registers,
-  });
-  const attemptDuration = new Histogram({
-    name: 'prober_attempt_duration_seconds',
-    help: 'Duration of attempts (start to end of body, or to the failure), by endpoint and result.',
-    labelNames: ['endpoint', 'result'] as const,
-    buckets: [...LATENCY_BUCKETS_SECONDS],
-    registers,
-  });
-  const phaseDuration = new Histogram({
-    name: 'prober_attempt_phase_duration_seconds',
-    help: `Duration of each phase of an attempt (${PHASES.join(', ')}); phases that did not happen are not observed.`,
-    labelNames: ['endpoint', 'phase'] as const,
-    buckets: [...LATENCY_BUCKETS_SECONDS],
-    registers,
-  });
-  const attempts = new Counter({
-    name: 'prober_attempts_total',
-    help: 'Finished attempts, by endpoint and result (success or failure).',
-    labelNames: ['endpoint', 'result'] as const,
-    registers,
-  });
-  const failures = new Counter({
-    name: 'prober_failures_total',
-    help: 'Failed attempts, by endpoint and bounded reason (the ErrorReason enum, lower case).',
-    labelNames: ['endpoint', 'reason'] as const,
-    registers,
-  });
-  const responses = new Counter({
-    name: 'prober_http_responses_total',
-    help: 'HTTP responses received from probed endpoints, by endpoint and status code.',
-    labelNames: ['endpoint', 'code'] as const,
-    registers,
-  });
-  const overflow = new Counter({
-    name: 'prober_endpoint_label_overflow_total',
-    help: `Attempts recorded under endpoint="${OVERFLOW_ENDPOINT}" because the cap of distinct endpoint label values (${maxEndpoints}) was reached.`,
-    registers,
-  });
-  const tls = tlsMetrics(registers);
-  // Endpoints are user-controlled: keep at most maxEndpoints distinct values.
-  const known = new Set<string>();
-  const endpointLabel = (endpoint: string): string => {
-    const value = boundLabel(redactEndpoint(endpoint));
-    if (known.has(value)) return value;
-    if (known.size < maxEndpoints) {
-      known.add(value);
-      return value;
+/** The metrics labelled by `endpoint`; `collect` runs before each is read (the expiry sweep). */
+function endpointMetrics(registers: Registers, maxEndpoints: number, collect: () => void) {
+  return {
+    latency: new Gauge({
+      name: 'prober_latency_seconds',
+      help: 'Latency of the latest attempt against the endpoint (start to end of body, or to the failure).',
+      labelNames: ['endpoint'] as const,
+      registers,
+      collect,
+    }),
+    lastAttempt: new Gauge({
+      name: 'prober_last_attempt_timestamp_seconds',
+      help: "Unix time the endpoint's latest attempt was recorded; the endpoint's series are removed once it is older than the server's series TTL.",
+      labelNames: ['endpoint'] as const,
+      registers,
+      collect,
+    }),
+    attemptDuration: new Histogram({
+      name: 'prober_attempt_duration_seconds',
+      help: 'Duration of attempts (start to end of body, or to the failure), by endpoint and result.',
+      labelNames: ['endpoint', 'result'] as const,
+      buckets: [...LATENCY_BUCKETS_SECONDS],
+      registers,
+      collect,
+    }),
+    phaseDuration: new Histogram({
+      name: 'prober_attempt_phase_duration_seconds',
+      help: `Duration of each phase of an attempt (${PHASES.join(', ')}); phases that did not happen are not observed.`,
+      labelNames: ['endpoint', 'phase'] as const,
+      buckets: [...LATENCY_BUCKETS_SECONDS],
+      registers,
+      collect,
+    }),
+    attempts: new Counter({
+      name: 'prober_attempts_total',
+      help: 'Finished attempts, by endpoint and result (success or failure).',
+      labelNames: ['endpoint', 'result'] as const,
+      registers,
+      collect,
+    }),
+    failures: new Counter({
+      name: 'prober_failures_total',
+      help: 'Failed attempts, by endpoint and bounded reason (the ErrorReason enum, lower case).',
+      labelNames: ['endpoint', 'reason'] as const,
+      registers,
+      collect,
+    }),
+    responses: new Counter({
+      name: 'prober_http_responses_total',
+      help: 'HTTP responses received from probed endpoints, by endpoint and status code.',
+      labelNames: ['endpoint', 'code'] as const,
+      registers,
+      collect,
+    }),
+    overflow: new Counter({
+      name: 'prober_endpoint_label_overflow_total',
+      help: `Attempts recorded under endpoint="${OVERFLOW_ENDPOINT}" because the cap of distinct endpoint label values (${maxEndpoints}) was reached.`,
+      registers,
+    }),
+    tls: tlsMetrics(registers, collect),
+  };
+}
+
+/** What an endpoint label value has recorded: when, and the status codes (the one unbounded label beside it). */
+interface EndpointEntry {
+  readonly label: string;
+  last: number;
+  readonly codes: Set<string>;
+}
+
+const RESULTS = ['success', 'failure'] as const;
+
+/**
+ * Per-endpoint attempt metrics, with the capped `endpoint` label. Series of
+ * an endpoint with no attempt for `ttlMs` are removed (checked lazily: on
+ * scrape, and when a new endpoint finds the cap full), so a gauge never
+ * shows an old value as current and the endpoint's slot is freed.
+ */
+function attemptMetrics(
+  registers: Registers,
+  maxEndpoints: number,
+  ttlMs: number,
+  now: () => number,
+): Pick<ProberMetrics, 'attempt' | 'endpointLabel'> {
+  const live = new Map<string, EndpointEntry>();
+  // Earliest time an entry can be due: sweeps before it cost one comparison.
+  let nextDue = Number.POSITIVE_INFINITY;
+  const sweep = (): void => {
+    if (ttlMs === 0) return;
+    const t = now();
+    if (t < nextDue) return;
+    nextDue = Number.POSITIVE_INFINITY;
+    for (const e of live.values()) {
+      if (t - e.last >= ttlMs) forget(e);
+      else nextDue = Math.min(nextDue, e.last + ttlMs);
     }
-    overflow.inc();
-    return OVERFLOW_ENDPOINT;
+  };
+  const m = endpointMetrics(registers, maxEndpoints, sweep);
+  const forget = (e: EndpointEntry): void => {
+    const endpoint = e.label;
+    live.delete(endpoint);
+    m.latency.remove({ endpoint });
+    m.lastAttempt.remove({ endpoint });
+    for (const result of RESULTS) {
+      m.attemptDuration.remove({ endpoint, result });
+      m.attempts.remove({ endpoint, result });
+    }
+    for (const phase of PHASES) m.phaseDuration.remove({ endpoint, phase });
+    for (const reason of ERROR_REASONS) m.failures.remove({ endpoint, reason: reasonLabel(reason) });
+    for (const code of e.codes) m.responses.remove({ endpoint, code });
+    m.tls.forget(endpoint);
+  };
+  const open = (label: string): EndpointEntry => {
+    const e: EndpointEntry = { label, last: now(), codes: new Set() };
+    live.set(label, e);
+    nextDue = Math.min(nextDue, e.last + ttlMs);
+    return e;
+  };
+  // Endpoints are user-controlled: keep at most maxEndpoints distinct values (the overflow one aside).
+  const entryOf = (endpoint: string): EndpointEntry => {
+    const value = boundLabel(redactEndpoint(endpoint));
+    const known = live.get(value);
+    if (known !== undefined) return known;
+    const named = (): number => live.size - (live.has(OVERFLOW_ENDPOINT) ? 1 : 0);
+    if (named() >= maxEndpoints) sweep();
+    if (named() < maxEndpoints) return open(value);
+    m.overflow.inc();
+    return live.get(OVERFLOW_ENDPOINT) ?? open(OVERFLOW_ENDPOINT);
   };
 
   return {
-    endpointLabel,
+    endpointLabel: (endpoint) => entryOf(endpoint).label,
     attempt(endpoint, a) {
-      const ep = endpointLabel(endpoint);
+      const e = entryOf(endpoint);
+      const ep = e.label;
+      e.last = now();
       const result = a.error ? 'failure' : 'success';
       const seconds = a.latencyMs / 1000;
-      latency.set({ endpoint: ep }, seconds);
-      attemptDuration.observe({ endpoint: ep, result }, seconds);
-      attempts.inc({ endpoint: ep, result });
+      m.latency.set({ endpoint: ep }, seconds);
+      m.lastAttempt.set({ endpoint: ep }, e.last / 1000);
+      m.attemptDuration.observe({ endpoint: ep, result }, seconds);
+      m.attempts.inc({ endpoint: ep, result });
       for (const phase of PHASES) {
         const ms = a.phases[PHASE_FIELD[phase]];
-        if (ms !== undefined) phaseDuration.observe({ endpoint: ep, phase }, ms / 1000);
+        if (ms !== undefined) m.phaseDuration.observe({ endpoint: ep, phase }, ms / 1000);
       }
-      if (a.error) failures.inc({ endpoint: ep, reason: reasonLabel(a.error.reason) });
-      if (a.status !== undefined) responses.inc({ endpoint: ep, code: String(a.status) });
-      if (a.tls !== undefined) tls(ep, a.tls);
+      if (a.error) m.failures.inc({ endpoint: ep, reason: reasonLabel(a.error.reason) });
+      if (a.status !== undefined) {
+        const code = String(a.status);
+        e.codes.add(code);
+        m.responses.inc({ endpoint: ep, code });
+      }
+      if (a.tls !== undefined) m.tls.record(ep, a.tls);
     },
   };
 }
@@ -317,9 +418,13 @@ export function createMetrics(registry: Registry, options: MetricsOptions = {}):
   if (!Number.isInteger(maxEndpoints) || maxEndpoints < 1) {
     throw new ConfigError('maxEndpoints', `maxEndpoints must be an integer >= 1, got ${maxEndpoints}`);
   }
+  const ttlMs = options.seriesTtlMs ?? DEFAULT_SERIES_TTL_MS;
+  if (!(ttlMs >= 0)) {
+    throw new ConfigError('seriesTtlMs', `seriesTtlMs must be a number of ms >= 0 (0 = never), got ${ttlMs}`);
+  }
   const registers = [registry];
   // Registration order is the order of /metrics output: keep it.
-  const attempts = attemptMetrics(registers, maxEndpoints);
+  const attempts = attemptMetrics(registers, maxEndpoints, ttlMs, options.now ?? Date.now);
   const streams = streamMetrics(registers);
   const selfCheck = selfCheckMetrics(registers);
   const grpc = grpcServerMetrics(registers);

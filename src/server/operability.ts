@@ -225,6 +225,8 @@ export function setupObservability(settings: ServerSettings): Observability {
     metricsSettings && registry
       ? createMetrics(registry, {
           maxEndpoints: metricsSettings.maxEndpoints,
+          seriesTtlMs: metricsSettings.seriesTtlMs,
+          ...(metricsSettings.now ? { now: metricsSettings.now } : {}),
           defaultMetrics: metricsSettings.defaultMetrics,
         })
       : undefined;

@@ -12,6 +12,7 @@ import {
   DEFAULT_MAX_ATTEMPTS_IN_FLIGHT,
   DEFAULT_MAX_CALLS,
   DEFAULT_MAX_ENDPOINTS,
+  DEFAULT_SERIES_TTL_MS,
   DEFAULT_MAX_STREAMS_PER_CONNECTION,
   DEFAULT_METRICS_ADDR,
   parseListen,
@@ -71,6 +72,7 @@ interface ServeFlags {
   readonly metricsListen?: string | undefined;
   readonly metrics: boolean;
   readonly metricsMaxEndpoints: number;
+  readonly metricsSeriesTtl?: number | undefined;
   readonly maxRepetitions?: number | undefined;
   readonly maxConcurrency?: number | undefined;
   readonly maxTimeout?: number | undefined;
@@ -108,6 +110,7 @@ const FLAG_NAMES: SettingNames = {
   'admission.rateLimit': '--rate-limit',
   'observability.metrics.listen': '--metrics-addr',
   'observability.metrics.maxEndpoints': '--metrics-max-endpoints',
+  'observability.metrics.seriesTtlMs': '--metrics-series-ttl',
   'tls.certFile': '--tls-cert',
   'tls.keyFile': '--tls-key',
   'tls.clientCaFile': '--tls-client-ca',
@@ -182,6 +185,7 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
       logger: log,
       metrics: {
         maxEndpoints: opts.metricsMaxEndpoints,
+        ...(opts.metricsSeriesTtl !== undefined ? { seriesTtlMs: opts.metricsSeriesTtl } : {}),
         ...(opts.metrics ? { listen: opts.metricsListen ?? opts.metricsAddr } : {}),
         ...(opts.webConfig !== undefined ? { webConfigFile: opts.webConfig } : {}),
       },
@@ -250,6 +254,11 @@ export function serveCommand(ctx: CommandContext) {
         'distinct endpoint label values in metrics; further endpoints are counted as endpoint="other"',
         parsePositive,
         DEFAULT_MAX_ENDPOINTS,
+      )
+      .option(
+        '--metrics-series-ttl <duration>',
+        `remove an endpoint's series from /metrics after this long without an attempt, e.g. 10m; 0 = never (default: ${DEFAULT_SERIES_TTL_MS / 60_000}m)`,
+        durationFlag('--metrics-series-ttl'),
       )
       .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default: $PROBER_LOG_LEVEL or info)')
       .option('--max-repetitions <n>', 'largest repetitions a request may ask for (default 10000)', parsePositive)
