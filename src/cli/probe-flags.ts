@@ -4,10 +4,11 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '../probe/errors.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, StatusRange } from '../probe/types.js';
-import { DEFAULT_LIMITS, validateProbeInput } from '../probe/validate.js';
+import { DEFAULT_LIMITS, INPUT_FIELDS, validateProbeInput } from '../probe/validate.js';
 import { addNetOptions, type NetOptions, netInput } from './net-flags.js';
 import { addRequestOptions, type RequestOptions, requestInput } from './request-flags.js';
 import { addTargetTlsOptions, type TargetTlsOptions, targetTlsInput } from './target-tls-flags.js';
+import { BLACKBOX_MODULES, findModule } from '../server/modules.js';
 import { durationFlag, parseCount, parseDeadline, parseMethod, parsePositive, parseStatusRanges } from './options.js';
 
 /**
@@ -34,6 +35,8 @@ export interface ProbeOptions extends RequestOptions, TargetTlsOptions, NetOptio
   readonly expect?: StatusRange[] | undefined;
   /** host:port of a running prober; unset = an embedded in-process one. */
   readonly server?: string | undefined;
+  /** A module configured on the server (ProbeRequest.module). */
+  readonly module?: string | undefined;
 }
 
 export interface ProbeOptionDefaults {
@@ -85,6 +88,10 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
       '--expect <statuses>',
       'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)',
       parseStatusRanges,
+    )
+    .option(
+      '--module <name>',
+      `a module of the server's --config (blackbox syntax) fills every setting not given as a flag; without --server only the built-in ${Object.keys(BLACKBOX_MODULES).join(', ')}`,
     );
   return addNetOptions(addRequestOptions(withProbe));
 }
@@ -106,6 +113,7 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
     ...requestInput(opts),
     ...targetTlsInput(opts),
     ...netInput(opts),
+    ...(opts.module !== undefined ? { module: opts.module } : {}),
   };
 }
 
@@ -138,6 +146,13 @@ export function checkProbeInput(
   where: { readonly remote: boolean; readonly stream: boolean },
 ): InvalidArgumentError | undefined {
   const limits = where.remote ? ANY_SERVER_LIMITS : DEFAULT_LIMITS;
+  // The embedded prober has no --config: say so rather than let it answer "not configured".
+  if (!where.remote && input.module !== undefined && findModule(BLACKBOX_MODULES, input.module) === undefined) {
+    return new InvalidArgumentError(
+      INPUT_FIELDS.module.proto,
+      `module ${JSON.stringify(input.module)} is not built in (${Object.keys(BLACKBOX_MODULES).join(', ')}); the embedded prober has no --config modules: use --server with a prober serve --config that defines it`,
+    );
+  }
   try {
     validateProbeInput(input, { ...limits, allowContinuous: where.stream });
     return undefined;

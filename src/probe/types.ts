@@ -173,6 +173,12 @@ export interface ProbeInput {
   readonly ipFamily?: number;
   /** curl's --resolve entries, "host:port:addr[,addr...]" (IPv6 in brackets). */
   readonly resolve?: readonly string[];
+  /**
+   * A module configured on the server (its --config `modules:` or a built-in
+   * one): the server fills every field left unset from it. The engine never
+   * sees it; an unknown name is the server's INVALID_ARGUMENT.
+   */
+  readonly module?: string;
 }
 
 export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';

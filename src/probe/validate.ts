@@ -43,6 +43,7 @@ export const INPUT_FIELDS = Object.freeze({
   maxRedirects: { proto: 'max_redirects', flag: '--max-redirects' },
   ipFamily: { proto: 'ip_family', flag: '-4/-6' },
   resolve: { proto: 'resolve', flag: '--resolve' },
+  module: { proto: 'module', flag: '--module' },
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));

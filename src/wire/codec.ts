@@ -144,6 +144,7 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     max_redirects: input.maxRedirects ?? 0,
     ip_family: input.ipFamily ?? 0,
     resolve: [...(input.resolve ?? [])],
+    module: input.module ?? '',
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
   tlsRequestToProto(input, req);
@@ -209,6 +210,7 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     maxRedirects: req.max_redirects === 0 ? undefined : req.max_redirects,
     ipFamily: req.ip_family === 0 ? undefined : req.ip_family,
     resolve: req.resolve.length === 0 ? undefined : [...req.resolve],
+    module: req.module === '' ? undefined : req.module,
   });
 }
 
