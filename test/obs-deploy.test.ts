@@ -135,6 +135,7 @@ test('promtool: rules check and rule unit tests pass', { skip: SKIP_PROMTOOL }, 
     'ProberLatencySLOBurnFast',
     'ProberLatencyP99High',
     'ProberStreamBackpressureStalls',
+    'ProberEndpointNoFreshData',
   ]) {
     assert.match(rules, new RegExp(`- alert: ${alert}\\n`));
   }
