@@ -222,3 +222,27 @@ test('CLI: prober stream --json -4 --resolve reaches the pinned backend and repo
     assert.equal(a.remoteAddress, `127.0.0.1:${otherPort}`);
   }
 });
+
+test("preferredLookup: the preferred family's addresses first, the other's after, order kept within each", async () => {
+  const { preferredLookup } = await import('../src/probe/family.js');
+  const answers = [
+    { address: '192.0.2.1', family: 4 },
+    { address: '2001:db8::1', family: 6 },
+    { address: '192.0.2.2', family: 4 },
+    { address: '2001:db8::2', family: 6 },
+  ];
+  const base = ((_h: string, _o: dns.LookupOptions, cb: (e: null, a: typeof answers) => void) =>
+    process.nextTick(cb, null, answers)) as unknown as Parameters<typeof preferredLookup>[1];
+  const all = (family: 4 | 6) =>
+    new Promise<string[]>((resolve, reject) =>
+      preferredLookup(family, base)('h.test', { all: true }, (err, list) =>
+        err ? reject(err) : resolve((list as dns.LookupAddress[]).map((a) => a.address)),
+      ),
+    );
+  assert.deepEqual(await all(6), ['2001:db8::1', '2001:db8::2', '192.0.2.1', '192.0.2.2']);
+  assert.deepEqual(await all(4), ['192.0.2.1', '192.0.2.2', '2001:db8::1', '2001:db8::2']);
+  const one = await new Promise<string>((resolve) =>
+    preferredLookup(6, base)('h.test', {}, (_e, address) => resolve(address as string)),
+  );
+  assert.equal(one, '2001:db8::1');
+});

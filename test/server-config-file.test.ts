@@ -85,7 +85,6 @@ modules:
       valid_http_versions: ["HTTP/1.1"]
       no_follow_redirects: false
       fail_if_ssl: true
-      fail_if_not_ssl: true
       preferred_ip_protocol: ip4
       ip_protocol_fallback: false
       proxy_url: http://proxy.test:3128
@@ -106,13 +105,14 @@ modules:
   assert.equal(config.modules['m']!.tlsServerName, 'x.test');
   assert.equal(config.modules['m']!.followRedirects, true);
   assert.equal(config.modules['quiet']!.followRedirects, false);
+  // Applied, so not warned about: fail_if_ssl, preferred_ip_protocol with ip_protocol_fallback.
+  assert.equal(config.modules['m']!.failIfSsl, true);
+  assert.equal(config.modules['m']!.ipFamily, 4);
+  assert.equal(config.modules['quiet']!.failIfSsl, undefined);
+  assert.equal(config.modules['quiet']!.preferFamily, undefined);
   assert.deepEqual(keys.sort(), [
     'modules.m.http.enable_http2',
     'modules.m.http.fail_if_header_matches[0]',
-    'modules.m.http.fail_if_not_ssl',
-    'modules.m.http.fail_if_ssl',
-    'modules.m.http.ip_protocol_fallback',
-    'modules.m.http.preferred_ip_protocol',
     'modules.m.http.proxy_url',
     'modules.m.http.tls_config.max_version',
     'modules.m.http.tls_config.min_version',
@@ -185,6 +185,16 @@ it('every config error names the file, the key path and the problem', async () =
       'modules:\n  a:\n    prober: http\n    http:\n      preferred_ip_protocol: ip5',
       'modules.a.http.preferred_ip_protocol',
       /ip4 or ip6/,
+    ],
+    [
+      'modules:\n  a:\n    prober: http\n    http:\n      fail_if_ssl: true\n      fail_if_not_ssl: true',
+      'modules.a.http.fail_if_not_ssl',
+      /every probe fails/,
+    ],
+    [
+      'modules:\n  a:\n    prober: http\n    http:\n      ip_protocol_fallback: maybe',
+      'modules.a.http.ip_protocol_fallback',
+      /true or false/,
     ],
     [
       'modules:\n  a:\n    prober: http\n    http:\n      enable_http2: yes please',
@@ -315,6 +325,30 @@ modules:
     prober: http
     http:
       tls_config: {insecure_skip_verify: true}
+  no_ssl:
+    prober: http
+    http:
+      fail_if_ssl: true
+      tls_config: {insecure_skip_verify: true}
+  must_ssl:
+    prober: http
+    http:
+      fail_if_not_ssl: true
+      tls_config: {insecure_skip_verify: true}
+  only_ip6:
+    prober: http
+    http:
+      preferred_ip_protocol: ip6
+      ip_protocol_fallback: false
+  prefer_ip6:
+    prober: http
+    http:
+      preferred_ip_protocol: ip6
+  only_ip4:
+    prober: http
+    http:
+      preferred_ip_protocol: ip4
+      ip_protocol_fallback: false
   tcp_connect:
     prober: tcp
 `);
@@ -335,8 +369,13 @@ modules:
     await pki.cleanup();
   });
 
-  async function probe(module: string, path = '/echo', base = target.url): Promise<{ status: number; text: string }> {
-    const url = `${server.metrics!.url}/probe?target=${encodeURIComponent(`${base}${path}`)}&module=${module}`;
+  async function probe(
+    module: string,
+    path = '/echo',
+    base = target.url,
+    query = '',
+  ): Promise<{ status: number; text: string }> {
+    const url = `${server.metrics!.url}/probe?target=${encodeURIComponent(`${base}${path}`)}&module=${module}${query}`;
     const res = await fetch(url);
     return { status: res.status, text: await res.text() };
   }
@@ -353,11 +392,16 @@ modules:
       const r = await probe(module);
       assert.equal(r.status, 200, r.text);
       assert.equal(success(r.text), expected, r.text);
+      // As blackbox: 1 only when a body or header regex failed the probe.
+      const regex = module === 'body_forbidden' ? '1' : '0';
+      assert.match(r.text, new RegExp(`^probe_failed_due_to_regex ${regex}$`, 'm'));
     });
   }
 
   it('redirects: followed by default (as blackbox), not with no_follow_redirects', async () => {
-    assert.equal(success((await probe('follows', '/redirect/2')).text), '1');
+    const followed = (await probe('follows', '/redirect/2')).text;
+    assert.equal(success(followed), '1');
+    assert.match(followed, /^probe_http_redirects 2$/m);
     assert.equal(success((await probe('no_follow', '/redirect/2')).text), '1');
     assert.equal(success((await probe('follows', '/redirect-loop')).text), '0');
   });
@@ -369,6 +413,64 @@ modules:
     assert.equal(success((await probe('tls_insecure', '/', base)).text), '1');
     const s = summaryFromProto((await call({ endpoint: `${base}/`, repetitions: 1, module: 'tls_trusted' })).summary);
     assert.equal(s.successes, 1, JSON.stringify(s.errors));
+  });
+
+  it('fail_if_ssl / fail_if_not_ssl judge the final request (after redirects), with the reason in the debug log', async () => {
+    const base = `https://127.0.0.1:${(tlsTarget.address() as AddressInfo).port}`;
+    assert.equal(success((await probe('no_ssl', '/ok')).text), '1');
+    const overTls = await probe('no_ssl', '/', base, '&debug=true');
+    assert.match(overTls.text, /\nprobe_success 0\n/);
+    assert.match(overTls.text, /level=error msg="fail_if_ssl: final request was over SSL" reason=OTHER/);
+    assert.match(overTls.text, / {2}fail_if_ssl: true\n/);
+    assert.equal(success((await probe('must_ssl', '/', base)).text), '1');
+    assert.equal(success((await probe('must_ssl', '/ok')).text), '0');
+    const toTls = `/redirect-to?url=${encodeURIComponent(`${base}/`)}`;
+    assert.equal(success((await probe('must_ssl', toTls)).text), '1', 'http redirected to https ends over TLS');
+    // Through gRPC too: the module's checks ride on the validated spec.
+    const s = summaryFromProto((await call({ endpoint: `${base}/`, repetitions: 1, module: 'no_ssl' })).summary);
+    assert.deepEqual(
+      s.errors.map((e) => e.reason),
+      ['OTHER'],
+    );
+  });
+
+  it('debug=true prints the resolved module: headers (credentials as <secret>), body checks, TLS, redirects', async () => {
+    const put = (await probe('echo_put', '/echo', target.url, '&debug=true')).text;
+    const config = put.slice(put.indexOf('Module configuration:\n'));
+    for (const line of [
+      '  method: PUT',
+      '    X-Probe: from-module',
+      '  body: hello module',
+      '  follow_redirects: true',
+      '  fail_if_body_matches_regexp:\n    - never-there',
+      '    - \'"method":"PUT"\'',
+      '  fail_if_header_not_matches:\n    - header: X-Echo-Method\n      regexp: ^PUT$',
+    ])
+      assert.ok(config.includes(line), `${line} in:\n${config}`);
+    const bearer = (await probe('echo_bearer', '/echo', target.url, '&debug=true')).text;
+    assert.match(bearer, / {4}Authorization: <secret>\n/);
+    assert.doesNotMatch(bearer, /Authorization: Bearer/);
+    const base = `https://127.0.0.1:${(tlsTarget.address() as AddressInfo).port}`;
+    const tls = (await probe('tls_trusted', '/', base, '&debug=true')).text;
+    assert.match(
+      tls,
+      / {2}tls_config:\n {4}insecure_skip_verify: false\n {4}server_name: localhost\n {4}min_version: TLS12\n {4}ca: <PEM>\n/,
+    );
+    const noFollow = (await probe('no_follow', '/ok', target.url, '&debug=true')).text;
+    assert.match(noFollow, / {2}follow_redirects: false\n/);
+  });
+
+  it('preferred_ip_protocol / ip_protocol_fallback: blackbox semantics against a name with only an IPv4 address', async () => {
+    // localhost is 127.0.0.1 only on the test machines that lack ::1 in /etc/hosts; the target listens on IPv4.
+    const base = `http://localhost:${target.port}`;
+    assert.equal(success((await probe('only_ip4', '/ok', base)).text), '1');
+    assert.equal(success((await probe('prefer_ip6', '/ok', base)).text), '1', 'falls back to IPv4');
+    const strict = await probe('only_ip6', '/ok', base);
+    assert.equal(success(strict.text), '0', 'ip6 without fallback never reaches the IPv4-only target');
+    assert.match(
+      (await probe('prefer_ip6', '/ok', base, '&debug=true')).text,
+      / {2}preferred_ip_protocol: ip6\n {2}ip_protocol_fallback: true\n/,
+    );
   });
 
   it("the file's http_2xx replaces the built-in one; built-ins stay; other probers are unknown", async () => {

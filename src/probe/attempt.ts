@@ -20,7 +20,7 @@ import {
   type FailureContext,
   type TimeoutContext,
 } from './errors.js';
-import { checkBody, checkHeaders, needsBody } from './checks.js';
+import { checkBody, checkHeaders, checkTls, needsBody } from './checks.js';
 import { familyOf, type IpFamily } from './family.js';
 import { literalDenial, lookupFor } from './policy.js';
 import { hopOf, redirectStep } from './redirect.js';
@@ -359,5 +359,7 @@ function responseError(a: Attempt, res: http.IncomingMessage): AttemptError | un
   if (status !== undefined && !statusExpected(status, spec.expectedStatus)) {
     return badStatusError(status, spec.expectedStatus);
   }
-  return checkHeaders(spec, res.rawHeaders) ?? (a.chunks ? checkBody(spec, a.chunks) : undefined);
+  return (
+    checkHeaders(spec, res.rawHeaders) ?? (a.chunks ? checkBody(spec, a.chunks) : undefined) ?? checkTls(spec, a.isTls)
+  );
 }

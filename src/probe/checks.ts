@@ -3,7 +3,7 @@
 // applied when the response has ended. JS RegExp has no timeout, so the
 // input is bounded instead: the body is at most the server's body cap, a
 // pattern at most MAX_REGEX_BYTES.
-import { InvalidArgumentError, bodyMismatchError, headerMismatchError } from './errors.js';
+import { InvalidArgumentError, bodyMismatchError, headerMismatchError, sslCheckError } from './errors.js';
 import { checkHeaderName } from './request.js';
 import type { AttemptError, HeaderMatch, ProbeSpec } from './types.js';
 
@@ -103,5 +103,11 @@ export function checkBody(spec: ProbeSpec, chunks: readonly Buffer[]): AttemptEr
   const text = Buffer.concat(chunks).toString('utf8');
   for (const re of c.expect) if (!re.test(text)) return bodyMismatchError('expect_body', re.source);
   for (const re of c.failIf) if (re.test(text)) return bodyMismatchError('fail_if_body', re.source);
+  return undefined;
+}
+
+/** A module's TLS checks on the final request (after redirects), last as in blackbox. */
+export function checkTls(spec: ProbeSpec, overTls: boolean): AttemptError | undefined {
+  if (overTls ? spec.failIfSsl === true : spec.failIfNotSsl === true) return sslCheckError(overTls);
   return undefined;
 }

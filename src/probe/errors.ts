@@ -310,6 +310,15 @@ export function bodyMismatchError(check: 'expect_body' | 'fail_if_body', source:
   return attemptError('BODY_MISMATCH', message, false);
 }
 
+/** A module's fail_if_ssl / fail_if_not_ssl (blackbox's wording); OTHER: the proto has no reason of its own for it. */
+export function sslCheckError(overTls: boolean): AttemptError {
+  return attemptError(
+    'OTHER',
+    overTls ? 'fail_if_ssl: final request was over SSL' : 'fail_if_not_ssl: final request was not over SSL',
+    false,
+  );
+}
+
 /** An expect_header pattern matched no value of the header; `present` false: the header was missing. */
 export function headerMismatchError(name: string, source: string, present: boolean): AttemptError {
   const message = present

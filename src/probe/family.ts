@@ -135,6 +135,27 @@ export function pinnedLookup(
   return lookup as LookupFunction;
 }
 
+/**
+ * `base` with `family`'s addresses moved to the front (stable otherwise), so
+ * the connection tries them first and the other family's only after them
+ * (Node's Happy Eyeballs walks the list in order).
+ */
+export function preferredLookup(family: IpFamily, base: LookupFunction = dns.lookup): LookupFunction {
+  const lookup = (hostname: string, options: dns.LookupOptions, callback: LookupCallback): void => {
+    base(hostname, { ...options, all: true }, ((err: NodeJS.ErrnoException | null, found: LookupAddress[]) => {
+      if (err) {
+        callback(err, '');
+        return;
+      }
+      const list = [...found.filter((a) => a.family === family), ...found.filter((a) => a.family !== family)];
+      if (options.all === true) callback(null, list);
+      else if (list.length === 0) callback(null, '', family);
+      else callback(null, list[0]!.address, list[0]!.family);
+    }) as never);
+  };
+  return lookup as LookupFunction;
+}
+
 /** 'IPv4' / 'IPv6' (socket.remoteFamily) -> 4 / 6. */
 export function familyOf(remoteFamily: string | undefined): IpFamily | undefined {
   return remoteFamily === 'IPv4' ? 4 : remoteFamily === 'IPv6' ? 6 : undefined;

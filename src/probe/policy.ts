@@ -9,7 +9,7 @@ import type { LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import ipaddr from 'ipaddr.js';
 import { needsLookup } from './errors.js';
-import { pinnedLookup, type ResolveEntry } from './family.js';
+import { type IpFamily, pinnedLookup, preferredLookup, type ResolveEntry } from './family.js';
 
 /** One listener of the server itself: never probed, whatever the flags say. */
 export interface SelfEndpoint {
@@ -249,13 +249,18 @@ interface LookupSpec {
   readonly targetPolicy?: TargetPolicy;
   readonly lookup?: LookupFunction;
   readonly resolve?: readonly ResolveEntry[];
+  readonly preferFamily?: IpFamily;
 }
 
-/** spec.lookup (or dns.lookup) with the --resolve pins for the URL's port in front; undefined: dns.lookup. */
+/**
+ * spec.lookup (or dns.lookup) with the --resolve pins for the URL's port in
+ * front, its answers ordered by preferFamily; undefined: dns.lookup.
+ */
 function baseLookup(spec: LookupSpec): LookupFunction | undefined {
   const pins =
     spec.resolve && spec.resolve.length > 0 ? pinnedLookup(spec.resolve, urlPort(spec.url), spec.lookup) : undefined;
-  return pins ?? spec.lookup;
+  const base = pins ?? spec.lookup;
+  return spec.preferFamily === undefined ? base : preferredLookup(spec.preferFamily, base);
 }
 
 /** The engine's resolver for `spec`: built once per spec (a spec that crossed a thread gets its own). */

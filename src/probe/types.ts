@@ -238,6 +238,15 @@ export interface ProbeSpec {
   readonly maxRedirects: number;
   /** Connect over this family only; absent: either (the resolver's order, Happy Eyeballs). */
   readonly ipFamily?: IpFamily;
+  /**
+   * Set by a server module only (blackbox's preferred_ip_protocol with
+   * ip_protocol_fallback): this family's addresses are tried first, the
+   * other's after. Absent: the resolver's order.
+   */
+  readonly preferFamily?: IpFamily;
+  /** Set by a server module only (blackbox's fail_if_ssl / fail_if_not_ssl): the final response must (not) be over TLS. */
+  readonly failIfSsl?: boolean;
+  readonly failIfNotSsl?: boolean;
   /** Pinned addresses (--resolve); the target policy still judges them. Empty when none. */
   readonly resolve?: readonly ResolveEntry[];
   /** Resolver hook (tests feed a resolver here); the target policy filters what it returns. */

@@ -17,7 +17,7 @@ import type { AttemptResult, ProbeLimits, ProbeSpec } from '../probe/types.js';
 import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
 import { DEFAULT_TIMEOUT_OFFSET_MS, type ProbeEndpointSettings } from './config.js';
 import { redactUrl } from '../common/redact.js';
-import { DEFAULT_MODULE, findModule, moduleInput } from './modules.js';
+import { DEFAULT_MODULE, findModule, moduleInput, withModuleSpec } from './modules.js';
 
 export { BLACKBOX_MODULES, DEFAULT_MODULE, type BlackboxModule } from './modules.js';
 
@@ -170,11 +170,14 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
 
   let spec: ProbeSpec;
   try {
-    spec = validateProbeInput(
-      // Modules follow redirects unless they say not to, as blackbox's http prober does.
-      { followRedirects: true, ...moduleInput(mod), endpoint, repetitions: 1, timeoutMs },
-      limits,
-      settings.targetPolicy?.current(),
+    spec = withModuleSpec(
+      mod,
+      validateProbeInput(
+        // Modules follow redirects unless they say not to, as blackbox's http prober does.
+        { followRedirects: true, ...moduleInput(mod), endpoint, repetitions: 1, timeoutMs },
+        limits,
+        settings.targetPolicy?.current(),
+      ),
     );
   } catch (err) {
     if (err instanceof InvalidArgumentError) {
@@ -261,7 +264,12 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
     'Returns the version of HTTP of the probe response',
     a.httpVersion ? Number(a.httpVersion) || 0 : 0,
   );
-  gauge('probe_failed_due_to_regex', 'Indicates if probe failed due to regex', 0);
+  const reason = a.error?.reason;
+  gauge(
+    'probe_failed_due_to_regex',
+    'Indicates if probe failed due to regex',
+    reason === 'BODY_MISMATCH' || reason === 'HEADER_MISMATCH' ? 1 : 0,
+  );
 
   if (r.tls && a.status !== undefined) {
     if (r.tlsFacts.earliestExpiry !== undefined) {
@@ -357,6 +365,26 @@ export function blackboxProbeLog(r: BlackboxResult): string {
 
 const SECRET_HEADERS = new Set(['authorization', 'proxy-authorization', 'cookie']);
 
+/** tls_config as it ran: PEM material is not echoed (the key is a secret; certificates are long). */
+function tlsConfigOf(s: ProbeSpec): Record<string, unknown> {
+  const t = s.tls;
+  return {
+    insecure_skip_verify: t?.insecure ?? false,
+    ...(t?.servername !== undefined ? { server_name: t.servername } : {}),
+    ...(t?.minVersion !== undefined ? { min_version: t.minVersion === 'TLSv1.3' ? 'TLS13' : 'TLS12' } : {}),
+    ...(t?.ca !== undefined ? { ca: '<PEM>' } : {}),
+    ...(t?.cert !== undefined ? { cert: '<PEM>' } : {}),
+    ...(t?.key !== undefined ? { key: '<secret>' } : {}),
+  };
+}
+
+/** preferred_ip_protocol / ip_protocol_fallback as the spec connects; unset preference: the resolver's order. */
+function ipProtocolOf(s: ProbeSpec): Record<string, unknown> {
+  if (s.ipFamily !== undefined) return { preferred_ip_protocol: `ip${s.ipFamily}`, ip_protocol_fallback: false };
+  if (s.preferFamily !== undefined) return { preferred_ip_protocol: `ip${s.preferFamily}`, ip_protocol_fallback: true };
+  return { ip_protocol_fallback: true };
+}
+
 /**
  * The module as it ran, in blackbox's module syntax. Status ranges print as
  * "200-299" (blackbox lists single codes); header values that carry
@@ -374,13 +402,17 @@ export function blackboxModuleConfig(r: BlackboxResult): string {
     );
   }
   if (s.body !== undefined) http.body = Buffer.from(s.body).toString('utf8');
-  http.no_follow_redirects = true;
+  http.follow_redirects = s.followRedirects;
+  if (s.followRedirects) http.max_redirects = s.maxRedirects;
+  http.fail_if_ssl = s.failIfSsl === true;
+  http.fail_if_not_ssl = s.failIfNotSsl === true;
   if (s.failIfBody.length > 0) http.fail_if_body_matches_regexp = [...s.failIfBody];
   if (s.expectBody.length > 0) http.fail_if_body_not_matches_regexp = [...s.expectBody];
   if (s.expectHeader.length > 0) {
     http.fail_if_header_not_matches = s.expectHeader.map((h) => ({ header: h.name, regexp: h.regex }));
   }
-  http.ip_protocol_fallback = true;
+  http.tls_config = tlsConfigOf(s);
+  Object.assign(http, ipProtocolOf(s));
   http.enable_http2 = false;
   return toYaml({ prober: 'http', timeout: `${r.spec.timeoutMs / 1000}s`, http });
 }

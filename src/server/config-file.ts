@@ -88,6 +88,7 @@ const FIELD_KEY: Readonly<Record<string, string>> = {
   tls_key_pem: 'http.tls_config.key_file',
   tls_server_name: 'http.tls_config.server_name',
   tls_min_version: 'http.tls_config.min_version',
+  ip_family: 'http.preferred_ip_protocol',
 };
 
 const NOT_APPLIED = 'accepted but not applied yet';
@@ -274,15 +275,6 @@ function unappliedKeys(m: ModuleReader, node: Node): void {
     if (m.r.bool(node, key, p, engineValue) !== engineValue) m.warn(`http.${key}`, why);
   };
   bool('enable_http2', false, 'the engine speaks HTTP/1.1');
-  bool('fail_if_ssl', false, 'not checked yet');
-  bool('fail_if_not_ssl', false, 'not checked yet');
-  bool('ip_protocol_fallback', true, 'the system resolver picks the address family');
-  const protocol = m.r.string(node, 'preferred_ip_protocol', p);
-  if (protocol !== undefined) {
-    if (!['ip4', 'ip6'].includes(protocol))
-      m.fail('http.preferred_ip_protocol', `must be ip4 or ip6 (got ${kind(protocol)})`);
-    m.warn('http.preferred_ip_protocol', 'the system resolver picks the address family');
-  }
   if (m.r.strings(node, 'valid_http_versions', p) !== undefined)
     m.warn('http.valid_http_versions', 'the HTTP version is not checked');
   for (const key of ['proxy_url', 'compression'] as const) {
@@ -290,6 +282,33 @@ function unappliedKeys(m: ModuleReader, node: Node): void {
   }
   if (node['body_size_limit'] !== undefined && node['body_size_limit'] !== null)
     m.warn('http.body_size_limit', "the server's body cap applies");
+}
+
+/**
+ * preferred_ip_protocol / ip_protocol_fallback as blackbox reads them (ip6
+ * preferred by default): without fallback, that family only (ip_family);
+ * with it, that family's addresses first. Neither key set: the resolver's
+ * order, both families (blackbox would try ip6 first).
+ */
+function ipProtocol(m: ModuleReader, node: Node): Pick<BlackboxModule, 'ipFamily' | 'preferFamily'> {
+  const p = join(m.path, 'http');
+  const protocol = m.r.string(node, 'preferred_ip_protocol', p);
+  // blackbox also takes "tcp4"/"tcp6" there (it strips the prefix).
+  const family = protocol === undefined ? undefined : ({ ip4: 4, ip6: 6, tcp4: 4, tcp6: 6 } as const)[protocol];
+  if (protocol !== undefined && family === undefined)
+    m.fail('http.preferred_ip_protocol', `must be ip4 or ip6 (got ${kind(protocol)})`);
+  const fallback = m.r.bool(node, 'ip_protocol_fallback', p, true);
+  if (!fallback) return { ipFamily: family ?? 6 };
+  return family === undefined ? {} : { preferFamily: family };
+}
+
+/** fail_if_ssl / fail_if_not_ssl: checked on the final request, after redirects. */
+function sslChecks(m: ModuleReader, node: Node): Pick<BlackboxModule, 'failIfSsl' | 'failIfNotSsl'> {
+  const p = join(m.path, 'http');
+  const failIfSsl = m.r.bool(node, 'fail_if_ssl', p, false);
+  const failIfNotSsl = m.r.bool(node, 'fail_if_not_ssl', p, false);
+  if (failIfSsl && failIfNotSsl) m.fail('http.fail_if_not_ssl', 'with fail_if_ssl every probe fails: set one');
+  return { ...(failIfSsl ? { failIfSsl } : {}), ...(failIfNotSsl ? { failIfNotSsl } : {}) };
 }
 
 function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): BlackboxModule {
@@ -323,6 +342,8 @@ function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): B
     ...(m.expectHeader.length > 0 ? { expectHeader: m.expectHeader } : {}),
     followRedirects,
     ...m.tls,
+    ...ipProtocol(m, http),
+    ...sslChecks(m, http),
   };
   checkAgainstEngine(m, mod, limits);
   return Object.freeze(mod);

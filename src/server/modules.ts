@@ -1,7 +1,8 @@
 // Probe modules: named sets of request settings that /probe?module=NAME and
 // a gRPC ProbeRequest's `module` field refer to. Three are built in; a
 // --config file (config-file.ts) adds more or replaces them by name.
-import type { HttpMethod, ProbeInput, StatusRange } from '../probe/types.js';
+import type { IpFamily } from '../probe/family.js';
+import type { HttpMethod, ProbeInput, ProbeSpec, StatusRange } from '../probe/types.js';
 
 /** The request settings a module may carry: the same fields, and meanings, as a ProbeInput's. */
 type ModuleRequestFields = Pick<
@@ -17,6 +18,7 @@ type ModuleRequestFields = Pick<
   | 'tlsKeyPem'
   | 'tlsServerName'
   | 'tlsMinVersion'
+  | 'ipFamily'
 >;
 
 export interface BlackboxModule extends ModuleRequestFields {
@@ -27,6 +29,11 @@ export interface BlackboxModule extends ModuleRequestFields {
   readonly timeoutMs?: number;
   /** Unset: /probe follows (as blackbox), a gRPC request does not. */
   readonly followRedirects?: boolean;
+  // Settings no ProbeRequest field carries: added to the validated spec (withModuleSpec).
+  /** preferred_ip_protocol with ip_protocol_fallback: this family first, then the other. */
+  readonly preferFamily?: IpFamily;
+  readonly failIfSsl?: boolean;
+  readonly failIfNotSsl?: boolean;
 }
 
 export type ModuleTable = Readonly<Record<string, BlackboxModule>>;
@@ -67,6 +74,7 @@ const MODULE_FIELDS = [
   'tlsKeyPem',
   'tlsServerName',
   'tlsMinVersion',
+  'ipFamily',
 ] as const satisfies readonly (keyof ProbeInput & keyof BlackboxModule)[];
 
 export function moduleInput(m: BlackboxModule): ModuleInput {
@@ -83,4 +91,16 @@ export function withModule(m: BlackboxModule, request: ProbeInput): ProbeInput {
   const out: Record<string, unknown> = { ...moduleInput(m) };
   for (const [key, value] of Object.entries(request)) if (value !== undefined) out[key] = value;
   return out as unknown as ProbeInput;
+}
+
+/** The validated spec of a request that named `m`, with the module's settings that have no request field. */
+export function withModuleSpec(m: BlackboxModule, spec: ProbeSpec): ProbeSpec {
+  if (m.preferFamily === undefined && m.failIfSsl === undefined && m.failIfNotSsl === undefined) return spec;
+  return Object.freeze({
+    ...spec,
+    // A request's own ip_family is stricter than the module's preference: it wins.
+    ...(m.preferFamily !== undefined && spec.ipFamily === undefined ? { preferFamily: m.preferFamily } : {}),
+    ...(m.failIfSsl ? { failIfSsl: true } : {}),
+    ...(m.failIfNotSsl ? { failIfNotSsl: true } : {}),
+  });
 }

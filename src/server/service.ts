@@ -32,7 +32,7 @@ import type { EventLoopDelayReading, Summary } from '../stats/types.js';
 import { NOOP_OBSERVER, callRecord, type CallRecord, type ProbeObserver, type Rpc } from './observer.js';
 import { peerAddress, type Admission, type Ticket } from './admission.js';
 import { STDERR_LOGGER, shuttingDownError, toServiceError, type ErrorLogger } from './status.js';
-import { BLACKBOX_MODULES, findModule, withModule, type ModuleTable } from './modules.js';
+import { BLACKBOX_MODULES, findModule, withModule, withModuleSpec, type ModuleTable } from './modules.js';
 
 import pb = prober.v1;
 
@@ -470,7 +470,7 @@ export class ProberService {
         `module ${JSON.stringify(req.module.slice(0, 200))} is not configured on this server (known: ${Object.keys(this.modules).join(', ')})`,
       );
     }
-    return validateProbeInput(withModule(mod, input), limits, this.targetPolicy?.current());
+    return withModuleSpec(mod, validateProbeInput(withModule(mod, input), limits, this.targetPolicy?.current()));
   }
 
   private start(spec: ProbeSpec, ctl: CallControl, deadline: number | undefined) {
