@@ -68,6 +68,17 @@ test('validation: headers, body, regexes', () => {
   rejects({ failIfBody: ['a'.repeat(1025)] }, 'fail_if_body', /^fail_if_body\[0\] must be at most 1024 bytes/);
   rejects({ expectHeader: [{ name: 'X', regex: '[' }] }, 'expect_header', /^expect_header\[0\]\.regex is not a valid/);
   rejects({ expectHeader: [{ name: 'a b', regex: 'x' }] }, 'expect_header', /^expect_header\[0\]\.name/);
+  rejects(
+    { failIfHeader: [{ name: 'X', regex: '(' }] },
+    'fail_if_header',
+    /^fail_if_header\[0\]\.regex is not a valid/,
+  );
+  rejects({ failIfHeader: [{ name: 'X', regex: 'x', allowMissing: 'yes' }] }, 'fail_if_header', /allow_missing/);
+  rejects(
+    { failIfHeader: Array.from({ length: 17 }, () => ({ name: 'X', regex: 'x' })) },
+    'fail_if_header',
+    /^fail_if_header must have at most 16 entries \(got 17\)$/,
+  );
   // A spec crosses to the engine thread: plain data only.
   const spec = validateProbeInput({ ...base(), method: 'PUT', body: Buffer.from('x'), expectBody: ['x'] });
   assert.deepEqual(structuredClone({ ...spec, url: spec.url.href }).expectBody, ['x']);
@@ -112,6 +123,23 @@ test('engine: failed checks are BODY_MISMATCH / HEADER_MISMATCH; phases still su
   assert.match(missing.error?.message ?? '', /header X-Nope is missing/);
   const wrong = await attempt({ expectHeader: [{ name: 'Content-Type', regex: '^text/' }] });
   assert.equal(wrong.error?.message, 'header Content-Type does not match /^text\\//');
+  // fail_if_header: a matching value fails; a missing header fails unless allowMissing (blackbox's allow_missing).
+  const matches = await attempt({ failIfHeader: [{ name: 'content-type', regex: 'json' }] });
+  assert.equal(matches.error?.reason, 'HEADER_MISMATCH');
+  assert.equal(matches.error?.message, 'header content-type matches fail_if_header /json/');
+  const clean = await attempt({ failIfHeader: [{ name: 'Content-Type', regex: '^text/' }] });
+  assert.equal(clean.error, undefined, clean.error?.message);
+  const absent = await attempt({ failIfHeader: [{ name: 'X-Nope', regex: '.' }] });
+  assert.equal(absent.error?.reason, 'HEADER_MISMATCH');
+  assert.match(absent.error?.message ?? '', /header X-Nope is missing/);
+  const allowed = await attempt({
+    failIfHeader: [{ name: 'X-Nope', regex: '.', allowMissing: true }],
+    expectHeader: [{ name: 'X-Nope', regex: '.', allowMissing: true }],
+  });
+  assert.equal(allowed.error, undefined, allowed.error?.message);
+  // allowMissing excuses only absence: a present header must still match.
+  const present = await attempt({ expectHeader: [{ name: 'Content-Type', regex: '^text/', allowMissing: true }] });
+  assert.equal(present.error?.reason, 'HEADER_MISMATCH');
   // Status is judged first.
   const status = await runAttempt(
     validateProbeInput({ endpoint: `${target.url}/status/503`, repetitions: 1, expectBody: ['x'] }),
@@ -136,6 +164,11 @@ test('gRPC: every option crosses the wire and the engine thread', async (t) => {
     expectBody: ['"X-Token","abc"', '"body":"payload"', '"method":"PATCH"'],
     failIfBody: ['nope'],
     expectHeader: [{ name: 'x-echo-method', regex: 'PATCH' }],
+    // allowMissing must survive the wire: without it X-Nope's absence fails the attempt.
+    failIfHeader: [
+      { name: 'x-echo-method', regex: 'GET' },
+      { name: 'X-Nope', regex: 'x', allowMissing: true },
+    ],
   };
   const attempts: AttemptResult[] = [];
   for await (const ev of probeStream(conn, input)) if (ev.kind === 'attempt') attempts.push(ev.attempt);
@@ -170,6 +203,7 @@ test('CLI: -H, --user-agent, -d (implies POST), --data-file, checks; failures ex
     'Content-Type',
   ]);
   await ok(['-X', 'put', '-d', 'x', '--expect-header', 'X-Echo-Method: ^PUT$']);
+  await ok(['--fail-if-header', 'X-Echo-Method: ^PUT$', '--fail-if-header', 'Content-Type: ^text/']);
   const file = join(mkdtempSync(join(tmpdir(), 'prober-')), 'body.json');
   writeFileSync(file, '{"k":1}');
   await ok([
@@ -185,4 +219,7 @@ test('CLI: -H, --user-agent, -d (implies POST), --data-file, checks; failures ex
   const code = await run(['stream', url, '-n', '1', '--json', '--expect-body', 'absent'], io);
   assert.equal(code, EXIT.PROBE_FAILED);
   assert.match(io.stdout.text(), /BODY_MISMATCH/);
+  const hdr = testIo();
+  assert.equal(await run(['probe', url, '-n', '1', '--fail-if-header', 'X-Echo-Method: GET'], hdr), EXIT.PROBE_FAILED);
+  assert.match(hdr.stdout.text(), /HEADER_MISMATCH/);
 });

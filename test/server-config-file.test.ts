@@ -105,14 +105,14 @@ modules:
   assert.equal(config.modules['m']!.tlsServerName, 'x.test');
   assert.equal(config.modules['m']!.followRedirects, true);
   assert.equal(config.modules['quiet']!.followRedirects, false);
-  // Applied, so not warned about: fail_if_ssl, preferred_ip_protocol with ip_protocol_fallback.
+  // Applied, so not warned about: fail_if_ssl, preferred_ip_protocol with ip_protocol_fallback, fail_if_header_matches.
+  assert.deepEqual(config.modules['m']!.failIfHeader, [{ name: 'X-A', regex: 'b' }]);
   assert.equal(config.modules['m']!.failIfSsl, true);
   assert.equal(config.modules['m']!.ipFamily, 4);
   assert.equal(config.modules['quiet']!.failIfSsl, undefined);
   assert.equal(config.modules['quiet']!.preferFamily, undefined);
   assert.deepEqual(keys.sort(), [
     'modules.m.http.enable_http2',
-    'modules.m.http.fail_if_header_matches[0]',
     'modules.m.http.proxy_url',
     'modules.m.http.tls_config.max_version',
     'modules.m.http.tls_config.min_version',
@@ -165,6 +165,16 @@ it('every config error names the file, the key path and the problem', async () =
       'modules:\n  a:\n    prober: http\n    http:\n      fail_if_header_not_matches: [{header: X}]',
       'modules.a.http.fail_if_header_not_matches[0].regexp',
       /required/,
+    ],
+    [
+      "modules:\n  a:\n    prober: http\n    http:\n      fail_if_header_matches: [{header: X, regexp: '('}]",
+      'modules.a.http.fail_if_header_matches',
+      /fail_if_header\[0\]\.regex is not a valid regular expression/,
+    ],
+    [
+      'modules:\n  a:\n    prober: http\n    http:\n      fail_if_header_matches: [{header: X, regexp: x, allow_missing: 1}]',
+      'modules.a.http.fail_if_header_matches[0].allow_missing',
+      /true or false/,
     ],
     [
       'modules:\n  a:\n    prober: http\n    http:\n      tls_config: {ca_file: /nonexistent/ca.pem}',
@@ -349,6 +359,27 @@ modules:
     http:
       preferred_ip_protocol: ip4
       ip_protocol_fallback: false
+  hdr_forbidden:
+    prober: http
+    http:
+      fail_if_header_matches: [{header: x-echo-method, regexp: '^GET$'}]
+  hdr_not_forbidden:
+    prober: http
+    http:
+      fail_if_header_matches: [{header: Content-Type, regexp: '^text/'}]
+  hdr_missing_required:
+    prober: http
+    http:
+      fail_if_header_matches: [{header: X-Nope, regexp: x}]
+  hdr_missing_allowed:
+    prober: http
+    http:
+      fail_if_header_matches: [{header: X-Nope, regexp: x, allow_missing: true}]
+      fail_if_header_not_matches: [{header: X-Also-Nope, regexp: y, allow_missing: true}]
+  hdr_present_wrong:
+    prober: http
+    http:
+      fail_if_header_not_matches: [{header: Content-Type, regexp: '^text/', allow_missing: true}]
   tcp_connect:
     prober: tcp
 `);
@@ -381,19 +412,26 @@ modules:
   }
   const success = (text: string): string | undefined => /^probe_success (\S+)$/m.exec(text)?.[1];
 
+  const REGEX_FAILS = new Set(['body_forbidden', 'hdr_forbidden', 'hdr_missing_required', 'hdr_present_wrong']);
   for (const [module, expected] of [
     ['echo_put', '1'],
     ['echo_bearer', '1'],
     ['echo_basic', '1'],
     ['wants_201', '0'],
     ['body_forbidden', '0'],
+    // fail_if_header_matches and allow_missing as blackbox: a missing header fails unless allowed.
+    ['hdr_forbidden', '0'],
+    ['hdr_not_forbidden', '1'],
+    ['hdr_missing_required', '0'],
+    ['hdr_missing_allowed', '1'],
+    ['hdr_present_wrong', '0'],
   ] as const) {
     it(`/probe?module=${module}: probe_success ${expected}`, async () => {
       const r = await probe(module);
       assert.equal(r.status, 200, r.text);
       assert.equal(success(r.text), expected, r.text);
       // As blackbox: 1 only when a body or header regex failed the probe.
-      const regex = module === 'body_forbidden' ? '1' : '0';
+      const regex = REGEX_FAILS.has(module) ? '1' : '0';
       assert.match(r.text, new RegExp(`^probe_failed_due_to_regex ${regex}$`, 'm'));
     });
   }
@@ -420,7 +458,7 @@ modules:
     assert.equal(success((await probe('no_ssl', '/ok')).text), '1');
     const overTls = await probe('no_ssl', '/', base, '&debug=true');
     assert.match(overTls.text, /\nprobe_success 0\n/);
-    assert.match(overTls.text, /level=error msg="fail_if_ssl: final request was over SSL" reason=OTHER/);
+    assert.match(overTls.text, /level=error msg="fail_if_ssl: final request was over SSL" reason=SSL_CHECK/);
     assert.match(overTls.text, / {2}fail_if_ssl: true\n/);
     assert.equal(success((await probe('must_ssl', '/', base)).text), '1');
     assert.equal(success((await probe('must_ssl', '/ok')).text), '0');
@@ -430,7 +468,7 @@ modules:
     const s = summaryFromProto((await call({ endpoint: `${base}/`, repetitions: 1, module: 'no_ssl' })).summary);
     assert.deepEqual(
       s.errors.map((e) => e.reason),
-      ['OTHER'],
+      ['SSL_CHECK'],
     );
   });
 
@@ -444,7 +482,7 @@ modules:
       '  follow_redirects: true',
       '  fail_if_body_matches_regexp:\n    - never-there',
       '    - \'"method":"PUT"\'',
-      '  fail_if_header_not_matches:\n    - header: X-Echo-Method\n      regexp: ^PUT$',
+      '  fail_if_header_not_matches:\n    - header: X-Echo-Method\n      regexp: ^PUT$\n      allow_missing: false',
     ])
       assert.ok(config.includes(line), `${line} in:\n${config}`);
     const bearer = (await probe('echo_bearer', '/echo', target.url, '&debug=true')).text;
@@ -500,6 +538,32 @@ modules:
       (await call({ endpoint: `${target.url}/echo`, repetitions: 1, module: 'echo_bearer' })).summary,
     );
     assert.equal(bearer.successes, 1);
+  });
+
+  it('fail_if_header over gRPC: from a module, and as the request field with allow_missing', async () => {
+    const reasons = async (req: ConstructorParameters<typeof pb.ProbeRequest>[0]): Promise<string[]> =>
+      summaryFromProto((await call({ endpoint: `${target.url}/echo`, repetitions: 1, ...req })).summary).errors.map(
+        (e) => e.reason,
+      );
+    assert.deepEqual(await reasons({ module: 'hdr_forbidden' }), ['HEADER_MISMATCH']);
+    const check = (regex: string, allow_missing = false) =>
+      new pb.HeaderMatch({ name: 'X-Echo-Method', regex, allow_missing });
+    assert.deepEqual(await reasons({ fail_if_header: [check('GET')] }), ['HEADER_MISMATCH']);
+    assert.deepEqual(await reasons({ fail_if_header: [check('^POST$')] }), []);
+    const missing = new pb.HeaderMatch({ name: 'X-Nope', regex: 'x' });
+    assert.deepEqual(await reasons({ fail_if_header: [missing] }), ['HEADER_MISMATCH']);
+    missing.allow_missing = true;
+    assert.deepEqual(await reasons({ fail_if_header: [missing], expect_header: [missing] }), []);
+    // The request's list replaces the module's whole.
+    assert.deepEqual(await reasons({ module: 'hdr_forbidden', fail_if_header: [check('^PUT$')] }), []);
+  });
+
+  it('debug=true prints fail_if_header_matches with allow_missing', async () => {
+    const text = (await probe('hdr_missing_allowed', '/echo', target.url, '&debug=true')).text;
+    assert.ok(
+      text.includes('  fail_if_header_matches:\n    - header: X-Nope\n      regexp: x\n      allow_missing: true\n'),
+      text,
+    );
   });
 
   it("the request's own fields win over the module's", async () => {

@@ -1,6 +1,6 @@
 // The request and response-check flags, under curl's names: -H/--header,
 // --user-agent, -d/--data, --data-file, --expect-body, --fail-if-body,
-// --expect-header. Only the flags' syntax is checked here (and the data
+// --expect-header, --fail-if-header. Only the flags' syntax is checked here (and the data
 // file read); validation owns sizes, names and regex validity.
 import { readFileSync, statSync } from 'node:fs';
 import { type Command, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings';
@@ -78,6 +78,11 @@ export function addRequestOptions<A extends unknown[], O extends OptionValues>(c
       "fail (HEADER_MISMATCH) unless 'Name: REGEX' matches a value of that header (repeatable)",
       collectHeaderMatch,
     )
+    .option(
+      '--fail-if-header <header>',
+      "fail (HEADER_MISMATCH) if 'Name: REGEX' matches a value of that header, or the header is missing (repeatable)",
+      collectHeaderMatch,
+    )
     .option('-L, --location', 'follow redirects (301/302/303/307/308); every hop is timed and reported')
     .option(
       '--max-redirects <n>',
@@ -96,6 +101,7 @@ export interface RequestOptions {
   readonly expectBody?: string[] | undefined;
   readonly failIfBody?: string[] | undefined;
   readonly expectHeader?: HeaderMatch[] | undefined;
+  readonly failIfHeader?: HeaderMatch[] | undefined;
   readonly location?: true | undefined;
   readonly maxRedirects?: number | undefined;
 }
@@ -116,6 +122,7 @@ export function requestInput(opts: RequestOptions): Partial<ProbeInput> {
     ...(opts.expectBody ? { expectBody: opts.expectBody } : {}),
     ...(opts.failIfBody ? { failIfBody: opts.failIfBody } : {}),
     ...(opts.expectHeader ? { expectHeader: opts.expectHeader } : {}),
+    ...(opts.failIfHeader ? { failIfHeader: opts.failIfHeader } : {}),
     ...(opts.location ? { followRedirects: true } : {}),
     ...(opts.maxRedirects !== undefined ? { maxRedirects: opts.maxRedirects } : {}),
   };

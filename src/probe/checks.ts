@@ -1,9 +1,15 @@
-// Response checks (expect_body, fail_if_body, expect_header): validated up
+// Response checks (expect_body, fail_if_body, expect_header, fail_if_header): validated up
 // front as RegExp sources, compiled once per spec on the engine's thread,
 // applied when the response has ended. JS RegExp has no timeout, so the
 // input is bounded instead: the body is at most the server's body cap, a
 // pattern at most MAX_REGEX_BYTES.
-import { InvalidArgumentError, bodyMismatchError, headerMismatchError, sslCheckError } from './errors.js';
+import {
+  InvalidArgumentError,
+  bodyMismatchError,
+  headerMatchError,
+  headerMismatchError,
+  sslCheckError,
+} from './errors.js';
 import { checkHeaderName } from './request.js';
 import type { AttemptError, HeaderMatch, ProbeSpec } from './types.js';
 
@@ -44,21 +50,45 @@ export function validateRegexList(value: unknown, field: string): readonly strin
   return Object.freeze(checkList(value, field).map((v, i) => checkRegex(v, `${field}[${i}]`, field)));
 }
 
-/** expect_header: header names and valid, bounded RegExp sources. */
+/** expect_header / fail_if_header: header names and valid, bounded RegExp sources. */
 export function validateHeaderMatches(value: unknown, field: string): readonly HeaderMatch[] {
   return Object.freeze(
     checkList(value, field).map((m: unknown, i): HeaderMatch => {
       const at = `${field}[${i}]`;
-      const { name, regex } = (m ?? {}) as { name?: unknown; regex?: unknown };
-      return Object.freeze({ name: checkHeaderName(name, at), regex: checkRegex(regex, `${at}.regex`, field) });
+      const { name, regex, allowMissing } = (m ?? {}) as { name?: unknown; regex?: unknown; allowMissing?: unknown };
+      if (allowMissing !== undefined && typeof allowMissing !== 'boolean') {
+        throw new InvalidArgumentError(field, `${at}.allow_missing must be true or false`);
+      }
+      return Object.freeze({
+        name: checkHeaderName(name, at),
+        regex: checkRegex(regex, `${at}.regex`, field),
+        ...(allowMissing === true ? { allowMissing } : {}),
+      });
     }),
   );
+}
+
+interface CompiledHeader {
+  readonly name: string;
+  readonly lower: string;
+  readonly re: RegExp;
+  readonly allowMissing: boolean;
 }
 
 interface Compiled {
   readonly expect: readonly RegExp[];
   readonly failIf: readonly RegExp[];
-  readonly headers: readonly { readonly name: string; readonly lower: string; readonly re: RegExp }[];
+  readonly headers: readonly CompiledHeader[];
+  readonly failIfHeaders: readonly CompiledHeader[];
+}
+
+function compileHeaders(list: readonly HeaderMatch[]): CompiledHeader[] {
+  return list.map((h) => ({
+    name: h.name,
+    lower: h.name.toLowerCase(),
+    re: new RegExp(h.regex),
+    allowMissing: h.allowMissing === true,
+  }));
 }
 
 const COMPILED = new WeakMap<ProbeSpec, Compiled>();
@@ -69,7 +99,9 @@ function compiled(spec: ProbeSpec): Compiled {
     c = {
       expect: spec.expectBody.map((s) => new RegExp(s)),
       failIf: spec.failIfBody.map((s) => new RegExp(s)),
-      headers: spec.expectHeader.map((h) => ({ name: h.name, lower: h.name.toLowerCase(), re: new RegExp(h.regex) })),
+      headers: compileHeaders(spec.expectHeader),
+      // A spec built by hand (not by validation) may lack it.
+      failIfHeaders: compileHeaders(spec.failIfHeader ?? []),
     };
     COMPILED.set(spec, c);
   }
@@ -81,17 +113,31 @@ export function needsBody(spec: ProbeSpec): boolean {
   return spec.expectBody.length > 0 || spec.failIfBody.length > 0;
 }
 
-/** Header checks against the raw [name, value, ...] list (every value of a repeated header counts). */
+/** Whether the header is present, and whether some value of it matches `h.re`. */
+function matchHeader(h: CompiledHeader, rawHeaders: readonly string[]): { seen: boolean; matched: boolean } {
+  let seen = false;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    if (rawHeaders[i]?.toLowerCase() !== h.lower) continue;
+    seen = true;
+    if (h.re.test(rawHeaders[i + 1] ?? '')) return { seen, matched: true };
+  }
+  return { seen, matched: false };
+}
+
+/**
+ * Header checks against the raw [name, value, ...] list (every value of a
+ * repeated header counts). As blackbox: fail_if_header first, then
+ * expect_header; a missing header fails either unless allow_missing.
+ */
 export function checkHeaders(spec: ProbeSpec, rawHeaders: readonly string[]): AttemptError | undefined {
-  for (const h of compiled(spec).headers) {
-    let seen = false;
-    let matched = false;
-    for (let i = 0; i + 1 < rawHeaders.length && !matched; i += 2) {
-      if (rawHeaders[i]?.toLowerCase() !== h.lower) continue;
-      seen = true;
-      matched = h.re.test(rawHeaders[i + 1] ?? '');
-    }
-    if (!matched) return headerMismatchError(h.name, h.re.source, seen);
+  const c = compiled(spec);
+  for (const h of c.failIfHeaders) {
+    const { seen, matched } = matchHeader(h, rawHeaders);
+    if (matched || (!seen && !h.allowMissing)) return headerMatchError(h.name, h.re.source, seen);
+  }
+  for (const h of c.headers) {
+    const { seen, matched } = matchHeader(h, rawHeaders);
+    if (!matched && (seen || !h.allowMissing)) return headerMismatchError(h.name, h.re.source, seen);
   }
   return undefined;
 }

@@ -310,10 +310,10 @@ export function bodyMismatchError(check: 'expect_body' | 'fail_if_body', source:
   return attemptError('BODY_MISMATCH', message, false);
 }
 
-/** A module's fail_if_ssl / fail_if_not_ssl (blackbox's wording); OTHER: the proto has no reason of its own for it. */
+/** A module's fail_if_ssl / fail_if_not_ssl (blackbox's wording). */
 export function sslCheckError(overTls: boolean): AttemptError {
   return attemptError(
-    'OTHER',
+    'SSL_CHECK',
     overTls ? 'fail_if_ssl: final request was over SSL' : 'fail_if_not_ssl: final request was not over SSL',
     false,
   );
@@ -324,6 +324,14 @@ export function headerMismatchError(name: string, source: string, present: boole
   const message = present
     ? `header ${name} does not match ${showPattern(source)}`
     : `header ${name} is missing (expected ${showPattern(source)})`;
+  return attemptError('HEADER_MISMATCH', message, false);
+}
+
+/** A fail_if_header pattern matched a value of the header; `present` false: the header was missing (no allow_missing). */
+export function headerMatchError(name: string, source: string, present: boolean): AttemptError {
+  const message = present
+    ? `header ${name} matches fail_if_header ${showPattern(source)}`
+    : `header ${name} is missing (fail_if_header ${showPattern(source)} requires it unless allow_missing)`;
   return attemptError('HEADER_MISMATCH', message, false);
 }
 

@@ -23,6 +23,7 @@ export const ERROR_REASONS = [
   'HEADER_MISMATCH',
   'TOO_MANY_REDIRECTS',
   'REDIRECT_LOOP',
+  'SSL_CHECK',
   'OTHER',
 ] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
@@ -36,10 +37,15 @@ export interface HeaderField {
   readonly value: string;
 }
 
-/** A response header check: some value of `name` must match `regex` (a RegExp source). */
+/**
+ * A response header check on `name` with `regex` (a RegExp source): for
+ * expect_header some value must match, for fail_if_header none may. A
+ * missing header fails either unless `allowMissing` (blackbox's allow_missing).
+ */
 export interface HeaderMatch {
   readonly name: string;
   readonly regex: string;
+  readonly allowMissing?: boolean;
 }
 
 /** Inclusive range of HTTP status codes. */
@@ -157,6 +163,7 @@ export interface ProbeInput {
   readonly expectBody?: readonly string[];
   readonly failIfBody?: readonly string[];
   readonly expectHeader?: readonly HeaderMatch[];
+  readonly failIfHeader?: readonly HeaderMatch[];
   // TLS to the target (tls.ts): PEM text, never file paths.
   readonly tlsInsecure?: boolean;
   readonly tlsCaPem?: string;
@@ -233,6 +240,7 @@ export interface ProbeSpec {
   readonly expectBody: readonly string[];
   readonly failIfBody: readonly string[];
   readonly expectHeader: readonly HeaderMatch[];
+  readonly failIfHeader: readonly HeaderMatch[];
   /** Follow redirects, at most maxRedirects of them (0 when not following). */
   readonly followRedirects: boolean;
   readonly maxRedirects: number;

@@ -38,6 +38,7 @@ export const INPUT_FIELDS = Object.freeze({
   expectBody: { proto: 'expect_body', flag: '--expect-body' },
   failIfBody: { proto: 'fail_if_body', flag: '--fail-if-body' },
   expectHeader: { proto: 'expect_header', flag: '--expect-header' },
+  failIfHeader: { proto: 'fail_if_header', flag: '--fail-if-header' },
   ...TLS_FIELDS,
   followRedirects: { proto: 'follow_redirects', flag: '-L/--location' },
   maxRedirects: { proto: 'max_redirects', flag: '--max-redirects' },
@@ -302,6 +303,7 @@ export function validateProbeInput(
   const expectBody = validateRegexList(input.expectBody, F.expectBody.proto);
   const failIfBody = validateRegexList(input.failIfBody, F.failIfBody.proto);
   const expectHeader = validateHeaderMatches(input.expectHeader, F.expectHeader.proto);
+  const failIfHeader = validateHeaderMatches(input.failIfHeader, F.failIfHeader.proto);
   const tls = validateTargetTls(input);
   const followRedirects = input.followRedirects === true;
   const maxRedirects = validateMaxRedirects(input.maxRedirects, followRedirects);
@@ -322,6 +324,7 @@ export function validateProbeInput(
     expectBody,
     failIfBody,
     expectHeader,
+    failIfHeader,
     followRedirects,
     maxRedirects,
     ...(ipFamily ? { ipFamily } : {}),

@@ -13,7 +13,7 @@ import {
   InvalidArgumentError,
   preflightTarget,
 } from '../probe/index.js';
-import type { AttemptResult, ProbeLimits, ProbeSpec } from '../probe/types.js';
+import type { AttemptResult, HeaderMatch, ProbeLimits, ProbeSpec } from '../probe/types.js';
 import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
 import { DEFAULT_TIMEOUT_OFFSET_MS, type ProbeEndpointSettings } from './config.js';
 import { redactUrl } from '../common/redact.js';
@@ -385,6 +385,10 @@ function ipProtocolOf(s: ProbeSpec): Record<string, unknown> {
   return { ip_protocol_fallback: true };
 }
 
+function headerCheckOf(h: HeaderMatch): Record<string, unknown> {
+  return { header: h.name, regexp: h.regex, allow_missing: h.allowMissing === true };
+}
+
 /**
  * The module as it ran, in blackbox's module syntax. Status ranges print as
  * "200-299" (blackbox lists single codes); header values that carry
@@ -408,9 +412,8 @@ export function blackboxModuleConfig(r: BlackboxResult): string {
   http.fail_if_not_ssl = s.failIfNotSsl === true;
   if (s.failIfBody.length > 0) http.fail_if_body_matches_regexp = [...s.failIfBody];
   if (s.expectBody.length > 0) http.fail_if_body_not_matches_regexp = [...s.expectBody];
-  if (s.expectHeader.length > 0) {
-    http.fail_if_header_not_matches = s.expectHeader.map((h) => ({ header: h.name, regexp: h.regex }));
-  }
+  if (s.failIfHeader.length > 0) http.fail_if_header_matches = s.failIfHeader.map(headerCheckOf);
+  if (s.expectHeader.length > 0) http.fail_if_header_not_matches = s.expectHeader.map(headerCheckOf);
   http.tls_config = tlsConfigOf(s);
   Object.assign(http, ipProtocolOf(s));
   http.enable_http2 = false;

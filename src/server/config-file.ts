@@ -81,6 +81,7 @@ const FIELD_KEY: Readonly<Record<string, string>> = {
   expect_body: 'http.fail_if_body_not_matches_regexp',
   fail_if_body: 'http.fail_if_body_matches_regexp',
   expect_header: 'http.fail_if_header_not_matches',
+  fail_if_header: 'http.fail_if_header_matches',
   follow_redirects: 'http.follow_redirects',
   tls_insecure: 'http.tls_config.insecure_skip_verify',
   tls_ca_pem: 'http.tls_config.ca_file',
@@ -95,7 +96,8 @@ const NOT_APPLIED = 'accepted but not applied yet';
 
 class ModuleReader {
   readonly headers: HeaderField[] = [];
-  expectHeader: HeaderMatch[] = [];
+  readonly expectHeader: HeaderMatch[] = [];
+  readonly failIfHeader: HeaderMatch[] = [];
   readonly tls: {
     tlsInsecure?: boolean;
     tlsCaPem?: string;
@@ -219,9 +221,8 @@ function headerChecks(m: ModuleReader, node: Node): void {
       if (header === undefined) m.r.fail(join(p, 'header'), 'is required');
       if (regex === undefined) m.r.fail(join(p, 'regexp'), 'is required');
       const allowMissing = m.r.bool(e, 'allow_missing', p, false);
-      if (key === 'fail_if_header_matches') m.warn(`http.${key}[${i}]`, 'the engine checks only required matches');
-      else if (allowMissing) m.warn(`http.${key}[${i}].allow_missing`, 'a missing header fails the check');
-      else m.expectHeader.push({ name: header, regex });
+      const check: HeaderMatch = { name: header, regex, ...(allowMissing ? { allowMissing } : {}) };
+      (key === 'fail_if_header_matches' ? m.failIfHeader : m.expectHeader).push(check);
     });
   }
 }
@@ -340,6 +341,7 @@ function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): B
     ...(expectBody ? { expectBody } : {}),
     ...(failIfBody ? { failIfBody } : {}),
     ...(m.expectHeader.length > 0 ? { expectHeader: m.expectHeader } : {}),
+    ...(m.failIfHeader.length > 0 ? { failIfHeader: m.failIfHeader } : {}),
     followRedirects,
     ...m.tls,
     ...ipProtocol(m, http),

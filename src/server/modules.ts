@@ -12,6 +12,7 @@ type ModuleRequestFields = Pick<
   | 'expectBody'
   | 'failIfBody'
   | 'expectHeader'
+  | 'failIfHeader'
   | 'tlsInsecure'
   | 'tlsCaPem'
   | 'tlsCertPem'
@@ -67,6 +68,7 @@ const MODULE_FIELDS = [
   'expectBody',
   'failIfBody',
   'expectHeader',
+  'failIfHeader',
   'followRedirects',
   'tlsInsecure',
   'tlsCaPem',

@@ -13,6 +13,7 @@ import {
   ERROR_REASONS,
   type AttemptResult,
   type ErrorReason,
+  type HeaderMatch,
   type HttpMethod,
   type Phases,
   type ProbeInput,
@@ -128,6 +129,18 @@ export function reasonFromProto(r: number): ErrorReason {
 
 // ---------------------------------------------------------------- request
 
+function headerMatchesToProto(list: readonly HeaderMatch[] | undefined): pb.HeaderMatch[] {
+  return (list ?? []).map(
+    (h) => new pb.HeaderMatch({ name: h.name, regex: h.regex, allow_missing: h.allowMissing === true }),
+  );
+}
+
+/** Empty list: unset; allow_missing false (the proto default) is left out. */
+function headerMatchesFromProto(list: readonly pb.HeaderMatch[]): HeaderMatch[] | undefined {
+  if (list.length === 0) return undefined;
+  return list.map((h) => ({ name: h.name, regex: h.regex, ...(h.allow_missing ? { allowMissing: true } : {}) }));
+}
+
 export function requestToProto(input: ProbeInput): pb.ProbeRequest {
   const req = new pb.ProbeRequest({
     endpoint: input.endpoint,
@@ -139,7 +152,8 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     headers: (input.headers ?? []).map((h) => new pb.Header({ name: h.name, value: h.value })),
     expect_body: [...(input.expectBody ?? [])],
     fail_if_body: [...(input.failIfBody ?? [])],
-    expect_header: (input.expectHeader ?? []).map((h) => new pb.HeaderMatch({ name: h.name, regex: h.regex })),
+    expect_header: headerMatchesToProto(input.expectHeader),
+    fail_if_header: headerMatchesToProto(input.failIfHeader),
     follow_redirects: input.followRedirects ?? false,
     max_redirects: input.maxRedirects ?? 0,
     ip_family: input.ipFamily ?? 0,
@@ -202,8 +216,8 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     body: req.body.length === 0 ? undefined : new Uint8Array(req.body),
     expectBody: req.expect_body.length === 0 ? undefined : [...req.expect_body],
     failIfBody: req.fail_if_body.length === 0 ? undefined : [...req.fail_if_body],
-    expectHeader:
-      req.expect_header.length === 0 ? undefined : req.expect_header.map((h) => ({ name: h.name, regex: h.regex })),
+    expectHeader: headerMatchesFromProto(req.expect_header),
+    failIfHeader: headerMatchesFromProto(req.fail_if_header),
     ...tlsRequestFromProto(req),
     followRedirects: req.follow_redirects ? true : undefined,
     // 0 is the proto default: unset (validation picks 10 when following).

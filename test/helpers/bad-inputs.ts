@@ -37,6 +37,11 @@ export interface WireRequest {
   readonly expect_body?: readonly string[];
   readonly fail_if_body?: readonly string[];
   readonly expect_header?: readonly { readonly name: string; readonly regex: string }[];
+  readonly fail_if_header?: readonly {
+    readonly name: string;
+    readonly regex: string;
+    readonly allow_missing?: boolean;
+  }[];
   readonly follow_redirects?: boolean;
   readonly max_redirects?: number;
   readonly ip_family?: number;
@@ -634,6 +639,22 @@ export const GRPC_ROWS: readonly GrpcRow[] = [
     message:
       'expect_header[0].regex is not a valid regular expression: Invalid regular expression: /[/: Unterminated character class',
   },
+  {
+    id: 'fail-if-header-bad-regex',
+    server: 'default',
+    rpc: 'Probe',
+    request: {
+      endpoint: `${CLOSED}/`,
+      repetitions: 1,
+      fail_if_header: [
+        { name: 'Server', regex: 'ok', allow_missing: true },
+        { name: 'Server', regex: '(?<' },
+      ],
+    },
+    code: 'INVALID_ARGUMENT',
+    message:
+      'fail_if_header[1].regex is not a valid regular expression: Invalid regular expression: /(?</: Invalid capture group name',
+  },
   // ---- redirects
   {
     id: 'max-redirects-over-cap',
@@ -974,6 +995,15 @@ export const CLI_ROWS: readonly CliRow[] = [
     stderr:
       'prober probe: invalid argument: expect_body[0] is not a valid regular expression: Invalid regular expression: /(/: Unterminated group (--expect-body)',
     exit: 2,
+  },
+  {
+    id: 'cli-fail-if-header-bad-regex',
+    argv: ['probe', `${CLOSED}/`, '--fail-if-header', 'Server: nginx/[0-9', '--server', '{addr}'],
+    server: 'default',
+    stderr:
+      'prober probe: invalid argument: fail_if_header[0].regex is not a valid regular expression: Invalid regular expression: /nginx/[0-9/: Unterminated character class (--fail-if-header)',
+    exit: 2,
+    note: 'refused before the call is sent',
   },
   {
     id: 'cli-policy',

@@ -88,6 +88,7 @@ export function encodeRequest(r: WireRequest): Buffer {
     expect_body: [...(r.expect_body ?? [])],
     fail_if_body: [...(r.fail_if_body ?? [])],
     expect_header: (r.expect_header ?? []).map((h) => new pb.HeaderMatch(h)),
+    fail_if_header: (r.fail_if_header ?? []).map((h) => new pb.HeaderMatch(h)),
     ...(r.follow_redirects !== undefined ? { follow_redirects: r.follow_redirects } : {}),
     ...(r.max_redirects !== undefined ? { max_redirects: r.max_redirects } : {}),
     ip_family: r.ip_family ?? 0,

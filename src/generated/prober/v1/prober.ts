@@ -37,7 +37,8 @@ export namespace prober.v1 {
         ERROR_REASON_BODY_MISMATCH = 14,
         ERROR_REASON_HEADER_MISMATCH = 15,
         ERROR_REASON_TOO_MANY_REDIRECTS = 16,
-        ERROR_REASON_REDIRECT_LOOP = 17
+        ERROR_REASON_REDIRECT_LOOP = 17,
+        ERROR_REASON_SSL_CHECK = 22
     }
     export class Header extends pb_1.Message {
         #one_of_decls: number[][] = [];
@@ -134,6 +135,7 @@ export namespace prober.v1 {
         constructor(data?: any[] | {
             name?: string;
             regex?: string;
+            allow_missing?: boolean;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
@@ -143,6 +145,9 @@ export namespace prober.v1 {
                 }
                 if ("regex" in data && data.regex != undefined) {
                     this.regex = data.regex;
+                }
+                if ("allow_missing" in data && data.allow_missing != undefined) {
+                    this.allow_missing = data.allow_missing;
                 }
             }
         }
@@ -158,9 +163,16 @@ export namespace prober.v1 {
         set regex(value: string) {
             pb_1.Message.setField(this, 2, value);
         }
+        get allow_missing() {
+            return pb_1.Message.getFieldWithDefault(this, 3, false) as boolean;
+        }
+        set allow_missing(value: boolean) {
+            pb_1.Message.setField(this, 3, value);
+        }
         static fromObject(data: {
             name?: string;
             regex?: string;
+            allow_missing?: boolean;
         }): HeaderMatch {
             const message = new HeaderMatch({});
             if (data.name != null) {
@@ -169,18 +181,25 @@ export namespace prober.v1 {
             if (data.regex != null) {
                 message.regex = data.regex;
             }
+            if (data.allow_missing != null) {
+                message.allow_missing = data.allow_missing;
+            }
             return message;
         }
         toObject() {
             const data: {
                 name?: string;
                 regex?: string;
+                allow_missing?: boolean;
             } = {};
             if (this.name != null) {
                 data.name = this.name;
             }
             if (this.regex != null) {
                 data.regex = this.regex;
+            }
+            if (this.allow_missing != null) {
+                data.allow_missing = this.allow_missing;
             }
             return data;
         }
@@ -192,6 +211,8 @@ export namespace prober.v1 {
                 writer.writeString(1, this.name);
             if (this.regex.length)
                 writer.writeString(2, this.regex);
+            if (this.allow_missing != false)
+                writer.writeBool(3, this.allow_missing);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -206,6 +227,9 @@ export namespace prober.v1 {
                         break;
                     case 2:
                         message.regex = reader.readString();
+                        break;
+                    case 3:
+                        message.allow_missing = reader.readBool();
                         break;
                     default: reader.skipField();
                 }
@@ -336,9 +360,10 @@ export namespace prober.v1 {
             ip_family?: number;
             resolve?: string[];
             module?: string;
+            fail_if_header?: HeaderMatch[];
         }) {
             super();
-            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24, 81], this.#one_of_decls);
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24, 81, 160], this.#one_of_decls);
             if (!Array.isArray(data) && typeof data == "object") {
                 if ("endpoint" in data && data.endpoint != undefined) {
                     this.endpoint = data.endpoint;
@@ -411,6 +436,9 @@ export namespace prober.v1 {
                 }
                 if ("module" in data && data.module != undefined) {
                     this.module = data.module;
+                }
+                if ("fail_if_header" in data && data.fail_if_header != undefined) {
+                    this.fail_if_header = data.fail_if_header;
                 }
             }
         }
@@ -564,6 +592,12 @@ export namespace prober.v1 {
         set module(value: string) {
             pb_1.Message.setField(this, 100, value);
         }
+        get fail_if_header() {
+            return pb_1.Message.getRepeatedWrapperField(this, HeaderMatch, 160) as HeaderMatch[];
+        }
+        set fail_if_header(value: HeaderMatch[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 160, value);
+        }
         static fromObject(data: {
             endpoint?: string;
             repetitions?: number;
@@ -589,6 +623,7 @@ export namespace prober.v1 {
             ip_family?: number;
             resolve?: string[];
             module?: string;
+            fail_if_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
         }): ProbeRequest {
             const message = new ProbeRequest({});
             if (data.endpoint != null) {
@@ -663,6 +698,9 @@ export namespace prober.v1 {
             if (data.module != null) {
                 message.module = data.module;
             }
+            if (data.fail_if_header != null) {
+                message.fail_if_header = data.fail_if_header.map(item => HeaderMatch.fromObject(item));
+            }
             return message;
         }
         toObject() {
@@ -691,6 +729,7 @@ export namespace prober.v1 {
                 ip_family?: number;
                 resolve?: string[];
                 module?: string;
+                fail_if_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
             } = {};
             if (this.endpoint != null) {
                 data.endpoint = this.endpoint;
@@ -764,6 +803,9 @@ export namespace prober.v1 {
             if (this.module != null) {
                 data.module = this.module;
             }
+            if (this.fail_if_header != null) {
+                data.fail_if_header = this.fail_if_header.map((item: HeaderMatch) => item.toObject());
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -818,6 +860,8 @@ export namespace prober.v1 {
                 writer.writeRepeatedString(81, this.resolve);
             if (this.module.length)
                 writer.writeString(100, this.module);
+            if (this.fail_if_header.length)
+                writer.writeRepeatedMessage(160, this.fail_if_header, (item: HeaderMatch) => item.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -898,6 +942,9 @@ export namespace prober.v1 {
                         break;
                     case 100:
                         message.module = reader.readString();
+                        break;
+                    case 160:
+                        reader.readMessage(message.fail_if_header, () => pb_1.Message.addToRepeatedWrapperField(message, 160, HeaderMatch.deserialize(reader), HeaderMatch));
                         break;
                     default: reader.skipField();
                 }
