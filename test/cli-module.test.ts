@@ -27,6 +27,10 @@ modules:
       fail_if_body_not_matches_regexp:
         - '"X-From-Module","yes"'
         - from-the-module
+  follows:
+    prober: http
+    http:
+      valid_status_codes: [200]
 `;
 
 let dir: string;
@@ -80,4 +84,57 @@ test('without --server: a built-in module works, any other is refused with exit 
   assert.equal(code, EXIT.USAGE);
   assert.match(io.stderr.text(), /module "echo_post" is not built in .*use --server/);
   assert.equal(target.requests(), before, 'nothing was probed');
+});
+
+// The CLI checks flags before sending, but a remote server's module is not
+// known here: what a module could make valid goes to the server, which
+// judges it with the module applied; what is wrong regardless stays a local error.
+test('--server --module: --max-redirects without -L goes to the server, which follows with the module', async () => {
+  const ok = testIo();
+  const argv = ['probe', `${target.url}/redirect/2`, '-n', '1', '--server', srv.address];
+  assert.equal(await run([...argv, '--module', 'follows', '--max-redirects', '3'], ok), EXIT.OK, ok.stderr.text());
+  // One redirect allowed: the module follows, the request's cap applies.
+  const capped = testIo();
+  const code = await run([...argv, '--module', 'follows', '--max-redirects', '1', '--json'], capped);
+  assert.equal(code, EXIT.PROBE_FAILED, capped.stderr.text());
+  assert.match(capped.stdout.text(), /TOO_MANY_REDIRECTS/);
+  // A module that does not follow: the server's INVALID_ARGUMENT, exit 2.
+  const server = testIo();
+  assert.equal(await run([...argv, '--module', 'http_2xx', '--max-redirects', '3'], server), EXIT.USAGE);
+  assert.match(server.stderr.text(), /max_redirects is only used with follow_redirects/);
+  // Without --module the local check still refuses it before any call.
+  const local = testIo();
+  const before = target.requests();
+  assert.equal(await run([...argv, '--max-redirects', '3'], local), EXIT.USAGE);
+  assert.match(local.stderr.text(), /max_redirects is only used with follow_redirects/);
+  assert.equal(target.requests(), before);
+});
+
+test('--server --module: values wrong whatever the module says are still refused locally, naming the flag', async () => {
+  const argv = ['probe', `${target.url}/ok`, '-n', '1', '--module', 'follows'];
+  for (const [extra, message] of [
+    [['--max-redirects', '21'], /max_redirects must be between 1 and 20 .*\(--max-redirects\)/],
+    [
+      ['--fail-if-header', 'X: ('],
+      /fail_if_header\[0\]\.regex is not a valid regular expression.*\(--fail-if-header\)/,
+    ],
+    [['-X', 'GET', '-d', 'x'], /body is only sent with/],
+  ] as const) {
+    // An unreachable server: a local refusal never gets as far as connecting.
+    const io = testIo();
+    const code = await run([...argv, ...extra, '--server', '127.0.0.1:1'], io);
+    assert.equal(code, EXIT.USAGE, `${extra.join(' ')}: ${io.stderr.text()}`);
+    assert.match(io.stderr.text(), /invalid argument/);
+    assert.match(io.stderr.text(), message);
+  }
+});
+
+test('without --server: a built-in module is applied to the local check exactly', async () => {
+  // http_2xx does not follow redirects, so --max-redirects is refused before probing, as the embedded server would.
+  const io = testIo();
+  const before = target.requests();
+  const code = await run(['probe', `${target.url}/ok`, '-n', '1', '--module', 'http_2xx', '--max-redirects', '3'], io);
+  assert.equal(code, EXIT.USAGE);
+  assert.match(io.stderr.text(), /max_redirects is only used with follow_redirects/);
+  assert.equal(target.requests(), before);
 });

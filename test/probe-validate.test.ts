@@ -8,6 +8,7 @@ import {
   type ProbeInput,
   type ProbeLimits,
 } from '../src/probe/index.js';
+import { assumeModuleCompletes } from '../src/probe/validate.js';
 
 const ok: ProbeInput = { endpoint: 'http://127.0.0.1:8080/ok', repetitions: 3 };
 
@@ -192,4 +193,20 @@ test('validation uses the limits it is given', () => {
   rejects({ ...ok, concurrency: 3 }, 'concurrency', /between 1 and 2/, tight);
   rejects({ ...ok, timeoutMs: 101 }, 'timeout', /at most 100 ms/, tight);
   assert.equal(validateProbeInput(ok, tight).timeoutMs, 50);
+});
+
+test('assumeModuleCompletes: only what a module could supply is assumed; the rest is still judged', () => {
+  const lenient = (extra: Partial<ProbeInput>): ProbeInput => assumeModuleCompletes({ ...ok, module: 'm', ...extra });
+  // A module may follow redirects, carry a body method, hold the other half of a client certificate.
+  assert.equal(validateProbeInput(lenient({ maxRedirects: 3 })).maxRedirects, 3);
+  assert.equal(validateProbeInput(lenient({ body: Buffer.from('x') })).body?.length, 1);
+  assert.equal(validateProbeInput(lenient({ tlsKeyPem: 'judged by the server, with the pair' })).tls, undefined);
+  // The request's own settings still win, so these stay wrong whatever the module says.
+  rejects(lenient({ maxRedirects: 21 }), 'max_redirects', /between 1 and 20/);
+  rejects(lenient({ maxRedirects: 3, followRedirects: false }), 'max_redirects', /only used with follow_redirects/);
+  rejects(lenient({ method: 'GET', body: Buffer.from('x') }), 'body', /only sent with/);
+  rejects(lenient({ failIfHeader: [{ name: 'X', regex: '(' }] }), 'fail_if_header', /not a valid regular expression/);
+  rejects(lenient({ ipFamily: 6 }), 'ip_family', /./);
+  // Without the assumption the same request is refused.
+  rejects({ ...ok, maxRedirects: 3 }, 'max_redirects', /only used with follow_redirects/);
 });

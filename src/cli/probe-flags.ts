@@ -4,11 +4,11 @@
 import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '../probe/errors.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, StatusRange } from '../probe/types.js';
-import { DEFAULT_LIMITS, INPUT_FIELDS, validateProbeInput } from '../probe/validate.js';
+import { assumeModuleCompletes, DEFAULT_LIMITS, INPUT_FIELDS, validateProbeInput } from '../probe/validate.js';
 import { addNetOptions, type NetOptions, netInput } from './net-flags.js';
 import { addRequestOptions, type RequestOptions, requestInput } from './request-flags.js';
 import { addTargetTlsOptions, type TargetTlsOptions, targetTlsInput } from './target-tls-flags.js';
-import { BLACKBOX_MODULES, findModule } from '../server/modules.js';
+import { BLACKBOX_MODULES, findModule, withModule } from '../server/modules.js';
 import { durationFlag, parseCount, parseDeadline, parseMethod, parsePositive, parseStatusRanges } from './options.js';
 
 /**
@@ -136,6 +136,25 @@ const ANY_SERVER_LIMITS: ProbeLimits = Object.freeze({
 });
 
 /**
+ * What to validate locally: the request itself; with a module, as the
+ * embedded prober applies a built-in one, or (remote) with whatever a
+ * module could supply assumed, since only the server knows its modules.
+ */
+function localCheckInput(input: ProbeInput, remote: boolean): ProbeInput | InvalidArgumentError {
+  if (input.module === undefined) return input;
+  if (remote) return assumeModuleCompletes(input);
+  const mod = findModule(BLACKBOX_MODULES, input.module);
+  // The embedded prober has no --config: say so rather than let it answer "not configured".
+  if (mod === undefined) {
+    return new InvalidArgumentError(
+      INPUT_FIELDS.module.proto,
+      `module ${JSON.stringify(input.module)} is not built in (${Object.keys(BLACKBOX_MODULES).join(', ')}); the embedded prober has no --config modules: use --server with a prober serve --config that defines it`,
+    );
+  }
+  return withModule(mod, input);
+}
+
+/**
  * Validates the request here, before any connection or screen, as the
  * server would: with the embedded prober's own limits, or permissive ones
  * for a remote server. Returns the error (the server's INVALID_ARGUMENT
@@ -146,15 +165,10 @@ export function checkProbeInput(
   where: { readonly remote: boolean; readonly stream: boolean },
 ): InvalidArgumentError | undefined {
   const limits = where.remote ? ANY_SERVER_LIMITS : DEFAULT_LIMITS;
-  // The embedded prober has no --config: say so rather than let it answer "not configured".
-  if (!where.remote && input.module !== undefined && findModule(BLACKBOX_MODULES, input.module) === undefined) {
-    return new InvalidArgumentError(
-      INPUT_FIELDS.module.proto,
-      `module ${JSON.stringify(input.module)} is not built in (${Object.keys(BLACKBOX_MODULES).join(', ')}); the embedded prober has no --config modules: use --server with a prober serve --config that defines it`,
-    );
-  }
+  const checked = localCheckInput(input, where.remote);
+  if (checked instanceof InvalidArgumentError) return checked;
   try {
-    validateProbeInput(input, { ...limits, allowContinuous: where.stream });
+    validateProbeInput(checked, { ...limits, allowContinuous: where.stream });
     return undefined;
   } catch (err) {
     if (err instanceof InvalidArgumentError) return err;

@@ -334,6 +334,28 @@ export function validateProbeInput(
   });
 }
 
+/**
+ * A request naming a module the caller cannot see (a remote server's
+ * --config), made ready for a local check: every cross-field requirement a
+ * module's setting could meet is assumed met, so validating the result
+ * refuses only what is wrong whatever the module sets (a field the request
+ * sets replaces the module's). The server judges the rest with the module
+ * applied.
+ */
+export function assumeModuleCompletes(input: ProbeInput): ProbeInput {
+  const out: { -readonly [K in keyof ProbeInput]: ProbeInput[K] } = { ...input };
+  // The module may follow redirects (blackbox modules do by default).
+  if (out.maxRedirects !== undefined && out.followRedirects === undefined) out.followRedirects = true;
+  // The module's method may carry a body.
+  if (out.body !== undefined && out.method === undefined) out.method = 'POST';
+  // The module may hold the other half of a client certificate: the server checks the pair.
+  if ((out.tlsCertPem === undefined) !== (out.tlsKeyPem === undefined)) {
+    delete out.tlsCertPem;
+    delete out.tlsKeyPem;
+  }
+  return out;
+}
+
 /** Whether `status` falls in one of the ranges. */
 export function statusExpected(status: number, ranges: readonly StatusRange[]): boolean {
   return ranges.some((r) => status >= r.min && status <= r.max);
