@@ -24,6 +24,7 @@ export const ERROR_REASONS = [
   'TOO_MANY_REDIRECTS',
   'REDIRECT_LOOP',
   'OTHER',
+  'PROXY_REFUSED',
 ] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 
@@ -118,6 +119,8 @@ export interface AttemptResult {
   readonly scheduleDelayMs?: number;
   /** TLS facts of the connection (https only, once a handshake completed). */
   readonly tls?: TlsInfo;
+  /** The attempt went through spec.proxy; remoteAddress and ipFamily are then the proxy's. */
+  readonly proxied?: boolean;
 }
 
 /** What one connection's TLS handshake negotiated. */
@@ -173,6 +176,19 @@ export interface ProbeInput {
   readonly ipFamily?: number;
   /** curl's --resolve entries, "host:port:addr[,addr...]" (IPv6 in brackets). */
   readonly resolve?: readonly string[];
+  /** curl's --proxy: "http://[user:pass@]host[:port]" (proxy.ts); only where ProbeLimits.allowProxy. */
+  readonly proxyUrl?: string;
+}
+
+/** A validated proxy_url: plain strings, so a spec stays structured-clone safe. */
+export interface ProxySpec {
+  /** Without brackets. */
+  readonly host: string;
+  readonly port: number;
+  /** "http://host:port": the proxy without its credentials, for messages. */
+  readonly display: string;
+  /** "Basic ..." from the URL's userinfo: sent as Proxy-Authorization, never shown. */
+  readonly authorization?: string;
 }
 
 export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
@@ -204,6 +220,8 @@ export interface ProbeLimits {
   readonly maxHeaderBytes: number;
   /** Request body bytes. */
   readonly maxRequestBodyBytes: number;
+  /** Whether proxy_url may be set (prober serve --allow-proxies; the CLI's embedded prober). Default false. */
+  readonly allowProxy?: boolean;
 }
 
 /** A validated, normalised probe: what the engine runs. */
@@ -240,4 +258,6 @@ export interface ProbeSpec {
   readonly targetPolicy?: TargetPolicy;
   /** TLS options for https targets; undefined = Node's defaults (system roots, verify, TLS 1.2+). */
   readonly tls?: TargetTls;
+  /** Send through this HTTP proxy (proxy.ts): CONNECT for https://, absolute form for http://. */
+  readonly proxy?: ProxySpec;
 }

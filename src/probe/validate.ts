@@ -16,6 +16,7 @@ import {
   type StatusRange,
 } from './types.js';
 import { TLS_FIELDS, validateTargetTls } from './tls.js';
+import { validateProxyUrl } from './proxy.js';
 import { redactUrl } from '../common/redact.js';
 
 /** How callers name a ProbeInput field: in the proto (messages) and on the CLI (hints). */
@@ -43,6 +44,7 @@ export const INPUT_FIELDS = Object.freeze({
   maxRedirects: { proto: 'max_redirects', flag: '--max-redirects' },
   ipFamily: { proto: 'ip_family', flag: '-4/-6' },
   resolve: { proto: 'resolve', flag: '--resolve' },
+  proxyUrl: { proto: 'proxy_url', flag: '--proxy' },
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
@@ -306,6 +308,7 @@ export function validateProbeInput(
   const maxRedirects = validateMaxRedirects(input.maxRedirects, followRedirects);
   const ipFamily = validateIpFamily(input.ipFamily, url, F.ipFamily.proto);
   const resolve = validateResolve(input.resolve, F.resolve.proto);
+  const proxy = validateProxyUrl(input.proxyUrl, F.proxyUrl.proto, limits.allowProxy === true);
   return Object.freeze({
     url,
     method,
@@ -327,6 +330,7 @@ export function validateProbeInput(
     ...(resolve.length > 0 ? { resolve } : {}),
     ...(targetPolicy ? { targetPolicy } : {}),
     ...(tls ? { tls } : {}),
+    ...(proxy ? { proxy } : {}),
   });
 }
 

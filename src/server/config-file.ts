@@ -88,6 +88,7 @@ const FIELD_KEY: Readonly<Record<string, string>> = {
   tls_key_pem: 'http.tls_config.key_file',
   tls_server_name: 'http.tls_config.server_name',
   tls_min_version: 'http.tls_config.min_version',
+  proxy_url: 'http.proxy_url',
 };
 
 const NOT_APPLIED = 'accepted but not applied yet';
@@ -285,7 +286,7 @@ function unappliedKeys(m: ModuleReader, node: Node): void {
   }
   if (m.r.strings(node, 'valid_http_versions', p) !== undefined)
     m.warn('http.valid_http_versions', 'the HTTP version is not checked');
-  for (const key of ['proxy_url', 'compression'] as const) {
+  for (const key of ['compression'] as const) {
     if (m.r.string(node, key, p) !== undefined) m.warn(`http.${key}`, 'no engine support');
   }
   if (node['body_size_limit'] !== undefined && node['body_size_limit'] !== null)
@@ -306,6 +307,8 @@ function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): B
   tlsConfig(m, http);
   const followRedirects = redirects(m, http);
   const body = r.string(http, 'body', join(m.path, 'http'));
+  // The operator's proxy: allowed without --allow-proxies (docs/security.md).
+  const proxyUrl = r.string(http, 'proxy_url', join(m.path, 'http'));
   const timeoutMs = timeoutOf(r, node, m.path);
   const expectBody = regexList(m, http, 'fail_if_body_not_matches_regexp');
   const failIfBody = regexList(m, http, 'fail_if_body_matches_regexp');
@@ -323,6 +326,7 @@ function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): B
     ...(m.expectHeader.length > 0 ? { expectHeader: m.expectHeader } : {}),
     followRedirects,
     ...m.tls,
+    ...(proxyUrl !== undefined && proxyUrl !== '' ? { proxyUrl } : {}),
   };
   checkAgainstEngine(m, mod, limits);
   return Object.freeze(mod);
@@ -336,7 +340,10 @@ function describe(verb: HttpMethod, codes: readonly { min: number; max: number }
 /** The engine's own validation, so a bad header or regex fails at load time, named by its key. */
 function checkAgainstEngine(m: ModuleReader, mod: BlackboxModule, limits: ProbeLimits): void {
   try {
-    validateProbeInput({ endpoint: 'https://module.invalid/', repetitions: 1, ...mod }, limits);
+    validateProbeInput(
+      { endpoint: 'https://module.invalid/', repetitions: 1, ...mod },
+      { ...limits, allowProxy: true },
+    );
   } catch (err) {
     if (!(err instanceof InvalidArgumentError)) throw err;
     const base = err.field.replace(/\[.*$/, '');

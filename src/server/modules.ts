@@ -17,6 +17,7 @@ type ModuleRequestFields = Pick<
   | 'tlsKeyPem'
   | 'tlsServerName'
   | 'tlsMinVersion'
+  | 'proxyUrl'
 >;
 
 export interface BlackboxModule extends ModuleRequestFields {
@@ -67,6 +68,7 @@ const MODULE_FIELDS = [
   'tlsKeyPem',
   'tlsServerName',
   'tlsMinVersion',
+  'proxyUrl',
 ] as const satisfies readonly (keyof ProbeInput & keyof BlackboxModule)[];
 
 export function moduleInput(m: BlackboxModule): ModuleInput {

@@ -144,6 +144,7 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     max_redirects: input.maxRedirects ?? 0,
     ip_family: input.ipFamily ?? 0,
     resolve: [...(input.resolve ?? [])],
+    proxy_url: input.proxyUrl ?? '',
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
   tlsRequestToProto(input, req);
@@ -209,6 +210,7 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     maxRedirects: req.max_redirects === 0 ? undefined : req.max_redirects,
     ipFamily: req.ip_family === 0 ? undefined : req.ip_family,
     resolve: req.resolve.length === 0 ? undefined : [...req.resolve],
+    proxyUrl: req.proxy_url === '' ? undefined : req.proxy_url,
   });
 }
 
@@ -316,6 +318,7 @@ export function attemptToProto(a: AttemptResult): pb.Attempt {
     remote_address: a.remoteAddress ?? '',
     connection_reused: a.reused,
     ip_family: a.ipFamily ?? 0,
+    proxied: a.proxied === true,
   });
   if (a.error !== undefined) {
     out.error = new pb.ProbeError({
@@ -356,6 +359,7 @@ export function attemptFromProto(a: pb.Attempt): AttemptResult {
     scheduleDelayMs: optMs(a.has_schedule_delay, a.schedule_delay),
     tls: a.has_tls ? tlsInfoFromProto(a.tls) : undefined,
     hops: a.hops.length === 0 ? undefined : a.hops.map(hopFromProto),
+    proxied: a.proxied ? true : undefined,
   });
 }
 

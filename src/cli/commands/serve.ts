@@ -89,6 +89,7 @@ interface ServeFlags {
   readonly allowTarget?: string[] | undefined;
   readonly denyTarget?: string[] | undefined;
   readonly denyPrivateTargets?: true | undefined;
+  readonly allowProxies?: true | undefined;
   readonly config?: string | undefined;
   readonly check?: true | undefined;
 }
@@ -177,6 +178,7 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
       deny: opts.denyTarget ?? [],
       denyPrivate: opts.denyPrivateTargets === true,
     },
+    ...(opts.allowProxies === true ? { allowProxies: true } : {}),
     // One logger: RPC lines, warnings, and (by default) unexpected errors.
     observability: {
       logger: log,
@@ -306,6 +308,10 @@ export function serveCommand(ctx: CommandContext) {
       .option(
         '--deny-private-targets',
         'never probe private, loopback, ULA or CGNAT addresses (10/8, 172.16/12, 192.168/16, 127/8, 100.64/10, ::1, fc00::/7)',
+      )
+      .option(
+        '--allow-proxies',
+        "let requests set proxy_url (probe through an HTTP proxy); the target policy then judges the proxy's address, not the endpoint's",
       )
       .option(
         '--config <file>',
