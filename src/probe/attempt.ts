@@ -131,22 +131,27 @@ class Attempt {
     this.captureTls();
   };
   readonly onAbort = (): void => this.finish(abortError(true));
-  // The tunnel's own events (it is made before the request has a socket).
-  readonly tunnelHooks: TunnelHooks = {
-    opened: (raw) => {
-      this.tunnel = raw;
-    },
-    lookup: () => this.clock.mark('lookup'),
-    connect: () => {
-      this.clock.mark('connect');
-      const raw = this.tunnel;
-      if (raw?.remoteAddress) {
-        this.remoteAddress = formatHostPort(raw.remoteAddress, raw.remotePort);
-        this.ipFamily = familyOf(raw.remoteFamily);
-      }
-    },
-    replied: () => this.clock.mark('proxy'),
-  };
+  private hooks: TunnelHooks | undefined;
+
+  /** The tunnel's own events (it is made before the request has a socket); built only when proxying. */
+  tunnelHooks(): TunnelHooks {
+    this.hooks ??= {
+      opened: (raw) => {
+        this.tunnel = raw;
+      },
+      lookup: () => this.clock.mark('lookup'),
+      connect: () => {
+        this.clock.mark('connect');
+        const raw = this.tunnel;
+        if (raw?.remoteAddress) {
+          this.remoteAddress = formatHostPort(raw.remoteAddress, raw.remotePort);
+          this.ipFamily = familyOf(raw.remoteFamily);
+        }
+      },
+      replied: () => this.clock.mark('proxy'),
+    };
+    return this.hooks;
+  }
 
   constructor(
     /** The current request's spec: the caller's, then each redirect hop's. */
@@ -307,7 +312,7 @@ function send(a: Attempt): void {
   }
   try {
     const options = spec.proxy
-      ? proxiedRequestOptions(baseOptions(spec), spec, a.agent(), a.tunnelHooks)
+      ? proxiedRequestOptions(baseOptions(spec), spec, a.agent(), a.tunnelHooks())
       : requestOptions(spec, a.agent());
     const req = (a.isTls ? https : http).request(options);
     a.req = req;
