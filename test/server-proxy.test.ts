@@ -207,6 +207,15 @@ describe('through the CLI (embedded prober)', () => {
     }
   });
 
+  test('serve --allow-proxies --check says proxies are allowed; without it, refused', async () => {
+    const on = await cli(['serve', '--listen', '127.0.0.1:0', '--allow-proxies', '--check']);
+    assert.equal(on.code, EXIT.OK, on.err);
+    assert.match(on.out, /^proxy_url: allowed \(--allow-proxies\)/m);
+    const off = await cli(['serve', '--listen', '127.0.0.1:0', '--check']);
+    assert.equal(off.code, EXIT.OK, off.err);
+    assert.match(off.out, /^proxy_url: refused \(no --allow-proxies\)/m);
+  });
+
   test('a refusing proxy: PROXY_REFUSED on the attempt line, exit 1', async (t) => {
     proxy.refuse = 407;
     t.after(() => {

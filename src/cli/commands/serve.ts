@@ -325,7 +325,11 @@ export function serveCommand(ctx: CommandContext) {
 /** What a config file gave, one line each, for --check and the start log. */
 export function configSummary(settings: ServerSettings): string[] {
   const file = settings.configFile;
-  if (file === undefined) return ['no --config file given; built-in modules only'];
+  const proxies =
+    settings.limits.allowProxy === true
+      ? "proxy_url: allowed (--allow-proxies); the target policy judges the proxy's address"
+      : "proxy_url: refused (no --allow-proxies); a module's own proxy_url still applies";
+  if (file === undefined) return ['no --config file given; built-in modules only', proxies];
   const names = Object.keys(file.modules);
   return [
     `${file.file}: ${names.length} http module(s) loaded${names.length > 0 ? `: ${names.join(', ')}` : ''}`,
@@ -335,6 +339,7 @@ export function configSummary(settings: ServerSettings): string[] {
         ]
       : []),
     `modules available: ${Object.keys(settings.modules).join(', ')}`,
+    proxies,
     ...file.warnings.map((w) => `warning: ${w}`),
   ];
 }
