@@ -134,9 +134,6 @@ test('userinfo becomes Proxy-Authorization: Basic, and appears nowhere in the re
   assert.deepEqual(proxy.authorizations, [expected, expected]);
   const text = JSON.stringify(results);
   for (const secret of ['s3cr', 'prober%40x', expected.slice(6)]) assert.ok(!text.includes(secret), secret);
-  // The target never sees the proxy's credentials.
-  const echo = ok((await probe({ endpoint: `${target.url}/echo`, proxyUrl }, 1))[0]);
-  assert.equal(echo.status, 200);
 });
 
 test('a proxy that refuses CONNECT is PROXY_REFUSED with its status; 5xx is temporary, 407 is not', async (t) => {
