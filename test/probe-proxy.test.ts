@@ -266,3 +266,25 @@ test('proxy_url validation: scheme, host, port, path, size, permission; messages
   assert.equal(spec('http://a:b@p.test:8080')?.authorization, `Basic ${Buffer.from('a:b').toString('base64')}`);
   assert.equal(spec(''), undefined);
 });
+
+test("-4/-6 with a proxy apply to the proxy: its IP literal is checked, not the endpoint's", () => {
+  const input = (ipFamily: number, proxyUrl: string) => ({
+    endpoint: 'https://192.0.2.1/',
+    repetitions: 1,
+    ipFamily,
+    proxyUrl,
+  });
+  assert.equal(validateProbeInput(input(6, 'http://[::1]:3128'), LIMITS).ipFamily, 6);
+  assert.throws(
+    () => validateProbeInput(input(6, 'http://127.0.0.1:3128'), LIMITS),
+    (err: unknown) =>
+      err instanceof InvalidArgumentError &&
+      err.field === 'ip_family' &&
+      /ip_family is 6 but the proxy's host is an IPv4 address/.test(err.message),
+  );
+  // Two bad fields: ip_family comes first in proto order.
+  assert.throws(
+    () => validateProbeInput(input(5, 'socks5://p:1'), LIMITS),
+    (err: unknown) => err instanceof InvalidArgumentError && err.field === 'ip_family',
+  );
+});

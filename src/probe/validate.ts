@@ -16,7 +16,7 @@ import {
   type StatusRange,
 } from './types.js';
 import { TLS_FIELDS, validateTargetTls } from './tls.js';
-import { validateProxyUrl } from './proxy.js';
+import { proxyTargetUrl, validateProxyUrl } from './proxy.js';
 import { redactUrl } from '../common/redact.js';
 
 /** How callers name a ProbeInput field: in the proto (messages) and on the CLI (hints). */
@@ -306,9 +306,12 @@ export function validateProbeInput(
   const tls = validateTargetTls(input);
   const followRedirects = input.followRedirects === true;
   const maxRedirects = validateMaxRedirects(input.maxRedirects, followRedirects);
-  const ipFamily = validateIpFamily(input.ipFamily, url, F.ipFamily.proto);
+  // With a proxy the family applies to the connection to it (proto order kept: ip_family is named first).
+  const proxyInput = typeof input.proxyUrl === 'string' && input.proxyUrl !== '' ? input.proxyUrl : undefined;
+  const ipFamily = validateIpFamily(input.ipFamily, proxyInput === undefined ? url : undefined, F.ipFamily.proto);
   const resolve = validateResolve(input.resolve, F.resolve.proto);
   const proxy = validateProxyUrl(input.proxyUrl, F.proxyUrl.proto, limits.allowProxy === true);
+  if (proxy && ipFamily) validateIpFamily(ipFamily, proxyTargetUrl(proxy), F.ipFamily.proto, "proxy's host");
   return Object.freeze({
     url,
     method,
