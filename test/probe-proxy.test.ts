@@ -29,9 +29,10 @@ test.after(async () => (await pkiPromise)?.cleanup());
 async function httpsTarget(t: { after(fn: () => unknown): void }): Promise<{ port: number; hits: () => number }> {
   const p = await pki();
   let hits = 0;
-  const server = https.createServer({ cert: p.server.cert, key: p.server.key }, (_req, res) => {
+  const server = https.createServer({ cert: p.server.cert, key: p.server.key }, (req, res) => {
     hits++;
-    res.end('secure ok\n');
+    if (req.url === '/redirect') res.writeHead(302, { location: '/ok' }).end();
+    else res.end('secure ok\n');
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   t.after(() => {
@@ -202,6 +203,22 @@ test('-L: every hop goes through the proxy', async (t) => {
     `${target.url}/redirect/1`,
     `${target.url}/redirect/0`,
   ]);
+});
+
+test('-L on https://: each hop opens its own tunnel, and its phases (proxy included) sum to its latency', async (t) => {
+  const proxy = await withProxy(t);
+  const target = await httpsTarget(t);
+  const p = await pki();
+  const endpoint = `https://localhost:${target.port}/redirect`;
+  const a = ok((await probe({ endpoint, followRedirects: true, tlsCaPem: p.ca.cert, proxyUrl: proxy.url }))[0]);
+  assert.equal(a.status, 200);
+  assert.equal(a.hops?.length, 1);
+  const hop = a.hops![0]!;
+  assert.equal(hop.status, 302);
+  assert.equal(typeof hop.phases.proxyMs, 'number');
+  assert.ok(Math.abs(sum(hop.phases) - hop.latencyMs) < 1, `hop phases ${sum(hop.phases)} ~ ${hop.latencyMs}`);
+  assert.equal(typeof a.phases.proxyMs, 'number');
+  assert.deepEqual(proxy.connects, [`localhost:${target.port}`, `localhost:${target.port}`]);
 });
 
 test('a timeout while the proxy connects upstream: TIMEOUT naming the CONNECT reply; the tunnel is closed', async (t) => {
