@@ -19,6 +19,7 @@ function settings(kind: ServerKind, tokenFile: string): ServerInput {
   if (kind === 'policy') return { ...base, targetPolicy: { denyPrivate: true, deny: ['192.0.2.0/24'] } };
   if (kind === 'allowlist') return { ...base, targetPolicy: { allow: ['198.51.100.0/24'] } };
   if (kind === 'auth') return { ...base, auth: { tokenFile } };
+  if (kind === 'proxies') return { ...base, allowProxies: true, targetPolicy: { denyPrivate: true } };
   return base;
 }
 

@@ -34,6 +34,8 @@ function settings(kind: ServerKind, tokenFile: string): ServerInput {
       return { ...base, targetPolicy: { allow: ['198.51.100.0/24'] } };
     case 'auth':
       return { ...base, auth: { tokenFile } };
+    case 'proxies':
+      return { ...base, allowProxies: true, targetPolicy: { denyPrivate: true } };
   }
 }
 

@@ -41,6 +41,28 @@ test('TLS: the handshake is its own phase and ttfb starts once it is done', () =
   assert.equal(sum, c.latencyMs());
 });
 
+test('through a proxy tunnel: proxy runs from connect to the CONNECT reply, tls from there', () => {
+  const c = clock();
+  c.mark('lookup', 101);
+  c.mark('connect', 105);
+  c.mark('proxy', 112);
+  c.mark('secure', 120);
+  c.mark('response', 150);
+  c.mark('end', 160);
+  assert.deepEqual(c.phases(), { dnsMs: 1, connectMs: 4, proxyMs: 7, tlsMs: 8, ttfbMs: 30, transferMs: 10 });
+  const sum = Object.values(c.phases()).reduce((s, v) => s + v, 0);
+  assert.equal(sum, c.latencyMs());
+});
+
+test('a tunnel without TLS on top: ttfb starts at the CONNECT reply', () => {
+  const c = clock();
+  c.mark('connect', 105);
+  c.mark('proxy', 110);
+  c.mark('response', 130);
+  c.mark('end', 131);
+  assert.deepEqual(c.phases(), { connectMs: 5, proxyMs: 5, ttfbMs: 20, transferMs: 1 });
+});
+
 test('reused connection: no dns/connect/tls, ttfb from the start', () => {
   const c = clock();
   c.markReused();
@@ -86,6 +108,7 @@ test('phases are listed in PHASES order', () => {
   const c = clock();
   c.mark('lookup', 101);
   c.mark('connect', 102);
+  c.mark('proxy', 102.5);
   c.mark('secure', 103);
   c.mark('response', 104);
   c.mark('end', 105);

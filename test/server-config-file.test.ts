@@ -105,15 +105,16 @@ modules:
   assert.equal(config.modules['m']!.tlsServerName, 'x.test');
   assert.equal(config.modules['m']!.followRedirects, true);
   assert.equal(config.modules['quiet']!.followRedirects, false);
-  // Applied, so not warned about: fail_if_ssl, preferred_ip_protocol with ip_protocol_fallback, fail_if_header_matches.
+  // Applied, so not warned about: fail_if_ssl, preferred_ip_protocol with ip_protocol_fallback,
+  // fail_if_header_matches, proxy_url (the operator's proxy).
   assert.deepEqual(config.modules['m']!.failIfHeader, [{ name: 'X-A', regex: 'b' }]);
   assert.equal(config.modules['m']!.failIfSsl, true);
   assert.equal(config.modules['m']!.ipFamily, 4);
   assert.equal(config.modules['quiet']!.failIfSsl, undefined);
   assert.equal(config.modules['quiet']!.preferFamily, undefined);
+  assert.equal(config.modules['m']!.proxyUrl, 'http://proxy.test:3128');
   assert.deepEqual(keys.sort(), [
     'modules.m.http.enable_http2',
-    'modules.m.http.proxy_url',
     'modules.m.http.tls_config.max_version',
     'modules.m.http.tls_config.min_version',
     'modules.m.http.valid_http_versions',
@@ -145,6 +146,11 @@ it('every config error names the file, the key path and the problem', async () =
       /expected_status/,
     ],
     ['modules:\n  a:\n    prober: http\n    http:\n      body: x', 'modules.a.http.body', /body/],
+    [
+      'modules:\n  a:\n    prober: http\n    http:\n      proxy_url: socks5://u:SECRET@proxy.test:1080',
+      'modules.a.http.proxy_url',
+      /http:\/\/ scheme/,
+    ],
     ['modules:\n  a:\n    prober: http\n    http:\n      headers: {"Bad Name": x}', 'modules.a.http.headers', /header/],
     [
       'modules:\n  a:\n    prober: http\n    http:\n      headers: {X-A: [1]}',
@@ -258,7 +264,7 @@ it('every config error names the file, the key path and the problem', async () =
 
 it('secrets never appear in errors', async () => {
   const file = await configFile(
-    'modules:\n  a:\n    prober: http\n    http:\n      bearer_token: SECRET-TOKEN\n      headers: {Authorization: SECRET-HEADER}',
+    'modules:\n  a:\n    prober: http\n    http:\n      bearer_token: SECRET-TOKEN\n      headers: {Authorization: SECRET-HEADER}\n      proxy_url: https://u:SECRET-PROXY@p.test',
   );
   assert.throws(
     () => loadConfigFile(file, DEFAULT_LIMITS),

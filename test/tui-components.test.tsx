@@ -8,6 +8,7 @@ import './helpers/not-ci.js';
 import { render, cleanup } from 'ink-testing-library';
 import { Histogram } from '../src/tui/components/Histogram.js';
 import { Outcomes } from '../src/tui/components/Outcomes.js';
+import { Waterfall } from '../src/tui/components/Waterfall.js';
 import { RegionPanel } from '../src/tui/components/RegionPanel.js';
 import { App } from '../src/tui/components/App.js';
 import { DOWN_STREAK, StreamFeed, type FeedSnapshot, type WatchEvent } from '../src/tui/feed.js';
@@ -68,6 +69,23 @@ test('histogram: bars proportional to counts, counts printed, empty buckets blan
   assert.match(lines[0]!, /1\.00ms/);
   assert.match(lines[3]!, /10\.0ms/);
   assert.ok(lens[4]! >= 1, 'a single attempt is still visible');
+});
+
+test('waterfall: the proxy row only when the phase happened, within the six lines the layout budgets', () => {
+  const lines = (phases: Record<string, number>) =>
+    frameLines(render(<Waterfall phases={phases} width={50} />).lastFrame()).map((l) => l.trim());
+  const plain = lines({ dnsMs: 1, connectMs: 2, tlsMs: 3, ttfbMs: 4, transferMs: 5 });
+  assert.equal(plain.length, 6);
+  assert.ok(!plain.some((l) => l.startsWith('proxy')));
+  // Through a proxy by IP: no dns row, a proxy row instead.
+  const proxied = lines({ connectMs: 2, proxyMs: 6, tlsMs: 3, ttfbMs: 4, transferMs: 5 });
+  assert.equal(proxied.length, 6);
+  assert.ok(proxied.some((l) => l.startsWith('proxy')));
+  assert.ok(!proxied.some((l) => l.startsWith('dns')));
+  // All six happened: the first moves into the title line.
+  const all = lines({ dnsMs: 1, connectMs: 2, proxyMs: 6, tlsMs: 3, ttfbMs: 4, transferMs: 5 });
+  assert.equal(all.length, 6);
+  assert.match(all[0] ?? '', /dns 1\.00ms/);
 });
 
 test('histogram: overflow row and the empty state', () => {

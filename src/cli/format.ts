@@ -34,6 +34,7 @@ function formatBound(ms: number): string {
 const PHASE_LABEL: Readonly<Record<Phase, string>> = {
   dns: 'dns',
   connect: 'connect',
+  proxy: 'proxy',
   tls: 'tls',
   ttfb: 'ttfb',
   transfer: 'transfer',
@@ -45,7 +46,23 @@ function formatPhases(p: PhaseTimes): string {
     .join('  ');
 }
 
-/** One line per finished attempt: seq, status or error reason, latency, phases. */
+/** Hop lines printed under an attempt (-L); the rest are counted in one more line (--json has them all). */
+export const MAX_HOP_LINES = 5;
+const MAX_LOCATION_CHARS = 120;
+
+/** The redirects an attempt followed, one indented line each (status, latency, Location); '' when none. */
+function formatHops(a: AttemptResult, st: Style): string {
+  const hops = a.hops ?? [];
+  const lines = hops.slice(0, MAX_HOP_LINES).map((h, i) => {
+    const loc = h.location.length > MAX_LOCATION_CHARS ? `${h.location.slice(0, MAX_LOCATION_CHARS)}...` : h.location;
+    return `\n      ${st.dim(`hop ${i + 1}`)}  ${h.status}  ${formatMsFixed(h.latencyMs).padStart(11)}  -> ${loc}`;
+  });
+  const more = hops.length - lines.length;
+  if (more > 0) lines.push(`\n      ${st.dim(`... ${more} more hops (--json lists every one)`)}`);
+  return lines.join('');
+}
+
+/** One line per finished attempt (seq, status or error reason, latency, phases), then a line per redirect followed. */
 export function formatAttempt(a: AttemptResult, st: Style = PLAIN): string {
   const seq = `#${a.seq}`.padEnd(6);
   let what: string;
@@ -55,11 +72,12 @@ export function formatAttempt(a: AttemptResult, st: Style = PLAIN): string {
   const phases = formatPhases(a.phases);
   const extra: string[] = [];
   if (a.reused) extra.push('reused');
+  if (a.proxied === true) extra.push('via proxy');
   if (a.tls !== undefined) extra.push(a.tls.sessionResumed ? `${a.tls.version} resumed` : a.tls.version);
   if (a.scheduleDelayMs !== undefined) extra.push(`started ${formatMsFixed(a.scheduleDelayMs)} late`);
   if (a.error !== undefined && a.status === undefined) extra.push(a.error.message);
   const tail = extra.length > 0 ? st.dim(`  (${extra.join('; ')})`) : '';
-  return `${seq}${what.padEnd(10)}  ${formatMsFixed(a.latencyMs).padStart(11)}  ${st.dim(phases)}${tail}`;
+  return `${seq}${what.padEnd(10)}  ${formatMsFixed(a.latencyMs).padStart(11)}  ${st.dim(phases)}${tail}${formatHops(a, st)}`;
 }
 
 const BAR_WIDTH = 30;
@@ -278,6 +296,7 @@ export function attemptJson(a: AttemptResult): Record<string, unknown> {
     remoteAddress: nil(a.remoteAddress),
     ipFamily: nil(a.ipFamily),
     reused: a.reused,
+    proxied: a.proxied === true,
     scheduleDelayMs: nil(a.scheduleDelayMs),
     tls:
       a.tls === undefined

@@ -1,6 +1,6 @@
-// The connection flags, under curl's names: -4/--ipv4, -6/--ipv6 and
-// --resolve host:port:addr (repeatable). Only collected here; validation
-// (src/probe/family.ts) owns the syntax of --resolve.
+// The connection flags, under curl's names: -4/--ipv4, -6/--ipv6,
+// --resolve host:port:addr (repeatable) and --proxy URL. Only collected here;
+// validation (src/probe/family.ts, proxy.ts) owns their syntax.
 import { type Command, Option, type OptionValues } from '@commander-js/extra-typings';
 import type { ProbeInput } from '../probe/types.js';
 
@@ -8,7 +8,7 @@ function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
-/** Adds -4, -6 and --resolve. */
+/** Adds -4, -6, --resolve and --proxy. */
 export function addNetOptions<A extends unknown[], O extends OptionValues>(cmd: Command<A, O>) {
   return cmd
     .addOption(
@@ -19,6 +19,10 @@ export function addNetOptions<A extends unknown[], O extends OptionValues>(cmd: 
       '--resolve <host:port:addr>',
       'connect to addr for host:port instead of asking DNS (repeatable; IPv6 in brackets; Host and SNI stay the host)',
       collect,
+    )
+    .option(
+      '--proxy <url>',
+      'probe through this HTTP proxy, http://[user:pass@]host[:port] (port 1080 if unset): CONNECT for https://, absolute form for http://',
     );
 }
 
@@ -27,6 +31,7 @@ export interface NetOptions {
   readonly ipv4?: boolean | undefined;
   readonly ipv6?: boolean | undefined;
   readonly resolve?: string[] | undefined;
+  readonly proxy?: string | undefined;
 }
 
 export function netInput(opts: NetOptions): Partial<ProbeInput> {
@@ -34,5 +39,6 @@ export function netInput(opts: NetOptions): Partial<ProbeInput> {
   return {
     ...(ipFamily !== undefined ? { ipFamily } : {}),
     ...(opts.resolve ? { resolve: opts.resolve } : {}),
+    ...(opts.proxy !== undefined ? { proxyUrl: opts.proxy } : {}),
   };
 }

@@ -133,6 +133,8 @@ const ANY_SERVER_LIMITS: ProbeLimits = Object.freeze({
   maxConcurrency: Number.MAX_SAFE_INTEGER,
   maxTimeoutMs: Number.MAX_SAFE_INTEGER,
   maxIntervalMs: Number.MAX_SAFE_INTEGER,
+  // Whether a server allows proxies is its call; the URL's syntax is checked here.
+  allowProxy: true,
 });
 
 /**
@@ -164,7 +166,8 @@ export function checkProbeInput(
   input: ProbeInput,
   where: { readonly remote: boolean; readonly stream: boolean },
 ): InvalidArgumentError | undefined {
-  const limits = where.remote ? ANY_SERVER_LIMITS : DEFAULT_LIMITS;
+  // The embedded prober allows proxies: its user is its operator.
+  const limits = where.remote ? ANY_SERVER_LIMITS : { ...DEFAULT_LIMITS, allowProxy: true };
   const checked = localCheckInput(input, where.remote);
   if (checked instanceof InvalidArgumentError) return checked;
   try {

@@ -23,6 +23,7 @@ import {
 import { checkBody, checkHeaders, checkTls, needsBody } from './checks.js';
 import { familyOf, type IpFamily } from './family.js';
 import { literalDenial, lookupFor } from './policy.js';
+import { connectTarget, proxiedRequestOptions, proxyBlame, proxyTargetUrl, type TunnelHooks } from './proxy.js';
 import { hopOf, redirectStep } from './redirect.js';
 import { requestHeaders } from './request.js';
 import { tlsInfo, tlsRequestOptions } from './tls.js';
@@ -116,6 +117,8 @@ class Attempt {
   chunks: Buffer[] | undefined;
   done = false;
   timer: NodeJS.Timeout | undefined;
+  /** spec.proxy, https://: the TCP connection to the proxy this request's tunnel runs on (proxy.ts). */
+  tunnel: Socket | undefined;
 
   // Kept as fields: finish() removes them again (a pooled socket must carry no listeners of ours).
   readonly onLookup = (): void => this.clock.mark('lookup'); // a failed lookup arrives as the request's 'error'
@@ -128,6 +131,27 @@ class Attempt {
     this.captureTls();
   };
   readonly onAbort = (): void => this.finish(abortError(true));
+  private hooks: TunnelHooks | undefined;
+
+  /** The tunnel's own events (it is made before the request has a socket); built only when proxying. */
+  tunnelHooks(): TunnelHooks {
+    this.hooks ??= {
+      opened: (raw) => {
+        this.tunnel = raw;
+      },
+      lookup: () => this.clock.mark('lookup'),
+      connect: () => {
+        this.clock.mark('connect');
+        const raw = this.tunnel;
+        if (raw?.remoteAddress) {
+          this.remoteAddress = formatHostPort(raw.remoteAddress, raw.remotePort);
+          this.ipFamily = familyOf(raw.remoteFamily);
+        }
+      },
+      replied: () => this.clock.mark('proxy'),
+    };
+    return this.hooks;
+  }
 
   constructor(
     /** The current request's spec: the caller's, then each redirect hop's. */
@@ -167,6 +191,7 @@ class Attempt {
     this.clock = new PhaseClock();
     this.req = undefined;
     this.socket = undefined;
+    this.tunnel = undefined;
     this.status = undefined;
     this.httpVersion = undefined;
     this.remoteAddress = undefined;
@@ -186,6 +211,7 @@ class Attempt {
       lookedUp: c.lookupAt !== undefined,
       responded: c.responseAt !== undefined,
       bodyBytes: this.bodyBytes,
+      tunnelling: this.tunnel !== undefined && c.proxyAt === undefined,
     };
   }
 
@@ -204,6 +230,11 @@ class Attempt {
   onSocket(s: Socket, req: http.ClientRequest): void {
     if (this.done) return;
     this.socket = s;
+    if (this.tunnel !== undefined && !req.reusedSocket) {
+      // A tunnel made for this request: its hooks marked dns, connect and proxy; TLS runs on top.
+      if (this.isTls) s.once('secureConnect', this.onSecure);
+      return;
+    }
     // req.reusedSocket: Node's own flag for a socket taken from the keep-alive pool.
     if (req.reusedSocket || (!s.connecting && s.remoteAddress !== undefined)) {
       this.clock.markReused();
@@ -216,7 +247,8 @@ class Attempt {
     if (this.isTls) s.once('secureConnect', this.onSecure);
   }
 
-  finish(error?: AttemptError): void {
+  finish(failure?: AttemptError): void {
+    let error = failure;
     if (this.done) return;
     this.done = true;
     this.clock.mark('end');
@@ -224,6 +256,8 @@ class Attempt {
     this.opts.signal?.removeEventListener('abort', this.onAbort);
     this.detachSocket();
     if (error && this.req && !this.req.destroyed) this.req.destroy();
+    if (error && this.tunnel && !this.tunnel.destroyed) this.tunnel.destroy();
+    if (error && this.spec.proxy) error = proxyBlame(error, this.spec.proxy, this.clock.connected);
 
     const result: Mutable<AttemptResult> = {
       seq: this.opts.seq,
@@ -240,6 +274,7 @@ class Attempt {
     if (this.ipFamily !== undefined) result.ipFamily = this.ipFamily;
     if (error) result.error = error;
     if (this.hops !== undefined) result.hops = this.hops;
+    if (this.spec.proxy !== undefined) result.proxied = true;
     this.resolve(result);
   }
 }
@@ -254,7 +289,7 @@ export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<Attem
       return;
     }
     // An IP-literal host is never looked up: the policy is checked before any socket opens (and timer starts).
-    const denied = spec.targetPolicy && literalDenial(spec.targetPolicy, spec.url);
+    const denied = spec.targetPolicy && literalDenial(spec.targetPolicy, connectTarget(spec).url);
     if (denied) {
       a.finish(classifyError(denied, a.stage()));
       return;
@@ -270,13 +305,16 @@ export function runAttempt(spec: ProbeSpec, opts: AttemptOptions): Promise<Attem
 function send(a: Attempt): void {
   const { spec } = a;
   // A hop to an IP literal is checked like the first request; a hop to a name goes through lookupFor.
-  const denied = spec.targetPolicy && literalDenial(spec.targetPolicy, spec.url);
+  const denied = spec.targetPolicy && literalDenial(spec.targetPolicy, connectTarget(spec).url);
   if (denied) {
     a.finish(classifyError(denied, a.stage()));
     return;
   }
   try {
-    const req = (a.isTls ? https : http).request(requestOptions(spec, a.agent()));
+    const options = spec.proxy
+      ? proxiedRequestOptions(baseOptions(spec), spec, a.agent(), a.tunnelHooks())
+      : requestOptions(spec, a.agent());
+    const req = (a.isTls ? https : http).request(options);
     a.req = req;
     wireRequest(a, req);
     // ttfb still starts when the connection is ready, so it includes sending the body.
@@ -289,7 +327,8 @@ function send(a: Attempt): void {
 }
 
 function onTimeout(a: Attempt): void {
-  a.finish(classifyTimeout(a.timeoutStage(), a.spec.url, a.opts));
+  const { spec } = a;
+  a.finish(classifyTimeout(a.timeoutStage(), spec.proxy ? proxyTargetUrl(spec.proxy) : spec.url, a.opts));
 }
 
 function closedUnexplained(a: Attempt, req: http.ClientRequest): void {

@@ -6,7 +6,7 @@ import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
 import type { Phases } from './types.js';
 
 /** What a request reports, in the order it usually happens. */
-export type ClockEvent = 'lookup' | 'connect' | 'secure' | 'response' | 'end';
+export type ClockEvent = 'lookup' | 'connect' | 'proxy' | 'secure' | 'response' | 'end';
 
 export class PhaseClock {
   /** Start of the attempt. */
@@ -15,6 +15,8 @@ export class PhaseClock {
   reused = false;
   lookupAt: number | undefined;
   connectAt: number | undefined;
+  /** A proxy's CONNECT reply arrived (proxy_url, https:// targets). */
+  proxyAt: number | undefined;
   secureAt: number | undefined;
   responseAt: number | undefined;
   endAt: number | undefined;
@@ -30,6 +32,9 @@ export class PhaseClock {
         break;
       case 'connect':
         this.connectAt = at;
+        break;
+      case 'proxy':
+        this.proxyAt = at;
         break;
       case 'secure':
         this.secureAt = at;
@@ -57,9 +62,9 @@ export class PhaseClock {
     return this.reused || this.secureAt !== undefined;
   }
 
-  /** When the request could go out: after TLS, else after connect; at once on a reused connection. */
+  /** When the request could go out: after TLS, else after a tunnel or connect; at once on a reused connection. */
   get readyAt(): number | undefined {
-    return this.reused ? this.t0 : (this.secureAt ?? this.connectAt);
+    return this.reused ? this.t0 : (this.secureAt ?? this.proxyAt ?? this.connectAt);
   }
 
   /** Start to end (to now while the attempt runs). */
@@ -84,8 +89,12 @@ export class PhaseClock {
 const SPAN: Readonly<Record<Phase, (c: PhaseClock, end: number) => number | undefined>> = Object.freeze({
   dns: (c) => (c.reused || c.lookupAt === undefined ? undefined : c.lookupAt - c.t0),
   connect: (c) => (c.reused || c.connectAt === undefined ? undefined : c.connectAt - (c.lookupAt ?? c.t0)),
+  proxy: (c) =>
+    c.reused || c.proxyAt === undefined || c.connectAt === undefined ? undefined : c.proxyAt - c.connectAt,
   tls: (c) =>
-    c.reused || c.secureAt === undefined || c.connectAt === undefined ? undefined : c.secureAt - c.connectAt,
+    c.reused || c.secureAt === undefined || c.connectAt === undefined
+      ? undefined
+      : c.secureAt - (c.proxyAt ?? c.connectAt),
   ttfb: (c) => {
     const ready = c.readyAt;
     return c.responseAt === undefined || ready === undefined ? undefined : c.responseAt - ready;

@@ -165,6 +165,10 @@ export function classifyError(err: unknown, ctx: FailureContext): AttemptError {
   const msg = errorMessage(err);
   // Before DNS: the denial arrives through the resolver hook.
   if (isPolicyDenied(err)) return attemptError('POLICY_DENIED', msg, false, code);
+  if (code === 'PROBER_ERR_PROXY_REFUSED') {
+    const status = (err as { status?: unknown }).status;
+    return attemptError('PROXY_REFUSED', msg, typeof status === 'number' && isTemporaryStatus(status));
+  }
   if (!ctx.connected && isDnsError(err)) {
     return attemptError('DNS', `DNS lookup failed: ${msg}`, code !== undefined && TEMPORARY_DNS_CODES.has(code), code);
   }
@@ -201,6 +205,8 @@ export interface TimeoutContext extends FailureContext {
   /** Response headers arrived. */
   readonly responded: boolean;
   readonly bodyBytes: number;
+  /** Connected to a proxy, its CONNECT reply not yet in. */
+  readonly tunnelling?: boolean;
 }
 
 /** The timer that fired (AttemptOptions fits as is). */
@@ -244,6 +250,7 @@ export function classifyTimeout(ctx: TimeoutContext, url: URL, limit: TimeoutLim
 }
 
 function timeoutStage(ctx: TimeoutContext): string {
+  if (ctx.tunnelling === true) return "waiting for the proxy's CONNECT reply";
   if (!ctx.secured) return 'during the TLS handshake';
   if (!ctx.responded) return 'waiting for response headers';
   return `reading the body (${ctx.bodyBytes} bytes so far)`;

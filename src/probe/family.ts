@@ -77,13 +77,23 @@ export function validateResolve(value: unknown, field: string): readonly Resolve
   return Object.freeze(value.map((v, i) => parseResolveEntry(v, `${field}[${i}]`)));
 }
 
-/** 0/unset: any; 4 or 6. An IP-literal host of the other family can never connect: refused here. */
-export function validateIpFamily(value: unknown, url: URL, field: string): IpFamily | undefined {
+/**
+ * 0/unset: any; 4 or 6. An IP-literal host of the other family can never
+ * connect: refused here. `url` is what the prober connects to (the proxy's,
+ * with one: `what` names it); undefined: the value alone is checked.
+ */
+export function validateIpFamily(
+  value: unknown,
+  url: URL | undefined,
+  field: string,
+  what = "endpoint's host",
+): IpFamily | undefined {
   if (value === undefined || value === 0) return undefined;
   if (value !== 4 && value !== 6) fail(field, `must be 4, 6, or 0 for either (got ${JSON.stringify(value)})`);
+  if (url === undefined) return value;
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (ipaddr.isValid(host) && ipaddr.parse(host).kind() !== (value === 4 ? 'ipv4' : 'ipv6')) {
-    fail(field, `is ${value} but the endpoint's host is an IPv${value === 4 ? 6 : 4} address`);
+    fail(field, `is ${value} but the ${what} is an IPv${value === 4 ? 6 : 4} address`);
   }
   return value;
 }

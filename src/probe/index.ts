@@ -41,6 +41,7 @@ export type { TargetPolicy, SelfEndpoint, PolicyVerdict } from './policy.js';
 export type { AttemptOptions } from './attempt.js';
 export { runProbes, MIN_ATTEMPT_MS, slipToleranceMs } from './schedule.js';
 export type { ProbeRun, RunOptions } from './schedule.js';
+export { connectTarget, MAX_PROXY_URL_BYTES, DEFAULT_PROXY_PORT, ProxyRefusedError } from './proxy.js';
 export { LOOP_SAMPLE_MS } from './loop-delay.js';
 export { warmUp, WARM_UP_ATTEMPTS } from './warmup.js';
 export type { WarmUpReport } from './warmup.js';

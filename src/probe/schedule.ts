@@ -6,6 +6,7 @@ import { performance } from 'node:perf_hooks';
 import { runAttempt } from './attempt.js';
 import { attemptError } from './errors.js';
 import { type LoopDelayRecorder, startLoopDelayRecorder } from './loop-delay.js';
+import { proxyAgent } from './proxy.js';
 import type { EventLoopDelayReading } from '../stats/types.js';
 import type { AttemptResult, ProbeSpec } from './types.js';
 
@@ -119,7 +120,9 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
         timeout: KEEP_ALIVE_IDLE_MS,
         maxCachedSessions: 0,
       };
-      this.agent = spec.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
+      // Through a proxy, https:// connections are CONNECT tunnels kept alive like any other.
+      if (spec.url.protocol !== 'https:') this.agent = new http.Agent(agentOptions);
+      else this.agent = spec.proxy ? proxyAgent(agentOptions) : new https.Agent(agentOptions);
     }
   }
 

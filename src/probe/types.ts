@@ -23,6 +23,7 @@ export const ERROR_REASONS = [
   'HEADER_MISMATCH',
   'TOO_MANY_REDIRECTS',
   'REDIRECT_LOOP',
+  'PROXY_REFUSED',
   'SSL_CHECK',
   'OTHER',
 ] as const;
@@ -124,6 +125,8 @@ export interface AttemptResult {
   readonly scheduleDelayMs?: number;
   /** TLS facts of the connection (https only, once a handshake completed). */
   readonly tls?: TlsInfo;
+  /** The attempt went through spec.proxy; remoteAddress and ipFamily are then the proxy's. */
+  readonly proxied?: boolean;
 }
 
 /** What one connection's TLS handshake negotiated. */
@@ -186,6 +189,19 @@ export interface ProbeInput {
    * sees it; an unknown name is the server's INVALID_ARGUMENT.
    */
   readonly module?: string;
+  /** curl's --proxy: "http://[user:pass@]host[:port]" (proxy.ts); only where ProbeLimits.allowProxy. */
+  readonly proxyUrl?: string;
+}
+
+/** A validated proxy_url: plain strings, so a spec stays structured-clone safe. */
+export interface ProxySpec {
+  /** Without brackets. */
+  readonly host: string;
+  readonly port: number;
+  /** "http://host:port": the proxy without its credentials, for messages. */
+  readonly display: string;
+  /** "Basic ..." from the URL's userinfo: sent as Proxy-Authorization, never shown. */
+  readonly authorization?: string;
 }
 
 export type TlsMinVersion = 'TLSv1.2' | 'TLSv1.3';
@@ -217,6 +233,8 @@ export interface ProbeLimits {
   readonly maxHeaderBytes: number;
   /** Request body bytes. */
   readonly maxRequestBodyBytes: number;
+  /** Whether proxy_url may be set (prober serve --allow-proxies; the CLI's embedded prober). Default false. */
+  readonly allowProxy?: boolean;
 }
 
 /** A validated, normalised probe: what the engine runs. */
@@ -263,4 +281,6 @@ export interface ProbeSpec {
   readonly targetPolicy?: TargetPolicy;
   /** TLS options for https targets; undefined = Node's defaults (system roots, verify, TLS 1.2+). */
   readonly tls?: TargetTls;
+  /** Send through this HTTP proxy (proxy.ts): CONNECT for https://, absolute form for http://. */
+  readonly proxy?: ProxySpec;
 }

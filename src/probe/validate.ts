@@ -16,6 +16,7 @@ import {
   type StatusRange,
 } from './types.js';
 import { TLS_FIELDS, validateTargetTls } from './tls.js';
+import { proxyTargetUrl, validateProxyUrl } from './proxy.js';
 import { redactUrl } from '../common/redact.js';
 
 /** How callers name a ProbeInput field: in the proto (messages) and on the CLI (hints). */
@@ -45,6 +46,7 @@ export const INPUT_FIELDS = Object.freeze({
   ipFamily: { proto: 'ip_family', flag: '-4/-6' },
   resolve: { proto: 'resolve', flag: '--resolve' },
   module: { proto: 'module', flag: '--module' },
+  proxyUrl: { proto: 'proxy_url', flag: '--proxy' },
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
@@ -307,8 +309,12 @@ export function validateProbeInput(
   const tls = validateTargetTls(input);
   const followRedirects = input.followRedirects === true;
   const maxRedirects = validateMaxRedirects(input.maxRedirects, followRedirects);
-  const ipFamily = validateIpFamily(input.ipFamily, url, F.ipFamily.proto);
+  // With a proxy the family applies to the connection to it (proto order kept: ip_family is named first).
+  const proxyInput = typeof input.proxyUrl === 'string' && input.proxyUrl !== '' ? input.proxyUrl : undefined;
+  const ipFamily = validateIpFamily(input.ipFamily, proxyInput === undefined ? url : undefined, F.ipFamily.proto);
   const resolve = validateResolve(input.resolve, F.resolve.proto);
+  const proxy = validateProxyUrl(input.proxyUrl, F.proxyUrl.proto, limits.allowProxy === true);
+  if (proxy && ipFamily) validateIpFamily(ipFamily, proxyTargetUrl(proxy), F.ipFamily.proto, "proxy's host");
   return Object.freeze({
     url,
     method,
@@ -331,6 +337,7 @@ export function validateProbeInput(
     ...(resolve.length > 0 ? { resolve } : {}),
     ...(targetPolicy ? { targetPolicy } : {}),
     ...(tls ? { tls } : {}),
+    ...(proxy ? { proxy } : {}),
   });
 }
 

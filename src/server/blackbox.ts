@@ -12,6 +12,7 @@ import {
   validateProbeInput,
   InvalidArgumentError,
   preflightTarget,
+  connectTarget,
 } from '../probe/index.js';
 import type { AttemptResult, HeaderMatch, ProbeLimits, ProbeSpec } from '../probe/types.js';
 import { PHASES, PHASE_FIELD, type Phase } from '../stats/phases.js';
@@ -21,14 +22,30 @@ import { DEFAULT_MODULE, findModule, moduleInput, withModuleSpec } from './modul
 
 export { BLACKBOX_MODULES, DEFAULT_MODULE, type BlackboxModule } from './modules.js';
 
-/** blackbox_exporter's probe_http_duration_seconds phase names; a new Phase must be mapped here. */
+/**
+ * blackbox_exporter's probe_http_duration_seconds phase names; a new Phase must
+ * be mapped here. blackbox has no proxy phase: the CONNECT round trip counts
+ * as connecting (phases sharing a name are summed), so the phases still add
+ * up to the duration.
+ */
 export const BLACKBOX_PHASE: Readonly<Record<Phase, string>> = Object.freeze({
   dns: 'resolve',
   connect: 'connect',
+  proxy: 'connect',
   tls: 'tls',
   ttfb: 'processing',
   transfer: 'transfer',
 });
+
+/** Milliseconds per blackbox phase name, in PHASES order (phases sharing a name summed; none happened: 0). */
+function blackboxPhases(p: AttemptResult['phases']): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const phase of PHASES) {
+    const name = BLACKBOX_PHASE[phase];
+    out.set(name, (out.get(name) ?? 0) + (p[PHASE_FIELD[phase]] ?? 0));
+  }
+  return out;
+}
 
 export { DEFAULT_TIMEOUT_OFFSET_MS };
 export const SCRAPE_TIMEOUT_HEADER = 'x-prometheus-scrape-timeout-seconds';
@@ -175,7 +192,8 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
       validateProbeInput(
         // Modules follow redirects unless they say not to, as blackbox's http prober does.
         { followRedirects: true, ...moduleInput(mod), endpoint, repetitions: 1, timeoutMs },
-        limits,
+        // A proxy here can only be the module's, and modules are the operator's.
+        mod.proxyUrl === undefined ? limits : { ...limits, allowProxy: true },
         settings.targetPolicy?.current(),
       ),
     );
@@ -189,7 +207,7 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
     throw err;
   }
   // A PolicyDeniedError goes up as is: the handler answers 403.
-  await preflightTarget(spec, timeoutMs);
+  await preflightTarget(connectTarget(spec), timeoutMs);
 
   const isTls = spec.url.protocol === 'https:';
   // A fresh agent per probe (for settings.tls): a new connection and no TLS session resumption.
@@ -251,7 +269,7 @@ export function blackboxRegistry(r: BlackboxResult): Registry {
     labelNames: ['phase'] as const,
     registers,
   });
-  for (const phase of PHASES) phases.set({ phase: BLACKBOX_PHASE[phase] }, sec(a.phases[PHASE_FIELD[phase]]));
+  for (const [phase, ms] of blackboxPhases(a.phases)) phases.set({ phase }, sec(ms));
 
   gauge('probe_http_status_code', 'Response HTTP status code', a.status ?? 0);
   // Body bytes read; the engine does not report the Content-Length header.
@@ -340,7 +358,7 @@ export function blackboxProbeLog(r: BlackboxResult): string {
     line(p.dnsMs ?? 0, 'info', 'Resolved target address', { target: r.spec.url.hostname, ip });
   }
   line(p.dnsMs ?? 0, 'info', 'Making HTTP request', { url: target, method: r.spec.method });
-  const untilBody = (p.dnsMs ?? 0) + (p.connectMs ?? 0) + (p.tlsMs ?? 0) + (p.ttfbMs ?? 0);
+  const untilBody = (p.dnsMs ?? 0) + (p.connectMs ?? 0) + (p.proxyMs ?? 0) + (p.tlsMs ?? 0) + (p.ttfbMs ?? 0);
   if (a.status !== undefined) {
     line(untilBody, 'info', 'Received HTTP response', {
       status_code: a.status,
@@ -349,7 +367,7 @@ export function blackboxProbeLog(r: BlackboxResult): string {
     });
   }
   const timings: Record<string, number> = {};
-  for (const phase of PHASES) timings[BLACKBOX_PHASE[phase]] = sec(p[PHASE_FIELD[phase]]);
+  for (const [phase, ms] of blackboxPhases(p)) timings[phase] = sec(ms);
   line(a.latencyMs, 'info', 'Response timings for roundtrip', { roundtrip: 0, ...timings });
   if (a.error) {
     line(a.latencyMs, 'error', a.error.message, {
@@ -416,6 +434,8 @@ export function blackboxModuleConfig(r: BlackboxResult): string {
   if (s.expectHeader.length > 0) http.fail_if_header_not_matches = s.expectHeader.map(headerCheckOf);
   http.tls_config = tlsConfigOf(s);
   Object.assign(http, ipProtocolOf(s));
+  // The proxy without its credentials.
+  if (s.proxy !== undefined) http.proxy_url = s.proxy.display;
   http.enable_http2 = false;
   return toYaml({ prober: 'http', timeout: `${r.spec.timeoutMs / 1000}s`, http });
 }

@@ -90,6 +90,7 @@ const FIELD_KEY: Readonly<Record<string, string>> = {
   tls_server_name: 'http.tls_config.server_name',
   tls_min_version: 'http.tls_config.min_version',
   ip_family: 'http.preferred_ip_protocol',
+  proxy_url: 'http.proxy_url',
 };
 
 const NOT_APPLIED = 'accepted but not applied yet';
@@ -278,7 +279,7 @@ function unappliedKeys(m: ModuleReader, node: Node): void {
   bool('enable_http2', false, 'the engine speaks HTTP/1.1');
   if (m.r.strings(node, 'valid_http_versions', p) !== undefined)
     m.warn('http.valid_http_versions', 'the HTTP version is not checked');
-  for (const key of ['proxy_url', 'compression'] as const) {
+  for (const key of ['compression'] as const) {
     if (m.r.string(node, key, p) !== undefined) m.warn(`http.${key}`, 'no engine support');
   }
   if (node['body_size_limit'] !== undefined && node['body_size_limit'] !== null)
@@ -326,6 +327,8 @@ function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): B
   tlsConfig(m, http);
   const followRedirects = redirects(m, http);
   const body = r.string(http, 'body', join(m.path, 'http'));
+  // The operator's proxy: allowed without --allow-proxies (docs/security.md).
+  const proxyUrl = r.string(http, 'proxy_url', join(m.path, 'http'));
   const timeoutMs = timeoutOf(r, node, m.path);
   const expectBody = regexList(m, http, 'fail_if_body_not_matches_regexp');
   const failIfBody = regexList(m, http, 'fail_if_body_matches_regexp');
@@ -346,6 +349,7 @@ function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): B
     ...m.tls,
     ...ipProtocol(m, http),
     ...sslChecks(m, http),
+    ...(proxyUrl !== undefined && proxyUrl !== '' ? { proxyUrl } : {}),
   };
   checkAgainstEngine(m, mod, limits);
   return Object.freeze(mod);
@@ -359,7 +363,10 @@ function describe(verb: HttpMethod, codes: readonly { min: number; max: number }
 /** The engine's own validation, so a bad header or regex fails at load time, named by its key. */
 function checkAgainstEngine(m: ModuleReader, mod: BlackboxModule, limits: ProbeLimits): void {
   try {
-    validateProbeInput({ endpoint: 'https://module.invalid/', repetitions: 1, ...mod }, limits);
+    validateProbeInput(
+      { endpoint: 'https://module.invalid/', repetitions: 1, ...mod },
+      { ...limits, allowProxy: true },
+    );
   } catch (err) {
     if (!(err instanceof InvalidArgumentError)) throw err;
     const base = err.field.replace(/\[.*$/, '');

@@ -113,6 +113,12 @@ export interface ServerInput {
    * listeners. false: no policy (the embedded prober: its one caller is local).
    */
   readonly targetPolicy?: TargetPolicyInput | false;
+  /**
+   * Let ProbeRequest.proxy_url name an HTTP proxy (`serve --allow-proxies`).
+   * Default false: a proxy reaches addresses through a third party, out of
+   * the target policy's sight. A module's own proxy_url is always allowed.
+   */
+  readonly allowProxies?: boolean;
   /** Caps checked at each call's start (RESOURCE_EXHAUSTED over one) and the per-client rate limit. */
   readonly admission?: AdmissionInput;
   /**
@@ -307,7 +313,7 @@ export type SettingPath =
   | 'admission.maxStreamsPerConnection'
   | 'admission.rateLimit'
   | 'admission.rateBurst'
-  | `limits.${Exclude<keyof ProbeLimits, 'allowContinuous'>}`
+  | `limits.${Exclude<keyof ProbeLimits, 'allowContinuous' | 'allowProxy'>}`
   | 'observability.metrics.listen'
   | 'observability.metrics.maxEndpoints'
   | 'observability.metrics.seriesTtlMs'
@@ -596,7 +602,10 @@ export function isServerSettings(value: unknown): value is ServerSettings {
 export function resolveServerConfig(input: ServerInput = {}, options: ResolveOptions = {}): ServerSettings {
   const name = namer(options.names);
   const obs = input.observability ?? {};
-  const limits = resolveLimits(input.limits, name);
+  const limits = resolveLimits(
+    input.allowProxies === true ? { ...input.limits, allowProxy: true } : input.limits,
+    name,
+  );
   const targetPolicy = resolveTargetPolicy(input.targetPolicy, name);
   const listen = input.listen ?? DEFAULT_LISTEN;
   const admission = resolveAdmission(input.admission, name);

@@ -20,6 +20,7 @@ type ModuleRequestFields = Pick<
   | 'tlsServerName'
   | 'tlsMinVersion'
   | 'ipFamily'
+  | 'proxyUrl'
 >;
 
 export interface BlackboxModule extends ModuleRequestFields {
@@ -77,6 +78,7 @@ const MODULE_FIELDS = [
   'tlsServerName',
   'tlsMinVersion',
   'ipFamily',
+  'proxyUrl',
 ] as const satisfies readonly (keyof ProbeInput & keyof BlackboxModule)[];
 
 export function moduleInput(m: BlackboxModule): ModuleInput {

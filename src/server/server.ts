@@ -298,8 +298,9 @@ export function startEmbeddedServer(
     listen: '127.0.0.1:0',
     observer: NOOP_OBSERVER,
     observability: { health: false, reflection: false },
-    // Its one caller is the local user, who can reach any address anyway.
+    // Its one caller is the local user, who can reach any address anyway (and is the operator: proxies too).
     targetPolicy: false,
+    allowProxies: true,
   });
 }
 

@@ -22,6 +22,7 @@ import {
   InvalidArgumentError,
   runProbes as engineRunProbes,
   preflightTarget,
+  connectTarget,
   validateProbeInput,
 } from '../probe/index.js';
 import type { TargetPolicy } from '../probe/policy.js';
@@ -451,7 +452,7 @@ export class ProberService {
       FREE_TICKET;
     try {
       // An IP literal, or a name whose addresses are all denied: PERMISSION_DENIED before any attempt.
-      await preflightTarget(spec, spec.timeoutMs);
+      await preflightTarget(connectTarget(spec), spec.timeoutMs);
     } catch (err) {
       ticket.release();
       throw err;
@@ -470,7 +471,10 @@ export class ProberService {
         `module ${JSON.stringify(req.module.slice(0, 200))} is not configured on this server (known: ${Object.keys(this.modules).join(', ')})`,
       );
     }
-    return withModuleSpec(mod, validateProbeInput(withModule(mod, input), limits, this.targetPolicy?.current()));
+    // A module's own proxy is the operator's choice: allowed without --allow-proxies (a caller's is not).
+    const moduleProxy = mod.proxyUrl !== undefined && (input.proxyUrl === undefined || input.proxyUrl === mod.proxyUrl);
+    const modLimits = moduleProxy ? { ...limits, allowProxy: true } : limits;
+    return withModuleSpec(mod, validateProbeInput(withModule(mod, input), modLimits, this.targetPolicy?.current()));
   }
 
   private start(spec: ProbeSpec, ctl: CallControl, deadline: number | undefined) {

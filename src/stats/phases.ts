@@ -1,7 +1,8 @@
 // The timed phases of one attempt, in the order they happen. This list is the
 // one definition: renderers keep a Record<Phase, ...> so the compiler points
 // at every one that must learn a phase when one is added.
-export const PHASES = ['dns', 'connect', 'tls', 'ttfb', 'transfer'] as const;
+// proxy: from TCP connected to a proxy until its CONNECT reply (proxy_url, https:// targets).
+export const PHASES = ['dns', 'connect', 'proxy', 'tls', 'ttfb', 'transfer'] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** The domain field of a phase: `dnsMs`, `connectMs`, ... */
@@ -11,6 +12,7 @@ export type PhaseField = `${Phase}Ms`;
 export const PHASE_FIELD: Readonly<Record<Phase, PhaseField>> = Object.freeze({
   dns: 'dnsMs',
   connect: 'connectMs',
+  proxy: 'proxyMs',
   tls: 'tlsMs',
   ttfb: 'ttfbMs',
   transfer: 'transferMs',

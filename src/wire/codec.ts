@@ -159,6 +159,7 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     ip_family: input.ipFamily ?? 0,
     resolve: [...(input.resolve ?? [])],
     module: input.module ?? '',
+    proxy_url: input.proxyUrl ?? '',
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
   tlsRequestToProto(input, req);
@@ -225,6 +226,7 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     ipFamily: req.ip_family === 0 ? undefined : req.ip_family,
     resolve: req.resolve.length === 0 ? undefined : [...req.resolve],
     module: req.module === '' ? undefined : req.module,
+    proxyUrl: req.proxy_url === '' ? undefined : req.proxy_url,
   });
 }
 
@@ -332,6 +334,7 @@ export function attemptToProto(a: AttemptResult): pb.Attempt {
     remote_address: a.remoteAddress ?? '',
     connection_reused: a.reused,
     ip_family: a.ipFamily ?? 0,
+    proxied: a.proxied === true,
   });
   if (a.error !== undefined) {
     out.error = new pb.ProbeError({
@@ -372,6 +375,7 @@ export function attemptFromProto(a: pb.Attempt): AttemptResult {
     scheduleDelayMs: optMs(a.has_schedule_delay, a.schedule_delay),
     tls: a.has_tls ? tlsInfoFromProto(a.tls) : undefined,
     hops: a.hops.length === 0 ? undefined : a.hops.map(hopFromProto),
+    proxied: a.proxied ? true : undefined,
   });
 }
 

@@ -7,13 +7,14 @@
 // its port.
 
 /** Server setups the rows run against (see SERVERS in test/bad-inputs-grpc.test.ts). */
-export type ServerKind = 'default' | 'policy' | 'allowlist' | 'auth';
+export type ServerKind = 'default' | 'policy' | 'allowlist' | 'auth' | 'proxies';
 
 export const SERVER_FLAGS: Readonly<Record<ServerKind, string>> = {
   default: '(no flags; built-in policy only)',
   policy: '--deny-private-targets --deny-target 192.0.2.0/24',
   allowlist: '--allow-target 198.51.100.0/24',
   auth: '--auth-token-file (token `ci`)',
+  proxies: '--allow-proxies --deny-private-targets',
 };
 
 export interface WireDuration {
@@ -46,6 +47,7 @@ export interface WireRequest {
   readonly max_redirects?: number;
   readonly ip_family?: number;
   readonly resolve?: readonly string[];
+  readonly proxy_url?: string;
 }
 
 /** An exact message, or a regex (documented as /…/). */
@@ -707,6 +709,60 @@ export const GRPC_ROWS: readonly GrpcRow[] = [
     message: DENIED('10.0.0.1', 'deny-private-targets: 10.0.0.0/8'),
     note: 'a pinned address is judged like a resolved one',
   },
+  // ---- proxy_url
+  {
+    id: 'proxy-not-allowed',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, proxy_url: 'http://u:hunter2@proxy.example:3128' },
+    code: 'INVALID_ARGUMENT',
+    message: 'proxy_url is not allowed on this server (its operator enables proxies with prober serve --allow-proxies)',
+    note: 'proxies are off unless the operator allows them',
+  },
+  {
+    id: 'proxy-scheme',
+    server: 'proxies',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, proxy_url: 'socks5://u:hunter2@proxy.example:1080' },
+    code: 'INVALID_ARGUMENT',
+    message:
+      'proxy_url must use the http:// scheme (https:// and socks proxies are not supported) (got "socks5://proxy.example:1080")',
+    note: 'credentials are never echoed',
+  },
+  {
+    id: 'proxy-path',
+    server: 'proxies',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, proxy_url: 'http://proxy.example:3128/path' },
+    code: 'INVALID_ARGUMENT',
+    message: 'proxy_url must have no path, query or fragment (got "http://proxy.example:3128/path")',
+  },
+  {
+    id: 'proxy-port-0',
+    server: 'proxies',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, proxy_url: 'http://proxy.example:0' },
+    code: 'INVALID_ARGUMENT',
+    message: 'proxy_url port must be between 1 and 65535 (got "http://proxy.example:0")',
+  },
+  {
+    id: 'proxy-too-long',
+    server: 'proxies',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, proxy_url: `http://${'p'.repeat(2050)}.example` },
+    show: 'proxy_url: "http://ppp…" (2,065 bytes)',
+    code: 'INVALID_ARGUMENT',
+    message: 'proxy_url must be at most 2048 bytes long (got 2065)',
+  },
+  {
+    id: 'proxy-policy-denied',
+    server: 'proxies',
+    rpc: 'Probe',
+    request: { endpoint: 'http://example.com/', repetitions: 1, proxy_url: 'http://10.0.0.1:3128' },
+    code: 'PERMISSION_DENIED',
+    message: DENIED('10.0.0.1', 'deny-private-targets: 10.0.0.0/8'),
+    note: "the proxy's address is judged (the connection the prober opens), not the endpoint's",
+  },
   // ---- several bad fields: the first in proto order is named
   {
     id: 'first-bad-field',
@@ -950,6 +1006,20 @@ export const CLI_ROWS: readonly CliRow[] = [
     argv: ['probe', `${CLOSED}/`, '--resolve', 'example.com:80'],
     stderr:
       'prober probe: invalid argument: resolve[0] must be "host:port:address[,address...]", IPv6 in brackets (got "example.com:80") (--resolve)',
+    exit: 2,
+  },
+  {
+    id: 'cli-proxy-scheme',
+    argv: ['probe', `${CLOSED}/`, '--proxy', 'https://u:hunter2@proxy.example:3128'],
+    stderr:
+      'prober probe: invalid argument: proxy_url must use the http:// scheme (https:// and socks proxies are not supported) (got "https://proxy.example:3128/") (--proxy)',
+    exit: 2,
+  },
+  {
+    id: 'cli-proxy-remote-not-allowed',
+    argv: ['probe', `${CLOSED}/`, '--proxy', 'http://proxy.example:3128', '--server', '{addr}'],
+    server: 'default',
+    stderr: /proxy_url is not allowed on this server .*--allow-proxies/,
     exit: 2,
   },
   {

@@ -5,7 +5,7 @@
 // the first SIGINT/SIGTERM (io.signal): health goes NOT_SERVING, running
 // calls get --grace to finish, then are cancelled.
 import { once } from 'node:events';
-import { Command, InvalidArgumentError, Option } from '@commander-js/extra-typings';
+import { Command, InvalidArgumentError, Option, type OptionValues } from '@commander-js/extra-typings';
 import {
   DEFAULT_GRACE_MS,
   DEFAULT_LISTEN,
@@ -91,6 +91,7 @@ interface ServeFlags {
   readonly allowTarget?: string[] | undefined;
   readonly denyTarget?: string[] | undefined;
   readonly denyPrivateTargets?: true | undefined;
+  readonly allowProxies?: true | undefined;
   readonly config?: string | undefined;
   readonly check?: true | undefined;
 }
@@ -180,6 +181,7 @@ function serverInput(opts: ServeFlags, log: Logger): ServerInput {
       deny: opts.denyTarget ?? [],
       denyPrivate: opts.denyPrivateTargets === true,
     },
+    ...(opts.allowProxies === true ? { allowProxies: true } : {}),
     // One logger: RPC lines, warnings, and (by default) unexpected errors.
     observability: {
       logger: log,
@@ -222,8 +224,29 @@ function reloadOnHangup(running: RunningServer, log: Logger): () => void {
   return () => process.off('SIGHUP', onHup);
 }
 
+/** Where a server's requests may go: the target policy and proxies. */
+function targetPolicyOptions<A extends unknown[], O extends OptionValues, G extends OptionValues>(
+  cmd: Command<A, O, G>,
+) {
+  return cmd
+    .option(
+      '--allow-target <cidr>',
+      'only let requests probe addresses in this range (repeatable); the most specific matching range decides',
+      collect,
+    )
+    .option('--deny-target <cidr>', 'never probe addresses in this range (repeatable)', collect)
+    .option(
+      '--deny-private-targets',
+      'never probe private, loopback, ULA or CGNAT addresses (10/8, 172.16/12, 192.168/16, 127/8, 100.64/10, ::1, fc00::/7)',
+    )
+    .option(
+      '--allow-proxies',
+      "let requests set proxy_url (probe through an HTTP proxy); the target policy then judges the proxy's address, not the endpoint's",
+    );
+}
+
 export function serveCommand(ctx: CommandContext) {
-  return (
+  return targetPolicyOptions(
     new Command('serve')
       .description('run the prober gRPC server (Probe, ProbeStream, health, reflection, Prometheus metrics)')
       .option(
@@ -305,30 +328,24 @@ export function serveCommand(ctx: CommandContext) {
       .option(
         '--auth-token-file <file>',
         "require 'authorization: Bearer <token>' on every call but health; one token per line, '[name:] token' (re-read on SIGHUP)",
-      )
-      .option(
-        '--allow-target <cidr>',
-        'only let requests probe addresses in this range (repeatable); the most specific matching range decides',
-        collect,
-      )
-      .option('--deny-target <cidr>', 'never probe addresses in this range (repeatable)', collect)
-      .option(
-        '--deny-private-targets',
-        'never probe private, loopback, ULA or CGNAT addresses (10/8, 172.16/12, 192.168/16, 127/8, 100.64/10, ::1, fc00::/7)',
-      )
-      .option(
-        '--config <file>',
-        "YAML config: 'modules:' in blackbox_exporter's syntax (http modules) for /probe?module= and ProbeRequest.module",
-      )
-      .option('--check', 'validate the flags and --config, print a summary and exit (0: valid, 2: not) without serving')
-      .action((opts) => runServe(ctx, opts))
-  );
+      ),
+  )
+    .option(
+      '--config <file>',
+      "YAML config: 'modules:' in blackbox_exporter's syntax (http modules) for /probe?module= and ProbeRequest.module",
+    )
+    .option('--check', 'validate the flags and --config, print a summary and exit (0: valid, 2: not) without serving')
+    .action((opts) => runServe(ctx, opts));
 }
 
 /** What a config file gave, one line each, for --check and the start log. */
 export function configSummary(settings: ServerSettings): string[] {
   const file = settings.configFile;
-  if (file === undefined) return ['no --config file given; built-in modules only'];
+  const proxies =
+    settings.limits.allowProxy === true
+      ? "proxy_url: allowed (--allow-proxies); the target policy judges the proxy's address"
+      : "proxy_url: refused (no --allow-proxies); a module's own proxy_url still applies";
+  if (file === undefined) return ['no --config file given; built-in modules only', proxies];
   const names = Object.keys(file.modules);
   return [
     `${file.file}: ${names.length} http module(s) loaded${names.length > 0 ? `: ${names.join(', ')}` : ''}`,
@@ -338,6 +355,7 @@ export function configSummary(settings: ServerSettings): string[] {
         ]
       : []),
     `modules available: ${Object.keys(settings.modules).join(', ')}`,
+    proxies,
     ...file.warnings.map((w) => `warning: ${w}`),
   ];
 }

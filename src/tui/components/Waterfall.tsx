@@ -23,10 +23,31 @@ interface PhaseStyle {
 const STYLE: Readonly<Record<Phase, PhaseStyle>> = {
   dns: { label: 'dns', short: 'dns', tone: 'info' },
   connect: { label: 'connect', short: 'conn', tone: 'warn' },
+  proxy: { label: 'proxy', short: 'prxy', tone: 'warn' },
   tls: { label: 'tls', short: 'tls', tone: 'bad' },
   ttfb: { label: 'ttfb', short: 'ttfb', tone: 'good' },
   transfer: { label: 'transfer', short: 'xfer', tone: 'accent' },
 };
+
+/** Rows of the full form: the layout budgets title + FULL_ROWS. */
+const FULL_ROWS = 5;
+
+/**
+ * The full form's rows: every phase but proxy (shown only when it happened);
+ * over FULL_ROWS, absent rows go first, then the earliest present ones move
+ * into the title line (`folded`).
+ */
+function fullRows(phases: PhaseMedians): { rows: Phase[]; folded: Phase[] } {
+  const has = (ph: Phase): boolean => phases[PHASE_FIELD[ph]] !== undefined;
+  let rows: Phase[] = PHASES.filter((ph) => ph !== 'proxy' || has(ph));
+  while (rows.length > FULL_ROWS) {
+    const absent = rows.find((ph) => !has(ph));
+    if (absent === undefined) break;
+    rows = rows.filter((ph) => ph !== absent);
+  }
+  const folded = rows.slice(0, Math.max(0, rows.length - FULL_ROWS));
+  return { rows: rows.filter((ph) => !folded.includes(ph)), folded };
+}
 
 export function Waterfall({ phases, width, compact = false }: WaterfallProps) {
   const theme = useTheme();
@@ -49,6 +70,7 @@ export function Waterfall({ phases, width, compact = false }: WaterfallProps) {
   }
   let total = 0;
   for (const ph of PHASES) total += phases[PHASE_FIELD[ph]] ?? 0;
+  const { rows, folded } = fullRows(phases);
   const nameW = 8;
   const valW = 8;
   const track = Math.max(4, width - nameW - valW - 2);
@@ -58,9 +80,14 @@ export function Waterfall({ phases, width, compact = false }: WaterfallProps) {
     <Box flexDirection="column" width={width}>
       <Text color={tone(theme, 'muted')} wrap="truncate">
         phases (median){total > 0 ? ` · total ${formatMsCompact(total)}` : ''}
+        {folded.map((ph) => ` · ${STYLE[ph].short} ${formatMsCompact(phases[PHASE_FIELD[ph]])}`).join('')}
       </Text>
       {PHASES.map((ph) => {
         const ms = phases[PHASE_FIELD[ph]];
+        if (!rows.includes(ph)) {
+          start += ms ?? 0;
+          return null;
+        }
         let lead = 0;
         let len = 0;
         if (ms !== undefined && total > 0) {

@@ -38,6 +38,7 @@ export namespace prober.v1 {
         ERROR_REASON_HEADER_MISMATCH = 15,
         ERROR_REASON_TOO_MANY_REDIRECTS = 16,
         ERROR_REASON_REDIRECT_LOOP = 17,
+        ERROR_REASON_PROXY_REFUSED = 20,
         ERROR_REASON_SSL_CHECK = 22
     }
     export class Header extends pb_1.Message {
@@ -359,6 +360,7 @@ export namespace prober.v1 {
             max_redirects?: number;
             ip_family?: number;
             resolve?: string[];
+            proxy_url?: string;
             module?: string;
             fail_if_header?: HeaderMatch[];
         }) {
@@ -433,6 +435,9 @@ export namespace prober.v1 {
                 }
                 if ("resolve" in data && data.resolve != undefined) {
                     this.resolve = data.resolve;
+                }
+                if ("proxy_url" in data && data.proxy_url != undefined) {
+                    this.proxy_url = data.proxy_url;
                 }
                 if ("module" in data && data.module != undefined) {
                     this.module = data.module;
@@ -586,6 +591,12 @@ export namespace prober.v1 {
         set resolve(value: string[]) {
             pb_1.Message.setField(this, 81, value);
         }
+        get proxy_url() {
+            return pb_1.Message.getFieldWithDefault(this, 140, "") as string;
+        }
+        set proxy_url(value: string) {
+            pb_1.Message.setField(this, 140, value);
+        }
         get module() {
             return pb_1.Message.getFieldWithDefault(this, 100, "") as string;
         }
@@ -622,6 +633,7 @@ export namespace prober.v1 {
             max_redirects?: number;
             ip_family?: number;
             resolve?: string[];
+            proxy_url?: string;
             module?: string;
             fail_if_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
         }): ProbeRequest {
@@ -695,6 +707,9 @@ export namespace prober.v1 {
             if (data.resolve != null) {
                 message.resolve = data.resolve;
             }
+            if (data.proxy_url != null) {
+                message.proxy_url = data.proxy_url;
+            }
             if (data.module != null) {
                 message.module = data.module;
             }
@@ -728,6 +743,7 @@ export namespace prober.v1 {
                 max_redirects?: number;
                 ip_family?: number;
                 resolve?: string[];
+                proxy_url?: string;
                 module?: string;
                 fail_if_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
             } = {};
@@ -800,6 +816,9 @@ export namespace prober.v1 {
             if (this.resolve != null) {
                 data.resolve = this.resolve;
             }
+            if (this.proxy_url != null) {
+                data.proxy_url = this.proxy_url;
+            }
             if (this.module != null) {
                 data.module = this.module;
             }
@@ -858,6 +877,8 @@ export namespace prober.v1 {
                 writer.writeUint32(80, this.ip_family);
             if (this.resolve.length)
                 writer.writeRepeatedString(81, this.resolve);
+            if (this.proxy_url.length)
+                writer.writeString(140, this.proxy_url);
             if (this.module.length)
                 writer.writeString(100, this.module);
             if (this.fail_if_header.length)
@@ -939,6 +960,9 @@ export namespace prober.v1 {
                         break;
                     case 81:
                         pb_1.Message.addToRepeatedField(message, 81, reader.readString());
+                        break;
+                    case 140:
+                        message.proxy_url = reader.readString();
                         break;
                     case 100:
                         message.module = reader.readString();
@@ -1102,6 +1126,7 @@ export namespace prober.v1 {
             tls?: dependency_1.google.protobuf.Duration;
             ttfb?: dependency_1.google.protobuf.Duration;
             transfer?: dependency_1.google.protobuf.Duration;
+            proxy?: dependency_1.google.protobuf.Duration;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
@@ -1120,6 +1145,9 @@ export namespace prober.v1 {
                 }
                 if ("transfer" in data && data.transfer != undefined) {
                     this.transfer = data.transfer;
+                }
+                if ("proxy" in data && data.proxy != undefined) {
+                    this.proxy = data.proxy;
                 }
             }
         }
@@ -1168,12 +1196,22 @@ export namespace prober.v1 {
         get has_transfer() {
             return pb_1.Message.getField(this, 5) != null;
         }
+        get proxy() {
+            return pb_1.Message.getWrapperField(this, dependency_1.google.protobuf.Duration, 6) as dependency_1.google.protobuf.Duration;
+        }
+        set proxy(value: dependency_1.google.protobuf.Duration) {
+            pb_1.Message.setWrapperField(this, 6, value);
+        }
+        get has_proxy() {
+            return pb_1.Message.getField(this, 6) != null;
+        }
         static fromObject(data: {
             dns?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
             connect?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
             tls?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
             ttfb?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
             transfer?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+            proxy?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
         }): Phases {
             const message = new Phases({});
             if (data.dns != null) {
@@ -1191,6 +1229,9 @@ export namespace prober.v1 {
             if (data.transfer != null) {
                 message.transfer = dependency_1.google.protobuf.Duration.fromObject(data.transfer);
             }
+            if (data.proxy != null) {
+                message.proxy = dependency_1.google.protobuf.Duration.fromObject(data.proxy);
+            }
             return message;
         }
         toObject() {
@@ -1200,6 +1241,7 @@ export namespace prober.v1 {
                 tls?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
                 ttfb?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
                 transfer?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
+                proxy?: ReturnType<typeof dependency_1.google.protobuf.Duration.prototype.toObject>;
             } = {};
             if (this.dns != null) {
                 data.dns = this.dns.toObject();
@@ -1215,6 +1257,9 @@ export namespace prober.v1 {
             }
             if (this.transfer != null) {
                 data.transfer = this.transfer.toObject();
+            }
+            if (this.proxy != null) {
+                data.proxy = this.proxy.toObject();
             }
             return data;
         }
@@ -1232,6 +1277,8 @@ export namespace prober.v1 {
                 writer.writeMessage(4, this.ttfb, () => this.ttfb.serialize(writer));
             if (this.has_transfer)
                 writer.writeMessage(5, this.transfer, () => this.transfer.serialize(writer));
+            if (this.has_proxy)
+                writer.writeMessage(6, this.proxy, () => this.proxy.serialize(writer));
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1255,6 +1302,9 @@ export namespace prober.v1 {
                         break;
                     case 5:
                         reader.readMessage(message.transfer, () => message.transfer = dependency_1.google.protobuf.Duration.deserialize(reader));
+                        break;
+                    case 6:
+                        reader.readMessage(message.proxy, () => message.proxy = dependency_1.google.protobuf.Duration.deserialize(reader));
                         break;
                     default: reader.skipField();
                 }
@@ -1473,6 +1523,7 @@ export namespace prober.v1 {
             tls?: TlsInfo;
             hops?: Hop[];
             ip_family?: number;
+            proxied?: boolean;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [70], this.#one_of_decls);
@@ -1518,6 +1569,9 @@ export namespace prober.v1 {
                 }
                 if ("ip_family" in data && data.ip_family != undefined) {
                     this.ip_family = data.ip_family;
+                }
+                if ("proxied" in data && data.proxied != undefined) {
+                    this.proxied = data.proxied;
                 }
             }
         }
@@ -1623,6 +1677,12 @@ export namespace prober.v1 {
         set ip_family(value: number) {
             pb_1.Message.setField(this, 90, value);
         }
+        get proxied() {
+            return pb_1.Message.getFieldWithDefault(this, 130, false) as boolean;
+        }
+        set proxied(value: boolean) {
+            pb_1.Message.setField(this, 130, value);
+        }
         static fromObject(data: {
             seq?: number;
             start_time?: ReturnType<typeof dependency_2.google.protobuf.Timestamp.prototype.toObject>;
@@ -1638,6 +1698,7 @@ export namespace prober.v1 {
             tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
             hops?: ReturnType<typeof Hop.prototype.toObject>[];
             ip_family?: number;
+            proxied?: boolean;
         }): Attempt {
             const message = new Attempt({});
             if (data.seq != null) {
@@ -1682,6 +1743,9 @@ export namespace prober.v1 {
             if (data.ip_family != null) {
                 message.ip_family = data.ip_family;
             }
+            if (data.proxied != null) {
+                message.proxied = data.proxied;
+            }
             return message;
         }
         toObject() {
@@ -1700,6 +1764,7 @@ export namespace prober.v1 {
                 tls?: ReturnType<typeof TlsInfo.prototype.toObject>;
                 hops?: ReturnType<typeof Hop.prototype.toObject>[];
                 ip_family?: number;
+                proxied?: boolean;
             } = {};
             if (this.seq != null) {
                 data.seq = this.seq;
@@ -1743,6 +1808,9 @@ export namespace prober.v1 {
             if (this.ip_family != null) {
                 data.ip_family = this.ip_family;
             }
+            if (this.proxied != null) {
+                data.proxied = this.proxied;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -1777,6 +1845,8 @@ export namespace prober.v1 {
                 writer.writeRepeatedMessage(70, this.hops, (item: Hop) => item.serialize(writer));
             if (this.ip_family != 0)
                 writer.writeUint32(90, this.ip_family);
+            if (this.proxied != false)
+                writer.writeBool(130, this.proxied);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -1827,6 +1897,9 @@ export namespace prober.v1 {
                         break;
                     case 90:
                         message.ip_family = reader.readUint32();
+                        break;
+                    case 130:
+                        message.proxied = reader.readBool();
                         break;
                     default: reader.skipField();
                 }
