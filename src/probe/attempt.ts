@@ -22,6 +22,7 @@ import {
 } from './errors.js';
 import { checkBody, checkHeaders, needsBody } from './checks.js';
 import { familyOf, type IpFamily } from './family.js';
+import { type H2Hooks, type H2Pool, sendH2, usesH2 } from './h2.js';
 import { literalDenial, lookupFor } from './policy.js';
 import { hopOf, redirectStep } from './redirect.js';
 import { requestHeaders } from './request.js';
@@ -48,6 +49,8 @@ export interface AttemptOptions {
    * so its expiry is reported as ABORTED, not TIMEOUT.
    */
   readonly timeoutIsDeadline?: boolean;
+  /** HTTP/2 sessions kept for the run (reuse_connections); unset: a session per attempt. */
+  readonly h2Pool?: H2Pool;
 }
 
 /**
@@ -93,7 +96,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * Following a redirect (nextHop) records the hop and starts the per-request
  * state (spec, clock, socket, status ...) afresh for the next one.
  */
-class Attempt {
+export class Attempt {
   readonly startedAt = Date.now();
   clock = new PhaseClock();
   /** Start of the first request: latency covers every hop. */
@@ -116,6 +119,8 @@ class Attempt {
   chunks: Buffer[] | undefined;
   done = false;
   timer: NodeJS.Timeout | undefined;
+  /** The h2 path's clean-up for the current request (h2.ts); finish() calls it once. */
+  release: ((failed: boolean) => void) | undefined;
 
   // Kept as fields: finish() removes them again (a pooled socket must carry no listeners of ours).
   readonly onLookup = (): void => this.clock.mark('lookup'); // a failed lookup arrives as the request's 'error'
@@ -202,7 +207,8 @@ class Attempt {
   }
 
   onSocket(s: Socket, req: http.ClientRequest): void {
-    if (this.done) return;
+    // h2.ts dialled this socket itself (HTTP/1.1 after ALPN) and already marks its events.
+    if (this.done || s === this.socket) return;
     this.socket = s;
     // req.reusedSocket: Node's own flag for a socket taken from the keep-alive pool.
     if (req.reusedSocket || (!s.connecting && s.remoteAddress !== undefined)) {
@@ -224,6 +230,9 @@ class Attempt {
     this.opts.signal?.removeEventListener('abort', this.onAbort);
     this.detachSocket();
     if (error && this.req && !this.req.destroyed) this.req.destroy();
+    const release = this.release;
+    this.release = undefined;
+    release?.(error !== undefined);
 
     const result: Mutable<AttemptResult> = {
       seq: this.opts.seq,
@@ -275,8 +284,19 @@ function send(a: Attempt): void {
     a.finish(classifyError(denied, a.stage()));
     return;
   }
+  if (spec.httpVersion !== undefined && usesH2(spec)) sendH2(a, a.opts.h2Pool, H2_HOOKS);
+  else sendHttp1(a);
+}
+
+/** HTTP/1.1: through the agent (or a fresh connection), or on `socket` that h2.ts dialled when ALPN fell back. */
+function sendHttp1(a: Attempt, socket?: Socket): void {
+  const { spec } = a;
   try {
-    const req = (a.isTls ? https : http).request(requestOptions(spec, a.agent()));
+    const options =
+      socket === undefined
+        ? requestOptions(spec, a.agent())
+        : { ...baseOptions(spec), agent: undefined, createConnection: () => socket };
+    const req = (a.isTls ? https : http).request(options);
     a.req = req;
     wireRequest(a, req);
     // ttfb still starts when the connection is ready, so it includes sending the body.
@@ -342,7 +362,7 @@ function wireResponse(a: Attempt, res: http.IncomingMessage): void {
   res.on('end', () => {
     const next = a.next;
     if (next === undefined || a.done) {
-      a.finish(responseError(a, res));
+      a.finish(responseError(a, res.rawHeaders));
       return;
     }
     // The hop's body was read (for its transfer phase): on to the next request.
@@ -354,10 +374,12 @@ function wireResponse(a: Attempt, res: http.IncomingMessage): void {
 const EMPTY: ReadonlySet<string> = new Set();
 
 /** Status first, then header checks, then body checks: the first that fails names the attempt. */
-function responseError(a: Attempt, res: http.IncomingMessage): AttemptError | undefined {
+function responseError(a: Attempt, rawHeaders: readonly string[]): AttemptError | undefined {
   const { spec, status } = a;
   if (status !== undefined && !statusExpected(status, spec.expectedStatus)) {
     return badStatusError(status, spec.expectedStatus);
   }
-  return checkHeaders(spec, res.rawHeaders) ?? (a.chunks ? checkBody(spec, a.chunks) : undefined);
+  return checkHeaders(spec, rawHeaders) ?? (a.chunks ? checkBody(spec, a.chunks) : undefined);
 }
+
+const H2_HOOKS: H2Hooks = { http1: sendHttp1, send, verdict: responseError };

@@ -9,6 +9,8 @@ import { validateBody, validateHeaders } from './request.js';
 import { validateIpFamily, validateResolve } from './family.js';
 import {
   HTTP_METHODS,
+  HTTP_VERSIONS,
+  type HttpVersionMode,
   type HttpMethod,
   type ProbeInput,
   type ProbeLimits,
@@ -43,6 +45,7 @@ export const INPUT_FIELDS = Object.freeze({
   maxRedirects: { proto: 'max_redirects', flag: '--max-redirects' },
   ipFamily: { proto: 'ip_family', flag: '-4/-6' },
   resolve: { proto: 'resolve', flag: '--resolve' },
+  httpVersion: { proto: 'http_version', flag: '--http2/--http2-prior-knowledge' },
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
@@ -275,6 +278,13 @@ function validateMaxRedirects(value: unknown, follow: boolean): number {
   return value;
 }
 
+function validateHttpVersion(value: unknown): Exclude<HttpVersionMode, '1.1'> | undefined {
+  if (value === undefined || value === '1.1') return undefined;
+  if (value === '2' || value === '2-prior-knowledge') return value;
+  const field = F.httpVersion.proto;
+  throw new InvalidArgumentError(field, `${field} must be one of ${HTTP_VERSIONS.join(', ')} (got ${show(value)})`);
+}
+
 /**
  * Check every field of `input` against `limits` and normalise defaults.
  * Throws InvalidArgumentError naming the first bad field (in proto order).
@@ -306,6 +316,7 @@ export function validateProbeInput(
   const maxRedirects = validateMaxRedirects(input.maxRedirects, followRedirects);
   const ipFamily = validateIpFamily(input.ipFamily, url, F.ipFamily.proto);
   const resolve = validateResolve(input.resolve, F.resolve.proto);
+  const httpVersion = validateHttpVersion(input.httpVersion);
   return Object.freeze({
     url,
     method,
@@ -327,6 +338,7 @@ export function validateProbeInput(
     ...(resolve.length > 0 ? { resolve } : {}),
     ...(targetPolicy ? { targetPolicy } : {}),
     ...(tls ? { tls } : {}),
+    ...(httpVersion ? { httpVersion } : {}),
   });
 }
 
