@@ -14,6 +14,7 @@ import {
   type AttemptResult,
   type ErrorReason,
   type HttpMethod,
+  type HttpVersionMode,
   type Phases,
   type ProbeInput,
   type StatusRange,
@@ -128,6 +129,33 @@ export function reasonFromProto(r: number): ErrorReason {
 
 // ---------------------------------------------------------------- request
 
+const VERSION_TO_PROTO: Record<HttpVersionMode, pb.HttpVersion> = {
+  '1.1': pb.HttpVersion.HTTP_VERSION_1_1,
+  '2': pb.HttpVersion.HTTP_VERSION_2,
+  '2-prior-knowledge': pb.HttpVersion.HTTP_VERSION_2_PRIOR_KNOWLEDGE,
+};
+const VERSION_FROM_PROTO: ReadonlyMap<number, HttpVersionMode> = new Map(
+  Object.entries(VERSION_TO_PROTO).map(([name, n]) => [n, name as HttpVersionMode]),
+);
+
+/** Wire -> domain; UNSPECIFIED is unset; an unknown number becomes a string validation rejects, naming http_version. */
+export function httpVersionFromProto(v: number): HttpVersionMode | undefined {
+  if (v === pb.HttpVersion.HTTP_VERSION_UNSPECIFIED) return undefined;
+  return VERSION_FROM_PROTO.get(v) ?? (`HTTP_VERSION_${v}` as HttpVersionMode);
+}
+
+export function httpVersionToProto(v: HttpVersionMode | undefined): pb.HttpVersion {
+  if (v === undefined) return pb.HttpVersion.HTTP_VERSION_UNSPECIFIED;
+  const n = VERSION_TO_PROTO[v];
+  if (n === undefined) {
+    throw new InvalidArgumentError(
+      INPUT_FIELDS.httpVersion.proto,
+      `http_version must be one of ${Object.keys(VERSION_TO_PROTO).join(', ')} (got ${String(v)})`,
+    );
+  }
+  return n;
+}
+
 export function requestToProto(input: ProbeInput): pb.ProbeRequest {
   const req = new pb.ProbeRequest({
     endpoint: input.endpoint,
@@ -144,6 +172,7 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     max_redirects: input.maxRedirects ?? 0,
     ip_family: input.ipFamily ?? 0,
     resolve: [...(input.resolve ?? [])],
+    http_version: httpVersionToProto(input.httpVersion),
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
   tlsRequestToProto(input, req);
@@ -209,6 +238,7 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     maxRedirects: req.max_redirects === 0 ? undefined : req.max_redirects,
     ipFamily: req.ip_family === 0 ? undefined : req.ip_family,
     resolve: req.resolve.length === 0 ? undefined : [...req.resolve],
+    httpVersion: httpVersionFromProto(req.http_version),
   });
 }
 

@@ -19,6 +19,12 @@ export namespace prober.v1 {
         HTTP_METHOD_DELETE = 6,
         HTTP_METHOD_OPTIONS = 7
     }
+    export enum HttpVersion {
+        HTTP_VERSION_UNSPECIFIED = 0,
+        HTTP_VERSION_1_1 = 1,
+        HTTP_VERSION_2 = 2,
+        HTTP_VERSION_2_PRIOR_KNOWLEDGE = 3
+    }
     export enum ErrorReason {
         ERROR_REASON_UNSPECIFIED = 0,
         ERROR_REASON_DNS = 1,
@@ -335,6 +341,7 @@ export namespace prober.v1 {
             max_redirects?: number;
             ip_family?: number;
             resolve?: string[];
+            http_version?: HttpVersion;
             module?: string;
         }) {
             super();
@@ -408,6 +415,9 @@ export namespace prober.v1 {
                 }
                 if ("resolve" in data && data.resolve != undefined) {
                     this.resolve = data.resolve;
+                }
+                if ("http_version" in data && data.http_version != undefined) {
+                    this.http_version = data.http_version;
                 }
                 if ("module" in data && data.module != undefined) {
                     this.module = data.module;
@@ -558,6 +568,12 @@ export namespace prober.v1 {
         set resolve(value: string[]) {
             pb_1.Message.setField(this, 81, value);
         }
+        get http_version() {
+            return pb_1.Message.getFieldWithDefault(this, 120, HttpVersion.HTTP_VERSION_UNSPECIFIED) as HttpVersion;
+        }
+        set http_version(value: HttpVersion) {
+            pb_1.Message.setField(this, 120, value);
+        }
         get module() {
             return pb_1.Message.getFieldWithDefault(this, 100, "") as string;
         }
@@ -588,6 +604,7 @@ export namespace prober.v1 {
             max_redirects?: number;
             ip_family?: number;
             resolve?: string[];
+            http_version?: HttpVersion;
             module?: string;
         }): ProbeRequest {
             const message = new ProbeRequest({});
@@ -660,6 +677,9 @@ export namespace prober.v1 {
             if (data.resolve != null) {
                 message.resolve = data.resolve;
             }
+            if (data.http_version != null) {
+                message.http_version = data.http_version;
+            }
             if (data.module != null) {
                 message.module = data.module;
             }
@@ -690,6 +710,7 @@ export namespace prober.v1 {
                 max_redirects?: number;
                 ip_family?: number;
                 resolve?: string[];
+                http_version?: HttpVersion;
                 module?: string;
             } = {};
             if (this.endpoint != null) {
@@ -761,6 +782,9 @@ export namespace prober.v1 {
             if (this.resolve != null) {
                 data.resolve = this.resolve;
             }
+            if (this.http_version != null) {
+                data.http_version = this.http_version;
+            }
             if (this.module != null) {
                 data.module = this.module;
             }
@@ -816,6 +840,8 @@ export namespace prober.v1 {
                 writer.writeUint32(80, this.ip_family);
             if (this.resolve.length)
                 writer.writeRepeatedString(81, this.resolve);
+            if (this.http_version != HttpVersion.HTTP_VERSION_UNSPECIFIED)
+                writer.writeEnum(120, this.http_version);
             if (this.module.length)
                 writer.writeString(100, this.module);
             if (!w)
@@ -895,6 +921,9 @@ export namespace prober.v1 {
                         break;
                     case 81:
                         pb_1.Message.addToRepeatedField(message, 81, reader.readString());
+                        break;
+                    case 120:
+                        message.http_version = reader.readEnum();
                         break;
                     case 100:
                         message.module = reader.readString();
