@@ -5,6 +5,7 @@ import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '../probe/errors.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, StatusRange } from '../probe/types.js';
 import { DEFAULT_LIMITS, validateProbeInput } from '../probe/validate.js';
+import { addHttpVersionOptions, type HttpVersionOptions, httpVersionInput } from './http-version-flags.js';
 import { addNetOptions, type NetOptions, netInput } from './net-flags.js';
 import { addRequestOptions, type RequestOptions, requestInput } from './request-flags.js';
 import { addTargetTlsOptions, type TargetTlsOptions, targetTlsInput } from './target-tls-flags.js';
@@ -19,7 +20,7 @@ export const DEFAULT_DEADLINE_MS = 30_000;
 export const DEFAULT_REPETITIONS = 10;
 
 /** The options addProbeOptions() adds, as parsed. */
-export interface ProbeOptions extends RequestOptions, TargetTlsOptions, NetOptions {
+export interface ProbeOptions extends RequestOptions, TargetTlsOptions, NetOptions, HttpVersionOptions {
   readonly repetitions: number;
   /** Call deadline in ms; 0 = none; unset = DEFAULT_DEADLINE_MS for finite runs, none for continuous. */
   readonly deadline?: number | undefined;
@@ -86,7 +87,7 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
       'statuses that count as success, e.g. 200-299,404 or 2xx (default: 200-399)',
       parseStatusRanges,
     );
-  return addNetOptions(addRequestOptions(withProbe));
+  return addHttpVersionOptions(addNetOptions(addRequestOptions(withProbe)));
 }
 
 export const SERVER_HELP =
@@ -106,6 +107,7 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
     ...requestInput(opts),
     ...targetTlsInput(opts),
     ...netInput(opts),
+    ...httpVersionInput(opts),
   };
 }
 

@@ -41,6 +41,7 @@ export interface WireRequest {
   readonly max_redirects?: number;
   readonly ip_family?: number;
   readonly resolve?: readonly string[];
+  readonly http_version?: number;
 }
 
 /** An exact message, or a regex (documented as /…/). */
@@ -651,6 +652,16 @@ export const GRPC_ROWS: readonly GrpcRow[] = [
     code: 'INVALID_ARGUMENT',
     message: 'max_redirects is only used with follow_redirects (set it too)',
   },
+  // ---- HTTP version
+  {
+    id: 'http-version-unknown',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, http_version: 9 },
+    code: 'INVALID_ARGUMENT',
+    message: 'http_version must be one of 1.1, 2, 2-prior-knowledge (got "HTTP_VERSION_9")',
+    note: 'an HttpVersion number this server does not know',
+  },
   // ---- address family and pinning
   {
     id: 'ip-family-5',
@@ -929,6 +940,12 @@ export const CLI_ROWS: readonly CliRow[] = [
     argv: ['probe', `${CLOSED}/`, '--resolve', 'example.com:80'],
     stderr:
       'prober probe: invalid argument: resolve[0] must be "host:port:address[,address...]", IPv6 in brackets (got "example.com:80") (--resolve)',
+    exit: 2,
+  },
+  {
+    id: 'cli-http2-both',
+    argv: ['probe', `${CLOSED}/`, '--http2', '--http2-prior-knowledge'],
+    stderr: "error: option '--http2' cannot be used with option '--http2-prior-knowledge'",
     exit: 2,
   },
   {

@@ -92,6 +92,7 @@ export function encodeRequest(r: WireRequest): Buffer {
     ...(r.max_redirects !== undefined ? { max_redirects: r.max_redirects } : {}),
     ip_family: r.ip_family ?? 0,
     resolve: [...(r.resolve ?? [])],
+    http_version: r.http_version ?? 0,
   });
   if (r.body_size !== undefined) req.body = Buffer.alloc(r.body_size, 0x61);
   const timeout = duration(r.timeout);
