@@ -106,8 +106,11 @@ modules:
   assert.equal(config.modules['m']!.tlsServerName, 'x.test');
   assert.equal(config.modules['m']!.followRedirects, true);
   assert.equal(config.modules['quiet']!.followRedirects, false);
+  // enable_http2 and valid_http_versions are applied (test/server-h2.test.ts).
+  assert.equal(config.modules['m']!.httpVersion, '2');
+  assert.deepEqual(config.modules['m']!.validHttpVersions, ['HTTP/1.1']);
+  assert.equal(config.modules['quiet']!.httpVersion, undefined);
   assert.deepEqual(keys.sort(), [
-    'modules.m.http.enable_http2',
     'modules.m.http.fail_if_header_matches[0]',
     'modules.m.http.fail_if_not_ssl',
     'modules.m.http.fail_if_ssl',
@@ -116,7 +119,6 @@ modules:
     'modules.m.http.proxy_url',
     'modules.m.http.tls_config.max_version',
     'modules.m.http.tls_config.min_version',
-    'modules.m.http.valid_http_versions',
   ]);
 });
 

@@ -88,6 +88,7 @@ const FIELD_KEY: Readonly<Record<string, string>> = {
   tls_key_pem: 'http.tls_config.key_file',
   tls_server_name: 'http.tls_config.server_name',
   tls_min_version: 'http.tls_config.min_version',
+  http_version: 'http.enable_http2',
 };
 
 const NOT_APPLIED = 'accepted but not applied yet';
@@ -266,6 +267,30 @@ function redirects(m: ModuleReader, node: Node): boolean {
   return m.r.bool(node, 'follow_redirects', p, true);
 }
 
+/** Go's names for the versions (resp.Proto), as blackbox compares them. */
+const BLACKBOX_HTTP_VERSIONS = ['HTTP/1.0', 'HTTP/1.1', 'HTTP/2.0'];
+
+/**
+ * enable_http2 (true: h2 via ALPN, falling back to 1.1; blackbox's default is
+ * false) and valid_http_versions (checked by /probe on the response).
+ */
+function httpVersions(m: ModuleReader, node: Node): Pick<BlackboxModule, 'httpVersion' | 'validHttpVersions'> {
+  const p = join(m.path, 'http');
+  const enable = node['enable_http2'] !== undefined && node['enable_http2'] !== null;
+  const h2 = enable && m.r.bool(node, 'enable_http2', p, false);
+  const valid = m.r.strings(node, 'valid_http_versions', p);
+  for (const v of valid ?? []) {
+    if (!BLACKBOX_HTTP_VERSIONS.includes(v))
+      m.r.warnings.push(
+        `${m.r.file}: ${join(p, 'valid_http_versions')}: ${kind(v)} never matches (responses are ${BLACKBOX_HTTP_VERSIONS.join(', ')})`,
+      );
+  }
+  return {
+    ...(h2 ? { httpVersion: '2' as const } : {}),
+    ...(valid !== undefined && valid.length > 0 ? { validHttpVersions: Object.freeze([...valid]) } : {}),
+  };
+}
+
 /** Keys with no engine support: checked for type, then a warning unless their value is what the engine does anyway. */
 function unappliedKeys(m: ModuleReader, node: Node): void {
   const p = join(m.path, 'http');
@@ -273,7 +298,6 @@ function unappliedKeys(m: ModuleReader, node: Node): void {
     if (node[key] === null || node[key] === undefined) return;
     if (m.r.bool(node, key, p, engineValue) !== engineValue) m.warn(`http.${key}`, why);
   };
-  bool('enable_http2', false, 'the engine speaks HTTP/1.1');
   bool('fail_if_ssl', false, 'not checked yet');
   bool('fail_if_not_ssl', false, 'not checked yet');
   bool('ip_protocol_fallback', true, 'the system resolver picks the address family');
@@ -283,8 +307,6 @@ function unappliedKeys(m: ModuleReader, node: Node): void {
       m.fail('http.preferred_ip_protocol', `must be ip4 or ip6 (got ${kind(protocol)})`);
     m.warn('http.preferred_ip_protocol', 'the system resolver picks the address family');
   }
-  if (m.r.strings(node, 'valid_http_versions', p) !== undefined)
-    m.warn('http.valid_http_versions', 'the HTTP version is not checked');
   for (const key of ['proxy_url', 'compression'] as const) {
     if (m.r.string(node, key, p) !== undefined) m.warn(`http.${key}`, 'no engine support');
   }
@@ -323,6 +345,7 @@ function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): B
     ...(m.expectHeader.length > 0 ? { expectHeader: m.expectHeader } : {}),
     followRedirects,
     ...m.tls,
+    ...httpVersions(m, http),
   };
   checkAgainstEngine(m, mod, limits);
   return Object.freeze(mod);

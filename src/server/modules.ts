@@ -17,6 +17,7 @@ type ModuleRequestFields = Pick<
   | 'tlsKeyPem'
   | 'tlsServerName'
   | 'tlsMinVersion'
+  | 'httpVersion'
 >;
 
 export interface BlackboxModule extends ModuleRequestFields {
@@ -27,6 +28,12 @@ export interface BlackboxModule extends ModuleRequestFields {
   readonly timeoutMs?: number;
   /** Unset: /probe follows (as blackbox), a gRPC request does not. */
   readonly followRedirects?: boolean;
+  /**
+   * blackbox's valid_http_versions ("HTTP/1.1", "HTTP/2.0"): /probe fails a
+   * response of another version. Not a request field: gRPC calls naming the
+   * module do not check it.
+   */
+  readonly validHttpVersions?: readonly string[];
 }
 
 export type ModuleTable = Readonly<Record<string, BlackboxModule>>;
@@ -67,6 +74,7 @@ const MODULE_FIELDS = [
   'tlsKeyPem',
   'tlsServerName',
   'tlsMinVersion',
+  'httpVersion',
 ] as const satisfies readonly (keyof ProbeInput & keyof BlackboxModule)[];
 
 export function moduleInput(m: BlackboxModule): ModuleInput {
