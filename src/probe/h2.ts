@@ -6,7 +6,8 @@
 // resolver, -4/-6, --resolve, the TLS options) so lookup, connect and secure
 // are marked on it as for HTTP/1.1; with --reuse an H2Pool keeps one session
 // per origin and attempts multiplex on it.
-import http2, { type ClientHttp2Session, type ClientHttp2Stream, type IncomingHttpHeaders } from 'node:http2';
+import type { ClientHttp2Session, ClientHttp2Stream, IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http2';
+import { createRequire } from 'node:module';
 import net, { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { urlToHttpOptions } from 'node:url';
@@ -18,6 +19,14 @@ import { redirectStep } from './redirect.js';
 import { requestHeaders } from './request.js';
 import { tlsRequestOptions } from './tls.js';
 import type { AttemptError, ProbeSpec } from './types.js';
+
+// node:http2 is loaded on first use: importing it costs start-up time (several ms) that
+// every command would pay, though only --http2 probes need it.
+let http2Module: typeof import('node:http2') | undefined;
+function http2(): typeof import('node:http2') {
+  http2Module ??= createRequire(import.meta.url)('node:http2') as typeof import('node:http2');
+  return http2Module;
+}
 
 /** Whether this request goes over the h2 path (http:// with '2' stays HTTP/1.1: no Upgrade, unlike curl). */
 export function usesH2(spec: ProbeSpec): boolean {
@@ -87,7 +96,7 @@ type DialOptions = tls.ConnectionOptions & net.TcpNetConnectOpts;
 
 // Built once per spec (redirect hops are specs of their own).
 const DIAL = new WeakMap<ProbeSpec, DialOptions>();
-const HEADERS = new WeakMap<ProbeSpec, http2.OutgoingHttpHeaders>();
+const HEADERS = new WeakMap<ProbeSpec, OutgoingHttpHeaders>();
 
 function dialOptions(spec: ProbeSpec): DialOptions {
   let o = DIAL.get(spec);
@@ -112,7 +121,7 @@ function dialOptions(spec: ProbeSpec): DialOptions {
 const NOT_IN_H2 = new Set(['connection', 'keep-alive', 'proxy-connection', 'transfer-encoding', 'upgrade', 'host']);
 
 /** The request's header block: the same headers as HTTP/1.1's (request.ts), in h2's shape. */
-function h2Headers(spec: ProbeSpec): http2.OutgoingHttpHeaders {
+function h2Headers(spec: ProbeSpec): OutgoingHttpHeaders {
   let h = HEADERS.get(spec);
   if (h === undefined) {
     const raw = requestHeaders(spec, urlToHttpOptions(spec.url).auth);
@@ -236,7 +245,7 @@ function ready(a: Attempt, c: Conn, pool: H2Pool | undefined, hooks: H2Hooks): v
     failDial(c, pool, hooks);
     return;
   }
-  const session = http2.connect(a.spec.url.origin, { createConnection: () => socket });
+  const session = http2().connect(a.spec.url.origin, { createConnection: () => socket });
   c.session = session;
   // A session that dies leaves the pool; its streams report their own errors.
   const forget = (): void => pool?.drop(c);
@@ -262,7 +271,7 @@ function stream(a: Attempt, session: ClientHttp2Session, fresh: boolean, hooks: 
     return;
   }
   const release = (failed: boolean): void => {
-    if (!s.closed) s.close(http2.constants.NGHTTP2_CANCEL);
+    if (!s.closed) s.close(http2().constants.NGHTTP2_CANCEL);
     if (fresh) {
       if (failed) session.destroy();
       else session.close();
