@@ -23,7 +23,8 @@ import type { AttemptError, ProbeSpec } from './types.js';
 // node:http2 is loaded on first use: importing it costs start-up time (several ms) that
 // every command would pay, though only --http2 probes need it.
 let http2Module: typeof import('node:http2') | undefined;
-function http2(): typeof import('node:http2') {
+/** node:http2, loaded once; runProbes calls it before the first HTTP/2 attempt so no attempt times the load. */
+export function http2(): typeof import('node:http2') {
   http2Module ??= createRequire(import.meta.url)('node:http2') as typeof import('node:http2');
   return http2Module;
 }

@@ -5,7 +5,7 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { runAttempt } from './attempt.js';
 import { attemptError } from './errors.js';
-import { H2Pool } from './h2.js';
+import { H2Pool, http2 } from './h2.js';
 import { type LoopDelayRecorder, startLoopDelayRecorder } from './loop-delay.js';
 import type { EventLoopDelayReading } from '../stats/types.js';
 import type { AttemptResult, ProbeSpec } from './types.js';
@@ -125,6 +125,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
       this.agent = spec.url.protocol === 'https:' ? new https.Agent(agentOptions) : new http.Agent(agentOptions);
       if (spec.httpVersion !== undefined) this.h2Pool = new H2Pool();
     }
+    if (spec.httpVersion !== undefined) http2();
   }
 
   get deadlineReached(): boolean {
