@@ -10,7 +10,7 @@ import https from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { probeOnce, probeStream } from '../src/client/index.js';
+import { connect, probeOnce, probeStream } from '../src/client/index.js';
 import { run } from '../src/cli/run.js';
 import type { AttemptResult } from '../src/probe/types.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
@@ -96,6 +96,24 @@ describe('gRPC API', () => {
     });
     assert.equal(bad.failures, 1);
     assert.equal(bad.errors[0]?.reason, 'PROTOCOL');
+  });
+
+  test('on the engine thread (a full server): the spec crosses with its http_version', async () => {
+    const server = await startServer({ listen: '127.0.0.1:0', warmUp: false });
+    const conn = connect(server.address);
+    try {
+      const before = h2Connections;
+      const versions: (string | undefined)[] = [];
+      const input = { endpoint: h2Url, repetitions: 3, tlsCaPem: pki.ca.cert, reuseConnections: true };
+      for await (const ev of probeStream(conn, { ...input, httpVersion: '2' })) {
+        if (ev.kind === 'attempt') versions.push(ev.attempt.error?.message ?? ev.attempt.httpVersion);
+      }
+      assert.deepEqual(versions, ['2', '2', '2']);
+      assert.equal(h2Connections - before, 1, 'one multiplexed connection');
+    } finally {
+      conn.close();
+      await server.close(0);
+    }
   });
 
   test('an unknown http_version is INVALID_ARGUMENT naming the field', async (t) => {
