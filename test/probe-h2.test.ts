@@ -11,7 +11,7 @@ import { test } from 'node:test';
 import { DEFAULT_TARGET_POLICY } from '../src/probe/policy.js';
 import { runProbes } from '../src/probe/schedule.js';
 import type { AttemptResult, ProbeInput } from '../src/probe/types.js';
-import { InvalidArgumentError } from '../src/probe/errors.js';
+import { classifyH2Error, InvalidArgumentError, noH2Error } from '../src/probe/errors.js';
 import { validateProbeInput } from '../src/probe/validate.js';
 import { createPki, type Pki } from './helpers/certs.js';
 
@@ -329,4 +329,35 @@ test('http_version validation names the field', () => {
     validateProbeInput({ endpoint: 'http://x/', repetitions: 1, httpVersion: '1.1' }).httpVersion,
     undefined,
   );
+});
+
+test('classifyH2Error: a reset or GOAWAY is RESET, a protocol violation PROTOCOL, socket errors as for 1.1', () => {
+  const err = (code: string, message: string): Error => Object.assign(new Error(message), { code });
+  const ctx = { connected: true, secured: true };
+  const refused = classifyH2Error(
+    err('ERR_HTTP2_STREAM_ERROR', 'Stream closed with error code NGHTTP2_REFUSED_STREAM'),
+    ctx,
+  );
+  assert.equal(refused.reason, 'RESET');
+  assert.equal(refused.temporary, true);
+  const broken = classifyH2Error(
+    err('ERR_HTTP2_STREAM_ERROR', 'Stream closed with error code NGHTTP2_PROTOCOL_ERROR'),
+    ctx,
+  );
+  assert.equal(broken.reason, 'PROTOCOL');
+  assert.equal(
+    classifyH2Error(err('ERR_HTTP2_GOAWAY_SESSION', 'New streams cannot be created after receiving a GOAWAY'), ctx)
+      .reason,
+    'RESET',
+  );
+  const h2c = classifyH2Error(err('ERR_HTTP2_ERROR', 'Protocol error'), ctx);
+  assert.equal(h2c.reason, 'PROTOCOL');
+  assert.match(h2c.message, /speak HTTP\/2/);
+  assert.equal(
+    classifyH2Error(err('ECONNREFUSED', 'connect ECONNREFUSED'), { connected: false, secured: false }).reason,
+    'CONNECT_REFUSED',
+  );
+  const none = noH2Error('http/1.1');
+  assert.equal(none.reason, 'PROTOCOL');
+  assert.match(none.message, /ALPN picked http\/1\.1/);
 });

@@ -352,7 +352,9 @@ export function classifyH2Error(err: unknown, ctx: FailureContext): AttemptError
   if (reset && !H2_PROTOCOL_CODES.test(msg)) {
     return attemptError('RESET', `HTTP/2 stream closed before the response completed: ${msg}`, true, code);
   }
-  return attemptError('PROTOCOL', `HTTP/2 protocol error: ${msg}`, false, code);
+  // nghttp2's bare "Protocol error" is what an HTTP/1.1 server answering an h2c preface looks like.
+  const hint = code === 'ERR_HTTP2_ERROR' ? ' (does the server speak HTTP/2 on this port?)' : '';
+  return attemptError('PROTOCOL', `HTTP/2 protocol error: ${msg}${hint}`, false, code);
 }
 
 /** --http2-prior-knowledge over TLS: the server did not pick h2 in ALPN (it may speak only HTTP/1.1). */
