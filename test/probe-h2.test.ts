@@ -213,6 +213,23 @@ test('a dead session is replaced: the next attempt dials anew', async (t) => {
   assert.equal(target.connections(), 3);
 });
 
+test('with --reuse, a session whose stream timed out is not reused (as a timed-out 1.1 socket is not)', async (t) => {
+  const p = await pki();
+  let requests = 0;
+  const server = http2.createSecureServer({ cert: p.server.cert, key: p.server.key }, (_req, res) => {
+    // The first request never gets an answer; the rest do.
+    if (++requests > 1) res.end('ok');
+  });
+  const target = await serve(t, server as unknown as Server, 'https');
+  const as = await probe(`${target.url}/`, { httpVersion: '2', reuseConnections: true, timeoutMs: 300 }, 3);
+  assert.deepEqual(
+    as.map((a) => a.error?.reason ?? 'ok'),
+    ['TIMEOUT', 'ok', 'ok'],
+  );
+  assert.equal(target.connections(), 2, 'attempt 2 dialled anew; attempt 3 rode its session');
+  assert.equal(as[2]?.reused, true);
+});
+
 test('-L follows redirects over h2, each hop timed; a loop is REDIRECT_LOOP', async (t) => {
   const target = await h2Tls(t);
   const a = ok((await probe(`${target.url}/hop`, { httpVersion: '2', followRedirects: true }))[0]);

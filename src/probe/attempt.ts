@@ -120,7 +120,7 @@ export class Attempt {
   done = false;
   timer: NodeJS.Timeout | undefined;
   /** The h2 path's clean-up for the current request (h2.ts); finish() calls it once. */
-  release: ((failed: boolean) => void) | undefined;
+  release: ((error: AttemptError | undefined) => void) | undefined;
 
   // Kept as fields: finish() removes them again (a pooled socket must carry no listeners of ours).
   readonly onLookup = (): void => this.clock.mark('lookup'); // a failed lookup arrives as the request's 'error'
@@ -232,7 +232,7 @@ export class Attempt {
     if (error && this.req && !this.req.destroyed) this.req.destroy();
     const release = this.release;
     this.release = undefined;
-    release?.(error !== undefined);
+    release?.(error);
 
     const result: Mutable<AttemptResult> = {
       seq: this.opts.seq,

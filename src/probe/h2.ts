@@ -163,17 +163,17 @@ export function sendH2(a: Attempt, pool: H2Pool | undefined, hooks: H2Hooks): vo
       if (i >= 0) c.waiters.splice(i, 1);
     };
   } else {
-    onPooled(a, c, hooks);
+    onPooled(a, c, pool, hooks);
   }
 }
 
 /** An attempt that runs on a connection someone else dialled: no dns/connect/tls of its own. */
-function onPooled(a: Attempt, c: Conn, hooks: H2Hooks): void {
+function onPooled(a: Attempt, c: Conn, pool: H2Pool | undefined, hooks: H2Hooks): void {
   a.clock.markReused();
   a.socket = c.socket;
   a.captureAddress();
   a.captureTls();
-  stream(a, c.session!, false, hooks);
+  stream(a, c, pool, hooks);
 }
 
 function dial(a: Attempt, pool: H2Pool | undefined, hooks: H2Hooks): void {
@@ -253,16 +253,18 @@ function ready(a: Attempt, c: Conn, pool: H2Pool | undefined, hooks: H2Hooks): v
   session.on('error', forget);
   session.on('goaway', forget);
   session.on('close', forget);
-  stream(a, session, pool === undefined, hooks);
+  stream(a, c, pool, hooks);
   for (const w of c.waiters.splice(0)) {
     w.release = undefined;
-    if (!w.done) onPooled(w, c, hooks);
+    if (!w.done) onPooled(w, c, pool, hooks);
   }
 }
 
-/** One request on `session`; `fresh`: the session is this attempt's own, closed when it ends. */
-function stream(a: Attempt, session: ClientHttp2Session, fresh: boolean, hooks: H2Hooks): void {
+/** One request on c's session; without a pool the session is this attempt's own, closed when it ends. */
+function stream(a: Attempt, c: Conn, pool: H2Pool | undefined, hooks: H2Hooks): void {
   const { spec } = a;
+  const session = c.session!;
+  const fresh = pool === undefined;
   let s: ClientHttp2Stream;
   try {
     s = session.request(h2Headers(spec), { endStream: spec.body === undefined });
@@ -271,11 +273,16 @@ function stream(a: Attempt, session: ClientHttp2Session, fresh: boolean, hooks: 
     if (fresh) session.destroy();
     return;
   }
-  const release = (failed: boolean): void => {
-    if (!s.closed) s.close(http2().constants.NGHTTP2_CANCEL);
+  const release = (error: AttemptError | undefined): void => {
+    if (error !== undefined && !s.closed) s.close(http2().constants.NGHTTP2_CANCEL);
     if (fresh) {
-      if (failed) session.destroy();
+      if (error !== undefined) session.destroy();
       else session.close();
+    } else if (error?.reason === 'TIMEOUT') {
+      // As a timed-out HTTP/1.1 request loses its socket: a session that stalled is not trusted with the next
+      // attempt (it may be half-dead, e.g. a NAT dropped it); its other streams may still finish.
+      pool.drop(c);
+      session.close();
     }
   };
   a.release = release;
@@ -298,7 +305,7 @@ function onResponse(
   a: Attempt,
   s: ClientHttp2Stream,
   headers: IncomingHttpHeaders,
-  release: (failed: boolean) => void,
+  release: (error: AttemptError | undefined) => void,
   hooks: H2Hooks,
 ): void {
   if (a.done || a.release !== release) return;
@@ -334,7 +341,7 @@ function onResponse(
     }
     // The hop's body was read: its stream (and a fresh session) is done; on to the next request.
     a.release = undefined;
-    release(false);
+    release(undefined);
     a.nextHop(next);
     hooks.send(a);
   });
