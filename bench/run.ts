@@ -3,9 +3,10 @@
 // vary with the machine; ratios much less), then one table of the issue's
 // targets with PASS/MISS. It reports; it never fails on a MISS.
 // Parts: truth (targets 1-3), first (4), startup (5), tui (6), streams (7),
-// engine, stats, stream-cpu. See docs/performance.md.
+// engine, engine-tls, stats, stream-cpu. See docs/performance.md.
 import { loadavg } from 'node:os';
 import { benchEngineCpu } from './engine-cpu.js';
+import { benchEngineCpuTls } from './engine-cpu-tls.js';
 import { startTruthTarget } from './peers.js';
 import { renderResults } from './report.js';
 import { benchStartupRatios } from './startup.js';
@@ -15,7 +16,7 @@ import { benchManyStreams } from './streams.js';
 import { benchTruth, benchFirstAttempt } from './truth.js';
 import { benchTui } from './tui.js';
 
-const PARTS = ['truth', 'first', 'startup', 'tui', 'streams', 'engine', 'stats', 'stream-cpu'] as const;
+const PARTS = ['truth', 'first', 'startup', 'tui', 'streams', 'engine', 'engine-tls', 'stats', 'stream-cpu'] as const;
 type Part = (typeof PARTS)[number];
 
 const asked = [...process.argv.slice(2), ...(process.env.BENCH_ONLY ?? '').split(',')].filter(Boolean);
@@ -86,6 +87,17 @@ if (run('engine')) {
   const by = (name: string) => engine.find((r) => r.name === name)!.cpuUsPerReq;
   console.log(`ratio prober/undici CPU, fresh connection: ${(by('prober fresh') / by('undici fresh')).toFixed(2)}`);
   console.log(`ratio prober/undici CPU, reused connection: ${(by('prober reuse') / by('undici reuse')).toFixed(2)}`);
+}
+
+if (run('engine-tls')) {
+  const tlsN = Number(process.env.BENCH_TLS_N ?? n / 4);
+  console.log(`\n# engine CPU per request over TLS: HTTPS and HTTP/2 (n=${tlsN}, target in a child process)`);
+  const rows = await benchEngineCpuTls(tlsN);
+  table(rows);
+  const by = (name: string) => rows.find((r) => r.name === name)!.cpuUsPerReq;
+  for (const kind of ['https fresh', 'h2 fresh', 'h2 reuse']) {
+    console.log(`ratio prober/undici CPU, ${kind}: ${(by(`prober ${kind}`) / by(`undici ${kind}`)).toFixed(2)}`);
+  }
 }
 
 if (run('stats')) {

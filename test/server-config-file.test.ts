@@ -87,7 +87,6 @@ modules:
       fail_if_ssl: true
       preferred_ip_protocol: ip4
       ip_protocol_fallback: false
-      proxy_url: http://proxy.test:3128
       enable_http2: true
       fail_if_header_matches: [{header: X-A, regexp: b}]
       tls_config: {insecure_skip_verify: true, server_name: x.test, min_version: TLS10, max_version: TLS13}
@@ -98,6 +97,10 @@ modules:
       enable_http2: false
       fail_if_ssl: false
       ip_protocol_fallback: true
+  p:
+    prober: http
+    http:
+      proxy_url: http://proxy.test:3128
 `);
   const config = loadConfigFile(file, DEFAULT_LIMITS);
   const keys = config.warnings.map((w) => w.replace(`${file}: `, '').replace(/: accepted but not applied yet.*/, ''));
@@ -106,24 +109,28 @@ modules:
   assert.equal(config.modules['m']!.followRedirects, true);
   assert.equal(config.modules['quiet']!.followRedirects, false);
   // Applied, so not warned about: fail_if_ssl, preferred_ip_protocol with ip_protocol_fallback,
-  // fail_if_header_matches, proxy_url (the operator's proxy).
+  // fail_if_header_matches, proxy_url (the operator's proxy); enable_http2 and valid_http_versions
+  // (test/server-h2.test.ts).
   assert.deepEqual(config.modules['m']!.failIfHeader, [{ name: 'X-A', regex: 'b' }]);
   assert.equal(config.modules['m']!.failIfSsl, true);
   assert.equal(config.modules['m']!.ipFamily, 4);
   assert.equal(config.modules['quiet']!.failIfSsl, undefined);
   assert.equal(config.modules['quiet']!.preferFamily, undefined);
-  assert.equal(config.modules['m']!.proxyUrl, 'http://proxy.test:3128');
-  assert.deepEqual(keys.sort(), [
-    'modules.m.http.enable_http2',
-    'modules.m.http.tls_config.max_version',
-    'modules.m.http.tls_config.min_version',
-    'modules.m.http.valid_http_versions',
-  ]);
+  assert.equal(config.modules['p']!.proxyUrl, 'http://proxy.test:3128');
+  assert.equal(config.modules['m']!.httpVersion, '2');
+  assert.deepEqual(config.modules['m']!.validHttpVersions, ['HTTP/1.1']);
+  assert.equal(config.modules['quiet']!.httpVersion, undefined);
+  assert.deepEqual(keys.sort(), ['modules.m.http.tls_config.max_version', 'modules.m.http.tls_config.min_version']);
 });
 
 it('every config error names the file, the key path and the problem', async () => {
   const cases: [string, string, RegExp][] = [
     ['modules: [1]', 'modules', /must be a mapping/],
+    [
+      'modules:\n  a:\n    prober: http\n    http:\n      proxy_url: http://p.test:3128\n      enable_http2: true',
+      'modules.a.http.proxy_url',
+      /cannot be combined with http_version/,
+    ],
     ['modules:\n  a:\n    http: {}', 'modules.a.prober', /is required/],
     ['modules:\n  a:\n    prober: ftp', 'modules.a.prober', /unknown prober "ftp"/],
     ['modules:\n  a:\n    prober: http\n    colour: red', 'modules.a.colour', /unknown key/],

@@ -72,6 +72,8 @@ export function formatAttempt(a: AttemptResult, st: Style = PLAIN): string {
   const phases = formatPhases(a.phases);
   const extra: string[] = [];
   if (a.reused) extra.push('reused');
+  // Only what differs from the usual 1.1, so plain lines stay as they were.
+  if (a.httpVersion !== undefined && a.httpVersion !== '1.1') extra.push(`HTTP/${a.httpVersion}`);
   if (a.proxied === true) extra.push('via proxy');
   if (a.tls !== undefined) extra.push(a.tls.sessionResumed ? `${a.tls.version} resumed` : a.tls.version);
   if (a.scheduleDelayMs !== undefined) extra.push(`started ${formatMsFixed(a.scheduleDelayMs)} late`);

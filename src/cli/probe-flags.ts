@@ -5,6 +5,7 @@ import type { Command, OptionValues } from '@commander-js/extra-typings';
 import { InvalidArgumentError } from '../probe/errors.js';
 import type { HttpMethod, ProbeInput, ProbeLimits, StatusRange } from '../probe/types.js';
 import { assumeModuleCompletes, DEFAULT_LIMITS, INPUT_FIELDS, validateProbeInput } from '../probe/validate.js';
+import { addHttpVersionOptions, type HttpVersionOptions, httpVersionInput } from './http-version-flags.js';
 import { addNetOptions, type NetOptions, netInput } from './net-flags.js';
 import { addRequestOptions, type RequestOptions, requestInput } from './request-flags.js';
 import { addTargetTlsOptions, type TargetTlsOptions, targetTlsInput } from './target-tls-flags.js';
@@ -20,7 +21,7 @@ export const DEFAULT_DEADLINE_MS = 30_000;
 export const DEFAULT_REPETITIONS = 10;
 
 /** The options addProbeOptions() adds, as parsed. */
-export interface ProbeOptions extends RequestOptions, TargetTlsOptions, NetOptions {
+export interface ProbeOptions extends RequestOptions, TargetTlsOptions, NetOptions, HttpVersionOptions {
   readonly repetitions: number;
   /** Call deadline in ms; 0 = none; unset = DEFAULT_DEADLINE_MS for finite runs, none for continuous. */
   readonly deadline?: number | undefined;
@@ -93,7 +94,7 @@ export function addProbeOptions<A extends unknown[], O extends OptionValues>(
       '--module <name>',
       `a module of the server's --config (blackbox syntax) fills every setting not given as a flag; without --server only the built-in ${Object.keys(BLACKBOX_MODULES).join(', ')}`,
     );
-  return addNetOptions(addRequestOptions(withProbe));
+  return addHttpVersionOptions(addNetOptions(addRequestOptions(withProbe)));
 }
 
 export const SERVER_HELP =
@@ -114,6 +115,7 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
     ...targetTlsInput(opts),
     ...netInput(opts),
     ...(opts.module !== undefined ? { module: opts.module } : {}),
+    ...httpVersionInput(opts),
   };
 }
 

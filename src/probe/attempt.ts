@@ -22,6 +22,7 @@ import {
 } from './errors.js';
 import { checkBody, checkHeaders, checkTls, needsBody } from './checks.js';
 import { familyOf, type IpFamily } from './family.js';
+import { type H2Hooks, type H2Pool, sendH2, usesH2 } from './h2.js';
 import { literalDenial, lookupFor } from './policy.js';
 import { connectTarget, proxiedRequestOptions, proxyBlame, proxyTargetUrl, type TunnelHooks } from './proxy.js';
 import { hopOf, redirectStep } from './redirect.js';
@@ -49,6 +50,8 @@ export interface AttemptOptions {
    * so its expiry is reported as ABORTED, not TIMEOUT.
    */
   readonly timeoutIsDeadline?: boolean;
+  /** HTTP/2 sessions kept for the run (reuse_connections); unset: a session per attempt. */
+  readonly h2Pool?: H2Pool;
 }
 
 /**
@@ -94,7 +97,7 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
  * Following a redirect (nextHop) records the hop and starts the per-request
  * state (spec, clock, socket, status ...) afresh for the next one.
  */
-class Attempt {
+export class Attempt {
   readonly startedAt = Date.now();
   clock = new PhaseClock();
   /** Start of the first request: latency covers every hop. */
@@ -119,6 +122,8 @@ class Attempt {
   timer: NodeJS.Timeout | undefined;
   /** spec.proxy, https://: the TCP connection to the proxy this request's tunnel runs on (proxy.ts). */
   tunnel: Socket | undefined;
+  /** The h2 path's clean-up for the current request (h2.ts); finish() calls it once. */
+  release: ((error: AttemptError | undefined) => void) | undefined;
 
   // Kept as fields: finish() removes them again (a pooled socket must carry no listeners of ours).
   readonly onLookup = (): void => this.clock.mark('lookup'); // a failed lookup arrives as the request's 'error'
@@ -228,7 +233,8 @@ class Attempt {
   }
 
   onSocket(s: Socket, req: http.ClientRequest): void {
-    if (this.done) return;
+    // h2.ts dialled this socket itself (HTTP/1.1 after ALPN) and already marks its events.
+    if (this.done || s === this.socket) return;
     this.socket = s;
     if (this.tunnel !== undefined && !req.reusedSocket) {
       // A tunnel made for this request: its hooks marked dns, connect and proxy; TLS runs on top.
@@ -256,6 +262,9 @@ class Attempt {
     this.opts.signal?.removeEventListener('abort', this.onAbort);
     this.detachSocket();
     if (error && this.req && !this.req.destroyed) this.req.destroy();
+    const release = this.release;
+    this.release = undefined;
+    release?.(error);
     if (error && this.tunnel && !this.tunnel.destroyed) this.tunnel.destroy();
     if (error && this.spec.proxy) error = proxyBlame(error, this.spec.proxy, this.clock.connected);
 
@@ -310,10 +319,20 @@ function send(a: Attempt): void {
     a.finish(classifyError(denied, a.stage()));
     return;
   }
+  if (spec.httpVersion !== undefined && usesH2(spec)) sendH2(a, a.opts.h2Pool, H2_HOOKS);
+  else sendHttp1(a);
+}
+
+/** HTTP/1.1: through the agent (or a fresh connection), or on `socket` that h2.ts dialled when ALPN fell back. */
+function sendHttp1(a: Attempt, socket?: Socket): void {
+  const { spec } = a;
   try {
-    const options = spec.proxy
-      ? proxiedRequestOptions(baseOptions(spec), spec, a.agent(), a.tunnelHooks())
-      : requestOptions(spec, a.agent());
+    const options =
+      socket !== undefined
+        ? { ...baseOptions(spec), agent: undefined, createConnection: () => socket }
+        : spec.proxy
+          ? proxiedRequestOptions(baseOptions(spec), spec, a.agent(), a.tunnelHooks())
+          : requestOptions(spec, a.agent());
     const req = (a.isTls ? https : http).request(options);
     a.req = req;
     wireRequest(a, req);
@@ -381,7 +400,7 @@ function wireResponse(a: Attempt, res: http.IncomingMessage): void {
   res.on('end', () => {
     const next = a.next;
     if (next === undefined || a.done) {
-      a.finish(responseError(a, res));
+      a.finish(responseError(a, res.rawHeaders));
       return;
     }
     // The hop's body was read (for its transfer phase): on to the next request.
@@ -393,12 +412,14 @@ function wireResponse(a: Attempt, res: http.IncomingMessage): void {
 const EMPTY: ReadonlySet<string> = new Set();
 
 /** Status first, then header checks, then body checks: the first that fails names the attempt. */
-function responseError(a: Attempt, res: http.IncomingMessage): AttemptError | undefined {
+function responseError(a: Attempt, rawHeaders: readonly string[]): AttemptError | undefined {
   const { spec, status } = a;
   if (status !== undefined && !statusExpected(status, spec.expectedStatus)) {
     return badStatusError(status, spec.expectedStatus);
   }
   return (
-    checkHeaders(spec, res.rawHeaders) ?? (a.chunks ? checkBody(spec, a.chunks) : undefined) ?? checkTls(spec, a.isTls)
+    checkHeaders(spec, rawHeaders) ?? (a.chunks ? checkBody(spec, a.chunks) : undefined) ?? checkTls(spec, a.isTls)
   );
 }
+
+const H2_HOOKS: H2Hooks = { http1: sendHttp1, send, verdict: responseError };

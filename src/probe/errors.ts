@@ -356,3 +356,38 @@ export function redirectLoopError(url: string, hops: number): AttemptError {
 export function badLocationError(detail: string): AttemptError {
   return attemptError('PROTOCOL', `cannot follow the redirect: ${detail}`, false);
 }
+
+// nghttp2 error codes that mean the peer broke the protocol (the rest of a reset is RESET: a retry may work).
+const H2_PROTOCOL_CODES =
+  /NGHTTP2_(PROTOCOL_ERROR|FRAME_SIZE_ERROR|COMPRESSION_ERROR|FLOW_CONTROL_ERROR|HTTP_1_1_REQUIRED)/;
+
+/**
+ * An HTTP/2 failure (h2.ts): a stream reset (RST_STREAM) or a GOAWAY is
+ * RESET unless its code says the peer broke the protocol; any other
+ * ERR_HTTP2_* (a bad frame, an h2c preface answered in HTTP/1.1) is
+ * PROTOCOL; socket-level errors are classified as for HTTP/1.1.
+ */
+export function classifyH2Error(err: unknown, ctx: FailureContext): AttemptError {
+  const code = errorCode(err);
+  if (code === undefined || !code.startsWith('ERR_HTTP2_')) return classifyError(err, ctx);
+  const msg = errorMessage(err);
+  const reset =
+    code === 'ERR_HTTP2_STREAM_ERROR' || code === 'ERR_HTTP2_GOAWAY_SESSION' || code === 'ERR_HTTP2_STREAM_CANCEL';
+  if (reset && !H2_PROTOCOL_CODES.test(msg)) {
+    return attemptError('RESET', `HTTP/2 stream closed before the response completed: ${msg}`, true, code);
+  }
+  // nghttp2's bare "Protocol error" is what an HTTP/1.1 server answering an h2c preface looks like.
+  const hint = code === 'ERR_HTTP2_ERROR' ? ' (does the server speak HTTP/2 on this port?)' : '';
+  return attemptError('PROTOCOL', `HTTP/2 protocol error: ${msg}${hint}`, false, code);
+}
+
+/** --http2-prior-knowledge over TLS: the server did not pick h2 in ALPN (it may speak only HTTP/1.1). */
+export function noH2Error(alpn: string | false | null | undefined): AttemptError {
+  const picked = typeof alpn === 'string' && alpn !== '' ? `picked ${alpn}` : 'picked no protocol';
+  return attemptError(
+    'PROTOCOL',
+    `server does not speak HTTP/2: ALPN ${picked} (http_version 2-prior-knowledge allows no fallback to HTTP/1.1)`,
+    false,
+    'ERR_HTTP2_NOT_NEGOTIATED',
+  );
+}

@@ -5,6 +5,7 @@ import https from 'node:https';
 import { performance } from 'node:perf_hooks';
 import { runAttempt } from './attempt.js';
 import { attemptError } from './errors.js';
+import { H2Pool, http2 } from './h2.js';
 import { type LoopDelayRecorder, startLoopDelayRecorder } from './loop-delay.js';
 import { proxyAgent } from './proxy.js';
 import type { EventLoopDelayReading } from '../stats/types.js';
@@ -80,6 +81,8 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
   private readonly deadline: number | undefined;
   private readonly capacity: number;
   private readonly agent: http.Agent | undefined;
+  /** HTTP/2 sessions of a reusing run (h2.ts): attempts multiplex on one per origin. */
+  private readonly h2Pool: H2Pool | undefined;
 
   private started = false;
   /** No more launches (count reached, deadline, abort, return). */
@@ -123,7 +126,9 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
       // Through a proxy, https:// connections are CONNECT tunnels kept alive like any other.
       if (spec.url.protocol !== 'https:') this.agent = new http.Agent(agentOptions);
       else this.agent = spec.proxy ? proxyAgent(agentOptions) : new https.Agent(agentOptions);
+      if (spec.httpVersion !== undefined) this.h2Pool = new H2Pool();
     }
+    if (spec.httpVersion !== undefined) http2();
   }
 
   get deadlineReached(): boolean {
@@ -243,6 +248,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
       timeoutMs,
       timeoutIsDeadline,
       ...(this.agent ? { agent: this.agent } : {}),
+      ...(this.h2Pool ? { h2Pool: this.h2Pool } : {}),
     });
     const settle = (result: AttemptResult): void => {
       this.inFlight.delete(ac);
@@ -292,6 +298,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
     this.inFlight.clear();
     this.buffer.length = 0;
     this.agent?.destroy();
+    this.h2Pool?.close();
     for (const w of this.waiters.splice(0)) w({ value: undefined, done: true });
   }
 }

@@ -29,6 +29,15 @@ export const ERROR_REASONS = [
 ] as const;
 export type ErrorReason = (typeof ERROR_REASONS)[number];
 
+/**
+ * HTTP version modes (curl's flags): '1.1' (the default); '2' = --http2, h2
+ * via ALPN over TLS with fallback to 1.1 (http:// stays 1.1); '2-prior-knowledge'
+ * = --http2-prior-knowledge, h2c for http://, h2 via ALPN with no fallback
+ * over TLS.
+ */
+export const HTTP_VERSIONS = ['1.1', '2', '2-prior-knowledge'] as const;
+export type HttpVersionMode = (typeof HTTP_VERSIONS)[number];
+
 export const HTTP_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
@@ -100,7 +109,7 @@ export interface AttemptResult {
   /** HTTP status; undefined when no response arrived. */
   readonly status?: number;
   readonly bodyBytes: number;
-  /** "1.0" / "1.1"; undefined when no response arrived. */
+  /** "1.0" / "1.1" / "2" (curl's %{http_version}); undefined when no response arrived. */
   readonly httpVersion?: string;
   /** "ip:port" (IPv6 as "[::1]:443"); undefined if never connected. */
   readonly remoteAddress?: string;
@@ -191,6 +200,8 @@ export interface ProbeInput {
   readonly module?: string;
   /** curl's --proxy: "http://[user:pass@]host[:port]" (proxy.ts); only where ProbeLimits.allowProxy. */
   readonly proxyUrl?: string;
+  /** HTTP version mode (HTTP_VERSIONS); unset: '1.1'. */
+  readonly httpVersion?: HttpVersionMode;
 }
 
 /** A validated proxy_url: plain strings, so a spec stays structured-clone safe. */
@@ -275,6 +286,8 @@ export interface ProbeSpec {
   readonly failIfNotSsl?: boolean;
   /** Pinned addresses (--resolve); the target policy still judges them. Empty when none. */
   readonly resolve?: readonly ResolveEntry[];
+  /** '2' or '2-prior-knowledge' (h2.ts); absent: HTTP/1.1, so the plain path carries nothing. */
+  readonly httpVersion?: Exclude<HttpVersionMode, '1.1'>;
   /** Resolver hook (tests feed a resolver here); the target policy filters what it returns. */
   readonly lookup?: LookupFunction;
   /** Plain data, applied by the engine to every connection's resolved address (policy.ts). */

@@ -9,6 +9,8 @@ import { validateBody, validateHeaders } from './request.js';
 import { validateIpFamily, validateResolve } from './family.js';
 import {
   HTTP_METHODS,
+  HTTP_VERSIONS,
+  type HttpVersionMode,
   type HttpMethod,
   type ProbeInput,
   type ProbeLimits,
@@ -47,6 +49,7 @@ export const INPUT_FIELDS = Object.freeze({
   resolve: { proto: 'resolve', flag: '--resolve' },
   module: { proto: 'module', flag: '--module' },
   proxyUrl: { proto: 'proxy_url', flag: '--proxy' },
+  httpVersion: { proto: 'http_version', flag: '--http2/--http2-prior-knowledge' },
 } as const satisfies Record<keyof ProbeInput, InputFieldNames>);
 
 const BY_PROTO: ReadonlyMap<string, InputFieldNames> = new Map(Object.values(INPUT_FIELDS).map((f) => [f.proto, f]));
@@ -279,6 +282,13 @@ function validateMaxRedirects(value: unknown, follow: boolean): number {
   return value;
 }
 
+function validateHttpVersion(value: unknown): Exclude<HttpVersionMode, '1.1'> | undefined {
+  if (value === undefined || value === '1.1') return undefined;
+  if (value === '2' || value === '2-prior-knowledge') return value;
+  const field = F.httpVersion.proto;
+  throw new InvalidArgumentError(field, `${field} must be one of ${HTTP_VERSIONS.join(', ')} (got ${show(value)})`);
+}
+
 /**
  * Check every field of `input` against `limits` and normalise defaults.
  * Throws InvalidArgumentError naming the first bad field (in proto order).
@@ -315,6 +325,13 @@ export function validateProbeInput(
   const resolve = validateResolve(input.resolve, F.resolve.proto);
   const proxy = validateProxyUrl(input.proxyUrl, F.proxyUrl.proto, limits.allowProxy === true);
   if (proxy && ipFamily) validateIpFamily(ipFamily, proxyTargetUrl(proxy), F.ipFamily.proto, "proxy's host");
+  const httpVersion = validateHttpVersion(input.httpVersion);
+  if (proxy && httpVersion) {
+    throw new InvalidArgumentError(
+      F.proxyUrl.proto,
+      'proxy_url cannot be combined with http_version: HTTP/2 through a proxy is not supported yet',
+    );
+  }
   return Object.freeze({
     url,
     method,
@@ -338,6 +355,7 @@ export function validateProbeInput(
     ...(targetPolicy ? { targetPolicy } : {}),
     ...(tls ? { tls } : {}),
     ...(proxy ? { proxy } : {}),
+    ...(httpVersion ? { httpVersion } : {}),
   });
 }
 

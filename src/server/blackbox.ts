@@ -208,6 +208,7 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
   }
   // A PolicyDeniedError goes up as is: the handler answers 403.
   await preflightTarget(connectTarget(spec), timeoutMs);
+  spec = withH2Ca(spec, settings.tls);
 
   const isTls = spec.url.protocol === 'https:';
   // A fresh agent per probe (for settings.tls): a new connection and no TLS session resumption.
@@ -224,7 +225,7 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
     });
     return {
       attempt,
-      success: attempt.error === undefined,
+      success: attempt.error === undefined && versionValid(attempt, mod.validHttpVersions),
       durationSeconds: (performance.now() - started) / 1000,
       tls: isTls,
       tlsFacts: attempt.status !== undefined ? tlsFactsOf(attempt) : {},
@@ -235,6 +236,25 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
   } finally {
     agent?.destroy();
   }
+}
+
+/** The HTTP/2 path dials without an agent: /probe's target CA goes into the spec (unless the module names one). */
+function withH2Ca(spec: ProbeSpec, tls: ProbeEndpointSettings['tls']): ProbeSpec {
+  const ca = tls?.ca;
+  if (spec.httpVersion === undefined || typeof ca !== 'string' || spec.tls?.ca !== undefined) return spec;
+  return Object.freeze({ ...spec, tls: Object.freeze({ insecure: false, ...spec.tls, ca }) });
+}
+
+/** Go's resp.Proto for an attempt's version ("2" -> "HTTP/2.0"), as valid_http_versions names them. */
+export function blackboxProto(httpVersion: string | undefined): string | undefined {
+  if (httpVersion === undefined) return undefined;
+  return `HTTP/${httpVersion.includes('.') ? httpVersion : `${httpVersion}.0`}`;
+}
+
+/** valid_http_versions, as blackbox checks it: a response of an unlisted version fails the probe. */
+function versionValid(a: AttemptResult, valid: readonly string[] | undefined): boolean {
+  if (valid === undefined || a.httpVersion === undefined) return true;
+  return valid.includes(blackboxProto(a.httpVersion) ?? '');
 }
 
 /** One registry per probe, as blackbox does, rendered in the text format. */
@@ -374,6 +394,9 @@ export function blackboxProbeLog(r: BlackboxResult): string {
       reason: a.error.reason,
       ...(a.error.code ? { code: a.error.code } : {}),
     });
+  } else if (!r.success && a.httpVersion !== undefined) {
+    // Only valid_http_versions fails a probe without an attempt error; blackbox's words.
+    line(a.latencyMs, 'error', 'Invalid HTTP version number', { version: blackboxProto(a.httpVersion) ?? '' });
   }
   line(a.latencyMs, 'info', r.success ? 'Probe succeeded' : 'Probe failed', {
     duration_seconds: Math.round(r.durationSeconds * 1e6) / 1e6,
@@ -436,7 +459,7 @@ export function blackboxModuleConfig(r: BlackboxResult): string {
   Object.assign(http, ipProtocolOf(s));
   // The proxy without its credentials.
   if (s.proxy !== undefined) http.proxy_url = s.proxy.display;
-  http.enable_http2 = false;
+  http.enable_http2 = s.httpVersion !== undefined;
   return toYaml({ prober: 'http', timeout: `${r.spec.timeoutMs / 1000}s`, http });
 }
 

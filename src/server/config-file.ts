@@ -91,6 +91,7 @@ const FIELD_KEY: Readonly<Record<string, string>> = {
   tls_min_version: 'http.tls_config.min_version',
   ip_family: 'http.preferred_ip_protocol',
   proxy_url: 'http.proxy_url',
+  http_version: 'http.enable_http2',
 };
 
 const NOT_APPLIED = 'accepted but not applied yet';
@@ -269,19 +270,34 @@ function redirects(m: ModuleReader, node: Node): boolean {
   return m.r.bool(node, 'follow_redirects', p, true);
 }
 
+/** Go's names for the versions (resp.Proto), as blackbox compares them. */
+const BLACKBOX_HTTP_VERSIONS = ['HTTP/1.0', 'HTTP/1.1', 'HTTP/2.0'];
+
+/**
+ * enable_http2 (true: h2 via ALPN, falling back to 1.1; blackbox's default is
+ * false) and valid_http_versions (checked by /probe on the response).
+ */
+function httpVersions(m: ModuleReader, node: Node): Pick<BlackboxModule, 'httpVersion' | 'validHttpVersions'> {
+  const p = join(m.path, 'http');
+  const enable = node['enable_http2'] !== undefined && node['enable_http2'] !== null;
+  const h2 = enable && m.r.bool(node, 'enable_http2', p, false);
+  const valid = m.r.strings(node, 'valid_http_versions', p);
+  for (const v of valid ?? []) {
+    if (!BLACKBOX_HTTP_VERSIONS.includes(v))
+      m.r.warnings.push(
+        `${m.r.file}: ${join(p, 'valid_http_versions')}: ${kind(v)} never matches (responses are ${BLACKBOX_HTTP_VERSIONS.join(', ')})`,
+      );
+  }
+  return {
+    ...(h2 ? { httpVersion: '2' as const } : {}),
+    ...(valid !== undefined && valid.length > 0 ? { validHttpVersions: Object.freeze([...valid]) } : {}),
+  };
+}
+
 /** Keys with no engine support: checked for type, then a warning unless their value is what the engine does anyway. */
 function unappliedKeys(m: ModuleReader, node: Node): void {
   const p = join(m.path, 'http');
-  const bool = (key: string, engineValue: boolean, why: string): void => {
-    if (node[key] === null || node[key] === undefined) return;
-    if (m.r.bool(node, key, p, engineValue) !== engineValue) m.warn(`http.${key}`, why);
-  };
-  bool('enable_http2', false, 'the engine speaks HTTP/1.1');
-  if (m.r.strings(node, 'valid_http_versions', p) !== undefined)
-    m.warn('http.valid_http_versions', 'the HTTP version is not checked');
-  for (const key of ['compression'] as const) {
-    if (m.r.string(node, key, p) !== undefined) m.warn(`http.${key}`, 'no engine support');
-  }
+  if (m.r.string(node, 'compression', p) !== undefined) m.warn('http.compression', 'no engine support');
   if (node['body_size_limit'] !== undefined && node['body_size_limit'] !== null)
     m.warn('http.body_size_limit', "the server's body cap applies");
 }
@@ -350,6 +366,7 @@ function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): B
     ...ipProtocol(m, http),
     ...sslChecks(m, http),
     ...(proxyUrl !== undefined && proxyUrl !== '' ? { proxyUrl } : {}),
+    ...httpVersions(m, http),
   };
   checkAgainstEngine(m, mod, limits);
   return Object.freeze(mod);

@@ -21,6 +21,7 @@ type ModuleRequestFields = Pick<
   | 'tlsMinVersion'
   | 'ipFamily'
   | 'proxyUrl'
+  | 'httpVersion'
 >;
 
 export interface BlackboxModule extends ModuleRequestFields {
@@ -36,6 +37,12 @@ export interface BlackboxModule extends ModuleRequestFields {
   readonly preferFamily?: IpFamily;
   readonly failIfSsl?: boolean;
   readonly failIfNotSsl?: boolean;
+  /**
+   * blackbox's valid_http_versions ("HTTP/1.1", "HTTP/2.0"): /probe fails a
+   * response of another version. Not a request field: gRPC calls naming the
+   * module do not check it.
+   */
+  readonly validHttpVersions?: readonly string[];
 }
 
 export type ModuleTable = Readonly<Record<string, BlackboxModule>>;
@@ -79,6 +86,7 @@ const MODULE_FIELDS = [
   'tlsMinVersion',
   'ipFamily',
   'proxyUrl',
+  'httpVersion',
 ] as const satisfies readonly (keyof ProbeInput & keyof BlackboxModule)[];
 
 export function moduleInput(m: BlackboxModule): ModuleInput {

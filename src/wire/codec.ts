@@ -15,6 +15,7 @@ import {
   type ErrorReason,
   type HeaderMatch,
   type HttpMethod,
+  type HttpVersionMode,
   type Phases,
   type ProbeInput,
   type StatusRange,
@@ -141,6 +142,33 @@ function headerMatchesFromProto(list: readonly pb.HeaderMatch[]): HeaderMatch[] 
   return list.map((h) => ({ name: h.name, regex: h.regex, ...(h.allow_missing ? { allowMissing: true } : {}) }));
 }
 
+const VERSION_TO_PROTO: Record<HttpVersionMode, pb.HttpVersion> = {
+  '1.1': pb.HttpVersion.HTTP_VERSION_1_1,
+  '2': pb.HttpVersion.HTTP_VERSION_2,
+  '2-prior-knowledge': pb.HttpVersion.HTTP_VERSION_2_PRIOR_KNOWLEDGE,
+};
+const VERSION_FROM_PROTO: ReadonlyMap<number, HttpVersionMode> = new Map(
+  Object.entries(VERSION_TO_PROTO).map(([name, n]) => [n, name as HttpVersionMode]),
+);
+
+/** Wire -> domain; UNSPECIFIED is unset; an unknown number becomes a string validation rejects, naming http_version. */
+export function httpVersionFromProto(v: number): HttpVersionMode | undefined {
+  if (v === pb.HttpVersion.HTTP_VERSION_UNSPECIFIED) return undefined;
+  return VERSION_FROM_PROTO.get(v) ?? (`HTTP_VERSION_${v}` as HttpVersionMode);
+}
+
+export function httpVersionToProto(v: HttpVersionMode | undefined): pb.HttpVersion {
+  if (v === undefined) return pb.HttpVersion.HTTP_VERSION_UNSPECIFIED;
+  const n = VERSION_TO_PROTO[v];
+  if (n === undefined) {
+    throw new InvalidArgumentError(
+      INPUT_FIELDS.httpVersion.proto,
+      `http_version must be one of ${Object.keys(VERSION_TO_PROTO).join(', ')} (got ${String(v)})`,
+    );
+  }
+  return n;
+}
+
 export function requestToProto(input: ProbeInput): pb.ProbeRequest {
   const req = new pb.ProbeRequest({
     endpoint: input.endpoint,
@@ -160,6 +188,7 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
     resolve: [...(input.resolve ?? [])],
     module: input.module ?? '',
     proxy_url: input.proxyUrl ?? '',
+    http_version: httpVersionToProto(input.httpVersion),
   });
   if (input.body !== undefined && input.body.length > 0) req.body = input.body;
   tlsRequestToProto(input, req);
@@ -227,6 +256,7 @@ export function requestFromProto(req: pb.ProbeRequest): ProbeInput {
     resolve: req.resolve.length === 0 ? undefined : [...req.resolve],
     module: req.module === '' ? undefined : req.module,
     proxyUrl: req.proxy_url === '' ? undefined : req.proxy_url,
+    httpVersion: httpVersionFromProto(req.http_version),
   });
 }
 

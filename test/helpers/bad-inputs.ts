@@ -48,6 +48,7 @@ export interface WireRequest {
   readonly ip_family?: number;
   readonly resolve?: readonly string[];
   readonly proxy_url?: string;
+  readonly http_version?: number;
 }
 
 /** An exact message, or a regex (documented as /…/). */
@@ -674,6 +675,16 @@ export const GRPC_ROWS: readonly GrpcRow[] = [
     code: 'INVALID_ARGUMENT',
     message: 'max_redirects is only used with follow_redirects (set it too)',
   },
+  // ---- HTTP version
+  {
+    id: 'http-version-unknown',
+    server: 'default',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, http_version: 9 },
+    code: 'INVALID_ARGUMENT',
+    message: 'http_version must be one of 1.1, 2, 2-prior-knowledge (got "HTTP_VERSION_9")',
+    note: 'an HttpVersion number this server does not know',
+  },
   // ---- address family and pinning
   {
     id: 'ip-family-5',
@@ -736,6 +747,14 @@ export const GRPC_ROWS: readonly GrpcRow[] = [
     request: { endpoint: `${CLOSED}/`, repetitions: 1, proxy_url: 'http://proxy.example:3128/path' },
     code: 'INVALID_ARGUMENT',
     message: 'proxy_url must have no path, query or fragment (got "http://proxy.example:3128/path")',
+  },
+  {
+    id: 'proxy-with-http2',
+    server: 'proxies',
+    rpc: 'Probe',
+    request: { endpoint: `${CLOSED}/`, repetitions: 1, proxy_url: 'http://proxy.example:3128', http_version: 2 },
+    code: 'INVALID_ARGUMENT',
+    message: 'proxy_url cannot be combined with http_version: HTTP/2 through a proxy is not supported yet',
   },
   {
     id: 'proxy-port-0',
@@ -1020,6 +1039,12 @@ export const CLI_ROWS: readonly CliRow[] = [
     argv: ['probe', `${CLOSED}/`, '--proxy', 'http://proxy.example:3128', '--server', '{addr}'],
     server: 'default',
     stderr: /proxy_url is not allowed on this server .*--allow-proxies/,
+    exit: 2,
+  },
+  {
+    id: 'cli-http2-both',
+    argv: ['probe', `${CLOSED}/`, '--http2', '--http2-prior-knowledge'],
+    stderr: "error: option '--http2' cannot be used with option '--http2-prior-knowledge'",
     exit: 2,
   },
   {

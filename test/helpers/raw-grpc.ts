@@ -94,6 +94,7 @@ export function encodeRequest(r: WireRequest): Buffer {
     ip_family: r.ip_family ?? 0,
     resolve: [...(r.resolve ?? [])],
     ...(r.proxy_url !== undefined ? { proxy_url: r.proxy_url } : {}),
+    http_version: r.http_version ?? 0,
   });
   if (r.body_size !== undefined) req.body = Buffer.alloc(r.body_size, 0x61);
   const timeout = duration(r.timeout);

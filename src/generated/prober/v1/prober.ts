@@ -19,6 +19,12 @@ export namespace prober.v1 {
         HTTP_METHOD_DELETE = 6,
         HTTP_METHOD_OPTIONS = 7
     }
+    export enum HttpVersion {
+        HTTP_VERSION_UNSPECIFIED = 0,
+        HTTP_VERSION_1_1 = 1,
+        HTTP_VERSION_2 = 2,
+        HTTP_VERSION_2_PRIOR_KNOWLEDGE = 3
+    }
     export enum ErrorReason {
         ERROR_REASON_UNSPECIFIED = 0,
         ERROR_REASON_DNS = 1,
@@ -360,6 +366,7 @@ export namespace prober.v1 {
             max_redirects?: number;
             ip_family?: number;
             resolve?: string[];
+            http_version?: HttpVersion;
             proxy_url?: string;
             module?: string;
             fail_if_header?: HeaderMatch[];
@@ -435,6 +442,9 @@ export namespace prober.v1 {
                 }
                 if ("resolve" in data && data.resolve != undefined) {
                     this.resolve = data.resolve;
+                }
+                if ("http_version" in data && data.http_version != undefined) {
+                    this.http_version = data.http_version;
                 }
                 if ("proxy_url" in data && data.proxy_url != undefined) {
                     this.proxy_url = data.proxy_url;
@@ -591,6 +601,12 @@ export namespace prober.v1 {
         set resolve(value: string[]) {
             pb_1.Message.setField(this, 81, value);
         }
+        get http_version() {
+            return pb_1.Message.getFieldWithDefault(this, 120, HttpVersion.HTTP_VERSION_UNSPECIFIED) as HttpVersion;
+        }
+        set http_version(value: HttpVersion) {
+            pb_1.Message.setField(this, 120, value);
+        }
         get proxy_url() {
             return pb_1.Message.getFieldWithDefault(this, 140, "") as string;
         }
@@ -633,6 +649,7 @@ export namespace prober.v1 {
             max_redirects?: number;
             ip_family?: number;
             resolve?: string[];
+            http_version?: HttpVersion;
             proxy_url?: string;
             module?: string;
             fail_if_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
@@ -707,6 +724,9 @@ export namespace prober.v1 {
             if (data.resolve != null) {
                 message.resolve = data.resolve;
             }
+            if (data.http_version != null) {
+                message.http_version = data.http_version;
+            }
             if (data.proxy_url != null) {
                 message.proxy_url = data.proxy_url;
             }
@@ -743,6 +763,7 @@ export namespace prober.v1 {
                 max_redirects?: number;
                 ip_family?: number;
                 resolve?: string[];
+                http_version?: HttpVersion;
                 proxy_url?: string;
                 module?: string;
                 fail_if_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
@@ -816,6 +837,9 @@ export namespace prober.v1 {
             if (this.resolve != null) {
                 data.resolve = this.resolve;
             }
+            if (this.http_version != null) {
+                data.http_version = this.http_version;
+            }
             if (this.proxy_url != null) {
                 data.proxy_url = this.proxy_url;
             }
@@ -877,6 +901,8 @@ export namespace prober.v1 {
                 writer.writeUint32(80, this.ip_family);
             if (this.resolve.length)
                 writer.writeRepeatedString(81, this.resolve);
+            if (this.http_version != HttpVersion.HTTP_VERSION_UNSPECIFIED)
+                writer.writeEnum(120, this.http_version);
             if (this.proxy_url.length)
                 writer.writeString(140, this.proxy_url);
             if (this.module.length)
@@ -960,6 +986,9 @@ export namespace prober.v1 {
                         break;
                     case 81:
                         pb_1.Message.addToRepeatedField(message, 81, reader.readString());
+                        break;
+                    case 120:
+                        message.http_version = reader.readEnum();
                         break;
                     case 140:
                         message.proxy_url = reader.readString();
