@@ -1,0 +1,234 @@
+// Metrics of scheduled targets (targets.ts) on the server's /metrics:
+// blackbox_exporter's gauges of each target's latest attempt, computed by the
+// same code as /probe (blackbox.ts) and labelled `target` plus the target's
+// extra labels; counters and a latency histogram by target; schedule slips;
+// and the config reload gauges as Prometheus exposes them. A removed target's
+// series are removed, so Prometheus marks them stale.
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import type { AttemptResult, ProbeSpec } from '../probe/types.js';
+import { blackboxRegistry, tlsFactsOf, type BlackboxResult } from './blackbox.js';
+import type { TargetDefinition } from './config-targets.js';
+import type { ErrorLogger } from './error-logger.js';
+import { LATENCY_BUCKETS_SECONDS, reasonLabel } from './metrics.js';
+import type { TargetObserver } from './targets.js';
+
+export interface TargetMetrics extends TargetObserver {
+  /** A config (re)load finished: Prometheus's prober_config_last_reload_* pair. */
+  reloaded(success: boolean, atMs?: number): void;
+}
+
+type Labels = Record<string, string>;
+type Metric = Gauge<string> | Counter<string> | Histogram<string>;
+
+interface TargetState {
+  readonly labels: Labels;
+  /** Every series written for the target, by metric name + labels, to remove them with it. */
+  readonly series: Map<string, { metric: Metric; labels: Labels }>;
+  /** The blackbox gauges of the latest attempt (a gauge absent from the next attempt goes). */
+  gauges: Set<string>;
+  seq: number;
+}
+
+interface Fixed {
+  readonly attempts: Counter<string>;
+  readonly failures: Counter<string>;
+  readonly duration: Histogram<string>;
+  readonly slips: Counter<string>;
+  readonly slipSeconds: Counter<string>;
+}
+
+const seriesKey = (name: string, labels: Labels): string => `${name}${JSON.stringify(labels)}`;
+
+/** What the scrape of one attempt shows, as /probe would show it. */
+function blackboxResult(def: TargetDefinition, spec: ProbeSpec, a: AttemptResult): BlackboxResult {
+  return {
+    attempt: a,
+    success: a.error === undefined,
+    // Measured on the engine's thread, like every attempt's latency.
+    durationSeconds: a.latencyMs / 1000,
+    tls: spec.url.protocol === 'https:',
+    tlsFacts: a.status !== undefined ? tlsFactsOf(a) : {},
+    module: def.module,
+    endpoint: spec.url.toString(),
+    spec,
+  };
+}
+
+function reloadMetrics(registers: Registry[]): TargetMetrics['reloaded'] {
+  const ok = new Gauge({
+    name: 'prober_config_last_reload_successful',
+    help: 'Whether the last configuration (--config) load or reload was successful.',
+    registers,
+  });
+  const at = new Gauge({
+    name: 'prober_config_last_reload_success_timestamp_seconds',
+    help: 'Timestamp of the last successful configuration (--config) load or reload.',
+    registers,
+  });
+  return (success, atMs = Date.now()) => {
+    ok.set(success ? 1 : 0);
+    if (success) at.set(atMs / 1000);
+  };
+}
+
+function fixedMetrics(registers: Registry[], extra: readonly string[]): Fixed {
+  const base = ['target', ...extra];
+  return {
+    attempts: new Counter({
+      name: 'prober_target_attempts_total',
+      help: 'Finished attempts of scheduled targets, by target and result (success or failure).',
+      labelNames: [...base, 'result'],
+      registers,
+    }),
+    failures: new Counter({
+      name: 'prober_target_failures_total',
+      help: 'Failed attempts of scheduled targets, by target and bounded reason (the ErrorReason enum, lower case).',
+      labelNames: [...base, 'reason'],
+      registers,
+    }),
+    duration: new Histogram({
+      name: 'prober_target_attempt_duration_seconds',
+      help: "Duration of scheduled targets' attempts (start to end of body, or to the failure), by target and result.",
+      labelNames: [...base, 'result'],
+      buckets: [...LATENCY_BUCKETS_SECONDS],
+      registers,
+    }),
+    slips: new Counter({
+      name: 'prober_target_schedule_slips_total',
+      help: 'Attempts of a scheduled target that started late (a slow attempt or a busy engine delayed them beyond max(2 ms, 5% of the interval)).',
+      labelNames: base,
+      registers,
+    }),
+    slipSeconds: new Counter({
+      name: 'prober_target_schedule_slip_seconds_total',
+      help: 'Total delay of the late starts counted in prober_target_schedule_slips_total.',
+      labelNames: base,
+      registers,
+    }),
+  };
+}
+
+/** Target metrics on `registry` (the server's; its default labels, e.g. region, apply). */
+export function createTargetMetrics(registry: Registry, log?: ErrorLogger): TargetMetrics {
+  const registers = [registry];
+  const reloaded = reloadMetrics(registers);
+  const configuredCount = new Gauge({
+    name: 'prober_targets',
+    help: 'Scheduled targets configured (targets: in --config).',
+    registers,
+  });
+  // Label names are fixed per metric: the union of the targets' extra label names.
+  let extra: string[] = [];
+  let fixed: Fixed = fixedMetrics(registers, extra);
+  const gauges = new Map<string, Gauge<string>>();
+  const states = new Map<string, TargetState>();
+
+  /** Forget every target series (the extra label names changed): metrics are made again on use. */
+  const rebuild = (names: string[]): void => {
+    for (const name of [...Object.values(fixed).map((m: Metric) => metricName(m)), ...gauges.keys()])
+      registry.removeSingleMetric(name);
+    gauges.clear();
+    states.clear();
+    extra = names;
+    fixed = fixedMetrics(registers, extra);
+  };
+  const write = (state: TargetState, metric: Metric, labels: Labels): string => {
+    const key = seriesKey(metricName(metric), labels);
+    state.series.set(key, { metric, labels });
+    return key;
+  };
+  const stateOf = (def: TargetDefinition): TargetState => {
+    let s = states.get(def.name);
+    if (s === undefined) {
+      s = { labels: { target: def.name, ...def.labels }, series: new Map(), gauges: new Set(), seq: 0 };
+      states.set(def.name, s);
+      const f = fixed;
+      // Created at 0 so rate() and alerts work from the first scrape.
+      for (const result of ['success', 'failure']) f.attempts.inc(labelsOf(s, write, f.attempts, { result }), 0);
+      f.slips.inc(labelsOf(s, write, f.slips), 0);
+      f.slipSeconds.inc(labelsOf(s, write, f.slipSeconds), 0);
+    }
+    return s;
+  };
+  const gauge = (name: string, help: string, own: readonly string[]): Gauge<string> => {
+    let g = gauges.get(name);
+    if (g === undefined) {
+      g = new Gauge({ name, help, labelNames: ['target', ...extra, ...own], registers });
+      gauges.set(name, g);
+    }
+    return g;
+  };
+  /** The blackbox gauges of the latest attempt; series the previous attempt had and this one has not are removed. */
+  const setGauges = async (def: TargetDefinition, state: TargetState, r: BlackboxResult): Promise<void> => {
+    const seq = ++state.seq;
+    const json = await blackboxRegistry(r).getMetricsAsJSON();
+    // A newer attempt, a removal or a rebuild overtook this one: drop it.
+    if (states.get(def.name) !== state || state.seq !== seq) return;
+    const now = new Set<string>();
+    for (const m of json) {
+      for (const v of m.values) {
+        const own = v.labels as Labels;
+        const g = gauge(m.name, m.help, Object.keys(own));
+        const labels = { ...state.labels, ...own };
+        g.set(labels, v.value);
+        now.add(write(state, g, labels));
+      }
+    }
+    for (const key of state.gauges) {
+      if (now.has(key)) continue;
+      const s = state.series.get(key);
+      s?.metric.remove(s.labels);
+      state.series.delete(key);
+    }
+    state.gauges = now;
+  };
+
+  return {
+    reloaded,
+    configured(targets) {
+      configuredCount.set(targets.length);
+      const names = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
+      if (names.join('\0') !== extra.join('\0')) rebuild(names);
+    },
+    attempt(def, spec, a) {
+      const state = stateOf(def);
+      const f = fixed;
+      const result = a.error ? 'failure' : 'success';
+      const seconds = a.latencyMs / 1000;
+      f.attempts.inc(labelsOf(state, write, f.attempts, { result }));
+      f.duration.observe(labelsOf(state, write, f.duration, { result }), seconds);
+      if (a.error) f.failures.inc(labelsOf(state, write, f.failures, { reason: reasonLabel(a.error.reason) }));
+      setGauges(def, state, blackboxResult(def, spec, a)).catch((err: unknown) =>
+        log?.error({ err, target: def.name }, 'target gauges not updated'),
+      );
+    },
+    slip(def, delayMs) {
+      const state = stateOf(def);
+      fixed.slips.inc(labelsOf(state, write, fixed.slips));
+      fixed.slipSeconds.inc(labelsOf(state, write, fixed.slipSeconds), delayMs / 1000);
+    },
+    removed(def) {
+      const state = states.get(def.name);
+      if (state === undefined) return;
+      states.delete(def.name);
+      for (const { metric, labels } of state.series.values()) metric.remove(labels);
+    },
+  };
+}
+
+/** The target's labels plus `own`, recorded as a series of `metric` (so removal finds it). */
+function labelsOf(
+  state: TargetState,
+  write: (state: TargetState, metric: Metric, labels: Labels) => string,
+  metric: Metric,
+  own: Labels = {},
+): Labels {
+  const labels = { ...state.labels, ...own };
+  write(state, metric, labels);
+  return labels;
+}
+
+/** prom-client keeps the name on the metric object. */
+function metricName(m: Metric): string {
+  return (m as unknown as { name: string }).name;
+}
