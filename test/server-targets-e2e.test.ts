@@ -94,6 +94,11 @@ describe('serve --config with targets (in process)', () => {
     const get = await fetch(`${base}/-/reload`);
     assert.equal(get.status, 405);
     assert.equal(get.headers.get('allow'), 'POST, PUT');
+    await until(
+      async () => sample(await metricsText(base), 'probe_success', 'b') === '1',
+      20_000,
+      'b probed before the reload',
+    );
     await writeFile(file, config({ a: '/ok', c: '/big?bytes=5' }));
     const res = await fetch(`${base}/-/reload`, { method: 'POST' });
     assert.equal(res.status, 200, await res.text());
