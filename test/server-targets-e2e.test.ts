@@ -197,6 +197,31 @@ it('with --web-config basic auth, /-/reload needs the credentials like /metrics'
   assert.equal((await fetch(url, { method: 'POST', headers: auth })).status, 200);
 });
 
+it('the target policy applies at probe time: a denied target loads and fails with reason policy_denied', async (t) => {
+  const file = join(dir, 'denied.yml');
+  await writeFile(file, config({ a: '/ok' }));
+  const hits = target.requests();
+  const server = await startServer({
+    listen: '127.0.0.1:0',
+    configFile: file,
+    warmUp: false,
+    targetPolicy: { deny: ['127.0.0.0/8'] },
+    observability: { metrics: { listen: '127.0.0.1:0' } },
+  });
+  t.after(() => server.close(0));
+  let text = '';
+  await until(
+    async () => {
+      text = await metricsText(server.metrics!.url);
+      return sample(text, 'probe_success', 'a') === '0';
+    },
+    20_000,
+    'a probed and denied',
+  );
+  assert.match(text, /^prober_target_failures_total\{[^}]*target="a"[^}]*reason="policy_denied"[^}]*\} [1-9]/m);
+  assert.equal(target.requests(), hits, 'nothing reached the target');
+});
+
 it('without --config, /-/reload is 404 and reloadConfig() rejects', async (t) => {
   const server = await startServer({
     listen: '127.0.0.1:0',

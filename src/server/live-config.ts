@@ -73,6 +73,8 @@ export class LiveConfig {
     const live = new LiveConfig(o, file, metrics);
     await live.scheduler.apply(file.targets);
     metrics?.reloaded(true);
+    if (file.targets.length > 0)
+      live.log.info({ config: file.file, targets: file.targets.map((t) => t.name) }, 'scheduled targets started');
     return live;
   }
 
