@@ -22,6 +22,9 @@ type Metric = Gauge<string> | Counter<string> | Histogram<string>;
 
 interface TargetState {
   readonly labels: Labels;
+  readonly fingerprint: string;
+  /** The latest attempt as /probe would report it, to show it again after a rebuild. */
+  last?: BlackboxResult;
   /** Every series written for the target, by metric name + labels, to remove them with it. */
   readonly series: Map<string, { metric: Metric; labels: Labels }>;
   /** The blackbox gauges of the latest attempt (a gauge absent from the next attempt goes). */
@@ -110,68 +113,147 @@ function fixedMetrics(registers: Registry[], extra: readonly string[]): Fixed {
 
 /** Target metrics on `registry` (the server's; its default labels, e.g. region, apply). */
 export function createTargetMetrics(registry: Registry, log?: ErrorLogger): TargetMetrics {
-  const registers = [registry];
-  const reloaded = reloadMetrics(registers);
-  const configuredCount = new Gauge({
-    name: 'prober_targets',
-    help: 'Scheduled targets configured (targets: in --config).',
-    registers,
-  });
-  // Label names are fixed per metric: the union of the targets' extra label names.
-  let extra: string[] = [];
-  let fixed: Fixed = fixedMetrics(registers, extra);
-  const gauges = new Map<string, Gauge<string>>();
-  const states = new Map<string, TargetState>();
+  const series = new TargetSeries(registry, log);
+  return {
+    reloaded: reloadMetrics([registry]),
+    configured: (targets) => series.configured(targets),
+    attempt: (def, spec, a) => series.attempt(def, spec, a),
+    slip: (def, ms) => series.slip(def, ms),
+    removed: (def) => series.removed(def),
+  };
+}
+
+/** Every series of the scheduled targets, by target, so a target's go with it. */
+class TargetSeries {
+  private readonly registers: Registry[];
+  private readonly configuredCount: Gauge<string>;
+  /** Label names are fixed per metric: the union of the targets' extra label names. */
+  private extra: string[] = [];
+  private fixed: Fixed;
+  private readonly gauges = new Map<string, Gauge<string>>();
+  private readonly states = new Map<string, TargetState>();
+
+  constructor(
+    private readonly registry: Registry,
+    private readonly log: ErrorLogger | undefined,
+  ) {
+    this.registers = [registry];
+    this.configuredCount = new Gauge({
+      name: 'prober_targets',
+      help: 'Scheduled targets configured (targets: in --config).',
+      registers: this.registers,
+    });
+    this.fixed = fixedMetrics(this.registers, this.extra);
+  }
+
+  configured(targets: readonly TargetDefinition[]): void {
+    this.configuredCount.set(targets.length);
+    const names = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
+    if (names.join('\0') === this.extra.join('\0')) return;
+    const before = new Map(this.states);
+    this.rebuild(names);
+    // Targets that run on show their latest attempt again at once (their counters restart at 0).
+    for (const t of targets) {
+      const old = before.get(t.name);
+      if (old?.last !== undefined && old.fingerprint === t.fingerprint) this.show(t, this.stateOf(t), old.last);
+    }
+  }
+
+  attempt(def: TargetDefinition, spec: ProbeSpec, a: AttemptResult): void {
+    const state = this.stateOf(def);
+    const f = this.fixed;
+    const result = a.error ? 'failure' : 'success';
+    f.attempts.inc(this.labels(state, f.attempts, { result }));
+    f.duration.observe(this.labels(state, f.duration, { result }), a.latencyMs / 1000);
+    if (a.error) f.failures.inc(this.labels(state, f.failures, { reason: reasonLabel(a.error.reason) }));
+    this.show(def, state, blackboxResult(def, spec, a));
+  }
+
+  slip(def: TargetDefinition, delayMs: number): void {
+    const state = this.stateOf(def);
+    this.fixed.slips.inc(this.labels(state, this.fixed.slips));
+    this.fixed.slipSeconds.inc(this.labels(state, this.fixed.slipSeconds), delayMs / 1000);
+  }
+
+  removed(def: TargetDefinition): void {
+    const state = this.states.get(def.name);
+    if (state === undefined) return;
+    this.states.delete(def.name);
+    for (const { metric, labels } of state.series.values()) metric.remove(labels);
+  }
 
   /** Forget every target series (the extra label names changed): metrics are made again on use. */
-  const rebuild = (names: string[]): void => {
-    for (const name of [...Object.values(fixed).map((m: Metric) => metricName(m)), ...gauges.keys()])
-      registry.removeSingleMetric(name);
-    gauges.clear();
-    states.clear();
-    extra = names;
-    fixed = fixedMetrics(registers, extra);
-  };
-  const write = (state: TargetState, metric: Metric, labels: Labels): string => {
+  private rebuild(names: string[]): void {
+    for (const name of [...Object.values(this.fixed).map((m: Metric) => metricName(m)), ...this.gauges.keys()])
+      this.registry.removeSingleMetric(name);
+    this.gauges.clear();
+    this.states.clear();
+    this.extra = names;
+    this.fixed = fixedMetrics(this.registers, this.extra);
+  }
+
+  /** The target's labels plus `own`, recorded as a series of `metric` (so removal finds it). */
+  private labels(state: TargetState, metric: Metric, own: Labels = {}): Labels {
+    const labels = { ...state.labels, ...own };
+    this.write(state, metric, labels);
+    return labels;
+  }
+
+  private write(state: TargetState, metric: Metric, labels: Labels): string {
     const key = seriesKey(metricName(metric), labels);
     state.series.set(key, { metric, labels });
     return key;
-  };
-  const stateOf = (def: TargetDefinition): TargetState => {
-    let s = states.get(def.name);
-    if (s === undefined) {
-      s = { labels: { target: def.name, ...def.labels }, series: new Map(), gauges: new Set(), seq: 0 };
-      states.set(def.name, s);
-      const f = fixed;
-      // Created at 0 so rate() and alerts work from the first scrape.
-      for (const result of ['success', 'failure']) f.attempts.inc(labelsOf(s, write, f.attempts, { result }), 0);
-      f.slips.inc(labelsOf(s, write, f.slips), 0);
-      f.slipSeconds.inc(labelsOf(s, write, f.slipSeconds), 0);
-    }
+  }
+
+  private stateOf(def: TargetDefinition): TargetState {
+    const known = this.states.get(def.name);
+    if (known !== undefined) return known;
+    const s: TargetState = {
+      labels: { target: def.name, ...def.labels },
+      fingerprint: def.fingerprint,
+      series: new Map(),
+      gauges: new Set(),
+      seq: 0,
+    };
+    this.states.set(def.name, s);
+    const f = this.fixed;
+    // Created at 0 so rate() and alerts work from the first scrape.
+    for (const result of ['success', 'failure']) f.attempts.inc(this.labels(s, f.attempts, { result }), 0);
+    f.slips.inc(this.labels(s, f.slips), 0);
+    f.slipSeconds.inc(this.labels(s, f.slipSeconds), 0);
     return s;
-  };
-  const gauge = (name: string, help: string, own: readonly string[]): Gauge<string> => {
-    let g = gauges.get(name);
+  }
+
+  private gauge(name: string, help: string, own: readonly string[]): Gauge<string> {
+    let g = this.gauges.get(name);
     if (g === undefined) {
-      g = new Gauge({ name, help, labelNames: ['target', ...extra, ...own], registers });
-      gauges.set(name, g);
+      g = new Gauge({ name, help, labelNames: ['target', ...this.extra, ...own], registers: this.registers });
+      this.gauges.set(name, g);
     }
     return g;
-  };
+  }
+
+  private show(def: TargetDefinition, state: TargetState, r: BlackboxResult): void {
+    this.setGauges(def, state, r).catch((err: unknown) =>
+      this.log?.error({ err, target: def.name }, 'target gauges not updated'),
+    );
+  }
+
   /** The blackbox gauges of the latest attempt; series the previous attempt had and this one has not are removed. */
-  const setGauges = async (def: TargetDefinition, state: TargetState, r: BlackboxResult): Promise<void> => {
+  private async setGauges(def: TargetDefinition, state: TargetState, r: BlackboxResult): Promise<void> {
     const seq = ++state.seq;
+    state.last = r;
     const json = await blackboxRegistry(r).getMetricsAsJSON();
     // A newer attempt, a removal or a rebuild overtook this one: drop it.
-    if (states.get(def.name) !== state || state.seq !== seq) return;
+    if (this.states.get(def.name) !== state || state.seq !== seq) return;
     const now = new Set<string>();
     for (const m of json) {
       for (const v of m.values) {
         const own = v.labels as Labels;
-        const g = gauge(m.name, m.help, Object.keys(own));
+        const g = this.gauge(m.name, m.help, Object.keys(own));
         const labels = { ...state.labels, ...own };
         g.set(labels, v.value);
-        now.add(write(state, g, labels));
+        now.add(this.write(state, g, labels));
       }
     }
     for (const key of state.gauges) {
@@ -181,51 +263,7 @@ export function createTargetMetrics(registry: Registry, log?: ErrorLogger): Targ
       state.series.delete(key);
     }
     state.gauges = now;
-  };
-
-  return {
-    reloaded,
-    configured(targets) {
-      configuredCount.set(targets.length);
-      const names = [...new Set(targets.flatMap((t) => Object.keys(t.labels)))].sort();
-      if (names.join('\0') !== extra.join('\0')) rebuild(names);
-    },
-    attempt(def, spec, a) {
-      const state = stateOf(def);
-      const f = fixed;
-      const result = a.error ? 'failure' : 'success';
-      const seconds = a.latencyMs / 1000;
-      f.attempts.inc(labelsOf(state, write, f.attempts, { result }));
-      f.duration.observe(labelsOf(state, write, f.duration, { result }), seconds);
-      if (a.error) f.failures.inc(labelsOf(state, write, f.failures, { reason: reasonLabel(a.error.reason) }));
-      setGauges(def, state, blackboxResult(def, spec, a)).catch((err: unknown) =>
-        log?.error({ err, target: def.name }, 'target gauges not updated'),
-      );
-    },
-    slip(def, delayMs) {
-      const state = stateOf(def);
-      fixed.slips.inc(labelsOf(state, write, fixed.slips));
-      fixed.slipSeconds.inc(labelsOf(state, write, fixed.slipSeconds), delayMs / 1000);
-    },
-    removed(def) {
-      const state = states.get(def.name);
-      if (state === undefined) return;
-      states.delete(def.name);
-      for (const { metric, labels } of state.series.values()) metric.remove(labels);
-    },
-  };
-}
-
-/** The target's labels plus `own`, recorded as a series of `metric` (so removal finds it). */
-function labelsOf(
-  state: TargetState,
-  write: (state: TargetState, metric: Metric, labels: Labels) => string,
-  metric: Metric,
-  own: Labels = {},
-): Labels {
-  const labels = { ...state.labels, ...own };
-  write(state, metric, labels);
-  return labels;
+  }
 }
 
 /** prom-client keeps the name on the metric object. */
