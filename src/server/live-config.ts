@@ -75,6 +75,8 @@ export class LiveConfig {
     metrics?.reloaded(true);
     if (file.targets.length > 0)
       live.log.info({ config: file.file, targets: file.targets.map((t) => t.name) }, 'scheduled targets started');
+    if (file.targets.length > 0 && metrics === undefined)
+      live.log.warn({ config: file.file }, 'scheduled targets are probed but metrics are off: nothing will show them');
     return live;
   }
 
