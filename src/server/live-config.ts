@@ -113,10 +113,16 @@ export class LiveConfig {
     const modules: ModuleTable = Object.freeze({ ...BLACKBOX_MODULES, ...next.modules });
     for (const sink of this.o.sinks) sink.setModules(modules);
     this.metrics?.reloaded(true);
-    const targets = this.scheduler.apply(next.targets).then((changes) => {
-      this.log.info({ config: next.file, modules: Object.keys(next.modules).length, ...changes }, 'config reloaded');
-      return changes;
-    });
+    const targets = this.scheduler.apply(next.targets).then(
+      (changes) => {
+        this.log.info({ config: next.file, modules: Object.keys(next.modules).length, ...changes }, 'config reloaded');
+        return changes;
+      },
+      (err: unknown) => {
+        this.log.error({ err, config: next.file }, 'scheduled targets not swapped');
+        throw err;
+      },
+    );
     return { file: next, targets };
   }
 

@@ -111,7 +111,13 @@ function reloader(
     };
     const tls = certs && attempt(() => certs.reload().describe);
     const tokens = auth && attempt(() => auth.reload());
-    const config = live && attempt(() => live.reload().file.file);
+    const config =
+      live &&
+      attempt(() => {
+        const r = live.reload();
+        r.targets.catch(() => {}); // logged by LiveConfig; SIGHUP has no one to answer
+        return r.file.file;
+      });
     return {
       ...(tls ? { tls } : {}),
       ...(tokens !== undefined ? { tokens } : {}),
