@@ -5,11 +5,14 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startTarget, type Target } from './helpers/target.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { connect, probeOnce } from '../src/client/index.js';
+import { until } from './helpers/wait.js';
 
 const run = promisify(execFile);
 const root = (p: string): string => fileURLToPath(new URL(`../${p}`, import.meta.url));
@@ -30,10 +33,19 @@ let target: Target;
 let srv: RunningServer;
 let metricsText = '';
 let probeText = '';
+let dir: string;
 
 before(async () => {
   target = await startTarget();
-  srv = await startServer({ listen: '127.0.0.1:0', observability: { metrics: { listen: '127.0.0.1:0' } } });
+  // A scheduled target too, so its series and the config reload gauges are checked as well.
+  dir = await mkdtemp(join(tmpdir(), 'prober-deploy-'));
+  const configFile = join(dir, 'prober.yml');
+  await writeFile(configFile, `targets:\n  - {name: local, url: "${target.url}/ok", interval: 1s}\n`);
+  srv = await startServer({
+    listen: '127.0.0.1:0',
+    configFile,
+    observability: { metrics: { listen: '127.0.0.1:0' } },
+  });
   const conn = connect(srv.address);
   try {
     await probeOnce(conn, { endpoint: `${target.url}/ok`, repetitions: 2 });
@@ -41,12 +53,20 @@ before(async () => {
   } finally {
     conn.close();
   }
-  metricsText = await (await fetch(`${srv.metrics!.url}/metrics`)).text();
+  await until(
+    async () => {
+      metricsText = await (await fetch(`${srv.metrics!.url}/metrics`)).text();
+      return /^probe_success\{[^}]*target="local"/m.test(metricsText);
+    },
+    20_000,
+    "the scheduled target's first attempt",
+  );
   probeText = await (await fetch(`${srv.metrics!.url}/probe?target=${encodeURIComponent(`${target.url}/ok`)}`)).text();
 });
 after(async () => {
   await srv.close(0);
   await target.close();
+  await rm(dir, { recursive: true, force: true });
 });
 
 /** Metric names in text-format output, with histogram/summary sample suffixes. */

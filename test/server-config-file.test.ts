@@ -249,7 +249,7 @@ it('every config error names the file, the key path and the problem', async () =
       'modules.a.http.follow_redirects',
       /either/,
     ],
-    ['targets:\n  - url: http://x.test/', 'targets', /not supported yet/],
+    ['targets:\n  - url: http://x.test/', 'targets[0].name', /is required/],
     ['mdoules: {}', 'mdoules', /unknown key/],
     ['modules: {a: [', '', /not valid YAML/],
   ];
@@ -649,9 +649,9 @@ describe('serve --config --check', () => {
   });
 
   it('without --check a bad file stops the start with exit 2', async () => {
-    const file = await configFile('targets: []\nmodules:\n  a: {prober: http}\n');
+    const file = await configFile('targets: {}\nmodules:\n  a: {prober: http}\n');
     const r = await check(['--config', file, '--metrics-addr', '127.0.0.1:0']);
     assert.equal(r.code, 2);
-    assert.match(r.stderr, /targets: not supported yet/);
+    assert.match(r.stderr, /targets: must be a list/);
   });
 });

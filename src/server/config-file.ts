@@ -6,11 +6,12 @@
 // reported one warning each, never dropped silently. Read and checked whole,
 // synchronously, inside resolveServerConfig; every error names the file and
 // the key path ("modules.http_post_2xx.http.method").
-// `targets:` (scheduled probing) is refused as not supported yet.
+// `targets:` (scheduled probing) is read by config-targets.ts.
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, validateProbeInput } from '../probe/index.js';
 import { HTTP_METHODS, type HeaderField, type HeaderMatch, type HttpMethod, type ProbeLimits } from '../probe/types.js';
-import type { BlackboxModule, ModuleTable } from './modules.js';
+import { BLACKBOX_MODULES, type BlackboxModule, type ModuleTable } from './modules.js';
+import { readTargets, type TargetDefinition } from './config-targets.js';
 import { join, kind, message, parseYaml, Reader, type Node } from './web-config.js';
 
 export interface ConfigFile {
@@ -24,6 +25,8 @@ export interface ConfigFile {
   readonly unsupported: readonly { readonly name: string; readonly prober: string }[];
   /** One line per key accepted without effect, and per skipped module. */
   readonly warnings: readonly string[];
+  /** Targets probed on the server's own schedule, in file order. */
+  readonly targets: readonly TargetDefinition[];
 }
 
 const PROBERS = ['http', 'tcp', 'icmp', 'dns', 'grpc'] as const;
@@ -329,8 +332,9 @@ function sslChecks(m: ModuleReader, node: Node): Pick<BlackboxModule, 'failIfSsl
   return { ...(failIfSsl ? { failIfSsl } : {}), ...(failIfNotSsl ? { failIfNotSsl } : {}) };
 }
 
-function httpModule(r: Reader, name: string, node: Node, limits: ProbeLimits): BlackboxModule {
-  const m = new ModuleReader(r, join('modules', name));
+/** A module in blackbox syntax; errors are named under `path` (`modules.NAME`, or a target's `targets[2]`). */
+function httpModule(r: Reader, path: string, node: Node, limits: ProbeLimits): BlackboxModule {
+  const m = new ModuleReader(r, path);
   const http = r.mapping(node['http'], join(m.path, 'http'), HTTP_KEYS);
   for (const key of ['tcp', 'icmp', 'dns', 'grpc']) {
     if (node[key] !== undefined && node[key] !== null)
@@ -403,7 +407,7 @@ function readModules(r: Reader, value: unknown, limits: ProbeLimits): Pick<Confi
     if (!(PROBERS as readonly string[]).includes(prober))
       r.fail(join(path, 'prober'), `unknown prober ${kind(prober)} (one of ${PROBERS.join(', ')})`);
     if (prober === 'http') {
-      modules[name] = httpModule(r, name, node, limits);
+      modules[name] = httpModule(r, path, node, limits);
       continue;
     }
     unsupported.push({ name, prober });
@@ -426,8 +430,12 @@ export function loadConfigFile(file: string, limits: ProbeLimits, option = '--co
     r.fail('', code === 'ENOENT' ? 'no such file' : `cannot read: ${message(err)}`, err);
   }
   const root = r.mapping(parseYaml(r, text), '', ['modules', 'targets']);
-  if (root['targets'] !== undefined && root['targets'] !== null)
-    r.fail('targets', 'not supported yet (scheduled targets come in a later version); remove the section');
   const { modules, unsupported } = readModules(r, root['modules'], limits);
-  return Object.freeze({ file, option, modules, unsupported, warnings: Object.freeze([...r.warnings]) });
+  const tools = {
+    parseModule: (path: string, node: Node) => httpModule(r, path, node, limits),
+    parseDuration: parsePromDuration,
+  };
+  const all: ModuleTable = { ...BLACKBOX_MODULES, ...modules };
+  const targets = readTargets(r, root['targets'], tools, all, root['modules'], limits);
+  return Object.freeze({ file, option, modules, unsupported, warnings: Object.freeze([...r.warnings]), targets });
 }

@@ -29,6 +29,7 @@ import {
 import { createBasicAuth } from './basic-auth.js';
 import { loadWebConfig, secureContextOptions, type WebConfig, type WebTlsSettings } from './web-config.js';
 import { redactUrl } from '../common/redact.js';
+import type { ModuleTable } from './modules.js';
 
 export { DEFAULT_MAX_CONCURRENT_PROBES, DEFAULT_METRICS_ADDR, parseMetricsAddr } from './config.js';
 
@@ -62,6 +63,14 @@ export interface RunningMetricsServer {
   reloadWebConfig(): WebConfig | undefined;
   /** The web config in use; undefined: none given. */
   readonly webConfig: WebConfig | undefined;
+  /** Modules /probe may name from now on (a config reload). */
+  setModules(modules: ModuleTable): void;
+  /**
+   * Serves `POST /-/reload` (Prometheus's lifecycle endpoint): `reload`
+   * resolves on success (200) and rejects with the reason on a refused
+   * config (500, the reason as the body). Unset: /-/reload is 404.
+   */
+  onReload(reload: () => Promise<void>): void;
   close(): Promise<void>;
 }
 
@@ -88,6 +97,7 @@ function indexPage(probe: ProbeEndpointSettings | undefined): string {
     '/metrics            Prometheus metrics of this server',
     probe ? '/probe?target=URL[&module=NAME]   one fresh probe, blackbox_exporter metric names' : '',
     '/-/healthy          liveness',
+    '/-/reload           POST: re-read the --config file (modules, targets)',
     '',
     probe ? `modules:\n${modules}` : '',
     '',
@@ -100,9 +110,15 @@ export function startMetricsServer(options: MetricsServerOptions): Promise<Runni
   return serveMetrics(settings, options.registry, options.logger);
 }
 
+/** What a config reload swaps under a running metrics port. */
+interface Live {
+  modules: ModuleTable | undefined;
+  reload: (() => Promise<void>) | undefined;
+}
+
 /** /probe with a cap on probes running at once. */
-function probeHandler(settings: ProbeEndpointSettings, logger: Logger | undefined) {
-  const maxProbes = settings.maxConcurrent;
+function probeHandler(initial: ProbeEndpointSettings, live: Live, logger: Logger | undefined) {
+  const maxProbes = initial.maxConcurrent;
   let probesRunning = 0;
   return async (req: http.IncomingMessage, res: http.ServerResponse, url: URL): Promise<void> => {
     if (probesRunning >= maxProbes) {
@@ -124,7 +140,7 @@ function probeHandler(settings: ProbeEndpointSettings, logger: Logger | undefine
           scrapeTimeoutHeader: Array.isArray(header) ? header[0] : header,
           signal: ac.signal,
         },
-        settings,
+        live.modules === undefined ? initial : { ...initial, modules: live.modules },
       );
       const reg = blackboxRegistry(result);
       // debug=true: the log, the metrics and the module as text, as blackbox answers it.
@@ -159,14 +175,42 @@ function probeHandler(settings: ProbeEndpointSettings, logger: Logger | undefine
   };
 }
 
+/** POST /-/reload as Prometheus answers it: 200, or 500 with the reason; other methods 405. */
+function reloadHandler(live: Live, logger: Logger | undefined): http.RequestListener {
+  return (req, res) => {
+    const reload = live.reload;
+    if (reload === undefined) {
+      send(res, 404, 'not found: /-/reload (the server has no --config file to reload)\n');
+      return;
+    }
+    if (req.method !== 'POST' && req.method !== 'PUT') {
+      send(res, 405, 'Only POST or PUT requests allowed\n', TEXT, { allow: 'POST, PUT' });
+      return;
+    }
+    reload().then(
+      () => send(res, 200, ''),
+      (err: unknown) => {
+        logger?.debug({ err: err instanceof Error ? err.message : String(err) }, 'reload via /-/reload refused');
+        send(res, 500, `failed to reload config: ${err instanceof Error ? err.message : String(err)}\n`);
+      },
+    );
+  };
+}
+
 function requestHandler(
   settings: MetricsHttpSettings,
   registry: Registry,
   logger: Logger | undefined,
+  live: Live,
 ): http.RequestListener {
-  const handleProbe = settings.probe ? probeHandler(settings.probe, logger) : undefined;
+  const handleProbe = settings.probe ? probeHandler(settings.probe, live, logger) : undefined;
+  const handleReload = reloadHandler(live, logger);
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname === '/-/reload') {
+      handleReload(req, res);
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       send(res, 405, 'method not allowed: use GET\n', TEXT, { allow: 'GET, HEAD' });
       return;
@@ -184,7 +228,11 @@ function requestHandler(
           send(res, 200, 'OK\n');
           return;
         case '/':
-          send(res, 200, indexPage(settings.probe));
+          send(
+            res,
+            200,
+            indexPage(settings.probe && live.modules ? { ...settings.probe, modules: live.modules } : settings.probe),
+          );
           return;
       }
       send(res, 404, `not found: ${url.pathname} (try /metrics)\n`);
@@ -304,9 +352,10 @@ export async function serveMetrics(
 ): Promise<RunningMetricsServer> {
   let web = settings.web;
   const current = (): WebConfig | undefined => web;
+  const live: Live = { modules: undefined, reload: undefined };
   const server = createWebServer(
     current,
-    webGuard(current, requestHandler(settings, registry, logger), logger),
+    webGuard(current, requestHandler(settings, registry, logger, live), logger),
     logger,
   );
   for (const warning of web?.warnings ?? []) logger?.warn({ web_config: web?.file }, warning);
@@ -325,6 +374,12 @@ export async function serveMetrics(
     url: `${web?.tls ? 'https' : 'http'}://${formatHostPort(urlHost, port)}`,
     get webConfig() {
       return web;
+    },
+    setModules(modules) {
+      live.modules = modules;
+    },
+    onReload(reload) {
+      live.reload = reload;
     },
     reloadWebConfig() {
       if (web === undefined) return undefined;

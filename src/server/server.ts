@@ -23,6 +23,7 @@ import { TokenAuth } from './auth.js';
 import { Admission } from './admission.js';
 import { ReloadableCertificates, type TlsMaterial } from './tls.js';
 import type { ErrorLogger } from './status.js';
+import type { ConfigReload, LiveConfig } from './live-config.js';
 
 export {
   DEFAULT_GRACE_MS,
@@ -49,10 +50,19 @@ export interface RunningServer {
   /** The metrics registry, when observability.metrics was set. */
   readonly registry?: Registry;
   /**
-   * Re-reads the TLS files and the token file (SIGHUP). Each part that fails
-   * keeps what it had; established connections and running calls go on.
+   * Re-reads the TLS files, the token file and the --config file (SIGHUP).
+   * Each part that fails keeps what it had; established connections and
+   * running calls go on.
    */
   reload(): ReloadResult;
+  /**
+   * Re-reads the --config file only (POST /-/reload): resolves once its
+   * targets are swapped; rejects with the ConfigError of a refused file (the
+   * old config keeps running). Rejects when the server has no --config.
+   */
+  reloadConfig(): Promise<ConfigReload>;
+  /** Names of the scheduled targets running now (empty without --config). */
+  targets(): string[];
   /**
    * Stop accepting calls, let running ones finish for `graceMs` (default: the
    * settings'); a margin before it ends, calls still running stop launching
@@ -67,6 +77,8 @@ export interface ReloadResult {
   readonly tls?: TlsMaterial['describe'];
   /** Tokens now accepted, when tokens are on and the file was good. */
   readonly tokens?: number;
+  /** The --config file now in use, when one was given and it was good (its targets swap in the background). */
+  readonly config?: string;
   /** What could not be reloaded (ConfigError messages naming the option); those parts kept their old values. */
   readonly errors: readonly Error[];
 }
@@ -82,7 +94,11 @@ function tlsCredentials(certs: ReloadableCertificates): grpc.ServerCredentials {
   );
 }
 
-function reloader(certs: ReloadableCertificates | undefined, auth: TokenAuth | undefined): () => ReloadResult {
+function reloader(
+  certs: ReloadableCertificates | undefined,
+  auth: TokenAuth | undefined,
+  live: LiveConfig | undefined,
+): () => ReloadResult {
   return () => {
     const errors: Error[] = [];
     const attempt = <T>(fn: () => T): T | undefined => {
@@ -95,7 +111,19 @@ function reloader(certs: ReloadableCertificates | undefined, auth: TokenAuth | u
     };
     const tls = certs && attempt(() => certs.reload().describe);
     const tokens = auth && attempt(() => auth.reload());
-    return { ...(tls ? { tls } : {}), ...(tokens !== undefined ? { tokens } : {}), errors };
+    const config =
+      live &&
+      attempt(() => {
+        const r = live.reload();
+        r.targets.catch(() => {}); // logged by LiveConfig; SIGHUP has no one to answer
+        return r.file.file;
+      });
+    return {
+      ...(tls ? { tls } : {}),
+      ...(tokens !== undefined ? { tokens } : {}),
+      ...(config !== undefined ? { config } : {}),
+      errors,
+    };
   };
 }
 
@@ -156,16 +184,47 @@ export async function startServer(config: ServerInput | ServerSettings = {}): Pr
     await engine.close();
     throw err;
   }
+  // Scheduled targets start once every listener is bound (the policy knows them all).
+  const live = await startLiveConfig(settings, service, metrics, obs.registry, engine.runProbes);
+  const close = closer(server, service, obs, cleanups, settings);
   return {
     address: formatHostPort(settings.listen.host, port),
     port,
     server,
     service,
-    reload: reloader(tls, auth),
-    close: closer(server, service, obs, cleanups, settings),
+    reload: reloader(tls, auth, live),
+    reloadConfig: () =>
+      live ? live.reloadAndWait() : Promise.reject(new Error('the server was started without a --config file')),
+    targets: () => live?.targetNames() ?? [],
+    close: async (graceMs) => {
+      await live?.close();
+      return close(graceMs);
+    },
     ...(metrics ? { metrics } : {}),
     ...(obs.registry ? { registry: obs.registry } : {}),
   };
+}
+
+/** The --config file's targets and its reloads (SIGHUP, POST /-/reload on the metrics port). */
+async function startLiveConfig(
+  settings: ServerSettings,
+  service: ProberService,
+  metrics: RunningMetricsServer | undefined,
+  registry: Registry | undefined,
+  runProbes: RunProbesFn | undefined,
+): Promise<LiveConfig | undefined> {
+  if (settings.configFile === undefined) return undefined;
+  const { LiveConfig } = await import('./live-config.js');
+  const live = await LiveConfig.start({
+    settings,
+    sinks: metrics ? [service, metrics] : [service],
+    runProbes,
+    registry,
+  });
+  metrics?.onReload(async () => {
+    await live.reloadAndWait();
+  });
+  return live;
 }
 
 interface StartedEngine {

@@ -269,7 +269,7 @@ export class ProberService {
   private shutdownAt: ShutdownPlan | undefined;
   private readonly admission: Admission | undefined;
   private readonly region: string | undefined;
-  private readonly modules: ModuleTable;
+  private modules: ModuleTable;
 
   constructor(options: ProberServiceOptions = {}) {
     this.limits = options.limits ?? DEFAULT_LIMITS;
@@ -283,6 +283,11 @@ export class ProberService {
     this.admission = options.admission;
     this.region = options.region;
     this.modules = options.modules ?? BLACKBOX_MODULES;
+  }
+
+  /** A config reload's modules, for calls that start from now on (running ones keep what they resolved). */
+  setModules(modules: ModuleTable): void {
+    this.modules = modules;
   }
 
   /**

@@ -209,6 +209,7 @@ function reloadOnHangup(running: RunningServer, log: Logger): () => void {
     for (const err of r.errors) log.warn({ err: err.message }, 'reload failed; keeping the previous value');
     if (r.tls !== undefined || r.tokens !== undefined)
       log.info({ certificate: r.tls, tokens: r.tokens }, 'reloaded TLS certificate and tokens');
+    // A good --config file logs 'config reloaded' once its targets are swapped; a bad one is in r.errors.
     if (metrics?.webConfig === undefined) return;
     try {
       const web = metrics.reloadWebConfig();
@@ -332,7 +333,7 @@ export function serveCommand(ctx: CommandContext) {
   )
     .option(
       '--config <file>',
-      "YAML config: 'modules:' in blackbox_exporter's syntax (http modules) for /probe?module= and ProbeRequest.module",
+      "YAML config: 'modules:' in blackbox_exporter's syntax (http modules) for /probe?module= and ProbeRequest.module; 'targets:' probed on the server's own schedule; re-read on SIGHUP and POST /-/reload",
     )
     .option('--check', 'validate the flags and --config, print a summary and exit (0: valid, 2: not) without serving')
     .action((opts) => runServe(ctx, opts));
@@ -356,6 +357,7 @@ export function configSummary(settings: ServerSettings): string[] {
       : []),
     `modules available: ${Object.keys(settings.modules).join(', ')}`,
     proxies,
+    `${file.targets.length} scheduled target(s)${file.targets.length > 0 ? `: ${file.targets.map((t) => `${t.name} (${t.module}, every ${t.intervalMs / 1000}s)`).join(', ')}` : ''}`,
     ...file.warnings.map((w) => `warning: ${w}`),
   ];
 }
