@@ -156,6 +156,7 @@ test('promtool: rules check and rule unit tests pass', { skip: SKIP_PROMTOOL }, 
     'ProberLatencyP99High',
     'ProberStreamBackpressureStalls',
     'ProberEndpointNoFreshData',
+    'ProbeTargetNoFreshData',
   ]) {
     assert.match(rules, new RegExp(`- alert: ${alert}\\n`));
   }

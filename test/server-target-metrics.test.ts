@@ -57,6 +57,12 @@ it('per-target gauges, counters, slips; removal; a label-name change; reload gau
     value(text, /prober_target_attempt_duration_seconds_count\{target="a",team="x",result="success"\}/),
     '1',
   );
+  const first = okAttempt(1, 20);
+  assert.equal(
+    Number(value(text, /prober_target_last_attempt_timestamp_seconds\{target="a",team="x"\}/)),
+    (first.startedAt + first.latencyMs) / 1000,
+  );
+  assert.equal(value(text, /prober_target_interval_seconds\{target="a",team="x"\}/), '1');
 
   // A failure that never connected: no address, so no probe_ip_addr_hash for a any more.
   m.slip(a, 1500);

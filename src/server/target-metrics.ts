@@ -38,6 +38,8 @@ interface Fixed {
   readonly duration: Histogram<string>;
   readonly slips: Counter<string>;
   readonly slipSeconds: Counter<string>;
+  readonly lastAttempt: Gauge<string>;
+  readonly interval: Gauge<string>;
 }
 
 const seriesKey = (name: string, labels: Labels): string => `${name}${JSON.stringify(labels)}`;
@@ -108,6 +110,20 @@ function fixedMetrics(registers: Registry[], extra: readonly string[]): Fixed {
       labelNames: base,
       registers,
     }),
+    // With the interval, what tells a stuck schedule from a slow one: the alert
+    // ProbeTargetNoFreshData fires when the latest attempt is over 2 intervals old.
+    lastAttempt: new Gauge({
+      name: 'prober_target_last_attempt_timestamp_seconds',
+      help: "Unix time the scheduled target's latest attempt ended.",
+      labelNames: base,
+      registers,
+    }),
+    interval: new Gauge({
+      name: 'prober_target_interval_seconds',
+      help: "The scheduled target's configured interval between attempt starts.",
+      labelNames: base,
+      registers,
+    }),
   };
 }
 
@@ -166,6 +182,8 @@ class TargetSeries {
     f.attempts.inc(this.labels(state, f.attempts, { result }));
     f.duration.observe(this.labels(state, f.duration, { result }), a.latencyMs / 1000);
     if (a.error) f.failures.inc(this.labels(state, f.failures, { reason: reasonLabel(a.error.reason) }));
+    f.lastAttempt.set(this.labels(state, f.lastAttempt), (a.startedAt + a.latencyMs) / 1000);
+    f.interval.set(this.labels(state, f.interval), def.intervalMs / 1000);
     this.show(def, state, blackboxResult(def, spec, a));
   }
 
