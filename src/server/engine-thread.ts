@@ -91,7 +91,7 @@ class RemoteRun implements AsyncIterableIterator<AttemptResult> {
     if (this.holding) {
       // Done with the previous result: the worker may send one more.
       this.holding = false;
-      if (!this.ended) this.engine.post({ type: 'credit', id: this.id, n: 1 });
+      if (!this.ended) this.engine.grant(this.id);
     }
     const r = this.buffer.shift();
     if (r !== undefined) {
@@ -158,6 +158,18 @@ class Engine {
   private readonly runs = new Map<number, RemoteRun>();
   private nextId = 0;
   private closed = false;
+  /** Credit granted this turn, sent in one message at its end (setImmediate). */
+  private credits = new Map<number, number>();
+  private crediting: NodeJS.Immediate | undefined;
+  private readonly flushCredits = (): void => {
+    this.crediting = undefined;
+    const c = this.credits;
+    if (c.size === 0) return;
+    this.credits = new Map();
+    const grants = [...c];
+    const [id, n] = grants[0]!;
+    this.post(grants.length === 1 ? { type: 'credit', id, n } : { type: 'credits', grants });
+  };
 
   constructor(private readonly logger: ErrorLogger) {}
 
@@ -205,11 +217,22 @@ class Engine {
     this.worker?.postMessage(msg);
   }
 
+  /** One more result may come for run `id`: sent with the rest of this turn's credit. */
+  grant(id: number): void {
+    this.credits.set(id, (this.credits.get(id) ?? 0) + 1);
+    this.crediting ??= setImmediate(this.flushCredits);
+  }
+
   forget(id: number): void {
     this.runs.delete(id);
+    this.credits.delete(id);
   }
 
   private dispatch(m: Exclude<FromEngine, { type: 'ready' }>): void {
+    if (m.type === 'batch') {
+      for (const x of m.msgs) this.dispatch(x);
+      return;
+    }
     const run = this.runs.get(m.id);
     if (run === undefined) return;
     if (m.type === 'result') run.result(m.result);
