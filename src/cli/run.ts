@@ -1,6 +1,5 @@
 // The CLI as a library call: run(argv, io) -> exit code. main() feeds it the
 // process; tests feed it captured streams.
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError } from '@commander-js/extra-typings';
 // Commands import gRPC, the server, pino and Ink inside their actions, so
 // `--version` and `--help` load none of them (test/cli-lazy-load.test.ts).
@@ -12,18 +11,7 @@ import { watchCommand } from './commands/watch.js';
 import type { CommandContext } from './context.js';
 import { guardIo, type CliIo } from './io.js';
 import { EXIT, exitCodeForStop } from './exit.js';
-
-function version(): string {
-  try {
-    // src/cli and dist/cli are both two levels below the package root.
-    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
-      version?: string;
-    };
-    return pkg.version ?? '0.0.0';
-  } catch {
-    return '0.0.0';
-  }
-}
+import { version } from './version.js';
 
 export function buildProgram(ctx: CommandContext): Command {
   const { io } = ctx;
