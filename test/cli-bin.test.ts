@@ -179,3 +179,27 @@ test("the README's main command works at once after npm install: npm run demo, n
   });
   assert.match(stdout, /http:\/\/127\.0\.0\.1:\d+\/api: 5 of 5 attempts/);
 });
+
+test('--version and -V print the package version, before any command module loads', async () => {
+  const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string };
+  for (const flag of ['--version', '-V']) {
+    const r = await prober([flag]);
+    assert.equal(r.code, 0);
+    assert.equal(r.stdout, `${pkg.version}\n`);
+  }
+  // The fast path in main.ts: commander (and every command's flags) stays unloaded.
+  const { stdout } = await run(
+    process.execPath,
+    [
+      '--input-type=module',
+      '-e',
+      `process.argv = [process.argv[0], 'prober', '--version'];
+       const { createRequire } = await import('node:module');
+       await (await import(${JSON.stringify(new URL('../dist/cli/main.js', import.meta.url).href)})).main();
+       const loaded = Object.keys(createRequire(import.meta.url).cache).filter((p) => p.includes('node_modules'));
+       process.stdout.write(JSON.stringify(loaded));`,
+    ],
+    { cwd: root, timeout: 60_000 },
+  );
+  assert.deepEqual(JSON.parse(stdout.slice(stdout.indexOf('['))), []);
+});

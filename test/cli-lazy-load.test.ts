@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 
 const ROOT = new URL('..', import.meta.url);
-const HEAVY = /[\\/]node_modules[\\/](@grpc[\\/]grpc-js|pino|prom-client|grpc-health-check|react)[\\/]/;
+const HEAVY = /[\\/]node_modules[\\/](@grpc[\\/]grpc-js|pino|prom-client|grpc-health-check|react|yaml)[\\/]/;
 
 function loadedAfter(argv: string[]): string[] {
   const script = `
@@ -28,7 +28,7 @@ function loadedAfter(argv: string[]): string[] {
 }
 
 for (const argv of [['--version'], ['--help'], ['probe', '--help'], ['watch', '--help'], ['serve', '--help']]) {
-  test(`\`${argv.join(' ')}\` loads no gRPC, pino, prom-client or React`, { timeout: 60_000 }, () => {
+  test(`\`${argv.join(' ')}\` loads no gRPC, pino, prom-client, React or yaml`, { timeout: 60_000 }, () => {
     const heavy = loadedAfter(argv).filter((p) => HEAVY.test(p));
     assert.deepEqual(heavy, [], `loaded:\n${heavy.join('\n')}`);
   });

@@ -172,6 +172,16 @@ test('an IP-literal host is checked before any socket opens (no lookup happens)'
   assert.equal(target.connections().opened, before);
 });
 
+test('an IP literal denied by the policy: every attempt of a run is POLICY_DENIED (verdict taken once per spec)', async () => {
+  const before = target.connections().opened;
+  const reasons: string[] = [];
+  for await (const r of runProbes(spec('127.0.0.1', policy({ deny: ['127.0.0.0/8'] }), undefined, 3))) {
+    reasons.push(r.error?.reason ?? 'ok');
+  }
+  assert.deepEqual(reasons, ['POLICY_DENIED', 'POLICY_DENIED', 'POLICY_DENIED']);
+  assert.equal(target.connections().opened, before);
+});
+
 test('DNS rebinding: resolution changes mid-run, later attempts fail POLICY_DENIED', async () => {
   // Allowed for the pre-flight and the first two attempts, then the name "moves" to a denied address.
   const { lookup, calls } = testResolver([['127.0.0.1'], ['127.0.0.1'], ['127.0.0.1'], ['127.0.0.2']]);

@@ -9,7 +9,13 @@ import { summaryFromProto } from '../src/wire/index.js';
 import { InvalidArgumentError } from '../src/probe/errors.js';
 import type { AttemptResult } from '../src/probe/types.js';
 import { DEFAULT_LIMITS } from '../src/probe/validate.js';
-import { ProberService, deadlinePlan, defaultDeadlineMargin, type RunProbesFn } from '../src/server/service.js';
+import {
+  ProberService,
+  deadlinePlan,
+  defaultDeadlineMargin,
+  streamWriteBound,
+  type RunProbesFn,
+} from '../src/server/service.js';
 import { installSignalHandlers, parseListen, resolveLimits, startServer } from '../src/server/server.js';
 import { isServerSettings, resolveServerConfig, type ServerInput } from '../src/server/config.js';
 import { isConfigError } from '../src/common/errors.js';
@@ -355,6 +361,54 @@ describe('ProberService handlers (fake call, fake engine)', () => {
     assert.equal(err, null);
     assert.equal(reply!.summary.attempts, 2);
     assert.equal(log.lines.length, 1, 'reported once');
+  });
+
+  it('ProbeStream waits for drain only once 2 x concurrency events are queued, and pulls nothing meanwhile', async () => {
+    // A transport that never sends: every write says "wait" (as grpc-js past 16).
+    const results = Array.from({ length: 200 }, (_, i) => attempt(i + 1, 1));
+    let pulled = 0;
+    const engine: RunProbesFn = () => {
+      async function* gen(): AsyncGenerator<AttemptResult> {
+        for (const r of results) {
+          pulled++;
+          yield r;
+        }
+      }
+      return Object.assign(gen(), { deadlineReached: false });
+    };
+    const written: unknown[] = [];
+    const call = Object.assign(new EventEmitter(), {
+      request: new pb.ProbeRequest({ endpoint: 'http://127.0.0.1:1/x', repetitions: 200, concurrency: 32 }),
+      cancelled: false,
+      getDeadline: () => Infinity,
+      writableLength: 0,
+      write(m: unknown) {
+        written.push(m);
+        this.writableLength++;
+        return false;
+      },
+      end() {},
+    });
+    const done = new ProberService({ runProbes: engine }).probeStream(
+      call as unknown as grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>,
+    );
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+    const bound = streamWriteBound(32);
+    assert.equal(bound, 64);
+    assert.equal(written.length, bound, 'writes past grpc-js mark until our bound, then a wait');
+    assert.equal(pulled, bound, 'nothing more pulled from the engine while waiting');
+    // The transport catches up: the run goes on to the end.
+    const flush = (): void => {
+      call.writableLength = 0;
+      call.emit('drain');
+    };
+    for (let i = 0; i < 1000 && written.length < 201; i++) {
+      flush();
+      await new Promise((r) => setImmediate(r));
+    }
+    await done;
+    assert.equal(pulled, 200);
+    assert.equal(streamWriteBound(1), 16, 'never below grpc-js own mark');
   });
 
   it('ProbeStream over a real server: engine failure -> INTERNAL', async () => {

@@ -139,3 +139,20 @@ test('reset empties the digest', () => {
   assert.equal(d.percentile(50), 5);
   assert.equal(d.mean, 5);
 });
+
+test('the sketch of an exact digest (buckets derived from its samples) equals the one its fine histogram gives', () => {
+  const r = rng(7);
+  const exact = new LatencyDigest();
+  for (let i = 0; i < 5000; i++) exact.add(r() < 0.5 ? r() * 3 : 10 + r() * 500);
+  // Merging a sketch builds the fine histogram; the sketch read back must match.
+  const built = new LatencyDigest();
+  built.mergeSketch(exact.sketch());
+  assert.deepEqual(built.sketch().buckets, exact.sketch().buckets);
+  assert.equal(built.sketch().count, 5000);
+  // And one that crossed the exact limit with the same values first keeps counting them all.
+  const crossed = new LatencyDigest();
+  for (let i = 0; i <= EXACT_LIMIT; i++) crossed.add(1 + (i % 100));
+  const total = crossed.sketch().buckets.reduce((s, b) => s + b.count, 0);
+  assert.equal(total, EXACT_LIMIT + 1);
+  assert.equal(crossed.exact, false);
+});

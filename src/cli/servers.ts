@@ -2,12 +2,16 @@
 // and --servers FILE (YAML or JSON). One parser, so every command names and
 // secures regions the same way. Paths in a file are relative to the file.
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, resolve } from 'node:path';
 import { InvalidArgumentError } from '@commander-js/extra-typings';
-import { parse as parseYaml } from 'yaml';
 import { ConfigError } from '../common/errors.js';
 import { parseServerAddress } from './options.js';
 import type { ConnectionFlags } from './tls-flags.js';
+
+// yaml (~80 modules) took a third of `prober --version`: loaded only to read a
+// --servers file (sync, as the callers are), as web-config.ts does.
+const lazyRequire = createRequire(import.meta.url);
 
 /** One prober server to talk to, by the name its rows and lines carry. */
 export interface ServerEntry {
@@ -104,7 +108,7 @@ function fileEntry(v: unknown, source: string, key: string, dir: string): Server
 export function parseServers(text: string, source: string, dir = '.'): ServerEntry[] {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    doc = (lazyRequire('yaml') as typeof import('yaml')).parse(text);
   } catch (err) {
     fail(source, '(file)', `not YAML or JSON: ${(err as Error).message.split('\n')[0]}`);
   }

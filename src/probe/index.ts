@@ -23,7 +23,7 @@ export {
   DEFAULT_CONTINUOUS_INTERVAL_MS,
   statusExpected,
 } from './validate.js';
-export { runAttempt, USER_AGENT } from './attempt.js';
+export { prepareSpec, runAttempt, USER_AGENT } from './attempt.js';
 export { earliestExpiry, MAX_PEM_BYTES, TLS_FIELDS, tlsInfo } from './tls.js';
 export {
   checkAddress,

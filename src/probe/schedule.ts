@@ -3,7 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { runAttempt } from './attempt.js';
+import { prepareSpec, runAttempt } from './attempt.js';
 import { attemptError } from './errors.js';
 import { H2Pool, http2 } from './h2.js';
 import { type LoopDelayRecorder, startLoopDelayRecorder } from './loop-delay.js';
@@ -172,6 +172,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
     this.signal?.addEventListener('abort', this.onAbort, { once: true });
     if (this.windDown?.aborted) this.exhausted = true;
     else this.windDown?.addEventListener('abort', this.onWindDown, { once: true });
+    prepareSpec(this.spec); // before the first t0, not inside attempt #1
     this.loop = startLoopDelayRecorder();
     this.nextDue = performance.now();
     this.pump();

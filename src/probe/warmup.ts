@@ -5,6 +5,7 @@
 import { once } from 'node:events';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { TargetPolicy } from './policy.js';
 import { runProbes } from './schedule.js';
 import { DEFAULT_LIMITS, validateProbeInput } from './validate.js';
 
@@ -30,15 +31,30 @@ export async function warmUp(attempts = WARM_UP_ATTEMPTS): Promise<WarmUpReport>
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const port = (server.address() as AddressInfo).port;
+  const base = `http://127.0.0.1:${port}`;
+  // A server's calls carry a policy (its own listeners at least): warm that check too.
+  const policy: TargetPolicy = {
+    allow: [],
+    deny: ['192.0.2.0/24'],
+    denyPrivate: false,
+    self: [{ port: port === 1 ? 2 : 1, cidrs: ['127.0.0.0/8', '::1/128'], name: 'warm-up' }],
+  };
   try {
     for (const [path, reuseConnections, repetitions] of [
       ['/', false, attempts],
       ['/', true, attempts],
       ['/503', false, 2],
     ] as const) {
-      const spec = validateProbeInput({ endpoint: `${base}${path}`, repetitions, reuseConnections }, DEFAULT_LIMITS);
-      for await (const _ of runProbes(spec)) n++;
+      const spec = validateProbeInput(
+        { endpoint: `${base}${path}`, repetitions, reuseConnections },
+        DEFAULT_LIMITS,
+        policy,
+      );
+      // With a signal and a deadline, as a call's run has them.
+      const ac = new AbortController();
+      const run = runProbes(spec, { signal: ac.signal, windDown: ac.signal, deadline: performance.now() + 60_000 });
+      for await (const _ of run) n++;
     }
   } finally {
     server.closeAllConnections();

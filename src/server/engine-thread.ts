@@ -78,6 +78,8 @@ class RemoteRun implements AsyncIterableIterator<AttemptResult> {
     readonly id: number,
     private readonly signal: AbortSignal | undefined,
     private readonly windDown: AbortSignal | undefined,
+    /** The run's credit window (start message). */
+    private readonly window: number,
   ) {
     signal?.addEventListener('abort', this.onAbort, { once: true });
     windDown?.addEventListener('abort', this.onWindDown, { once: true });
@@ -91,7 +93,7 @@ class RemoteRun implements AsyncIterableIterator<AttemptResult> {
     if (this.holding) {
       // Done with the previous result: the worker may send one more.
       this.holding = false;
-      if (!this.ended) this.engine.post({ type: 'credit', id: this.id, n: 1 });
+      if (!this.ended) this.engine.grant(this.id, this.window > 1);
     }
     const r = this.buffer.shift();
     if (r !== undefined) {
@@ -158,6 +160,18 @@ class Engine {
   private readonly runs = new Map<number, RemoteRun>();
   private nextId = 0;
   private closed = false;
+  /** Credit granted this turn, sent in one message at its end (setImmediate). */
+  private credits = new Map<number, number>();
+  private crediting: NodeJS.Immediate | undefined;
+  private readonly flushCredits = (): void => {
+    this.crediting = undefined;
+    const c = this.credits;
+    if (c.size === 0) return;
+    this.credits = new Map();
+    const grants = [...c];
+    const [id, n] = grants[0]!;
+    this.post(grants.length === 1 ? { type: 'credit', id, n } : { type: 'credits', grants });
+  };
 
   constructor(private readonly logger: ErrorLogger) {}
 
@@ -191,7 +205,7 @@ class Engine {
     }
     if (this.worker === undefined) void this.launch(0);
     const id = ++this.nextId;
-    const run = new RemoteRun(this, id, options.signal, options.windDown);
+    const run = new RemoteRun(this, id, options.signal, options.windDown, creditWindow(spec, options));
     if (options.signal?.aborted) {
       run.end(false);
       return run;
@@ -205,11 +219,29 @@ class Engine {
     this.worker?.postMessage(msg);
   }
 
+  /**
+   * One more result may come for run `id`: sent with the rest of this turn's
+   * credit, or at once for a window of 1 (nothing to batch with; a later
+   * credit reaches the worker later inside its next attempt).
+   */
+  grant(id: number, batch: boolean): void {
+    this.credits.set(id, (this.credits.get(id) ?? 0) + 1);
+    if (!batch) {
+      if (this.crediting !== undefined) clearImmediate(this.crediting);
+      this.flushCredits();
+    } else this.crediting ??= setImmediate(this.flushCredits);
+  }
+
   forget(id: number): void {
     this.runs.delete(id);
+    this.credits.delete(id);
   }
 
   private dispatch(m: Exclude<FromEngine, { type: 'ready' }>): void {
+    if (m.type === 'batch') {
+      for (const x of m.msgs) this.dispatch(x);
+      return;
+    }
     const run = this.runs.get(m.id);
     if (run === undefined) return;
     if (m.type === 'result') run.result(m.result);
@@ -248,10 +280,16 @@ class Engine {
   }
 }
 
+/**
+ * Credit as deep as the engine's own buffer: the worker never waits on this
+ * thread while the consumer keeps up, and never runs more than one window ahead.
+ */
+function creditWindow(spec: ProbeSpec, options: RunOptions): number {
+  return Math.max(1, Math.floor(options.maxBuffered ?? spec.concurrency));
+}
+
 function start(id: number, spec: ProbeSpec, options: RunOptions): ToEngine {
-  // Credit as deep as the engine's own buffer: the worker never waits on this
-  // thread while the consumer keeps up, and never runs more than one window ahead.
-  const window = Math.max(1, Math.floor(options.maxBuffered ?? spec.concurrency));
+  const window = creditWindow(spec, options);
   return {
     type: 'start',
     id,

@@ -21,6 +21,8 @@ export type ToEngine =
       readonly credit: number;
     }
   | { readonly type: 'credit'; readonly id: number; readonly n: number }
+  /** Several calls' credit in one message: [id, n] pairs (engine-thread.ts coalesces them per turn). */
+  | { readonly type: 'credits'; readonly grants: ReadonlyArray<readonly [number, number]> }
   | { readonly type: 'stop'; readonly id: number }
   /** No new launches; attempts in flight finish (RunOptions.windDown). */
   | { readonly type: 'wind-down'; readonly id: number }
@@ -28,6 +30,8 @@ export type ToEngine =
 
 export type FromEngine =
   | { readonly type: 'ready'; readonly warmUpMs?: number }
+  /** Results and ends of one turn of this thread, in order (one postMessage instead of one each). */
+  | { readonly type: 'batch'; readonly msgs: ReadonlyArray<Exclude<FromEngine, { type: 'ready' | 'batch' }>> }
   | { readonly type: 'result'; readonly id: number; readonly result: AttemptResult }
   | {
       readonly type: 'end';
@@ -45,7 +49,34 @@ export interface EngineWorkerData {
 
 if (parentPort === null) throw new Error('engine-worker runs only as a worker thread');
 const port = parentPort;
-const post = (m: FromEngine): void => port.postMessage(m);
+
+/**
+ * Results go out in one message per turn of this thread: a postMessage each
+ * was ~1/8 of the thread's CPU at c=32. The flush is a setImmediate, so with
+ * one attempt in flight (nothing else to batch with) a message goes at once
+ * instead: the next launch is also a setImmediate and would time the flush.
+ */
+let outbox: Exclude<FromEngine, { type: 'ready' | 'batch' }>[] = [];
+let flushing: NodeJS.Immediate | undefined;
+/** Sum of the running calls' concurrency: > 1, and batching costs no attempt a timed wait. */
+let slots = 0;
+
+function flush(): void {
+  flushing = undefined;
+  const msgs = outbox;
+  outbox = [];
+  if (msgs.length === 1) port.postMessage(msgs[0]);
+  else if (msgs.length > 1) port.postMessage({ type: 'batch', msgs } satisfies FromEngine);
+}
+
+function post(m: Exclude<FromEngine, { type: 'ready' | 'batch' }>): void {
+  outbox.push(m);
+  if (slots > 1) flushing ??= setImmediate(flush);
+  else {
+    if (flushing !== undefined) clearImmediate(flushing);
+    flush();
+  }
+}
 
 /** One call on this thread: pulls from runProbes only while it has credit. */
 class Call {
@@ -120,13 +151,17 @@ function start(msg: Extract<ToEngine, { type: 'start' }>): void {
   const spec: ProbeSpec = { ...rest, url: new URL(href) };
   const call = new Call(msg.id, msg.credit);
   calls.set(msg.id, call);
+  slots += spec.concurrency;
   const options: { signal: AbortSignal; windDown: AbortSignal; deadline?: number; maxBuffered?: number } = {
     signal: call.ac.signal,
     windDown: call.windDown.signal,
   };
   if (msg.budgetMs !== undefined) options.deadline = performance.now() + msg.budgetMs;
   if (msg.maxBuffered !== undefined) options.maxBuffered = msg.maxBuffered;
-  void call.run(spec, options).finally(() => calls.delete(msg.id));
+  void call.run(spec, options).finally(() => {
+    calls.delete(msg.id);
+    slots -= spec.concurrency;
+  });
 }
 
 function onMessage(msg: ToEngine): void {
@@ -136,6 +171,9 @@ function onMessage(msg: ToEngine): void {
       break;
     case 'credit':
       calls.get(msg.id)?.grant(msg.n);
+      break;
+    case 'credits':
+      for (const [id, n] of msg.grants) calls.get(id)?.grant(n);
       break;
     case 'stop':
       calls.get(msg.id)?.stop();
@@ -154,4 +192,4 @@ const { warmUpAttempts } = workerData as EngineWorkerData;
 // Warm up before taking calls: messages posted meanwhile wait in the port.
 const report = warmUpAttempts > 0 ? await warmUp(warmUpAttempts) : undefined;
 port.on('message', onMessage);
-post({ type: 'ready', ...(report ? { warmUpMs: report.ms } : {}) });
+port.postMessage({ type: 'ready', ...(report ? { warmUpMs: report.ms } : {}) } satisfies FromEngine);

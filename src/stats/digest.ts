@@ -4,6 +4,7 @@ import type { Histogram, HistogramBucket, LatencySketch } from './types.js';
 
 /** Samples kept for exact percentiles; beyond this the fine histogram answers. */
 export const EXACT_LIMIT = 100_000;
+const INITIAL_SAMPLES = 16;
 
 // Fine log histogram: bucket i covers (LOW * R^(i-1), LOW * R^i]; bucket 0 is
 // everything <= LOW. Reporting a bucket by its geometric midpoint is off by at
@@ -41,10 +42,14 @@ export class LatencyDigest {
   private mu = 0;
   private m2 = 0;
   // Exact samples; released (undefined) once more than EXACT_LIMIT arrive.
-  private samples: Float64Array | undefined = new Float64Array(1024);
+  // Starts small: a server holds ~8 digests per call, 1,000 calls at once.
+  private samples: Float64Array | undefined = new Float64Array(INITIAL_SAMPLES);
   // samples[0, sortedTo) are sorted; the tail is merged in lazily.
   private sortedTo = 0;
-  private fine = new Float64Array(FINE_BUCKETS);
+  // The fine histogram (20 KiB), built only once the samples are released
+  // (or a sketch is merged in); while they are kept it is derived from them.
+  // Invariant: exactly one of samples and fine is set.
+  private fine: Float64Array | undefined;
 
   add(ms: number): void {
     this.n++;
@@ -55,13 +60,12 @@ export class LatencyDigest {
     const d = ms - this.mu;
     this.mu += d / this.n;
     this.m2 += d * (ms - this.mu);
-    const fi = fineIndex(ms);
-    this.fine[fi] = (this.fine[fi] ?? 0) + 1;
 
     const s = this.samples;
-    if (s === undefined) return;
-    if (this.n > EXACT_LIMIT) {
-      this.samples = undefined;
+    if (s === undefined || this.n > EXACT_LIMIT) {
+      const fine = this.fineHistogram(this.n - 1);
+      const fi = fineIndex(ms);
+      fine[fi] = fine[fi]! + 1;
       return;
     }
     if (this.n > s.length) {
@@ -70,6 +74,41 @@ export class LatencyDigest {
       this.samples = grown;
     }
     this.samples![this.n - 1] = ms;
+  }
+
+  /**
+   * The fine histogram, built from the first `kept` samples the first time
+   * (the samples are then released: percentiles come from it from now on).
+   */
+  private fineHistogram(kept: number): Float64Array {
+    if (this.fine !== undefined) return this.fine;
+    const fine = new Float64Array(FINE_BUCKETS);
+    const s = this.samples;
+    for (let i = 0; s !== undefined && i < kept; i++) {
+      const k = fineIndex(s[i]!);
+      fine[k] = fine[k]! + 1;
+    }
+    this.fine = fine;
+    this.samples = undefined;
+    return fine;
+  }
+
+  /** Fine-bucket counts, sparse and ascending by index, from whichever form is held. */
+  private fineBuckets(): Array<{ index: number; count: number }> {
+    const buckets: Array<{ index: number; count: number }> = [];
+    const fine = this.fine;
+    if (fine !== undefined) {
+      for (let i = 0; i < FINE_BUCKETS; i++) if (fine[i]! > 0) buckets.push({ index: i, count: fine[i]! });
+      return buckets;
+    }
+    // Sorted samples give ascending bucket indexes.
+    for (const v of this.sorted() ?? []) {
+      const index = fineIndex(v);
+      const last = buckets[buckets.length - 1];
+      if (last !== undefined && last.index === index) last.count++;
+      else buckets.push({ index, count: 1 });
+    }
+    return buckets;
   }
 
   get count(): number {
@@ -106,9 +145,10 @@ export class LatencyDigest {
     const idx = nearestRankIndex(p, this.n);
     const sorted = this.sorted();
     if (sorted !== undefined) return sorted[idx];
+    const fine = this.fineHistogram(this.n);
     let seen = 0;
     for (let i = 0; i < FINE_BUCKETS; i++) {
-      seen += this.fine[i]!;
+      seen += fine[i]!;
       if (seen > idx) return Math.min(this.hi, Math.max(this.lo, fineValue(i)));
     }
     return this.hi;
@@ -133,8 +173,9 @@ export class LatencyDigest {
       }
       overflow = sorted.length - prev;
     } else {
+      const fine = this.fineHistogram(this.n);
       for (let i = 0; i < FINE_BUCKETS; i++) {
-        const c = this.fine[i]!;
+        const c = fine[i]!;
         if (c === 0) continue;
         const k = lowerBound(boundsMs, Math.min(this.hi, Math.max(this.lo, fineValue(i))));
         if (k === boundsMs.length) overflow += c;
@@ -151,11 +192,7 @@ export class LatencyDigest {
    * within the fine histogram's 0.5%.
    */
   sketch(): LatencySketch {
-    const buckets: Array<{ index: number; count: number }> = [];
-    for (let i = 0; i < FINE_BUCKETS; i++) {
-      const c = this.fine[i]!;
-      if (c > 0) buckets.push({ index: i, count: c });
-    }
+    const buckets = this.fineBuckets();
     return {
       count: this.n,
       sumMs: this.total,
@@ -169,9 +206,16 @@ export class LatencyDigest {
 
   /** Adds another digest's values: moments exact, samples kept while both are exact and fit. */
   merge(other: LatencyDigest): void {
+    if (other.n === 0) return;
     const os = other.sorted();
+    if (this.samples === undefined || os === undefined || this.n + other.n > EXACT_LIMIT) {
+      // Past exact: from now on the fine histogram answers.
+      const fine = this.fineHistogram(this.n);
+      for (const b of other.fineBuckets()) fine[b.index] = fine[b.index]! + b.count;
+      this.mergeMoments(other.n, other.total, other.mu, other.m2, other.lo, other.hi);
+      return;
+    }
     this.mergeMoments(other.n, other.total, other.mu, other.m2, other.lo, other.hi);
-    for (let i = 0; i < FINE_BUCKETS; i++) this.fine[i] = this.fine[i]! + other.fine[i]!;
     this.mergeSamples(os);
   }
 
@@ -180,12 +224,13 @@ export class LatencyDigest {
     if (k.count === 0) return;
     const mu = k.sumMs / k.count;
     const m2 = Math.max(0, k.sumSquaresMs2 - k.sumMs * mu);
+    // The sketch has no samples: from now on the fine histogram answers.
+    const fine = this.fineHistogram(this.n);
     this.mergeMoments(k.count, k.sumMs, mu, m2, k.minMs, k.maxMs);
     for (const b of k.buckets) {
       const i = Math.min(FINE_BUCKETS - 1, Math.max(0, Math.trunc(b.index)));
-      this.fine[i] = this.fine[i]! + b.count;
+      fine[i] = fine[i]! + b.count;
     }
-    this.samples = undefined; // the sketch has no samples
   }
 
   // Chan et al.: combine two (n, mean, M2) triples exactly.
@@ -202,15 +247,11 @@ export class LatencyDigest {
     if (hi > this.hi) this.hi = hi;
   }
 
-  private mergeSamples(other: Float64Array | undefined): void {
-    const s = this.samples;
-    if (s === undefined) return;
-    if (other === undefined || this.n > EXACT_LIMIT) {
-      this.samples = undefined;
-      return;
-    }
+  /** Both exact and the sum fits (merge checked): appends the other's samples. */
+  private mergeSamples(other: Float64Array): void {
+    const s = this.samples!;
     const before = this.n - other.length;
-    const grown = new Float64Array(Math.max(1024, this.n));
+    const grown = new Float64Array(Math.max(INITIAL_SAMPLES, this.n));
     grown.set(s.subarray(0, before));
     grown.set(other, before);
     this.samples = grown;
@@ -223,9 +264,9 @@ export class LatencyDigest {
     this.hi = -Infinity;
     this.mu = 0;
     this.m2 = 0;
-    this.samples = new Float64Array(1024);
+    this.samples = new Float64Array(INITIAL_SAMPLES);
     this.sortedTo = 0;
-    this.fine.fill(0);
+    this.fine = undefined;
   }
 
   /** The exact samples sorted ascending, or undefined past EXACT_LIMIT. */
