@@ -302,26 +302,48 @@ function recordRatios(t: Table): void {
   }
 }
 
+/** #1's overhead ÷ the median of #2..#20's (the k-th request the target saw is attempt k). */
+async function firstRatio(target: TruthTarget, tag: string, latencies: readonly number[]): Promise<number> {
+  const ov = pairedOverheads(latencies, await target.records(tag));
+  return ov[0]! / median(ov.slice(1));
+}
+
 /**
  * Target 4: on each of several freshly started servers, one ProbeStream of 20
- * sequential fresh attempts; overheads are paired per attempt (the k-th the
- * target saw is attempt k), and the ratio is #1 ÷ the median of #2..#20.
+ * sequential fresh attempts; the ratio is #1 ÷ the median of #2..#20. The
+ * peer: a warm node:http client in this process, 20 requests right after
+ * another fresh server's start (the same gap, the same machine settling).
+ * It reads ~1.5-3 too (docs/performance.md): a first request after an idle
+ * gap is slow on this machine whoever sends it, so the peer row says how
+ * much of the prober's ratio is the machine's.
  */
 export async function benchFirstAttempt(target: TruthTarget): Promise<void> {
   const servers = Number(process.env.BENCH_FRESH_SERVERS ?? 5);
   const ratios: number[] = [];
+  const peer: number[] = [];
+  const nodeHttp = (url: string) => nodeHttpRun(url, 20, 1, false);
+  await nodeHttpRun(target.url(0, `first-warm#${tagSeq++}`), 300, 1, false); // warm, as every peer is
   for (let i = 0; i < servers; i++) {
-    const server = await startProberServer();
-    const conn = connect(server.address);
-    try {
+    // The order alternates: neither always runs right after the other's close.
+    for (const who of i % 2 === 0 ? ['prober', 'node:http'] : ['node:http', 'prober']) {
+      const server = await startProberServer();
       const tag = `first#${tagSeq++}`;
-      const lat = await streamLatencies(conn, proberInput(target.url(0, tag), 20, 1, false));
-      const ov = pairedOverheads(lat, await target.records(tag));
-      ratios.push(ov[0]! / median(ov.slice(1)));
-    } finally {
-      conn.close();
-      await server.close();
+      if (who === 'node:http') {
+        peer.push(await firstRatio(target, tag, await nodeHttp(target.url(0, tag))));
+        await server.close();
+        continue;
+      }
+      const conn = connect(server.address);
+      try {
+        ratios.push(
+          await firstRatio(target, tag, await streamLatencies(conn, proberInput(target.url(0, tag), 20, 1, false))),
+        );
+      } finally {
+        conn.close();
+        await server.close();
+      }
     }
   }
   record('4', 'attempt #1 overhead ÷ median #2..#20, fresh server', ratios, { op: '<=', bound: 1.5 });
+  record('', 'node:http (warm) request #1 ÷ median #2..#20, after a fresh server start', peer);
 }

@@ -2,8 +2,10 @@
 // seam: results, backpressure credit, cancel, deadline, a dying worker, and a
 // warm-up that never touches the user's target.
 import { test, before, after } from 'node:test';
+import net from 'node:net';
+import { Registry } from 'prom-client';
 import assert from 'node:assert/strict';
-import { DEFAULT_LIMITS, validateProbeInput, type AttemptResult, type ProbeInput } from '../src/probe/index.js';
+import { DEFAULT_LIMITS, validateProbeInput, warmUp, type AttemptResult, type ProbeInput } from '../src/probe/index.js';
 import { startEngineThread, type EngineThread } from '../src/server/engine-thread.js';
 import { startServer } from '../src/server/server.js';
 import { connect, probeOnce } from '../src/client/index.js';
@@ -87,18 +89,59 @@ test('a worker that dies fails its calls (no hang), is logged, and the next call
   assert.equal(out.length, 2);
 });
 
-test('a server warms its engine against its own loopback server, never the target', async () => {
+/** The lines of a /metrics text that describe probes (not process or Node metrics, nor comments). */
+function probeSeries(text: string): string[] {
+  return text.split('\n').filter((l) => l.startsWith('prober_') && /endpoint="|rpc="|attempts|latency/.test(l));
+}
+
+test('warmUp() connects only to its own loopback server', async () => {
+  const seen: string[] = [];
+  const listened: number[] = [];
+  const connect0 = net.Socket.prototype.connect;
+  const listen0 = net.Server.prototype.listen;
+  net.Socket.prototype.connect = function (this: net.Socket, ...args: unknown[]) {
+    const o = args[0] as { host?: string; port?: number } | unknown[];
+    const opts = (Array.isArray(o) ? o[0] : o) as { host?: string; port?: number };
+    seen.push(`${opts.host}:${opts.port}`);
+    return (connect0 as (...a: unknown[]) => net.Socket).apply(this, args);
+  } as typeof connect0;
+  net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]) {
+    this.once('listening', () => listened.push((this.address() as net.AddressInfo).port));
+    return (listen0 as (...a: unknown[]) => net.Server).apply(this, args);
+  } as typeof listen0;
+  try {
+    const report = await warmUp(2);
+    assert.equal(report.attempts, 2 + 2 + 2);
+  } finally {
+    net.Socket.prototype.connect = connect0;
+    net.Server.prototype.listen = listen0;
+  }
+  assert.equal(listened.length, 1, 'one loopback server of its own');
+  assert.ok(seen.length >= 3, `connections seen: ${seen.join(', ')}`);
+  for (const s of seen) assert.equal(s, `127.0.0.1:${listened[0]}`);
+});
+
+test('a server warms its engine against its own loopback server, never the target, and /metrics shows none of it', async () => {
   const before = target.requests();
+  const registry = new Registry();
   const server = await startServer({
     listen: '127.0.0.1:0',
-    observability: { health: false, reflection: false },
+    observability: { health: false, reflection: false, metrics: { registry, defaultMetrics: false } },
     warmUp: true,
   });
   const conn = connect(server.address);
   try {
+    assert.equal(target.requests(), before, 'the start-up touched no target');
+    const fresh = await registry.metrics();
+    assert.deepEqual(probeSeries(fresh), [], 'no series from the warm-up');
+    assert.doesNotMatch(fresh, /127\.0\.0\.1/, 'no loopback endpoint label');
     const s = await probeOnce(conn, { endpoint: `${target.url}/ok`, repetitions: 3 });
     assert.equal(s.successes, 3);
     assert.equal(target.requests() - before, 3);
+    // The check above can fail: a real call does leave series.
+    const after = await registry.metrics();
+    assert.ok(probeSeries(after).length > 0, 'a real call is on /metrics');
+    assert.match(after, new RegExp(`prober_attempts_total\\{[^}]*endpoint="${target.url}/ok"[^}]*\\} 3`));
   } finally {
     conn.close();
     await server.close(0);
