@@ -10,7 +10,7 @@ import { Agent } from 'undici';
 import { runAttempt, validateProbeInput, DEFAULT_LIMITS } from '../src/probe/index.js';
 import { H2Pool } from '../src/probe/h2.js';
 import { createPki } from '../test/helpers/certs.js';
-import { measure } from './target.js';
+import { interleavedRounds } from './target.js';
 import type { Row } from './engine-cpu.js';
 
 const SCRIPT = `
@@ -69,21 +69,10 @@ export async function benchEngineCpuTls(n: number): Promise<Row[]> {
       ['prober h2 reuse', prober(h2Reuse, { h2Pool: pool })],
       ['undici h2 reuse', () => undiciGet(shared, origin)],
     ];
-    for (const [, fn] of cases) for (let i = 0; i < 100; i++) await fn();
-    const totals = new Map<string, { cpuUs: number; wallMs: number }>();
-    const rounds = 4;
-    for (let r = 0; r < rounds; r++) {
-      for (const [name, fn] of cases) {
-        const m = await measure(async () => {
-          for (let i = 0; i < n / rounds; i++) await fn();
-        });
-        const t = totals.get(name) ?? { cpuUs: 0, wallMs: 0 };
-        totals.set(name, { cpuUs: t.cpuUs + m.cpuUs, wallMs: t.wallMs + m.wallMs });
-      }
-    }
+    const rows = await interleavedRounds(cases, n, 100);
     pool.close();
     await shared.close();
-    return [...totals].map(([name, t]) => ({ name, cpuUsPerReq: t.cpuUs / n, reqPerSec: (n / t.wallMs) * 1000 }));
+    return rows;
   } finally {
     target.close();
     await pki.cleanup();

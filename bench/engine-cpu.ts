@@ -4,7 +4,7 @@
 import { Client, Pool } from 'undici';
 import { runAttempt, validateProbeInput, DEFAULT_LIMITS } from '../src/probe/index.js';
 import http from 'node:http';
-import { startChildTarget, measure } from './target.js';
+import { interleavedRounds, startChildTarget } from './target.js';
 
 export interface Row {
   readonly name: string;
@@ -56,21 +56,10 @@ export async function benchEngineCpu(n: number): Promise<Row[]> {
       ],
     ];
     // Warm up every case, then alternate rounds so drift hits all alike.
-    for (const [, fn] of cases) for (let i = 0; i < 200; i++) await fn();
-    const totals = new Map<string, { cpuUs: number; wallMs: number }>();
-    const rounds = 4;
-    for (let r = 0; r < rounds; r++) {
-      for (const [name, fn] of cases) {
-        const m = await measure(async () => {
-          for (let i = 0; i < n / rounds; i++) await fn();
-        });
-        const t = totals.get(name) ?? { cpuUs: 0, wallMs: 0 };
-        totals.set(name, { cpuUs: t.cpuUs + m.cpuUs, wallMs: t.wallMs + m.wallMs });
-      }
-    }
+    const rows = await interleavedRounds(cases, n, 200);
     agent.destroy();
     await pool.close();
-    return [...totals].map(([name, t]) => ({ name, cpuUsPerReq: t.cpuUs / n, reqPerSec: (n / t.wallMs) * 1000 }));
+    return rows;
   } finally {
     target.close();
   }

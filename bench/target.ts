@@ -32,3 +32,34 @@ export async function measure(fn: () => Promise<void>): Promise<{ cpuUs: number;
   const c = process.cpuUsage(c0);
   return { cpuUs: c.user + c.system, wallMs: performance.now() - t0 };
 }
+
+/** CPU and rate per request of each case. */
+export interface CaseRow {
+  readonly name: string;
+  readonly cpuUsPerReq: number;
+  readonly reqPerSec: number;
+}
+
+/**
+ * Runs each case `warmUp` times, then `n` requests each in 4 alternating
+ * rounds, so drift on a shared machine hits every case alike.
+ */
+export async function interleavedRounds(
+  cases: readonly (readonly [string, () => Promise<void>])[],
+  n: number,
+  warmUp: number,
+): Promise<CaseRow[]> {
+  for (const [, fn] of cases) for (let i = 0; i < warmUp; i++) await fn();
+  const totals = new Map<string, { cpuUs: number; wallMs: number }>();
+  const rounds = 4;
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of cases) {
+      const m = await measure(async () => {
+        for (let i = 0; i < n / rounds; i++) await fn();
+      });
+      const t = totals.get(name) ?? { cpuUs: 0, wallMs: 0 };
+      totals.set(name, { cpuUs: t.cpuUs + m.cpuUs, wallMs: t.wallMs + m.wallMs });
+    }
+  }
+  return [...totals].map(([name, t]) => ({ name, cpuUsPerReq: t.cpuUs / n, reqPerSec: (n / t.wallMs) * 1000 }));
+}

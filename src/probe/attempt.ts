@@ -12,15 +12,13 @@ import { PhaseClock } from './clock.js';
 import {
   abortError,
   badStatusError,
-  bodyLengthError,
   classifyError,
   classifyTimeout,
-  declaredLengthError,
   resetError,
   type FailureContext,
   type TimeoutContext,
 } from './errors.js';
-import { checkBody, checkHeaders, checkTls, needsBody } from './checks.js';
+import { checkBody, checkHeaders, checkTls, readBody } from './checks.js';
 import { familyOf, type IpFamily } from './family.js';
 import { type H2Hooks, type H2Pool, sendH2, usesH2 } from './h2.js';
 import { literalDenial, lookupFor } from './policy.js';
@@ -409,18 +407,7 @@ function wireResponse(a: Attempt, res: http.IncomingMessage): void {
   res.on('close', () => {
     if (!res.complete) a.finish(resetError('body'));
   });
-  const declared = declaredLengthError(spec.method, res.headers['content-length'], spec.maxBodyBytes);
-  if (declared) {
-    a.finish(declared);
-    return;
-  }
-  if (a.next === undefined && needsBody(spec)) a.chunks = [];
-  res.on('data', (chunk: Buffer) => {
-    a.bodyBytes += chunk.length;
-    a.chunks?.push(chunk);
-    const tooLarge = bodyLengthError(a.bodyBytes, spec.maxBodyBytes);
-    if (tooLarge) a.finish(tooLarge);
-  });
+  if (!readBody(a, spec, res, res.headers['content-length'])) return;
   res.on('end', () => {
     const next = a.next;
     if (next === undefined || a.done) {

@@ -3,9 +3,12 @@
 // applied when the response has ended. JS RegExp has no timeout, so the
 // input is bounded instead: the body is at most the server's body cap, a
 // pattern at most MAX_REGEX_BYTES.
+import type { EventEmitter } from 'node:events';
 import {
   InvalidArgumentError,
+  bodyLengthError,
   bodyMismatchError,
+  declaredLengthError,
   headerMatchError,
   headerMismatchError,
   sslCheckError,
@@ -111,6 +114,35 @@ function compiled(spec: ProbeSpec): Compiled {
 /** Whether the body must be kept (up to the body cap) for the checks. */
 export function needsBody(spec: ProbeSpec): boolean {
   return spec.expectBody.length > 0 || spec.failIfBody.length > 0;
+}
+
+/** What reading a body needs of an attempt (attempt.ts's Attempt). */
+export interface BodySink {
+  bodyBytes: number;
+  chunks: Buffer[] | undefined;
+  readonly next: unknown;
+  finish(failure?: AttemptError): void;
+}
+
+/**
+ * Counts a response body (HTTP/1.1 response or HTTP/2 stream) against the
+ * cap, keeping its bytes only when a body check needs them. False: the
+ * declared length is already over the cap and the attempt is finished.
+ */
+export function readBody(a: BodySink, spec: ProbeSpec, body: EventEmitter, contentLength: string | undefined): boolean {
+  const declared = declaredLengthError(spec.method, contentLength, spec.maxBodyBytes);
+  if (declared) {
+    a.finish(declared);
+    return false;
+  }
+  if (a.next === undefined && needsBody(spec)) a.chunks = [];
+  body.on('data', (chunk: Buffer) => {
+    a.bodyBytes += chunk.length;
+    a.chunks?.push(chunk);
+    const tooLarge = bodyLengthError(a.bodyBytes, spec.maxBodyBytes);
+    if (tooLarge) a.finish(tooLarge);
+  });
+  return true;
 }
 
 /** Whether the header is present, and whether some value of it matches `h.re`. */

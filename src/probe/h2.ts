@@ -12,8 +12,8 @@ import net, { isIP, type Socket } from 'node:net';
 import tls from 'node:tls';
 import { urlToHttpOptions } from 'node:url';
 import type { Attempt } from './attempt.js';
-import { needsBody } from './checks.js';
-import { bodyLengthError, classifyH2Error, declaredLengthError, errorCode, noH2Error, resetError } from './errors.js';
+import { readBody } from './checks.js';
+import { classifyH2Error, errorCode, noH2Error, resetError } from './errors.js';
 import { lookupFor } from './policy.js';
 import { redirectStep } from './redirect.js';
 import { requestHeaders } from './request.js';
@@ -320,18 +320,7 @@ function onResponse(
     return;
   }
   a.next = step?.next;
-  const declared = declaredLengthError(spec.method, headers['content-length'], spec.maxBodyBytes);
-  if (declared) {
-    a.finish(declared);
-    return;
-  }
-  if (a.next === undefined && needsBody(spec)) a.chunks = [];
-  s.on('data', (chunk: Buffer) => {
-    a.bodyBytes += chunk.length;
-    a.chunks?.push(chunk);
-    const tooLarge = bodyLengthError(a.bodyBytes, spec.maxBodyBytes);
-    if (tooLarge) a.finish(tooLarge);
-  });
+  if (!readBody(a, spec, s, headers['content-length'])) return;
   s.on('end', () => {
     if (a.done || a.release !== release) return;
     const next = a.next;
