@@ -108,8 +108,9 @@ for (const engine of ['thread', 'inline'] as const) {
         assert.equal(out.summary.eventsSent, out.attempts);
         assert.equal(out.summary.aborted, 0);
         assert.ok(out.attempts > 5, `probing went on during the grace (${out.attempts})`);
-        // Stopped inside the grace, with the margin (10%, >= 50 ms) to spare.
-        assert.ok(endedAfter < grace, `stream ended ${endedAfter.toFixed(0)} ms after close, grace ${grace}`);
+        // Stopped inside the grace: a call still running when it ends is cut off with no summary, so the
+        // summary above is the proof. Not the client's clock: on a loaded machine delivery alone can
+        // carry the end past `grace` (818 ms seen in a CI run), which is no fault of the server's.
         assert.ok(endedAfter > grace / 2, `the call used the grace (${endedAfter.toFixed(0)} ms)`);
 
         const n = target.requests();
@@ -164,7 +165,9 @@ describe('shutdown with an attempt in flight longer than the margin', () => {
       const t0 = performance.now();
       void server.close(500);
       const out = await done;
-      assert.ok(performance.now() - t0 < 500, 'ended inside the grace');
+      // Ended well before the 3 s attempts would have: they were cut at the grace, not waited for.
+      // (Inside the grace itself is what the summary below proves; the client's clock can't, under load.)
+      assert.ok(performance.now() - t0 < 2500, 'ended long before the attempts in flight would have');
       assert.equal(out.status.code, grpc.status.UNAVAILABLE);
       assert.equal(out.summary?.shutdown, true);
       assert.equal(out.summary?.attempts, seen.attempts);
