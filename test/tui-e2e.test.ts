@@ -198,10 +198,11 @@ test('live view: failed part of the bars in red, outliers in one overflow row, r
   );
   // The axis is cut only where outliers stand far from the body (Tukey's far-out
   // fence): on a loaded machine the body spreads and it can take more responses.
-  const overflow = /│ >\s*[\d.]+ms │[█▏▎▍▌▋▊▉]+ \d+ · max 3\d\dms/;
+  // The outliers take 300 ms; on a loaded machine one may take longer (566 ms seen), so any max from 300 ms.
+  const overflow = /│ >\s*[\d.]+ms │[█▏▎▍▌▋▊▉]+ \d+ · max (?:[3-9]\d\dms|[\d.]+s)/;
   await tmux.waitFor(() => overflow.test(tmux.screen()), 'an overflow row for the 300 ms outliers', 60_000);
   const screen = tmux.screen();
-  assert.match(screen, /max\s+3\d\dms/, 'the max stays in the stats');
+  assert.match(screen, /max\s+(?:[3-9]\d\dms|[\d.]+s)/, 'the max stays in the stats');
   assert.match(screen, overflow, `overflow row:\n${screen}`);
   assert.ok(histogramRows(screen).length >= 10, `most rows hold the body:\n${screen}`);
   assert.match(screen, /█ failed/, 'the legend');
