@@ -223,13 +223,14 @@ export async function startProberServer(
   nodeArgs: string[] = [],
   env: NodeJS.ProcessEnv = {},
   serveArgs: readonly string[] = [],
+  bin: string = PROBER_BIN,
 ): Promise<ProberServer> {
   const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
   delete childEnv['NODE_ENV'];
   const child = track(
     spawn(
       process.execPath,
-      [...nodeArgs, PROBER_BIN, 'serve', '--listen', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', ...serveArgs],
+      [...nodeArgs, bin, 'serve', '--listen', '127.0.0.1:0', '--metrics-addr', '127.0.0.1:0', ...serveArgs],
       { stdio: ['ignore', 'pipe', 'inherit'], env: childEnv },
     ),
   );

@@ -396,3 +396,22 @@ test('the next attempt is not launched inside the consumer turn that takes a res
     assert.deepEqual(log, expected);
   }
 });
+
+test('launchOnPull: the next attempt waits until the consumer is back for more', async () => {
+  for (const launchOnPull of [false, true]) {
+    const run = runProbes(spec('/ok', { repetitions: 3 }), { launchOnPull });
+    const it = run[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.equal(first.done, false);
+    // Hold result 1 for a while: without the option the scheduler launches #2 meanwhile.
+    await sleep(100);
+    assert.equal(run.launched, launchOnPull ? 1 : 2, `launchOnPull ${launchOnPull}`);
+    const rest: AttemptResult[] = [];
+    for (let r = await it.next(); r.done !== true; r = await it.next()) rest.push(r.value);
+    assert.deepEqual(
+      rest.map((r) => r.seq),
+      [2, 3],
+    );
+    assert.equal(run.launched, 3);
+  }
+});

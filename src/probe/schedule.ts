@@ -27,6 +27,14 @@ export interface RunOptions {
    * value below `concurrency` also lowers the attempts in flight.
    */
   readonly maxBuffered?: number;
+  /**
+   * A result handed to a waiting consumer keeps its slot until the consumer's
+   * next `next()`: the next attempt starts only once the consumer is done with
+   * the last one, so its work never runs beside a timed attempt (the engine
+   * thread at concurrency 1, whose consumer pulls only after the main thread
+   * has handled the result).
+   */
+  readonly launchOnPull?: boolean;
 }
 
 /** The attempts of one probe, as they finish. Iterate once. */
@@ -80,6 +88,9 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
   private readonly windDown: AbortSignal | undefined;
   private readonly deadline: number | undefined;
   private readonly capacity: number;
+  private readonly launchOnPull: boolean;
+  /** Results handed to the consumer that still hold a slot (launchOnPull). */
+  private held = 0;
   private readonly agent: http.Agent | undefined;
   /** HTTP/2 sessions of a reusing run (h2.ts): attempts multiplex on one per origin. */
   private readonly h2Pool: H2Pool | undefined;
@@ -114,6 +125,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
     this.deadline = options.deadline;
     const maxBuffered = options.maxBuffered ?? spec.concurrency;
     this.capacity = Number.isFinite(maxBuffered) ? Math.max(1, Math.floor(maxBuffered)) : spec.concurrency;
+    this.launchOnPull = options.launchOnPull === true;
     if (spec.reuseConnections) {
       // One pool per run, sized to the slots; destroyed when the run ends.
       // maxCachedSessions 0: a new connection in the pool makes a full handshake too, never a resumed one.
@@ -149,6 +161,10 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
 
   next(): Promise<IteratorResult<AttemptResult>> {
     if (!this.started) this.start();
+    if (this.held > 0) {
+      this.held = 0;
+      this.schedulePump();
+    }
     const r = this.buffer.shift();
     if (r !== undefined) {
       this.schedulePump();
@@ -199,7 +215,8 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
         this.exhausted = true;
         break;
       }
-      if (this.inFlight.size >= concurrency || this.inFlight.size + this.buffer.length >= this.capacity) break;
+      if (this.inFlight.size >= concurrency || this.inFlight.size + this.buffer.length + this.held >= this.capacity)
+        break;
       const now = performance.now();
       const due = intervalMs > 0 ? this.nextDue : now;
       if (this.deadline !== undefined && this.deadline - Math.max(now, due) < MIN_ATTEMPT_MS) {
@@ -273,8 +290,10 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
 
   private deliver(result: AttemptResult): void {
     const waiter = this.waiters.shift();
-    if (waiter) waiter({ value: result, done: false });
-    else this.buffer.push(result);
+    if (waiter) {
+      if (this.launchOnPull) this.held++;
+      waiter({ value: result, done: false });
+    } else this.buffer.push(result);
   }
 
   private maybeEnd(): void {

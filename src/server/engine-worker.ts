@@ -152,12 +152,15 @@ function start(msg: Extract<ToEngine, { type: 'start' }>): void {
   const call = new Call(msg.id, msg.credit);
   calls.set(msg.id, call);
   slots += spec.concurrency;
-  const options: { signal: AbortSignal; windDown: AbortSignal; deadline?: number; maxBuffered?: number } = {
+  const options: RunOptions = {
     signal: call.ac.signal,
     windDown: call.windDown.signal,
+    // c=1: the Call pulls once the main thread has handled the last result
+    // (credit), so the next attempt never runs beside that work.
+    launchOnPull: spec.concurrency === 1,
+    ...(msg.budgetMs !== undefined ? { deadline: performance.now() + msg.budgetMs } : {}),
+    ...(msg.maxBuffered !== undefined ? { maxBuffered: msg.maxBuffered } : {}),
   };
-  if (msg.budgetMs !== undefined) options.deadline = performance.now() + msg.budgetMs;
-  if (msg.maxBuffered !== undefined) options.maxBuffered = msg.maxBuffered;
   void call.run(spec, options).finally(() => {
     calls.delete(msg.id);
     slots -= spec.concurrency;
