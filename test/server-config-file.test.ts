@@ -10,9 +10,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
@@ -23,6 +21,7 @@ import { isConfigError } from '../src/common/errors.js';
 import { DEFAULT_LIMITS } from '../src/probe/index.js';
 import { startTarget, type Target } from './helpers/target.js';
 import { createPki, type Pki } from './helpers/certs.js';
+import { configFiles } from './helpers/config-files.js';
 
 import pb = prober.v1;
 
@@ -31,20 +30,7 @@ const DEBIAN = '/etc/prometheus/blackbox.yml';
 const NON_HTTP = ['tcp_connect', 'pop3s_banner', 'grpc', 'grpc_plain', 'ssh_banner', 'irc_banner', 'icmp', 'icmp_ttl5'];
 const MAIN = new URL('../src/cli/main.ts', import.meta.url).href;
 
-let dir: string;
-let n = 0;
-async function configFile(text: string): Promise<string> {
-  const file = join(dir, `config-${n++}.yml`);
-  await writeFile(file, text);
-  return file;
-}
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'prober-config-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const configFile = configFiles('config');
 
 describe("Debian's stock blackbox.yml", () => {
   for (const file of [FIXTURE, ...(existsSync(DEBIAN) ? [DEBIAN] : [])]) {
@@ -266,7 +252,8 @@ it('every config error names the file, the key path and the problem', async () =
       },
     );
   }
-  assert.throws(() => loadConfigFile(join(dir, 'missing.yml'), DEFAULT_LIMITS), /missing\.yml: no such file/);
+  const missing = join(dirname(await configFile('')), 'missing.yml');
+  assert.throws(() => loadConfigFile(missing, DEFAULT_LIMITS), /missing\.yml: no such file/);
 });
 
 it('secrets never appear in errors', async () => {

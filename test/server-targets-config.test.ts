@@ -2,11 +2,8 @@
 // (module, inline options laid over it, interval, timeout, labels), every
 // error naming the file and the path (targets[2].interval), and --check
 // (exit 0 with the targets listed, 2 on a bad target) on the shipped example.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../src/server/config-file.js';
 import { DEFAULT_TARGET_INTERVAL_MS, MAX_TARGETS } from '../src/server/config-targets.js';
@@ -14,23 +11,11 @@ import { isConfigError } from '../src/common/errors.js';
 import { DEFAULT_LIMITS } from '../src/probe/index.js';
 import { run } from '../src/cli/run.js';
 import { testIo } from './helpers/cli-io.js';
+import { configFiles } from './helpers/config-files.js';
 
 const EXAMPLE = fileURLToPath(new URL('../deploy/prober.example.yml', import.meta.url));
 
-let dir: string;
-let n = 0;
-async function configFile(text: string): Promise<string> {
-  const file = join(dir, `targets-${n++}.yml`);
-  await writeFile(file, text);
-  return file;
-}
-
-before(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'prober-targets-'));
-});
-after(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const configFile = configFiles('targets');
 
 describe('a target resolves to', () => {
   it('defaults: http_2xx, 30s, the timeout capped by the interval, following redirects as /probe does', async () => {
