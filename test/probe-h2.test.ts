@@ -14,6 +14,7 @@ import type { AttemptResult, ProbeInput } from '../src/probe/types.js';
 import { classifyH2Error, InvalidArgumentError, noH2Error } from '../src/probe/errors.js';
 import { validateProbeInput } from '../src/probe/validate.js';
 import { createPki, type Pki } from './helpers/certs.js';
+import { ok, runInput } from './helpers/engine.js';
 
 type Handler = (
   req: http.IncomingMessage | http2.Http2ServerRequest,
@@ -90,17 +91,7 @@ function h2c(t: { after(fn: () => unknown): void }): Promise<Target> {
 }
 
 async function probe(endpoint: string, extra: Partial<ProbeInput> = {}, repetitions = 1): Promise<AttemptResult[]> {
-  const ca = (await pki()).ca.cert;
-  const spec = validateProbeInput({ endpoint, repetitions, timeoutMs: 5000, tlsCaPem: ca, ...extra });
-  const out: AttemptResult[] = [];
-  for await (const a of runProbes(spec)) out.push(a);
-  return out.sort((x, y) => x.seq - y.seq);
-}
-
-function ok(a: AttemptResult | undefined): AttemptResult {
-  assert.ok(a);
-  assert.equal(a.error, undefined, a.error?.message);
-  return a;
+  return runInput({ endpoint, repetitions, tlsCaPem: (await pki()).ca.cert, ...extra });
 }
 
 /** The phases that happened add up to the latency (within 1 ms of float and clock slack). */

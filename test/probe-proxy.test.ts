@@ -16,6 +16,7 @@ import { createPki, type Pki } from './helpers/certs.js';
 import { startProxy, type TestProxy } from './helpers/proxy.js';
 import { startTarget, type Target, freePort } from './helpers/target.js';
 import { waitFor } from './helpers/wait.js';
+import { ok, runInput } from './helpers/engine.js';
 
 const LIMITS: ProbeLimits = { ...DEFAULT_LIMITS, allowProxy: true };
 
@@ -55,20 +56,11 @@ async function withTarget(t: { after(fn: () => unknown): void }): Promise<Target
 }
 
 async function probe(input: Partial<ProbeInput> & { endpoint: string }, repetitions = 1): Promise<AttemptResult[]> {
-  const spec = validateProbeInput({ repetitions, timeoutMs: 5000, ...input }, LIMITS);
-  const out: AttemptResult[] = [];
-  for await (const a of runProbes(spec)) out.push(a);
-  return out.sort((x, y) => x.seq - y.seq);
+  return runInput({ repetitions, ...input }, LIMITS);
 }
 
 function sum(p: object): number {
   return Object.values(p).reduce((s: number, v) => s + (v as number), 0);
-}
-
-function ok(a: AttemptResult | undefined): AttemptResult {
-  assert.ok(a);
-  assert.equal(a.error, undefined, a.error?.message);
-  return a;
 }
 
 test('https:// through the proxy: CONNECT, then TLS to the target; the proxy phase is timed', async (t) => {

@@ -6,12 +6,12 @@ import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { test } from 'node:test';
 import tls from 'node:tls';
-import { runProbes } from '../src/probe/schedule.js';
 import { MAX_PEM_BYTES } from '../src/probe/tls.js';
 import type { AttemptResult, ProbeInput } from '../src/probe/types.js';
 import { InvalidArgumentError } from '../src/probe/errors.js';
 import { validateProbeInput } from '../src/probe/validate.js';
 import { createPki, type Pki } from './helpers/certs.js';
+import { ok, runInput } from './helpers/engine.js';
 
 async function listen(t: { after(fn: () => unknown): void }, options: https.ServerOptions): Promise<string> {
   const server = https.createServer(options, (_req, res) => res.end('ok'));
@@ -24,16 +24,7 @@ async function listen(t: { after(fn: () => unknown): void }, options: https.Serv
 }
 
 async function probe(endpoint: string, extra: Partial<ProbeInput> = {}, repetitions = 1): Promise<AttemptResult[]> {
-  const spec = validateProbeInput({ endpoint, repetitions, timeoutMs: 5000, ...extra });
-  const out: AttemptResult[] = [];
-  for await (const a of runProbes(spec)) out.push(a);
-  return out.sort((x, y) => x.seq - y.seq);
-}
-
-function ok(a: AttemptResult | undefined): AttemptResult {
-  assert.ok(a);
-  assert.equal(a.error, undefined, a.error?.message);
-  return a;
+  return runInput({ endpoint, repetitions, ...extra });
 }
 
 function tlsFailure(a: AttemptResult | undefined, message?: RegExp): void {
