@@ -196,7 +196,7 @@ export class Attempt {
    * AbortSignal listener alone is ~5-10 µs (measured), each attempt.
    */
   begin(): void {
-    this.clock = new PhaseClock();
+    this.clock.restart();
     this.t0 = this.clock.t0;
   }
 

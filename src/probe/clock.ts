@@ -10,7 +10,7 @@ export type ClockEvent = 'lookup' | 'connect' | 'proxy' | 'secure' | 'response' 
 
 export class PhaseClock {
   /** Start of the attempt. */
-  readonly t0: number;
+  t0: number;
   /** The connection came from a keep-alive pool: no dns/connect/tls of its own. */
   reused = false;
   lookupAt: number | undefined;
@@ -23,6 +23,11 @@ export class PhaseClock {
 
   constructor(t0: number = performance.now()) {
     this.t0 = t0;
+  }
+
+  /** Moves t0 to now: for set-up done before the first mark that is not the attempt's to time. */
+  restart(at: number = performance.now()): void {
+    this.t0 = at;
   }
 
   mark(event: ClockEvent, at: number = performance.now()): void {
