@@ -168,9 +168,7 @@ class Engine {
     const c = this.credits;
     if (c.size === 0) return;
     this.credits = new Map();
-    const grants = [...c];
-    const [id, n] = grants[0]!;
-    this.post(grants.length === 1 ? { type: 'credit', id, n } : { type: 'credits', grants });
+    this.post({ type: 'credits', grants: [...c] });
   };
 
   constructor(private readonly logger: ErrorLogger) {}

@@ -20,8 +20,7 @@ export type ToEngine =
       /** Results the worker may send before it waits for more credit. */
       readonly credit: number;
     }
-  | { readonly type: 'credit'; readonly id: number; readonly n: number }
-  /** Several calls' credit in one message: [id, n] pairs (engine-thread.ts coalesces them per turn). */
+  /** Credit for one or more calls: [id, n] pairs (engine-thread.ts coalesces a turn's grants). */
   | { readonly type: 'credits'; readonly grants: ReadonlyArray<readonly [number, number]> }
   | { readonly type: 'stop'; readonly id: number }
   /** No new launches; attempts in flight finish (RunOptions.windDown). */
@@ -171,9 +170,6 @@ function onMessage(msg: ToEngine): void {
   switch (msg.type) {
     case 'start':
       start(msg);
-      break;
-    case 'credit':
-      calls.get(msg.id)?.grant(msg.n);
       break;
     case 'credits':
       for (const [id, n] of msg.grants) calls.get(id)?.grant(n);
