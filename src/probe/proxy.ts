@@ -12,6 +12,7 @@ import { formatHostPort } from '../common/address.js';
 import { redactUrl } from '../common/redact.js';
 import { attemptError, InvalidArgumentError } from './errors.js';
 import { lookupFor, urlPort } from './policy.js';
+import { checkRawUrl } from './raw-url.js';
 import type { AttemptError, ErrorReason, ProbeSpec, ProxySpec } from './types.js';
 
 /** Longest proxy_url accepted, in UTF-8 bytes. */
@@ -21,8 +22,6 @@ export const DEFAULT_PROXY_PORT = 1080;
 /** Most bytes of a CONNECT reply's head read before giving up on it. */
 export const MAX_CONNECT_REPLY_BYTES = 16 * 1024;
 
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
-const CONTROL_CHAR = /[\u0000-\u001f\u007f]/;
 const SCHEME = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//;
 
 function shown(value: string): string {
@@ -47,10 +46,7 @@ export function validateProxyUrl(value: unknown, field: string, allowed: boolean
       `${field} is not allowed on this server (its operator enables proxies with prober serve --allow-proxies)`,
     );
   }
-  const bytes = Buffer.byteLength(value, 'utf8');
-  if (bytes > MAX_PROXY_URL_BYTES)
-    throw new InvalidArgumentError(field, `${field} must be at most ${MAX_PROXY_URL_BYTES} bytes long (got ${bytes})`);
-  if (CONTROL_CHAR.test(value)) throw new InvalidArgumentError(field, `${field} must not contain control characters`);
+  checkRawUrl(value, field, MAX_PROXY_URL_BYTES);
   const bad = (why: string): InvalidArgumentError =>
     new InvalidArgumentError(field, `${field} ${why} (got ${shown(value)})`);
   const text = value.trim();

@@ -19,6 +19,7 @@ import {
 } from './types.js';
 import { TLS_FIELDS, validateTargetTls } from './tls.js';
 import { proxyTargetUrl, validateProxyUrl } from './proxy.js';
+import { checkRawUrl } from './raw-url.js';
 import { redactUrl } from '../common/redact.js';
 
 /** How callers name a ProbeInput field: in the proto (messages) and on the CLI (hints). */
@@ -130,29 +131,6 @@ function isFiniteNumber(value: unknown): value is number {
   return typeof value === 'number' && Number.isFinite(value);
 }
 
-// C0 controls and DEL: `new URL` strips or escapes them, so a different URL would be probed than asked.
-// biome-ignore lint/suspicious/noControlCharactersInRegex: finding them is the point
-const CONTROL_CHAR = /[\u0000-\u001f\u007f]/;
-
-/** Checks on the string as given, before `new URL` can rewrite it. Messages never echo the URL. */
-function checkRawEndpoint(endpoint: string, limits: ProbeLimits): void {
-  const bytes = Buffer.byteLength(endpoint, 'utf8');
-  if (bytes > limits.maxUrlBytes) {
-    throw new InvalidArgumentError(
-      F.endpoint.proto,
-      `${F.endpoint.proto} must be at most ${limits.maxUrlBytes} bytes long (got ${bytes})`,
-    );
-  }
-  const m = CONTROL_CHAR.exec(endpoint);
-  if (m !== null) {
-    const code = m[0].charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
-    throw new InvalidArgumentError(
-      F.endpoint.proto,
-      `${F.endpoint.proto} must not contain control characters (found U+${code} at index ${m.index})`,
-    );
-  }
-}
-
 function validateEndpoint(endpoint: unknown, limits: ProbeLimits): URL {
   const bad = (): InvalidArgumentError =>
     new InvalidArgumentError(
@@ -160,7 +138,8 @@ function validateEndpoint(endpoint: unknown, limits: ProbeLimits): URL {
       `${F.endpoint.proto} must be an absolute http:// or https:// URL (got ${endpoint === undefined || endpoint === '' ? 'nothing' : showUrl(endpoint)})`,
     );
   if (typeof endpoint !== 'string' || endpoint.trim() === '') throw bad();
-  checkRawEndpoint(endpoint, limits);
+  // Before `new URL` can rewrite it.
+  checkRawUrl(endpoint, F.endpoint.proto, limits.maxUrlBytes);
   let url: URL;
   try {
     url = new URL(endpoint.trim());
