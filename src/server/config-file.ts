@@ -12,7 +12,7 @@ import { InvalidArgumentError, validateProbeInput } from '../probe/index.js';
 import { HTTP_METHODS, type HeaderField, type HeaderMatch, type HttpMethod, type ProbeLimits } from '../probe/types.js';
 import { BLACKBOX_MODULES, type BlackboxModule, type ModuleTable } from './modules.js';
 import { readTargets, type TargetDefinition } from './config-targets.js';
-import { join, kind, message, parseYaml, Reader, type Node } from './web-config.js';
+import { join, kind, message, parsePromDuration, parseYaml, Reader, type Node } from './web-config.js';
 
 export interface ConfigFile {
   /** The file as the user named it. */
@@ -125,20 +125,10 @@ class ModuleReader {
   }
 }
 
-/** Prometheus durations: 1h30m, 5s, 500ms (and a bare 0). */
-export function parsePromDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  const m = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(text);
-  if (!m || text === '') return undefined;
-  const unit = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
-  return unit.reduce((sum, ms, i) => sum + Number(m[i + 1] ?? 0) * ms, 0);
-}
+export { parsePromDuration };
 
 function timeoutOf(r: Reader, node: Node, path: string): number | undefined {
-  const v = node['timeout'];
-  if (v === null || v === undefined) return undefined;
-  const ms = typeof v === 'string' ? parsePromDuration(v) : undefined;
-  if (ms === undefined) r.fail(join(path, 'timeout'), `must be a duration such as 5s or 1m30s (got ${kind(v)})`);
+  const ms = r.duration(node, 'timeout', path);
   return ms === 0 ? undefined : ms;
 }
 
@@ -433,7 +423,6 @@ export function loadConfigFile(file: string, limits: ProbeLimits, option = '--co
   const { modules, unsupported } = readModules(r, root['modules'], limits);
   const tools = {
     parseModule: (path: string, node: Node) => httpModule(r, path, node, limits),
-    parseDuration: parsePromDuration,
   };
   const all: ModuleTable = { ...BLACKBOX_MODULES, ...modules };
   const targets = readTargets(r, root['targets'], tools, all, root['modules'], limits);

@@ -67,24 +67,15 @@ const BUILTIN_NODES: Readonly<Record<string, Node>> = {
   },
 };
 
-/** What config-file.ts lends: the module parser and the duration syntax. */
+/** What config-file.ts lends: the module parser. */
 export interface TargetTools {
   /** Parses a module node (blackbox syntax) whose errors are named under `path`. */
   readonly parseModule: (path: string, node: Node) => BlackboxModule;
-  readonly parseDuration: (text: string) => number | undefined;
 }
 
 /** The limits a target's run is checked against: the server's, with continuous runs and long intervals allowed. */
 export function targetLimits(limits: ProbeLimits): ProbeLimits {
   return { ...limits, allowContinuous: true, maxIntervalMs: Math.max(limits.maxIntervalMs, MAX_TARGET_INTERVAL_MS) };
-}
-
-function duration(r: Reader, tools: TargetTools, node: Node, key: string, path: string): number | undefined {
-  const v = node[key];
-  if (v === null || v === undefined) return undefined;
-  const ms = typeof v === 'string' ? tools.parseDuration(v) : undefined;
-  if (ms === undefined) r.fail(join(path, key), `must be a duration such as 30s or 1m (got ${kind(v)})`);
-  return ms;
 }
 
 function labels(r: Reader, node: Node, path: string): Record<string, string> {
@@ -164,10 +155,10 @@ function readTarget(
     r.fail(join(path, 'name'), `must be 1-128 of A-Z a-z 0-9 . _ : @ - (got ${kind(name)}): it becomes a label value`);
   const url = r.string(node, 'url', path);
   if (url === undefined) r.fail(join(path, 'url'), 'is required');
-  const intervalMs = duration(r, tools, node, 'interval', path) ?? DEFAULT_TARGET_INTERVAL_MS;
+  const intervalMs = r.duration(node, 'interval', path) ?? DEFAULT_TARGET_INTERVAL_MS;
   if (intervalMs < MIN_TARGET_INTERVAL_MS || intervalMs > MAX_TARGET_INTERVAL_MS)
     r.fail(join(path, 'interval'), `must be between ${MIN_TARGET_INTERVAL_MS / 1000}s and 1h (got ${intervalMs} ms)`);
-  const given = duration(r, tools, node, 'timeout', path);
+  const given = r.duration(node, 'timeout', path);
   if (given !== undefined && (given <= 0 || given > intervalMs))
     r.fail(
       join(path, 'timeout'),

@@ -101,6 +101,15 @@ const BCRYPT = /^\$2[aby]?\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 export type Node = Record<string, unknown>;
 
 /** Reads one file's keys, failing with "<file>: <key path>: <problem>". */
+/** Prometheus durations: 1h30m, 5s, 500ms (and a bare 0). */
+export function parsePromDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const m = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/.exec(text);
+  if (!m || text === '') return undefined;
+  const unit = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
+  return unit.reduce((sum, ms, i) => sum + Number(m[i + 1] ?? 0) * ms, 0);
+}
+
 export class Reader {
   readonly warnings: string[] = [];
   constructor(
@@ -137,6 +146,15 @@ export class Reader {
     if (v === null || v === undefined) return fallback;
     if (typeof v !== 'boolean') this.fail(join(path, key), `must be true or false (got ${kind(v)})`);
     return v;
+  }
+
+  /** A Prometheus duration (parsePromDuration), in ms. */
+  duration(node: Node, key: string, path: string): number | undefined {
+    const v = node[key];
+    if (v === null || v === undefined) return undefined;
+    const ms = typeof v === 'string' ? parsePromDuration(v) : undefined;
+    if (ms === undefined) this.fail(join(path, key), `must be a duration such as 5s or 1m30s (got ${kind(v)})`);
+    return ms;
   }
 
   strings(node: Node, key: string, path: string): string[] | undefined {
