@@ -6,9 +6,9 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../src/server/config-file.js';
-import { DEFAULT_TARGET_INTERVAL_MS, MAX_TARGETS } from '../src/server/config-targets.js';
+import { DEFAULT_TARGET_INTERVAL_MS, MAX_TARGETS, targetLimits } from '../src/server/config-targets.js';
 import { isConfigError } from '../src/common/errors.js';
-import { DEFAULT_LIMITS } from '../src/probe/index.js';
+import { DEFAULT_LIMITS, validateProbeInput } from '../src/probe/index.js';
 import { run } from '../src/cli/run.js';
 import { testIo } from './helpers/cli-io.js';
 import { configFiles } from './helpers/config-files.js';
@@ -87,6 +87,28 @@ targets:
     assert.equal(t['inline']!.input.method, 'PUT');
     assert.notEqual(t['plain']!.fingerprint, t['overlay']!.fingerprint);
   });
+});
+
+it("a target's proxy (its module's or inline) is the operator's: it loads without --allow-proxies", async () => {
+  const file = await configFile(`
+modules:
+  via_proxy:
+    prober: http
+    http: {proxy_url: http://proxy.test:3128}
+targets:
+  - {name: a, url: http://127.0.0.1:1/, module: via_proxy}
+  - {name: b, url: http://127.0.0.1:1/, http: {proxy_url: http://proxy.test:3128}}
+`);
+  const config = loadConfigFile(file, DEFAULT_LIMITS);
+  assert.deepEqual(
+    config.targets.map((t) => [t.name, t.input.proxyUrl]),
+    [
+      ['a', 'http://proxy.test:3128'],
+      ['b', 'http://proxy.test:3128'],
+    ],
+  );
+  // The scheduler validates each run against the same limits.
+  for (const t of config.targets) assert.ok(validateProbeInput(t.input, targetLimits(DEFAULT_LIMITS)).proxy);
 });
 
 it('every target error names the file, the path and the problem', async () => {

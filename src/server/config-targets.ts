@@ -73,9 +73,18 @@ export interface TargetTools {
   readonly parseModule: (path: string, node: Node) => BlackboxModule;
 }
 
-/** The limits a target's run is checked against: the server's, with continuous runs and long intervals allowed. */
+/**
+ * The limits a target's run is checked against: the server's, with continuous
+ * runs and long intervals allowed, and proxies (a target, like a module, is
+ * the operator's; the target policy still judges the proxy's address).
+ */
 export function targetLimits(limits: ProbeLimits): ProbeLimits {
-  return { ...limits, allowContinuous: true, maxIntervalMs: Math.max(limits.maxIntervalMs, MAX_TARGET_INTERVAL_MS) };
+  return {
+    ...limits,
+    allowContinuous: true,
+    allowProxy: true,
+    maxIntervalMs: Math.max(limits.maxIntervalMs, MAX_TARGET_INTERVAL_MS),
+  };
 }
 
 function labels(r: Reader, node: Node, path: string): Record<string, string> {
