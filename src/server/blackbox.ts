@@ -208,13 +208,11 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
   }
   // A PolicyDeniedError goes up as is: the handler answers 403.
   await preflightTarget(connectTarget(spec), timeoutMs);
-  spec = withH2Ca(spec, settings.tls);
+  spec = withSettingsCa(spec, settings.tls?.ca);
 
   const isTls = spec.url.protocol === 'https:';
-  // A fresh agent per probe (for settings.tls): a new connection and no TLS session resumption.
-  const agent = isTls
-    ? new https.Agent({ keepAlive: false, maxCachedSessions: 0, ...(settings.tls ?? {}) })
-    : undefined;
+  // A fresh agent per probe: a new connection and no TLS session resumption.
+  const agent = isTls ? new https.Agent({ keepAlive: false, maxCachedSessions: 0 }) : undefined;
   const started = performance.now();
   try {
     const attempt = await runAttempt(spec, {
@@ -238,10 +236,9 @@ export async function runBlackboxProbe(params: ProbeParams, settings: ProbeEndpo
   }
 }
 
-/** The HTTP/2 path dials without an agent: /probe's target CA goes into the spec (unless the module names one). */
-function withH2Ca(spec: ProbeSpec, tls: ProbeEndpointSettings['tls']): ProbeSpec {
-  const ca = tls?.ca;
-  if (spec.httpVersion === undefined || typeof ca !== 'string' || spec.tls?.ca !== undefined) return spec;
+/** /probe's extra CA travels in the spec, as a module's does (for HTTP/1.1 and HTTP/2 alike); a module's own CA wins. */
+function withSettingsCa(spec: ProbeSpec, ca: string | undefined): ProbeSpec {
+  if (ca === undefined || spec.tls?.ca !== undefined) return spec;
   return Object.freeze({ ...spec, tls: Object.freeze({ insecure: false, ...spec.tls, ca }) });
 }
 

@@ -6,7 +6,6 @@
 // new setting is added here once and a bad one fails before anything binds.
 import type * as grpc from '@grpc/grpc-js';
 import { hostname } from 'node:os';
-import type { AgentOptions } from 'node:https';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { splitHostPort } from '../common/address.js';
@@ -191,8 +190,8 @@ export interface MetricsInput {
 export interface BlackboxInput {
   /** Default DEFAULT_TIMEOUT_OFFSET_MS. */
   readonly timeoutOffsetMs?: number;
-  /** TLS options for https targets (e.g. an extra `ca`); verification stays on. */
-  readonly tls?: Pick<AgentOptions, 'ca'>;
+  /** An extra CA (PEM) for https targets, unless the module names one; verification stays on. */
+  readonly tls?: { readonly ca?: string | Buffer };
 }
 
 // ---- settings: resolved, checked, frozen -----------------------------------
@@ -286,7 +285,7 @@ export interface ProbeEndpointSettings {
   readonly limits: ProbeLimits;
   readonly maxConcurrent: number;
   readonly timeoutOffsetMs: number;
-  readonly tls: Pick<AgentOptions, 'ca'> | undefined;
+  readonly tls: { readonly ca?: string } | undefined;
   readonly targetPolicy: TargetPolicyRef | undefined;
   /** Built-in modules plus the config file's. */
   readonly modules: ModuleTable;
@@ -436,7 +435,7 @@ export function resolveMetricsHttp(
       name('observability.metrics.blackbox.timeoutOffsetMs'),
       'timeoutOffsetMs',
     ),
-    tls: input.blackbox?.tls,
+    tls: input.blackbox?.tls?.ca !== undefined ? { ca: input.blackbox.tls.ca.toString() } : undefined,
     targetPolicy,
     modules,
   };
