@@ -21,6 +21,12 @@ import net from 'node:net';
 import type { AddressInfo, Socket } from 'node:net';
 import { once } from 'node:events';
 
+/** A status Node can send (100-999), else `fallback`: the fuzz test sends /status/anything. */
+function statusOf(text: string | undefined, fallback: number): number {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= 100 && n <= 999 ? n : fallback;
+}
+
 export interface Target {
   readonly url: string;
   readonly port: number;
@@ -74,7 +80,7 @@ export async function startTarget(): Promise<Target> {
         res.end('ok\n');
         return;
       case 'status':
-        res.statusCode = Number(arg);
+        res.statusCode = statusOf(arg, 400);
         res.end(`status ${arg}\n`);
         return;
       case 'delay': {
@@ -115,7 +121,7 @@ export async function startTarget(): Promise<Target> {
           res.end('ok\n');
           return;
         }
-        res.writeHead(Number(status), { location: `${n - 1}${url.search}` });
+        res.writeHead(statusOf(status, 302), { location: `${n - 1}${url.search}` });
         res.end('redirect\n');
         return;
       }
@@ -124,7 +130,9 @@ export async function startTarget(): Promise<Target> {
         res.end();
         return;
       case 'redirect-to':
-        res.writeHead(Number(url.searchParams.get('status') ?? 302), { location: url.searchParams.get('url') ?? '/' });
+        res.writeHead(statusOf(url.searchParams.get('status') ?? undefined, 302), {
+          location: url.searchParams.get('url') ?? '/',
+        });
         res.end();
         return;
       case 'hang':
