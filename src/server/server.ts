@@ -81,6 +81,8 @@ export interface ReloadResult {
   readonly config?: string;
   /** What could not be reloaded (ConfigError messages naming the option); those parts kept their old values. */
   readonly errors: readonly Error[];
+  /** Why the --config file was refused (it keeps its old value); the server has logged it already. */
+  readonly configError?: Error;
 }
 
 /** TLS credentials watching `certs`, so a reload reaches the bound listener. */
@@ -111,17 +113,20 @@ function reloader(
     };
     const tls = certs && attempt(() => certs.reload().describe);
     const tokens = auth && attempt(() => auth.reload());
-    const config =
-      live &&
-      attempt(() => {
-        const r = live.reload();
-        r.targets.catch(() => {}); // logged by LiveConfig; SIGHUP has no one to answer
-        return r.file.file;
-      });
+    let config: string | undefined;
+    let configError: Error | undefined;
+    try {
+      const r = live?.reload();
+      r?.targets.catch(() => {}); // logged by LiveConfig; SIGHUP has no one to answer
+      config = r?.file.file;
+    } catch (err) {
+      configError = err instanceof Error ? err : new Error(String(err));
+    }
     return {
       ...(tls ? { tls } : {}),
       ...(tokens !== undefined ? { tokens } : {}),
       ...(config !== undefined ? { config } : {}),
+      ...(configError !== undefined ? { configError } : {}),
       errors,
     };
   };

@@ -209,7 +209,7 @@ function reloadOnHangup(running: RunningServer, log: Logger): () => void {
     for (const err of r.errors) log.warn({ err: err.message }, 'reload failed; keeping the previous value');
     if (r.tls !== undefined || r.tokens !== undefined)
       log.info({ certificate: r.tls, tokens: r.tokens }, 'reloaded TLS certificate and tokens');
-    // A good --config file logs 'config reloaded' once its targets are swapped; a bad one is in r.errors.
+    // LiveConfig logs the --config file's outcome itself: 'config reloaded', or the refusal (r.configError).
     if (metrics?.webConfig === undefined) return;
     try {
       const web = metrics.reloadWebConfig();
