@@ -113,6 +113,17 @@ test('/probe: a bad status is probe_success 0 (HTTP 200), http_2xx rejects 3xx l
   assert.equal(lenient.get('probe_success'), 1);
 });
 
+test('/probe: the built-in http_2xx follows redirects as blackbox does; http_2xx_3xx does not', async () => {
+  const followed = parse((await get(probe(`${target.url}/redirect/2`))).body);
+  assert.equal(followed.get('probe_success'), 1);
+  assert.equal(followed.get('probe_http_status_code'), 200);
+  assert.equal(followed.get('probe_http_redirects'), 2);
+  const kept = parse((await get(probe(`${target.url}/redirect/2`, '&module=http_2xx_3xx'))).body);
+  assert.equal(kept.get('probe_success'), 1);
+  assert.equal(kept.get('probe_http_status_code'), 302);
+  assert.equal(kept.get('probe_http_redirects'), 0);
+});
+
 test('/probe: refused connection is a failed probe with status 0', async () => {
   // A port that was just free: bind, note, close.
   const port = await freePort();

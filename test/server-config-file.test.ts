@@ -15,7 +15,10 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
 import { summaryFromProto } from '../src/wire/index.js';
+import { stringify } from 'yaml';
 import { loadConfigFile, parsePromDuration } from '../src/server/config-file.js';
+import { BUILTIN_NODES } from '../src/server/config-targets.js';
+import { BLACKBOX_MODULES } from '../src/server/modules.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
 import { isConfigError } from '../src/common/errors.js';
 import { DEFAULT_LIMITS } from '../src/probe/index.js';
@@ -640,5 +643,28 @@ describe('serve --config --check', () => {
     const r = await check(['--config', file, '--metrics-addr', '127.0.0.1:0']);
     assert.equal(r.code, 2);
     assert.match(r.stderr, /targets: must be a list/);
+  });
+});
+
+describe('built-in modules', () => {
+  // config-targets.ts keeps them in module syntax too (inline `http:` keys are laid
+  // over that); both forms must mean the same probe.
+  it('BUILTIN_NODES parse to the BLACKBOX_MODULES they stand for', async () => {
+    const names = Object.keys(BLACKBOX_MODULES);
+    assert.deepEqual(Object.keys(BUILTIN_NODES).sort(), [...names].sort());
+    const file = await configFile(
+      stringify({ modules: Object.fromEntries(names.map((n) => [`x_${n}`, BUILTIN_NODES[n]])) }),
+    );
+    const parsed = loadConfigFile(file, DEFAULT_LIMITS).modules;
+    const accepts = (ranges: readonly { min: number; max: number }[]) =>
+      Array.from({ length: 500 }, (_, i) => 100 + i).filter((c) => ranges.some((r) => c >= r.min && c <= r.max));
+    for (const name of names) {
+      const want = BLACKBOX_MODULES[name]!;
+      const got = parsed[`x_${name}`]!;
+      assert.equal(got.method, want.method, name);
+      assert.deepEqual(accepts(got.expectedStatus), accepts(want.expectedStatus), name);
+      // Unset in BLACKBOX_MODULES means "follow" for /probe and targets, as blackbox.
+      assert.equal(got.followRedirects, want.followRedirects ?? true, name);
+    }
   });
 });

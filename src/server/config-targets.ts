@@ -58,7 +58,7 @@ export const RESERVED_LABELS: readonly string[] = Object.freeze([
 const TARGET_KEYS = ['name', 'url', 'module', 'interval', 'timeout', 'labels', 'http'] as const;
 
 /** The built-in modules as module syntax, so inline `http:` keys can be laid over one of them. */
-const BUILTIN_NODES: Readonly<Record<string, Node>> = {
+export const BUILTIN_NODES: Readonly<Record<string, Node>> = {
   http_2xx: { prober: 'http' },
   http_head: { prober: 'http', http: { method: 'HEAD' } },
   http_2xx_3xx: {

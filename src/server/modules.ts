@@ -55,6 +55,7 @@ export const BLACKBOX_MODULES: ModuleTable = Object.freeze({
     method: 'GET',
     expectedStatus: [{ min: 200, max: 399 }],
     description: 'GET, success on 2xx and 3xx (redirects are not followed)',
+    followRedirects: false,
   },
 });
 export const DEFAULT_MODULE = 'http_2xx';
