@@ -80,6 +80,27 @@ export function redactEndpoint(endpoint: string): string {
 
 type Registers = Registry[];
 
+/** Endpoints whose label value is remembered, and the longest one remembered. */
+const LABEL_MEMO_SIZE = 1024;
+const LABEL_MEMO_MAX_CHARS = 1024;
+const labelMemo = new Map<string, string>();
+
+/**
+ * boundLabel(redactEndpoint(endpoint)), remembered: a call's endpoint comes
+ * with every attempt, and parsing it each time cost ~2.6 µs of ~5.4 µs per
+ * observed attempt on the gRPC thread (a micro-bench of attempt()). Pure, so a memo is safe.
+ */
+function labelValue(endpoint: string): string {
+  const known = labelMemo.get(endpoint);
+  if (known !== undefined) return known;
+  const value = boundLabel(redactEndpoint(endpoint));
+  if (endpoint.length <= LABEL_MEMO_MAX_CHARS) {
+    if (labelMemo.size >= LABEL_MEMO_SIZE) labelMemo.clear();
+    labelMemo.set(endpoint, value);
+  }
+  return value;
+}
+
 interface TlsSeries {
   record(endpoint: string, tls: TlsInfo): void;
   forget(endpoint: string): void;
@@ -243,7 +264,7 @@ function attemptMetrics(
   };
   // Endpoints are user-controlled: keep at most maxEndpoints distinct values (the overflow one aside).
   const entryOf = (endpoint: string): EndpointEntry => {
-    const value = boundLabel(redactEndpoint(endpoint));
+    const value = labelValue(endpoint);
     const known = live.get(value);
     if (known !== undefined) return known;
     const named = (): number => live.size - (live.has(OVERFLOW_ENDPOINT) ? 1 : 0);
