@@ -27,6 +27,13 @@ modules:
       fail_if_body_not_matches_regexp:
         - '"X-From-Module","yes"'
         - from-the-module
+  echo_put:
+    prober: http
+    http:
+      method: PUT
+      body: from-the-module
+      fail_if_body_not_matches_regexp:
+        - '"method":"PUT"'
   follows:
     prober: http
     http:
@@ -137,4 +144,33 @@ test('without --server: a built-in module is applied to the local check exactly'
   assert.equal(code, EXIT.USAGE);
   assert.match(io.stderr.text(), /max_redirects is only used with follow_redirects/);
   assert.equal(target.requests(), before);
+});
+
+test("--module with -d replaces the body only: the module's method stays (no implied POST)", async () => {
+  const io = testIo();
+  const code = await run(
+    ['probe', `${target.url}/echo`, '-n', '1', '--server', srv.address, '--module', 'echo_put', '-d', 'mine', '--json'],
+    io,
+  );
+  assert.equal(code, EXIT.OK, `${io.stderr.text()}${io.stdout.text()}`);
+  // -X still wins over the module.
+  const io2 = testIo();
+  const code2 = await run(
+    [
+      'probe',
+      `${target.url}/echo`,
+      '-n',
+      '1',
+      '--server',
+      srv.address,
+      '--module',
+      'echo_put',
+      '-d',
+      'x',
+      '-X',
+      'POST',
+    ],
+    io2,
+  );
+  assert.equal(code2, EXIT.PROBE_FAILED, `${io2.stderr.text()}${io2.stdout.text()}`);
 });

@@ -111,7 +111,7 @@ export function toProbeInput(url: string, opts: ProbeOptions): ProbeInput {
     concurrency: opts.concurrency,
     reuseConnections: opts.reuse === true,
     expectedStatus: opts.expect,
-    ...requestInput(opts),
+    ...requestInput(opts, opts.module !== undefined),
     ...targetTlsInput(opts),
     ...netInput(opts),
     ...(opts.module !== undefined ? { module: opts.module } : {}),

@@ -64,7 +64,7 @@ export function addRequestOptions<A extends unknown[], O extends OptionValues>(c
     .option('-A, --user-agent <name>', 'User-Agent header (default: prober/<version>)')
     .option(
       '-d, --data <string>',
-      'request body, sent as given (UTF-8); implies POST unless -X says otherwise; no Content-Type is added (use -H)',
+      "request body, sent as given (UTF-8); implies POST unless -X says otherwise (with --module the module's method stays); no Content-Type is added (use -H)",
     )
     .addOption(
       new Option('--data-file <file>', 'request body from a file, bytes as they are; implies POST like -d')
@@ -106,15 +106,19 @@ export interface RequestOptions {
   readonly maxRedirects?: number | undefined;
 }
 
-/** Parsed flags -> the request fields; a body without -X is a POST, as in curl. */
-export function requestInput(opts: RequestOptions): Partial<ProbeInput> {
+/**
+ * Parsed flags -> the request fields; a body without -X is a POST, as in
+ * curl, except with a module (`withModule`), whose method then stays: -d
+ * replaces the module's body, not its method.
+ */
+export function requestInput(opts: RequestOptions, withModule = false): Partial<ProbeInput> {
   const body = opts.data !== undefined ? Buffer.from(opts.data, 'utf8') : opts.dataFile;
   const headers = [...(opts.header ?? [])];
   // A -H User-Agent wins over --user-agent, as in curl.
   if (opts.userAgent !== undefined && !headers.some((h) => h.name.toLowerCase() === 'user-agent')) {
     headers.unshift({ name: 'User-Agent', value: opts.userAgent });
   }
-  const method = opts.method ?? (body !== undefined ? 'POST' : undefined);
+  const method = opts.method ?? (body !== undefined && !withModule ? 'POST' : undefined);
   return {
     ...(method !== undefined ? { method } : {}),
     ...(headers.length > 0 ? { headers } : {}),
