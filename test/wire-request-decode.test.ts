@@ -59,6 +59,18 @@ it('a UTF-8 lead byte at a string’s end cannot make the decoder read on from t
   assert.equal(decodeProbeRequest(fine).endpoint, '\u{1F600}');
 });
 
+it('a tag with bits past 32 names the field google-protobuf will read it as', () => {
+  // google-protobuf keeps a tag's low 32 bits: 20*8+2 + 2^35 is headers (20).
+  // Read as field 2^32+20 (unknown, skipped whole), the header inside, whose
+  // name declares 256 MiB, went unchecked (1.9 s before this fix).
+  const header = [...field(1, 2), ...varint(0x0fff_ffff)];
+  const bytes = Buffer.from([...varint(20 * 8 + 2 + 2 ** 35), header.length, ...header]);
+  assert.match(
+    undecodableReason(decodeProbeRequest(bytes)) ?? '',
+    /field 20\.1 \(headers\.name\) declares 268435455 bytes/,
+  );
+});
+
 it('a truncated varint, a group, a reserved wire type and a known field’s wrong wire type are refused', () => {
   for (const [bytes, why] of [
     [[...field(2, 0), 0x80, 0x80], /truncated varint/],
