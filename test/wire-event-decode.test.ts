@@ -19,6 +19,9 @@ import {
 import { PROBE_EVENT } from '../src/wire/shapes.js';
 import { checkWireFormat, WireFormatError } from '../src/wire/wire-check.js';
 import { connect, probeOnce, probeStream, ProberRpcError } from '../src/client/index.js';
+import { run } from '../src/cli/run.js';
+import { EXIT } from '../src/cli/outcome.js';
+import { testIo } from './helpers/cli-io.js';
 import { prng } from './helpers/prng.js';
 
 import pb = prober.v1;
@@ -441,4 +444,19 @@ it('a hostile server declaring a 4 GiB string ends the call INTERNAL naming the 
     code: grpc.status.INTERNAL,
     details: /ProbeReply field 1\.28 \(summary\.region\) declares 4294967295 bytes/,
   });
+});
+
+it('the CLI reports a hostile server’s bad reply as an RPC failure naming the field', async (t) => {
+  const evil = Buffer.from(ld(1, ld(9, [...tag(2, 2), ...varint(HUGE), 0x68])));
+  const srv = await hostileServer([evil], Buffer.from(ld(1, [...tag(28, 2), ...varint(HUGE)])));
+  t.after(() => srv.close());
+  for (const cmd of ['stream', 'probe']) {
+    const io = testIo();
+    const code = await run([cmd, 'http://127.0.0.1:1/', '-n', '2', '--server', srv.address, '--timeout', '1s'], io);
+    assert.equal(code, EXIT.RPC, `${cmd}: ${io.stderr.text()}`);
+    assert.match(
+      io.stderr.text(),
+      /INTERNAL.*Response message parsing error: prober\.v1\.Probe(Event|Reply) field 1\.(9\.2 \(attempt\.error\.message|28 \(summary\.region)\) declares 4294967295 bytes/,
+    );
+  }
 });
