@@ -1,21 +1,31 @@
-// Typed client over the generated prober.v1.ProberClient: domain types in,
-// domain types out, one error type for every RPC failure.
+// Typed client over the Prober service: domain types in, domain types out, one
+// error type for every RPC failure. Replies are decoded by src/wire's checked
+// decoders (event-decode.ts), never by google-protobuf unchecked: a hostile or
+// broken server ends the call INTERNAL naming the field, instead of stalling us.
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../generated/prober/v1/prober.js';
 import type { AttemptResult, ProbeInput } from '../probe/types.js';
 import { RunStats } from '../stats/index.js';
 import type { Summary } from '../stats/types.js';
-import { attemptFromProto, requestToProto, summaryFromProto } from '../wire/index.js';
+import { type DecodedEvent, proberClientDefinition, requestToProto, summaryFromProto } from '../wire/index.js';
 import { InvalidArgumentError } from '../probe/errors.js';
 import { ProberRpcError, toRpcError } from './errors.js';
 import { channelSecurity, type Security } from './transport.js';
 
 import pb = prober.v1;
 
+/** The gRPC stub: the service's methods with the checked reply decoders. */
+export interface ProberStub extends grpc.Client {
+  Probe(req: pb.ProbeRequest, options: grpc.CallOptions, cb: grpc.requestCallback<pb.ProbeReply>): grpc.ClientUnaryCall;
+  ProbeStream(req: pb.ProbeRequest, options: grpc.CallOptions): grpc.ClientReadableStream<DecodedEvent>;
+}
+
+const ProberStubClass = grpc.makeGenericClientConstructor(proberClientDefinition(), 'prober.v1.Prober');
+
 export interface ProberConnection {
   readonly address: string;
-  /** The generated client, for callers that need raw access (tests, health). */
-  readonly client: pb.ProberClient;
+  /** The gRPC stub, for callers that need raw access (tests, health). */
+  readonly client: ProberStub;
   /** Close the channel, cancelling the calls still running on it. */
   close(): void;
 }
@@ -129,14 +139,14 @@ export function connect(address: string, options?: ConnectOptions): ProberConnec
   const { tls, token, ...channelOptions } = options ?? {};
   const secured = channelSecurity(address, { ...(tls ? { tls } : {}), ...(token !== undefined ? { token } : {}) });
   const interceptors = [...(channelOptions.interceptors ?? []), ...(secured.options.interceptors ?? [])];
-  const client = new pb.ProberClient(address, secured.credentials, {
+  const client = new ProberStubClass(address, secured.credentials, {
     'grpc-node.flow_control_window': STREAM_WINDOW_BYTES,
     'grpc.service_config': JSON.stringify(SERVICE_CONFIG),
     'grpc.service_config_disable_resolution': 1,
     ...channelOptions,
     ...secured.options,
     ...(interceptors.length > 0 ? { interceptors } : {}),
-  });
+  }) as unknown as ProberStub;
   const calls = new Set<grpc.Call>();
   const conn: ProberConnection = {
     address,
@@ -230,7 +240,7 @@ export function probeStream(conn: ProberConnection, input: ProbeInput, opts: Str
 function openStream(conn: ProberConnection, input: ProbeInput, opts: CallOpts): ProbeStreamCall {
   const { signal } = opts;
   let early: ProberRpcError | undefined;
-  let call: grpc.ClientReadableStream<pb.ProbeEvent> | undefined;
+  let call: grpc.ClientReadableStream<DecodedEvent> | undefined;
   if (signal?.aborted) early = cancelledBeforeStart();
   else {
     let req: pb.ProbeRequest | undefined;
@@ -271,14 +281,15 @@ function openStream(conn: ProberConnection, input: ProbeInput, opts: CallOpts): 
     signal?.addEventListener('abort', onAbort, { once: true });
   }
 
-  async function* events(c: grpc.ClientReadableStream<pb.ProbeEvent>): AsyncGenerator<StreamEvent> {
+  async function* events(c: grpc.ClientReadableStream<DecodedEvent>): AsyncGenerator<StreamEvent> {
     let sawSummary = false;
     try {
-      for await (const ev of c as AsyncIterable<pb.ProbeEvent>) {
-        if (ev.has_attempt) yield { kind: 'attempt', attempt: attemptFromProto(ev.attempt) };
-        else if (ev.has_summary) {
+      // Decoded by decodeProbeEvent; its `region` (the summary has it too) is not passed on.
+      for await (const ev of c as AsyncIterable<DecodedEvent>) {
+        if (ev.kind === 'attempt') yield { kind: 'attempt', attempt: ev.attempt };
+        else if (ev.kind === 'summary') {
           sawSummary = true;
-          yield { kind: 'summary', summary: summaryFromProto(ev.summary) };
+          yield { kind: 'summary', summary: ev.summary };
         }
       }
     } catch (err) {
