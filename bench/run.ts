@@ -6,6 +6,7 @@
 // engine, engine-tls, stats, stream-cpu. See docs/performance.md.
 import { loadavg } from 'node:os';
 import { benchEngineCpu } from './engine-cpu.js';
+import { benchEngineCpuC32 } from './engine-c32.js';
 import { benchEngineCpuTls } from './engine-cpu-tls.js';
 import { startTruthTarget } from './peers.js';
 import { renderResults } from './report.js';
@@ -87,6 +88,15 @@ if (run('engine')) {
   const by = (name: string) => engine.find((r) => r.name === name)!.cpuUsPerReq;
   console.log(`ratio prober/undici CPU, fresh connection: ${(by('prober fresh') / by('undici fresh')).toFixed(2)}`);
   console.log(`ratio prober/undici CPU, reused connection: ${(by('prober reuse') / by('undici reuse')).toFixed(2)}`);
+  console.log(`\n# engine CPU per attempt at c=32, runProbes vs node:http (n=${n * 2} each)`);
+  const c32 = await benchEngineCpuC32(n * 2);
+  table(c32);
+  const at = (name: string) => c32.find((r) => r.name === name)!.cpuUsPerReq;
+  for (const mode of ['keep-alive', 'fresh']) {
+    console.log(
+      `ratio runProbes/node:http CPU, c=32 ${mode}: ${(at(`runProbes c32 ${mode}`) / at(`node:http c32 ${mode}`)).toFixed(2)}`,
+    );
+  }
 }
 
 if (run('engine-tls')) {

@@ -7,6 +7,7 @@ import { sleep } from './helpers/wait.js';
 import {
   slipToleranceMs,
   DEFAULT_LIMITS,
+  DEFAULT_TARGET_POLICY,
   runProbes,
   validateProbeInput,
   type AttemptResult,
@@ -301,6 +302,27 @@ test('an aborted signal launches nothing', async () => {
   const run = runProbes(spec('/ok', { repetitions: 3 }), { signal: AbortSignal.abort() });
   assert.deepEqual(await collect(run), []);
   assert.equal(run.launched, 0);
+});
+
+test('attempts that fail before sending (a denied IP literal) come once each, within maxBuffered', async () => {
+  // Such an attempt settles inside its own launch: the slot accounting must
+  // still hold (no result twice, none lost, no more than maxBuffered ahead).
+  const s: ProbeSpec = {
+    ...spec('/ok', { repetitions: 40, concurrency: 4 }),
+    targetPolicy: { ...DEFAULT_TARGET_POLICY, denyPrivate: true },
+  };
+  const run = runProbes(s, { maxBuffered: 2 });
+  const seqs: number[] = [];
+  for await (const r of run) {
+    assert.equal(r.error?.reason, 'POLICY_DENIED');
+    seqs.push(r.seq);
+    assert.ok(run.launched - seqs.length <= 2, `launched ${run.launched} with ${seqs.length} consumed`);
+    if (seqs.length % 10 === 0) await sleep(5);
+  }
+  assert.deepEqual(
+    seqs,
+    Array.from({ length: 40 }, (_, i) => i + 1),
+  );
 });
 
 test('reuse_connections: one connection serves sequential attempts', async () => {

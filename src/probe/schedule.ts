@@ -3,7 +3,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import { performance } from 'node:perf_hooks';
-import { prepareSpec, runAttempt } from './attempt.js';
+import { Attempt, type AttemptOptions, launchAttempt, prepareSpec } from './attempt.js';
 import { attemptError } from './errors.js';
 import { H2Pool, http2 } from './h2.js';
 import { type LoopDelayRecorder, startLoopDelayRecorder } from './loop-delay.js';
@@ -102,7 +102,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
   private closed = false;
   private launchedCount = 0;
   private deadlineHit = false;
-  private readonly inFlight = new Set<AbortController>();
+  private readonly inFlight = new Set<Attempt>();
   private readonly buffer: AttemptResult[] = [];
   private readonly waiters: Waiter[] = [];
   /** Interval mode: monotonic time the next attempt is due. */
@@ -258,34 +258,38 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
       timeoutMs = this.deadline - now;
       timeoutIsDeadline = true;
     }
-    const ac = new AbortController();
-    this.inFlight.add(ac);
-    const attempt = runAttempt(this.spec, {
-      seq,
-      signal: ac.signal,
-      timeoutMs,
-      timeoutIsDeadline,
-      ...(this.agent ? { agent: this.agent } : {}),
-      ...(this.h2Pool ? { h2Pool: this.h2Pool } : {}),
-    });
+    const opts: { -readonly [K in keyof AttemptOptions]: AttemptOptions[K] } = { seq, timeoutMs, timeoutIsDeadline };
+    if (this.agent) opts.agent = this.agent;
+    if (this.h2Pool) opts.h2Pool = this.h2Pool;
+    // The result comes to settle directly (at once, if the attempt fails before
+    // sending): no promise and no AbortController per attempt; close() aborts
+    // the attempts in flight through their handles.
     const settle = (result: AttemptResult): void => {
-      this.inFlight.delete(ac);
+      this.inFlight.delete(a);
       if (this.closed) return;
       this.deliver(scheduleDelayMs === undefined ? result : { ...result, scheduleDelayMs });
       this.schedulePump();
     };
-    // runAttempt never rejects; should it ever, the slot must still be freed.
-    attempt.then(settle, (err: unknown) =>
-      settle({
-        seq,
-        startedAt: Date.now(),
-        latencyMs: performance.now() - now,
-        phases: {},
-        bodyBytes: 0,
-        reused: false,
-        error: attemptError('OTHER', `internal error: ${String(err)}`, false),
-      }),
-    );
+    const a = new Attempt(this.spec, opts, settle);
+    this.inFlight.add(a);
+    try {
+      launchAttempt(a);
+    } catch (err) {
+      // launchAttempt reports its failures as results; should it ever throw, the slot must still be freed.
+      const error = attemptError('OTHER', `internal error: ${String(err)}`, false);
+      if (!a.done) a.finish(error);
+      else if (this.inFlight.has(a)) {
+        settle({
+          seq,
+          startedAt: a.startedAt,
+          latencyMs: performance.now() - now,
+          phases: {},
+          bodyBytes: 0,
+          reused: false,
+          error,
+        });
+      }
+    }
   }
 
   private deliver(result: AttemptResult): void {
@@ -314,7 +318,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
     this.signal?.removeEventListener('abort', this.onAbort);
     this.windDown?.removeEventListener('abort', this.onWindDown);
     this.loop?.stop();
-    for (const ac of this.inFlight) ac.abort();
+    for (const a of this.inFlight) a.abort();
     this.inFlight.clear();
     this.buffer.length = 0;
     this.agent?.destroy();
