@@ -2,3 +2,4 @@
 export * from './codec.js';
 export * from './status-details.js';
 export * from './request-decode.js';
+export * from './event-encode.js';
