@@ -208,13 +208,16 @@ describe(`encodeAttemptEvent (ENCODE_SEED=${SEED})`, () => {
     }
   });
 
-  it('returns a fresh Buffer each time (grpc-js holds it until written)', () => {
+  it('never writes over bytes it returned (grpc-js holds them until written)', () => {
     const a: AttemptResult = { seq: 1, startedAt: 1.7e12, latencyMs: 5, phases: {}, bodyBytes: 7, reused: false };
-    const first = encodeAttemptEvent(a, 'r');
-    const copy = Buffer.from(first);
-    encodeAttemptEvent({ ...a, seq: 99, remoteAddress: 'x'.repeat(100_000) });
-    encodeAttemptEvent({ ...a, seq: 2 });
-    assert.deepEqual(first, copy);
+    const kept: [Buffer, Buffer][] = [];
+    for (let i = 0; i < 3000; i++) {
+      const remoteAddress = i % 500 === 0 ? 'x'.repeat(100_000) : `10.0.0.${i % 256}:80`;
+      const b = encodeAttemptEvent({ ...a, seq: i + 1, remoteAddress }, i === 0 ? 'r' : undefined);
+      kept.push([b, Buffer.from(b)]);
+      if (i % 7 === 0) assert.throws(() => encodeAttemptEvent({ ...a, remoteAddress: 'y'.repeat(50), seq: -1 }));
+    }
+    for (const [b, copy] of kept) assert.deepEqual(b, copy);
   });
 
   it('a lone surrogate becomes U+FFFD (google-protobuf would write invalid UTF-8)', () => {

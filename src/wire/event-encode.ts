@@ -1,10 +1,10 @@
 // A ProbeStream attempt event, encoded by hand: the bytes
 // `attemptEvent(a, region).serializeBinary()` gives (fields in number order,
 // zero/empty scalars left out, phases always present), written in one pass
-// into a scratch buffer, without the google-protobuf objects (Attempt,
-// Timestamp, Durations, Phases ...) the generic path builds per event. The
-// server sends one per attempt, so its main thread paid for those objects and
-// their garbage on every event. test/wire-event-encode.test.ts checks it
+// straight into the slab region it is handed out as, without the
+// google-protobuf objects (Attempt, Timestamp, Durations, Phases ...) the
+// generic path builds per event. The server sends one per attempt, so its
+// main thread paid for those objects and their garbage on every event. test/wire-event-encode.test.ts checks it
 // against the generic path.
 //
 // A value the wire cannot carry throws, as the generic path does: a
@@ -23,12 +23,14 @@ const NS_PER_S = 1e9;
 const TWO_32 = 4294967296;
 const TWO_63 = 2 ** 63;
 const TWO_64 = 2 ** 64;
-/** Scratch kept between events; an event bigger than this gets a buffer of its own. */
-const KEEP_SCRATCH = 64 * 1024;
+/** Events are written one after another into a slab this big, then a new one. */
+const SLAB = 64 * 1024;
 
 const REASON: ReadonlyMap<string, number> = new Map(ERROR_REASONS.map((r) => [r, reasonToProto(r)]));
 
-let buf = Buffer.allocUnsafe(4096);
+let buf = Buffer.allocUnsafeSlow(SLAB);
+/** Where the next event starts in buf: everything before it was handed out. */
+let used = 0;
 let pos = 0;
 
 // ---------------------------------------------------------------- primitives
@@ -244,21 +246,20 @@ function sizeBound(a: AttemptResult, region: string | undefined): number {
 
 /**
  * A prober.v1.ProbeEvent carrying `a`, serialized; `region` (the server's,
- * first event only) is written when non-empty. A new Buffer each call: grpc-js
- * holds it until the event is written.
+ * first event only) is written when non-empty. The bytes are a view of a slab
+ * region no other call writes again (grpc-js holds them until the event is
+ * written), so nothing is copied.
  */
 export function encodeAttemptEvent(a: AttemptResult, region?: string): Buffer {
   const bound = sizeBound(a, region);
-  const kept = buf;
-  if (bound > buf.length) buf = Buffer.allocUnsafe(bound);
-  pos = 0;
-  try {
-    attempt(1, a);
-    if (region) string(3, region);
-    const out = Buffer.allocUnsafe(pos);
-    buf.copy(out, 0, 0, pos);
-    return out;
-  } finally {
-    if (buf.length > KEEP_SCRATCH) buf = kept;
+  if (bound > buf.length - used) {
+    buf = Buffer.allocUnsafeSlow(Math.max(SLAB, bound));
+    used = 0;
   }
+  pos = used;
+  attempt(1, a);
+  if (region) string(3, region);
+  const out = buf.subarray(used, pos);
+  used = pos; // on a throw, `used` stays: the region was never handed out
+  return out;
 }
