@@ -8,6 +8,7 @@ import { loadavg } from 'node:os';
 import { benchEngineCpu } from './engine-cpu.js';
 import { benchEngineCpuC32 } from './engine-c32.js';
 import { benchEngineCpuTls } from './engine-cpu-tls.js';
+import { benchEventEncode } from './event-encode.js';
 import { startTruthTarget } from './peers.js';
 import { renderResults } from './report.js';
 import { benchStartupRatios } from './startup.js';
@@ -128,6 +129,14 @@ if (run('stream-cpu')) {
   const [alone, grpc] = stream as [(typeof stream)[0], (typeof stream)[0]];
   console.log(
     `ratio gRPC stream/engine alone CPU per attempt: ${(grpc.cpuUsPerAttempt / alone.cpuUsPerAttempt).toFixed(2)}`,
+  );
+  const encodeN = Number(process.env.BENCH_ENCODE_N ?? 200_000);
+  console.log(`\n# serializing one ProbeStream attempt event on the server (n=${encodeN})`);
+  const enc = benchEventEncode(encodeN);
+  table(enc);
+  const [generic, byHand] = enc as [(typeof enc)[0], (typeof enc)[0]];
+  console.log(
+    `ratio encodeAttemptEvent/google-protobuf CPU per event: ${(byHand.nsPerEvent / generic.nsPerEvent).toFixed(2)}`,
   );
 }
 

@@ -10,12 +10,13 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
 import { prober } from '../generated/prober/v1/prober.js';
 import {
-  attemptEvent,
+  encodeAttemptEvent,
   proberServiceDefinition,
   requestFromProto,
   summaryEvent,
   summaryToProto,
   undecodableReason,
+  type ProbeStreamMessage,
 } from '../wire/index.js';
 import {
   DEFAULT_LIMITS,
@@ -235,7 +236,7 @@ async function pace(ms: number, signal: AbortSignal): Promise<void> {
 
 /** Resolves on 'drain' or when `signal` aborts (cancel, deadline guard). */
 async function drainOrStop(
-  call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>,
+  call: grpc.ServerWritableStream<pb.ProbeRequest, ProbeStreamMessage>,
   signal: AbortSignal,
 ): Promise<void> {
   if (signal.aborted) return;
@@ -330,7 +331,7 @@ export class ProberService {
       ) => {
         void this.probe(call, callback);
       },
-      ProbeStream: (call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>) => {
+      ProbeStream: (call: grpc.ServerWritableStream<pb.ProbeRequest, ProbeStreamMessage>) => {
         void this.probeStream(call);
       },
     });
@@ -350,7 +351,7 @@ export class ProberService {
   }
 
   /** Server-streaming ProbeStream. Never rejects. */
-  async probeStream(call: grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>): Promise<void> {
+  async probeStream(call: grpc.ServerWritableStream<pb.ProbeRequest, ProbeStreamMessage>): Promise<void> {
     this.observer.streamOpened();
     // The first event names the region; the summary does too.
     let region = this.region;
@@ -363,7 +364,7 @@ export class ProberService {
       await this.run(call, {
         rpc: 'ProbeStream',
         allowContinuous: true,
-        attempt: (a) => call.write(attemptEvent(a, first())),
+        attempt: (a) => call.write(encodeAttemptEvent(a, first())),
         queued: () => call.writableLength,
         drain: (signal) => drainOrStop(call, signal),
         summary: (s) => {

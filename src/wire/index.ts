@@ -3,3 +3,4 @@ export * from './codec.js';
 export * from './status-details.js';
 export * from './request-decode.js';
 export * from './event-decode.js';
+export * from './event-encode.js';

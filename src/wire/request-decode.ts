@@ -40,11 +40,39 @@ export function undecodableReason(req: unknown): string | undefined {
   return typeof req === 'object' && req !== null ? undecodable.get(req as pb.ProbeRequest) : undefined;
 }
 
-/** The Prober service definition with decodeProbeRequest as both methods' request deserializer. */
-export function proberServiceDefinition(): typeof pb.UnimplementedProberService.definition {
+/**
+ * A ProbeStream message: a pb.ProbeEvent, or one already serialized
+ * (encodeAttemptEvent), which the definition's serializer passes through.
+ */
+export type ProbeStreamMessage = pb.ProbeEvent | Uint8Array;
+
+export function serializeProbeStreamMessage(m: ProbeStreamMessage): Buffer {
+  if (!(m instanceof Uint8Array)) return Buffer.from(m.serialize());
+  return Buffer.isBuffer(m) ? m : Buffer.from(m.buffer, m.byteOffset, m.byteLength);
+}
+
+type Generated = typeof pb.UnimplementedProberService.definition;
+
+/** The Prober service, as registered on the server (a type, not an interface: grpc-js wants an index signature). */
+export type ProberServiceDefinition = {
+  readonly Probe: Generated['Probe'];
+  readonly ProbeStream: Omit<Generated['ProbeStream'], 'responseSerialize'> & {
+    readonly responseSerialize: (m: ProbeStreamMessage) => Buffer;
+  };
+};
+
+/**
+ * The Prober service definition with decodeProbeRequest as both methods'
+ * request deserializer; ProbeStream's serializer also takes encoded events.
+ */
+export function proberServiceDefinition(): ProberServiceDefinition {
   const d = pb.UnimplementedProberService.definition;
   return {
     Probe: { ...d.Probe, requestDeserialize: decodeProbeRequest },
-    ProbeStream: { ...d.ProbeStream, requestDeserialize: decodeProbeRequest },
+    ProbeStream: {
+      ...d.ProbeStream,
+      requestDeserialize: decodeProbeRequest,
+      responseSerialize: serializeProbeStreamMessage,
+    },
   };
 }
