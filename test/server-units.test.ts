@@ -411,6 +411,64 @@ describe('ProberService handlers (fake call, fake engine)', () => {
     assert.equal(streamWriteBound(1), 16, 'never below grpc-js own mark');
   });
 
+  /** A c=1 stream over a fake transport; `flush` decides when (if ever) a write's callback runs. */
+  async function c1Stream(flush: (cb: () => void) => void): Promise<string[]> {
+    const log: string[] = [];
+    const engine: RunProbesFn = () => {
+      async function* gen(): AsyncGenerator<AttemptResult> {
+        for (let i = 1; i <= 3; i++) {
+          log.push(`pull ${i}`);
+          yield attempt(i, 1);
+        }
+      }
+      return Object.assign(gen(), { deadlineReached: false });
+    };
+    let n = 0;
+    const call = Object.assign(new EventEmitter(), {
+      request: new pb.ProbeRequest({ endpoint: 'http://127.0.0.1:1/x', repetitions: 3, concurrency: 1 }),
+      cancelled: false,
+      getDeadline: () => Infinity,
+      writableLength: 0,
+      write(_m: unknown, cb?: () => void) {
+        const k = ++n;
+        log.push(`write ${k}`);
+        if (cb !== undefined)
+          flush(() => {
+            log.push(`flushed ${k}`);
+            cb();
+          });
+        return true;
+      },
+      end() {},
+    });
+    await new ProberService({ runProbes: engine }).probeStream(
+      call as unknown as grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>,
+    );
+    return log;
+  }
+
+  it('ProbeStream at c=1 pulls the next result only once the last event reached the socket', async () => {
+    const log = await c1Stream((cb) => setImmediate(cb));
+    // The last write is the summary (no callback awaited).
+    assert.deepEqual(log, [
+      'pull 1',
+      'write 1',
+      'flushed 1',
+      'pull 2',
+      'write 2',
+      'flushed 2',
+      'pull 3',
+      'write 3',
+      'flushed 3',
+      'write 4',
+    ]);
+  });
+
+  it('ProbeStream at c=1 does not wait forever for a flush that never comes', async () => {
+    const log = await c1Stream(() => {});
+    assert.deepEqual(log, ['pull 1', 'write 1', 'pull 2', 'write 2', 'pull 3', 'write 3', 'write 4']);
+  });
+
   it('ProbeStream over a real server: engine failure -> INTERNAL', async () => {
     const log = recordingLogger();
     const service = new ProberService({

@@ -197,8 +197,11 @@ class CallControl {
 interface Delivery {
   readonly rpc: Rpc;
   readonly allowContinuous: boolean;
-  /** Send one attempt; false when the transport asks to wait (write() returned false). */
-  readonly attempt?: (a: AttemptResult) => boolean;
+  /**
+   * Send one attempt; false when the transport asks to wait (write() returned
+   * false). `flushed` is called once the event is handed to the socket.
+   */
+  readonly attempt?: (a: AttemptResult, flushed?: () => void) => boolean;
   /** Resolves on 'drain', or when `signal` aborts. */
   readonly drain?: (signal: AbortSignal) => Promise<void>;
   /** Messages the transport holds unsent; `drain` is awaited only past streamWriteBound. */
@@ -223,6 +226,37 @@ type ServerCall = Pick<
  */
 export function streamWriteBound(concurrency: number): number {
   return Math.max(16, 2 * concurrency);
+}
+
+/** Longest a c=1 stream waits for an event to reach the socket; a stalled reader then meets 'drain' instead. */
+const FLUSH_WAIT_MS = 20;
+
+/**
+ * Sends `a` and waits until grpc-js has handed it to the socket (its write
+ * callback). At concurrency 1 the engine starts the next attempt only when
+ * this loop pulls again (launchOnPull), so the HTTP/2 flush no longer runs
+ * beside that attempt's timed window on a busy machine: c=1 ProbeStream
+ * overhead ÷ http.get 1.74 → 1.34 fresh, 2.42 → 1.61 keep-alive
+ * (bench/c1-window.ts). Bounded; an abort (cancel, deadline guard) ends it.
+ */
+async function sendFlushed(
+  send: NonNullable<Delivery['attempt']>,
+  a: AttemptResult,
+  signal: AbortSignal,
+): Promise<boolean> {
+  if (signal.aborted) return send(a);
+  let more = true;
+  await new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, FLUSH_WAIT_MS);
+    signal.addEventListener('abort', done, { once: true });
+    more = send(a, done);
+  });
+  return more;
 }
 
 /** A call admitted without caps. */
@@ -364,7 +398,7 @@ export class ProberService {
       await this.run(call, {
         rpc: 'ProbeStream',
         allowContinuous: true,
-        attempt: (a) => call.write(encodeAttemptEvent(a, first())),
+        attempt: (a, flushed) => call.write(encodeAttemptEvent(a, first()), flushed),
         queued: () => call.writableLength,
         drain: (signal) => drainOrStop(call, signal),
         summary: (s) => {
@@ -413,7 +447,7 @@ export class ProberService {
         stats.add(a);
         this.observer.attempt(endpoint, a);
         if (out.attempt !== undefined) {
-          const more = out.attempt(a);
+          const more = spec.concurrency === 1 ? await sendFlushed(out.attempt, a, ctl.ac.signal) : out.attempt(a);
           eventsSent++;
           record.attempts++;
           this.observer.eventSent();
