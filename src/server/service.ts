@@ -235,9 +235,9 @@ const FLUSH_WAIT_MS = 20;
  * Sends `a` and waits until grpc-js has handed it to the socket (its write
  * callback). At concurrency 1 the engine starts the next attempt only when
  * this loop pulls again (launchOnPull), so the HTTP/2 flush no longer runs
- * beside that attempt's timed window on a busy machine: c=1 ProbeStream
- * overhead ÷ http.get 1.74 → 1.34 fresh, 2.42 → 1.61 keep-alive
- * (bench/c1-window.ts). Bounded; an abort (cancel, deadline guard) ends it.
+ * beside that attempt's timed window (this change alone, load ~8: c=1
+ * ProbeStream ÷ http.get 1.74 → 1.34 fresh, 2.42 → 1.61 keep-alive;
+ * bench/c1-window.ts). Bounded; an abort (cancel, deadline guard) ends it.
  */
 async function sendFlushed(
   send: NonNullable<Delivery['attempt']>,
