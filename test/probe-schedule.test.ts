@@ -419,9 +419,9 @@ test('the next attempt is not launched inside the consumer turn that takes a res
   }
 });
 
-test('launchOnPull: the next attempt waits until the consumer is back for more', async () => {
+test('launchOnPullBelowMs: the next attempt waits until the consumer is back for more', async () => {
   for (const launchOnPull of [false, true]) {
-    const run = runProbes(spec('/ok', { repetitions: 3 }), { launchOnPull });
+    const run = runProbes(spec('/ok', { repetitions: 3 }), launchOnPull ? { launchOnPullBelowMs: Infinity } : {});
     const it = run[Symbol.asyncIterator]();
     const first = await it.next();
     assert.equal(first.done, false);
@@ -435,5 +435,18 @@ test('launchOnPull: the next attempt waits until the consumer is back for more',
       [2, 3],
     );
     assert.equal(run.launched, 3);
+  }
+});
+
+test('launchOnPullBelowMs: after a longer attempt the next one starts without waiting for the consumer', async () => {
+  for (const belowMs of [10, 1e9]) {
+    const run = runProbes(spec('/delay/30', { repetitions: 2 }), { launchOnPullBelowMs: belowMs });
+    const it = run[Symbol.asyncIterator]();
+    const first = await it.next();
+    assert.ok(first.done === false && first.value.latencyMs >= 30);
+    await sleep(100);
+    assert.equal(run.launched, belowMs === 10 ? 2 : 1, `launchOnPullBelowMs ${belowMs}`);
+    while ((await it.next()).done !== true);
+    assert.equal(run.launched, 2);
   }
 });

@@ -39,7 +39,7 @@ export {
 } from './policy.js';
 export type { TargetPolicy, SelfEndpoint, PolicyVerdict } from './policy.js';
 export type { AttemptOptions } from './attempt.js';
-export { runProbes, MIN_ATTEMPT_MS, slipToleranceMs } from './schedule.js';
+export { runProbes, LAUNCH_ON_PULL_BELOW_MS, MIN_ATTEMPT_MS, slipToleranceMs } from './schedule.js';
 export type { ProbeRun, RunOptions } from './schedule.js';
 export { connectTarget, MAX_PROXY_URL_BYTES, DEFAULT_PROXY_PORT, ProxyRefusedError } from './proxy.js';
 export { LOOP_SAMPLE_MS } from './loop-delay.js';

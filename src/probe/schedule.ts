@@ -28,13 +28,16 @@ export interface RunOptions {
    */
   readonly maxBuffered?: number;
   /**
-   * A result handed to a waiting consumer keeps its slot until the consumer's
-   * next `next()`: the next attempt starts only once the consumer is done with
-   * the last one, so its work never runs beside a timed attempt (the engine
+   * After an attempt shorter than this (ms; Infinity: every attempt), a result
+   * handed to a waiting consumer keeps its slot until the consumer's next
+   * `next()`: the next attempt starts only once the consumer is done with the
+   * last one, so its work never runs beside a short timed attempt (the engine
    * thread at concurrency 1, whose consumer pulls only after the main thread
-   * has handled the result).
+   * has handled the result; it passes LAUNCH_ON_PULL_BELOW_MS). Behind a long
+   * attempt the consumer's work ends long before the next response comes, and
+   * waiting would only leave the target idle before each request. Unset: never.
    */
-  readonly launchOnPull?: boolean;
+  readonly launchOnPullBelowMs?: number;
 }
 
 /** The attempts of one probe, as they finish. Iterate once. */
@@ -49,6 +52,14 @@ export interface ProbeRun extends AsyncIterable<AttemptResult> {
    */
   readonly eventLoopDelay: EventLoopDelayReading | undefined;
 }
+
+/**
+ * The engine thread's launchOnPullBelowMs at concurrency 1. Measured on
+ * the engine thread at c=1 (/delay/20, 10 rounds × 40, overhead p50 over a
+ * truth target): holding read 0.30–0.37 ms keep-alive and 0.64–0.73 fresh,
+ * launching at once 0.04–0.10 and 0.33–0.35 (a bare node:http 0.24–0.67).
+ */
+export const LAUNCH_ON_PULL_BELOW_MS = 5;
 
 /** No attempt starts with less than this left before the deadline. */
 export const MIN_ATTEMPT_MS = 10;
@@ -88,8 +99,8 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
   private readonly windDown: AbortSignal | undefined;
   private readonly deadline: number | undefined;
   private readonly capacity: number;
-  private readonly launchOnPull: boolean;
-  /** Results handed to the consumer that still hold a slot (launchOnPull). */
+  private readonly launchOnPullBelowMs: number;
+  /** Results handed to the consumer that still hold a slot (launchOnPullBelowMs). */
   private held = 0;
   private readonly agent: http.Agent | undefined;
   /** HTTP/2 sessions of a reusing run (h2.ts): attempts multiplex on one per origin. */
@@ -125,7 +136,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
     this.deadline = options.deadline;
     const maxBuffered = options.maxBuffered ?? spec.concurrency;
     this.capacity = Number.isFinite(maxBuffered) ? Math.max(1, Math.floor(maxBuffered)) : spec.concurrency;
-    this.launchOnPull = options.launchOnPull === true;
+    this.launchOnPullBelowMs = options.launchOnPullBelowMs ?? 0;
     if (spec.reuseConnections) {
       // One pool per run, sized to the slots; destroyed when the run ends.
       // maxCachedSessions 0: a new connection in the pool makes a full handshake too, never a resumed one.
@@ -295,7 +306,7 @@ class Scheduler implements ProbeRun, AsyncIterator<AttemptResult> {
   private deliver(result: AttemptResult): void {
     const waiter = this.waiters.shift();
     if (waiter) {
-      if (this.launchOnPull) this.held++;
+      if (result.latencyMs < this.launchOnPullBelowMs) this.held++;
       waiter({ value: result, done: false });
     } else this.buffer.push(result);
   }

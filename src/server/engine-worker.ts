@@ -2,7 +2,7 @@
 // and its timestamps get an event loop of their own: gRPC, metrics and logging
 // on the main thread never run inside an attempt's timed window.
 import { parentPort, workerData } from 'node:worker_threads';
-import { runProbes, warmUp, type RunOptions } from '../probe/index.js';
+import { LAUNCH_ON_PULL_BELOW_MS, runProbes, warmUp, type RunOptions } from '../probe/index.js';
 import type { AttemptResult, ProbeSpec } from '../probe/types.js';
 import type { EventLoopDelayReading } from '../stats/types.js';
 
@@ -155,8 +155,8 @@ function start(msg: Extract<ToEngine, { type: 'start' }>): void {
     signal: call.ac.signal,
     windDown: call.windDown.signal,
     // c=1: the Call pulls once the main thread has handled the last result
-    // (credit), so the next attempt never runs beside that work.
-    launchOnPull: spec.concurrency === 1,
+    // (credit), so the next short attempt never runs beside that work.
+    ...(spec.concurrency === 1 ? { launchOnPullBelowMs: LAUNCH_ON_PULL_BELOW_MS } : {}),
     ...(msg.budgetMs !== undefined ? { deadline: performance.now() + msg.budgetMs } : {}),
     ...(msg.maxBuffered !== undefined ? { maxBuffered: msg.maxBuffered } : {}),
   };
