@@ -57,7 +57,7 @@ export interface ProbeRun extends AsyncIterable<AttemptResult> {
  * The engine thread's launchOnPullBelowMs at concurrency 1. Measured on
  * the engine thread at c=1 (/delay/20, 10 rounds × 40, overhead p50 over a
  * truth target): holding read 0.30–0.37 ms keep-alive and 0.64–0.73 fresh,
- * launching at once 0.04–0.10 and 0.33–0.35 (a bare node:http 0.24–0.67).
+ * launching at once 0.04–0.10 and 0.33–0.35 (a bare node:http fresh 0.54–0.67).
  */
 export const LAUNCH_ON_PULL_BELOW_MS = 5;
 
