@@ -25,26 +25,10 @@ import { testIo } from './helpers/cli-io.js';
 import { prng } from './helpers/prng.js';
 
 import pb = prober.v1;
+import { ld, tag, varint } from './helpers/wire-bytes.js';
 
 const SEED = Number(process.env.SEED ?? Math.floor(Math.random() * 2 ** 31));
 const seeded = `(SEED=${SEED})`;
-
-const varint = (n: number): number[] => {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return out;
-};
-const tag = (n: number, wt: number): number[] => varint(n * 8 + wt);
-const ld = (n: number, body: readonly number[] | Uint8Array): number[] => [
-  ...tag(n, 2),
-  ...varint(body.length),
-  ...body,
-];
 
 /** The google-protobuf path: what the client yielded before decodeProbeEvent. */
 function reference(bytes: Uint8Array): DecodedEvent {

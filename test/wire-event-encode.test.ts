@@ -15,21 +15,10 @@ import {
 import { ERROR_REASONS, type AttemptResult, type Hop, type Phases, type TlsInfo } from '../src/probe/types.js';
 
 import pb = prober.v1;
+import { prng } from './helpers/prng.js';
 
 const SEED = Number(process.env.ENCODE_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const N = 4000;
-
-/** mulberry32 */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 type Rand = () => number;
 const pick = <T>(r: Rand, xs: readonly T[]): T => xs[Math.floor(r() * xs.length)] as T;
@@ -150,7 +139,7 @@ const show = (a: AttemptResult): string =>
 
 describe(`encodeAttemptEvent (ENCODE_SEED=${SEED})`, () => {
   it('writes the bytes attemptEvent().serializeBinary() writes, and throws where it throws', () => {
-    const r = rng(SEED);
+    const r = prng(SEED);
     let threw = 0;
     for (let i = 0; i < N; i++) {
       const a = attempt(r, i % 4 === 0);

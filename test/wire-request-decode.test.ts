@@ -9,17 +9,7 @@ import { it } from 'node:test';
 import { decodeProbeRequest, undecodableReason } from '../src/wire/request-decode.js';
 import { encodeRequest } from './helpers/raw-grpc.js';
 
-const varint = (n: number): number[] => {
-  const out: number[] = [];
-  let v = n;
-  while (v >= 0x80) {
-    out.push((v % 0x80) | 0x80);
-    v = Math.floor(v / 0x80);
-  }
-  out.push(v);
-  return out;
-};
-const field = (n: number, wireType: number): number[] => varint(n * 8 + wireType);
+import { tag as field, varint } from './helpers/wire-bytes.js';
 
 it('a top-level string longer than the bytes that follow is refused, naming the field', () => {
   // Field 1 (endpoint), declared 4 GiB - 1, 8 bytes present: on the old decoder this ran for tens of seconds.
