@@ -15,9 +15,9 @@ const READ_BUFFER_BYTES = 16 * 1024;
 const BOUND = Math.ceil((STREAM_WINDOW_BYTES + READ_BUFFER_BYTES) / 60) + 16 + 16 + 8;
 
 /** Requests the target saw for one stream whose reader took 1 event and stopped, once they stop growing. */
-async function stalledStream(target: Target, conn: ProberConnection): Promise<number> {
+async function stalledStream(target: Target, conn: ProberConnection, concurrency = 1): Promise<number> {
   const before = target.requests();
-  const call = probeStream(conn, { endpoint: `${target.url}/ok`, repetitions: 0, intervalMs: 0, concurrency: 1 });
+  const call = probeStream(conn, { endpoint: `${target.url}/ok`, repetitions: 0, intervalMs: 0, concurrency });
   const it = call[Symbol.asyncIterator]();
   assert.equal((await it.next()).value?.kind, 'attempt');
   // Settled = unchanged over 3 polls; gives up after 15 s (a server that never
@@ -54,4 +54,22 @@ test('a stalled reader stops the server within a few hundred events', { timeout:
   t.diagnostic(`with grpc-js's 64 KiB default: ${withStock}`);
   assert.ok(withOurs <= BOUND, `the server ran ${withOurs} attempts ahead of a stalled reader (bound ${BOUND})`);
   assert.ok(withOurs < withStock, 'our window holds back fewer events than the default');
+});
+
+test('a stalled reader stops a batched stream (concurrency 8) too', { timeout: 60_000 }, async (t) => {
+  const target = await startTarget();
+  const server = await startEmbeddedServer();
+  const ours = connect(server.address);
+  t.after(async () => {
+    ours.close();
+    await server.close(1000);
+    await target.close();
+  });
+  const c = 8;
+  const made = await stalledStream(target, ours, c);
+  // As above, with grpc-js's 16 messages at each end now batches of up to c
+  // attempts, and 2c attempts the server holds before it waits (streamWriteBound).
+  const bound = BOUND + 2 * 16 * c + 2 * c;
+  t.diagnostic(`attempts made for a reader that took 1, concurrency ${c}: ${made} (bound ${bound})`);
+  assert.ok(made <= bound, `the server ran ${made} attempts ahead of a stalled reader (bound ${bound})`);
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { EventEmitter } from 'node:events';
 import * as grpc from '@grpc/grpc-js';
 import { prober } from '../src/generated/prober/v1/prober.js';
-import { summaryFromProto } from '../src/wire/index.js';
+import { decodeProbeEvent, summaryFromProto } from '../src/wire/index.js';
 import { InvalidArgumentError } from '../src/probe/errors.js';
 import type { AttemptResult } from '../src/probe/types.js';
 import { DEFAULT_LIMITS } from '../src/probe/validate.js';
@@ -467,6 +467,53 @@ describe('ProberService handlers (fake call, fake engine)', () => {
   it('ProbeStream at c=1 does not wait forever for a flush that never comes', async () => {
     const log = await c1Stream(() => {});
     assert.deepEqual(log, ['pull 1', 'write 1', 'pull 2', 'write 2', 'pull 3', 'write 3', 'write 4']);
+  });
+
+  /** A ProbeStream of `n` results that reach the service in one turn, over a transport that records each message. */
+  async function burstStream(request: pb.ProbeRequest, n: number): Promise<unknown[]> {
+    const engine: RunProbesFn = () => {
+      async function* gen(): AsyncGenerator<AttemptResult> {
+        for (let i = 1; i <= n; i++) yield attempt(i, i);
+      }
+      return Object.assign(gen(), { deadlineReached: false });
+    };
+    const written: unknown[] = [];
+    const call = Object.assign(new EventEmitter(), {
+      request,
+      cancelled: false,
+      getDeadline: () => Infinity,
+      writableLength: 0,
+      write(m: unknown, cb?: () => void) {
+        written.push(m);
+        if (cb !== undefined) setImmediate(cb);
+        return true;
+      },
+      end() {},
+    });
+    await new ProberService({ runProbes: engine }).probeStream(
+      call as unknown as grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>,
+    );
+    return written;
+  }
+
+  const seqs = (m: unknown): number[] => {
+    const ev = decodeProbeEvent(m as Uint8Array);
+    if (ev.kind === 'attempts') return ev.attempts.map((a) => a.seq);
+    return ev.kind === 'attempt' ? [ev.attempt.seq] : [];
+  };
+
+  it('ProbeStream with batch_attempts sends the attempts of one turn as one message, then the summary', async () => {
+    const req = (batch: boolean, concurrency: number) =>
+      new pb.ProbeRequest({ endpoint: 'http://127.0.0.1:1/x', repetitions: 8, concurrency, batch_attempts: batch });
+    const batched = await burstStream(req(true, 4), 8);
+    assert.equal(batched.length, 2, 'one batch and the summary');
+    assert.deepEqual(seqs(batched[0]), [1, 2, 3, 4, 5, 6, 7, 8]);
+    assert.ok(batched[1] instanceof pb.ProbeEvent && batched[1].has_summary && batched[1].summary.attempts === 8);
+    // A client that did not ask, and c=1, get one message per attempt.
+    for (const single of [await burstStream(req(false, 4), 8), await burstStream(req(true, 1), 8)]) {
+      assert.equal(single.length, 9);
+      assert.deepEqual(single.slice(0, 8).flatMap(seqs), [1, 2, 3, 4, 5, 6, 7, 8]);
+    }
   });
 
   it('ProbeStream over a real server: engine failure -> INTERNAL', async () => {

@@ -10,6 +10,7 @@ import { google as gd } from '../src/generated/google/protobuf/duration.js';
 import { ERROR_REASONS, type AttemptResult, type Hop } from '../src/probe/types.js';
 import {
   attemptEvent,
+  encodeAttemptBatch,
   attemptFromProto,
   type DecodedEvent,
   decodeProbeEvent,
@@ -36,6 +37,7 @@ function reference(bytes: Uint8Array): DecodedEvent {
   const region = ev.region === '' ? {} : { region: ev.region };
   if (ev.has_attempt) return { kind: 'attempt', attempt: attemptFromProto(ev.attempt), ...region };
   if (ev.has_summary) return { kind: 'summary', summary: summaryFromProto(ev.summary), ...region };
+  if (ev.has_attempts) return { kind: 'attempts', attempts: ev.attempts.attempts.map(attemptFromProto), ...region };
   return { kind: 'none', ...region };
 }
 
@@ -226,6 +228,17 @@ function eventBytes(r: Rand): Uint8Array {
   const region = r() < 0.2 ? text(r) : undefined;
   if (r() < 0.15)
     return new pb.ProbeEvent({ summary: summaryProto(r), ...(region ? { region } : {}) }).serializeBinary();
+  if (r() < 0.1) {
+    // A batch (ProbeRequest.batch_attempts): its attempts, oddities and all.
+    const n = int(r, 5);
+    const attempts = Array.from({ length: n }, () => attemptEvent(attempt(r)).attempt);
+    for (const p of attempts) wireOddities(r, p);
+    const batch = [...new pb.AttemptBatch({ attempts }).serializeBinary()];
+    return Uint8Array.from([
+      ...ld(4, r() < 0.2 ? [...batch, ...unknownField(r)] : batch),
+      ...(region ? ld(3, Buffer.from(region)) : []),
+    ]);
+  }
   const p = attemptEvent(attempt(r), region).attempt;
   wireOddities(r, p);
   let body = [...p.serializeBinary()];
@@ -244,16 +257,22 @@ it(`decodes generated events exactly as google-protobuf + attemptFromProto/summa
   const r = prng(SEED);
   let attempts = 0;
   let summaries = 0;
+  let batches = 0;
   for (let i = 0; i < 4000; i++) {
     const bytes = eventBytes(r);
     same(bytes, `event ${i} ${seeded}: ${Buffer.from(bytes).toString('hex')}`);
     // grpc-js hands the deserializer a Buffer that may be a slice of a larger one.
     const padded = Buffer.concat([Buffer.from([0xff, 0x0a]), bytes]).subarray(2);
     assert.deepStrictEqual(decodeProbeEvent(padded), decodeProbeEvent(bytes), `event ${i} in a slice ${seeded}`);
-    if (pb.ProbeEvent.deserialize(bytes).has_summary) summaries++;
+    const ev = pb.ProbeEvent.deserialize(bytes);
+    if (ev.has_summary) summaries++;
+    else if (ev.has_attempts) batches++;
     else attempts++;
   }
-  assert.ok(attempts > 3000 && summaries > 400, `${attempts} attempts, ${summaries} summaries`);
+  assert.ok(
+    attempts > 2500 && summaries > 400 && batches > 200,
+    `${attempts} attempts, ${summaries} summaries, ${batches} batches`,
+  );
 });
 
 it('unknown fields are skipped at every level, including ones inside a known nested message', () => {
@@ -281,6 +300,27 @@ it('non-canonical varints read as google-protobuf reads them (uint32 past 5 byte
   }
   // A tag with bits past 32: google-protobuf keeps the low 32 (field 5, varint).
   same(Uint8Array.from(ld(1, [...varint(5 * 8 + 2 ** 35), 7])), 'tag');
+});
+
+it(`encodeAttemptBatch: google-protobuf and decodeProbeEvent read back the attempts it was given ${seeded}`, () => {
+  const r = prng(SEED + 1);
+  for (let i = 0; i < 300; i++) {
+    // Lone surrogates aside: the encoder writes U+FFFD for them, google-protobuf does not (wire-event-encode.test.ts).
+    const as = Array.from({ length: 1 + int(r, 40) }, () => attempt(r)).filter(
+      (a) => !/\\ud[89a-f]/i.test(JSON.stringify(a)),
+    );
+    const name = r() < 0.3 ? text(r) : undefined;
+    const region = name !== undefined && !/\\ud[89a-f]/i.test(JSON.stringify(name)) ? name : undefined;
+    const bytes = encodeAttemptBatch(as, region);
+    const want = new pb.ProbeEvent({
+      attempts: new pb.AttemptBatch({ attempts: as.map((a) => attemptEvent(a).attempt) }),
+      ...(region ? { region } : {}),
+    });
+    assert.deepStrictEqual(pb.ProbeEvent.deserialize(bytes).toObject(), want.toObject(), `batch ${i} ${seeded}`);
+    same(bytes, `batch ${i} ${seeded}`);
+    const ev = decodeProbeEvent(bytes);
+    assert.equal(ev.kind === 'attempts' && ev.attempts.length, as.length);
+  }
 });
 
 it('a oneof takes its last member; an event with neither is "none"', () => {

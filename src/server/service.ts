@@ -9,6 +9,7 @@ import { timerDelay } from '../common/timers.js';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type * as grpc from '@grpc/grpc-js';
 import { prober } from '../generated/prober/v1/prober.js';
+import { BatchWriter } from './batch-writer.js';
 import {
   encodeAttemptEvent,
   proberServiceDefinition,
@@ -394,14 +395,24 @@ export class ProberService {
       region = undefined;
       return r;
     };
+    // Batches only for a client that takes them, and only where several attempts can arrive at once.
+    const batch =
+      call.request.batch_attempts && call.request.concurrency > 1 ? new BatchWriter(call, first) : undefined;
     try {
       await this.run(call, {
         rpc: 'ProbeStream',
         allowContinuous: true,
-        attempt: (a, flushed) => call.write(encodeAttemptEvent(a, first()), flushed),
-        queued: () => call.writableLength,
-        drain: (signal) => drainOrStop(call, signal),
+        attempt:
+          batch !== undefined
+            ? (a) => batch.attempt(a)
+            : (a, flushed) => call.write(encodeAttemptEvent(a, first()), flushed),
+        queued: batch !== undefined ? () => batch.queued() : () => call.writableLength,
+        drain: async (signal) => {
+          await drainOrStop(call, signal);
+          batch?.drained();
+        },
         summary: (s) => {
+          batch?.flush();
           call.write(summaryEvent(s, first()));
           this.observer.eventSent();
           // The status follows the summary (grpc-js sends it after the writes).
@@ -411,6 +422,7 @@ export class ProberService {
         fail: (err) => call.emit('error', err),
       });
     } finally {
+      batch?.dispose();
       this.observer.streamClosed();
     }
   }

@@ -169,7 +169,12 @@ export function httpVersionToProto(v: HttpVersionMode | undefined): pb.HttpVersi
   return n;
 }
 
-export function requestToProto(input: ProbeInput): pb.ProbeRequest {
+/** How the client's transport wants replies: `batchAttempts` sets ProbeRequest.batch_attempts (ProbeStream). */
+export interface RequestTransport {
+  readonly batchAttempts?: boolean;
+}
+
+export function requestToProto(input: ProbeInput, transport: RequestTransport = {}): pb.ProbeRequest {
   const req = new pb.ProbeRequest({
     endpoint: input.endpoint,
     repetitions: input.repetitions,
@@ -194,6 +199,7 @@ export function requestToProto(input: ProbeInput): pb.ProbeRequest {
   tlsRequestToProto(input, req);
   if (input.timeoutMs !== undefined) req.timeout = fieldDuration(INPUT_FIELDS.timeoutMs.proto, input.timeoutMs);
   if (input.intervalMs !== undefined) req.interval = fieldDuration(INPUT_FIELDS.intervalMs.proto, input.intervalMs);
+  if (transport.batchAttempts === true) req.batch_attempts = true;
   return req;
 }
 

@@ -14,7 +14,7 @@ import { prober } from '../generated/prober/v1/prober.js';
 import type { AttemptError, AttemptResult, Hop, Phases, TlsInfo } from '../probe/types.js';
 import type { Summary } from '../stats/types.js';
 import { reasonFromProto, summaryFromProto } from './codec.js';
-import { ATTEMPT, PROBE_EVENT, PROBE_REPLY, SUMMARY } from './shapes.js';
+import { ATTEMPT, ATTEMPT_BATCH, PROBE_EVENT, PROBE_REPLY, SUMMARY } from './shapes.js';
 import { checkUtf8Steps, checkWireFormat, type MessageShape, WireFormatError, WireReader } from './wire-check.js';
 
 import pb = prober.v1;
@@ -23,6 +23,8 @@ import pb = prober.v1;
 export type DecodedEvent =
   | { readonly kind: 'attempt'; readonly attempt: AttemptResult; readonly region?: string }
   | { readonly kind: 'summary'; readonly summary: Summary; readonly region?: string }
+  /** Several attempts in one message (ProbeEvent.attempts), in the order they finished. */
+  | { readonly kind: 'attempts'; readonly attempts: AttemptResult[]; readonly region?: string }
   | { readonly kind: 'none'; readonly region?: string };
 
 // The fast path's errors say only where it was; a failure is explained by
@@ -286,6 +288,15 @@ function attempt(r: WireReader, buf: Buffer, stop: number): AttemptResult {
   return out;
 }
 
+/** AttemptBatch's attempts in buf up to `stop`, appended to `into` (a repeated field's parts concatenate). */
+function attemptBatch(r: WireReader, buf: Buffer, stop: number, into: AttemptResult[]): void {
+  while (r.pos < stop) {
+    const tag = r.u32(stop, AT) >>> 0;
+    if (tag === 0x0a) into.push(attempt(r, buf, r.length(stop, AT)));
+    else other(r, tag, stop, ATTEMPT_BATCH);
+  }
+}
+
 function fastEvent(bytes: Uint8Array): DecodedEvent {
   const buf = asBuffer(bytes);
   const end = buf.length;
@@ -295,6 +306,7 @@ function fastEvent(bytes: Uint8Array): DecodedEvent {
   let sumStart = 0;
   let sumEnd = 0;
   let region = '';
+  let batch: AttemptResult[] = [];
   while (r.pos < end) {
     const tag = r.u32(end, AT) >>> 0;
     if (tag === 0x0a) {
@@ -308,13 +320,20 @@ function fastEvent(bytes: Uint8Array): DecodedEvent {
       r.pos = sumEnd;
       which = 2;
     } else if (tag === 0x1a) region = str(r, buf, end);
-    else other(r, tag, end, PROBE_EVENT);
+    else if (tag === 0x22) {
+      const stop = r.length(end, AT);
+      if (which !== 3) batch = [];
+      attemptBatch(r, buf, stop, batch);
+      which = 3;
+    } else other(r, tag, end, PROBE_EVENT);
   }
   // A oneof: the last of attempt and summary is the event.
   if (which === 2) {
     const summary = summaryFromProto(pb.Summary.deserialize(buf.subarray(sumStart, sumEnd)));
     return region === '' ? { kind: 'summary', summary } : { kind: 'summary', summary, region };
   }
+  if (which === 3)
+    return region === '' ? { kind: 'attempts', attempts: batch } : { kind: 'attempts', attempts: batch, region };
   if (which === 1 && a !== undefined)
     return region === '' ? { kind: 'attempt', attempt: a } : { kind: 'attempt', attempt: a, region };
   return region === '' ? { kind: 'none' } : { kind: 'none', region };

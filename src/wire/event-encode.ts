@@ -263,3 +263,24 @@ export function encodeAttemptEvent(a: AttemptResult, region?: string): Buffer {
   used = pos; // on a throw, `used` stays: the region was never handed out
   return out;
 }
+
+/**
+ * A prober.v1.ProbeEvent carrying `as` as one AttemptBatch (for a client that
+ * set ProbeRequest.batch_attempts), in the same slab as encodeAttemptEvent.
+ */
+export function encodeAttemptBatch(as: readonly AttemptResult[], region?: string): Buffer {
+  let bound = 16 + strMax(region);
+  for (const a of as) bound += sizeBound(a, undefined);
+  if (bound > buf.length - used) {
+    buf = Buffer.allocUnsafeSlow(Math.max(SLAB, bound));
+    used = 0;
+  }
+  pos = used;
+  const at = begin(4);
+  for (const a of as) attempt(1, a);
+  end(at);
+  if (region) string(3, region);
+  const out = buf.subarray(used, pos);
+  used = pos;
+  return out;
+}

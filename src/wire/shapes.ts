@@ -48,6 +48,7 @@ export const PROBE_REQUEST = shape('prober.v1.ProbeRequest', {
   120: ['http_version', 'varint'],
   140: ['proxy_url', 'string'],
   160: ['fail_if_header', HEADER_MATCH],
+  180: ['batch_attempts', 'varint'],
 });
 
 // ---------------------------------------------------------------- replies
@@ -162,8 +163,11 @@ export const SUMMARY = shape('prober.v1.Summary', {
 
 export const PROBE_REPLY = shape('prober.v1.ProbeReply', { 1: ['summary', SUMMARY] });
 
+export const ATTEMPT_BATCH = shape('prober.v1.AttemptBatch', { 1: ['attempts', ATTEMPT] });
+
 export const PROBE_EVENT = shape('prober.v1.ProbeEvent', {
   1: ['attempt', ATTEMPT],
   2: ['summary', SUMMARY],
   3: ['region', 'string'],
+  4: ['attempts', ATTEMPT_BATCH],
 });

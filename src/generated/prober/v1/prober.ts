@@ -370,6 +370,7 @@ export namespace prober.v1 {
             proxy_url?: string;
             module?: string;
             fail_if_header?: HeaderMatch[];
+            batch_attempts?: boolean;
         }) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [7, 20, 22, 23, 24, 81, 160], this.#one_of_decls);
@@ -454,6 +455,9 @@ export namespace prober.v1 {
                 }
                 if ("fail_if_header" in data && data.fail_if_header != undefined) {
                     this.fail_if_header = data.fail_if_header;
+                }
+                if ("batch_attempts" in data && data.batch_attempts != undefined) {
+                    this.batch_attempts = data.batch_attempts;
                 }
             }
         }
@@ -625,6 +629,12 @@ export namespace prober.v1 {
         set fail_if_header(value: HeaderMatch[]) {
             pb_1.Message.setRepeatedWrapperField(this, 160, value);
         }
+        get batch_attempts() {
+            return pb_1.Message.getFieldWithDefault(this, 180, false) as boolean;
+        }
+        set batch_attempts(value: boolean) {
+            pb_1.Message.setField(this, 180, value);
+        }
         static fromObject(data: {
             endpoint?: string;
             repetitions?: number;
@@ -653,6 +663,7 @@ export namespace prober.v1 {
             proxy_url?: string;
             module?: string;
             fail_if_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
+            batch_attempts?: boolean;
         }): ProbeRequest {
             const message = new ProbeRequest({});
             if (data.endpoint != null) {
@@ -736,6 +747,9 @@ export namespace prober.v1 {
             if (data.fail_if_header != null) {
                 message.fail_if_header = data.fail_if_header.map(item => HeaderMatch.fromObject(item));
             }
+            if (data.batch_attempts != null) {
+                message.batch_attempts = data.batch_attempts;
+            }
             return message;
         }
         toObject() {
@@ -767,6 +781,7 @@ export namespace prober.v1 {
                 proxy_url?: string;
                 module?: string;
                 fail_if_header?: ReturnType<typeof HeaderMatch.prototype.toObject>[];
+                batch_attempts?: boolean;
             } = {};
             if (this.endpoint != null) {
                 data.endpoint = this.endpoint;
@@ -849,6 +864,9 @@ export namespace prober.v1 {
             if (this.fail_if_header != null) {
                 data.fail_if_header = this.fail_if_header.map((item: HeaderMatch) => item.toObject());
             }
+            if (this.batch_attempts != null) {
+                data.batch_attempts = this.batch_attempts;
+            }
             return data;
         }
         serialize(): Uint8Array;
@@ -909,6 +927,8 @@ export namespace prober.v1 {
                 writer.writeString(100, this.module);
             if (this.fail_if_header.length)
                 writer.writeRepeatedMessage(160, this.fail_if_header, (item: HeaderMatch) => item.serialize(writer));
+            if (this.batch_attempts != false)
+                writer.writeBool(180, this.batch_attempts);
             if (!w)
                 return writer.getResultBuffer();
         }
@@ -998,6 +1018,9 @@ export namespace prober.v1 {
                         break;
                     case 160:
                         reader.readMessage(message.fail_if_header, () => pb_1.Message.addToRepeatedWrapperField(message, 160, HeaderMatch.deserialize(reader), HeaderMatch));
+                        break;
+                    case 180:
+                        message.batch_attempts = reader.readBool();
                         break;
                     default: reader.skipField();
                 }
@@ -3788,16 +3811,89 @@ export namespace prober.v1 {
             return ProbeReply.deserialize(bytes);
         }
     }
+    export class AttemptBatch extends pb_1.Message {
+        #one_of_decls: number[][] = [];
+        constructor(data?: any[] | {
+            attempts?: Attempt[];
+        }) {
+            super();
+            pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [1], this.#one_of_decls);
+            if (!Array.isArray(data) && typeof data == "object") {
+                if ("attempts" in data && data.attempts != undefined) {
+                    this.attempts = data.attempts;
+                }
+            }
+        }
+        get attempts() {
+            return pb_1.Message.getRepeatedWrapperField(this, Attempt, 1) as Attempt[];
+        }
+        set attempts(value: Attempt[]) {
+            pb_1.Message.setRepeatedWrapperField(this, 1, value);
+        }
+        static fromObject(data: {
+            attempts?: ReturnType<typeof Attempt.prototype.toObject>[];
+        }): AttemptBatch {
+            const message = new AttemptBatch({});
+            if (data.attempts != null) {
+                message.attempts = data.attempts.map(item => Attempt.fromObject(item));
+            }
+            return message;
+        }
+        toObject() {
+            const data: {
+                attempts?: ReturnType<typeof Attempt.prototype.toObject>[];
+            } = {};
+            if (this.attempts != null) {
+                data.attempts = this.attempts.map((item: Attempt) => item.toObject());
+            }
+            return data;
+        }
+        serialize(): Uint8Array;
+        serialize(w: pb_1.BinaryWriter): void;
+        serialize(w?: pb_1.BinaryWriter): Uint8Array | void {
+            const writer = w || new pb_1.BinaryWriter();
+            if (this.attempts.length)
+                writer.writeRepeatedMessage(1, this.attempts, (item: Attempt) => item.serialize(writer));
+            if (!w)
+                return writer.getResultBuffer();
+        }
+        static deserialize(bytes: Uint8Array | pb_1.BinaryReader): AttemptBatch {
+            const reader = bytes instanceof pb_1.BinaryReader ? bytes : new pb_1.BinaryReader(bytes), message = new AttemptBatch();
+            while (reader.nextField()) {
+                if (reader.isEndGroup())
+                    break;
+                switch (reader.getFieldNumber()) {
+                    case 1:
+                        reader.readMessage(message.attempts, () => pb_1.Message.addToRepeatedWrapperField(message, 1, Attempt.deserialize(reader), Attempt));
+                        break;
+                    default: reader.skipField();
+                }
+            }
+            return message;
+        }
+        serializeBinary(): Uint8Array {
+            return this.serialize();
+        }
+        static override deserializeBinary(bytes: Uint8Array): AttemptBatch {
+            return AttemptBatch.deserialize(bytes);
+        }
+    }
     export class ProbeEvent extends pb_1.Message {
-        #one_of_decls: number[][] = [[1, 2]];
+        #one_of_decls: number[][] = [[1, 2, 4]];
         constructor(data?: any[] | ({
             region?: string;
         } & (({
             attempt?: Attempt;
             summary?: never;
+            attempts?: never;
         } | {
             attempt?: never;
             summary?: Summary;
+            attempts?: never;
+        } | {
+            attempt?: never;
+            summary?: never;
+            attempts?: AttemptBatch;
         })))) {
             super();
             pb_1.Message.initialize(this, Array.isArray(data) ? data : [], 0, -1, [], this.#one_of_decls);
@@ -3807,6 +3903,9 @@ export namespace prober.v1 {
                 }
                 if ("summary" in data && data.summary != undefined) {
                     this.summary = data.summary;
+                }
+                if ("attempts" in data && data.attempts != undefined) {
+                    this.attempts = data.attempts;
                 }
                 if ("region" in data && data.region != undefined) {
                     this.region = data.region;
@@ -3831,6 +3930,15 @@ export namespace prober.v1 {
         get has_summary() {
             return pb_1.Message.getField(this, 2) != null;
         }
+        get attempts() {
+            return pb_1.Message.getWrapperField(this, AttemptBatch, 4) as AttemptBatch;
+        }
+        set attempts(value: AttemptBatch) {
+            pb_1.Message.setOneofWrapperField(this, 4, this.#one_of_decls[0], value);
+        }
+        get has_attempts() {
+            return pb_1.Message.getField(this, 4) != null;
+        }
         get region() {
             return pb_1.Message.getFieldWithDefault(this, 3, "") as string;
         }
@@ -3839,17 +3947,19 @@ export namespace prober.v1 {
         }
         get event() {
             const cases: {
-                [index: number]: "none" | "attempt" | "summary";
+                [index: number]: "none" | "attempt" | "summary" | "attempts";
             } = {
                 0: "none",
                 1: "attempt",
-                2: "summary"
+                2: "summary",
+                4: "attempts"
             };
-            return cases[pb_1.Message.computeOneofCase(this, [1, 2])];
+            return cases[pb_1.Message.computeOneofCase(this, [1, 2, 4])];
         }
         static fromObject(data: {
             attempt?: ReturnType<typeof Attempt.prototype.toObject>;
             summary?: ReturnType<typeof Summary.prototype.toObject>;
+            attempts?: ReturnType<typeof AttemptBatch.prototype.toObject>;
             region?: string;
         }): ProbeEvent {
             const message = new ProbeEvent({});
@@ -3858,6 +3968,9 @@ export namespace prober.v1 {
             }
             if (data.summary != null) {
                 message.summary = Summary.fromObject(data.summary);
+            }
+            if (data.attempts != null) {
+                message.attempts = AttemptBatch.fromObject(data.attempts);
             }
             if (data.region != null) {
                 message.region = data.region;
@@ -3868,6 +3981,7 @@ export namespace prober.v1 {
             const data: {
                 attempt?: ReturnType<typeof Attempt.prototype.toObject>;
                 summary?: ReturnType<typeof Summary.prototype.toObject>;
+                attempts?: ReturnType<typeof AttemptBatch.prototype.toObject>;
                 region?: string;
             } = {};
             if (this.attempt != null) {
@@ -3875,6 +3989,9 @@ export namespace prober.v1 {
             }
             if (this.summary != null) {
                 data.summary = this.summary.toObject();
+            }
+            if (this.attempts != null) {
+                data.attempts = this.attempts.toObject();
             }
             if (this.region != null) {
                 data.region = this.region;
@@ -3889,6 +4006,8 @@ export namespace prober.v1 {
                 writer.writeMessage(1, this.attempt, () => this.attempt.serialize(writer));
             if (this.has_summary)
                 writer.writeMessage(2, this.summary, () => this.summary.serialize(writer));
+            if (this.has_attempts)
+                writer.writeMessage(4, this.attempts, () => this.attempts.serialize(writer));
             if (this.region.length)
                 writer.writeString(3, this.region);
             if (!w)
@@ -3905,6 +4024,9 @@ export namespace prober.v1 {
                         break;
                     case 2:
                         reader.readMessage(message.summary, () => message.summary = Summary.deserialize(reader));
+                        break;
+                    case 4:
+                        reader.readMessage(message.attempts, () => message.attempts = AttemptBatch.deserialize(reader));
                         break;
                     case 3:
                         message.region = reader.readString();
