@@ -516,6 +516,38 @@ describe('ProberService handlers (fake call, fake engine)', () => {
     }
   });
 
+  it('ProbeStream with batch_attempts: an attempt that cannot be encoded ends the call INTERNAL, not the process', async () => {
+    const engine: RunProbesFn = () => {
+      async function* gen(): AsyncGenerator<AttemptResult> {
+        yield attempt(1, 1);
+        yield { ...attempt(2, 1), seq: -2 }; // uint64 on the wire: unrepresentable
+        await new Promise((r) => setTimeout(r, 20)); // the batch is written at the end of this turn
+        yield attempt(3, 1);
+      }
+      return Object.assign(gen(), { deadlineReached: false });
+    };
+    const errors: grpc.ServiceError[] = [];
+    const call = Object.assign(new EventEmitter(), {
+      request: new pb.ProbeRequest({
+        endpoint: 'http://127.0.0.1:1/x',
+        repetitions: 3,
+        concurrency: 2,
+        batch_attempts: true,
+      }),
+      cancelled: false,
+      getDeadline: () => Infinity,
+      writableLength: 0,
+      write: () => true,
+      end() {},
+    });
+    call.on('error', (e: grpc.ServiceError) => errors.push(e));
+    await new ProberService({ runProbes: engine, logger: recordingLogger() }).probeStream(
+      call as unknown as grpc.ServerWritableStream<pb.ProbeRequest, pb.ProbeEvent>,
+    );
+    assert.equal(errors.length, 1);
+    assert.equal(errors[0]!.code, grpc.status.INTERNAL);
+  });
+
   it('ProbeStream over a real server: engine failure -> INTERNAL', async () => {
     const log = recordingLogger();
     const service = new ProberService({

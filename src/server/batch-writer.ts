@@ -16,6 +16,7 @@ export class BatchWriter {
   private more = true;
   /** Attempts written but not yet handed to the socket (their write callbacks). */
   private unsent = 0;
+  private error: unknown;
 
   constructor(
     private readonly call: Writable,
@@ -25,8 +26,9 @@ export class BatchWriter {
 
   /** Queues `a` for the end of this turn; false while the transport asks to wait. */
   attempt(a: AttemptResult): boolean {
+    if (this.error !== undefined) throw this.error;
     this.pending.push(a);
-    this.flushing ??= setImmediate(this.flush);
+    this.flushing ??= setImmediate(this.flushSoon);
     return this.more;
   }
 
@@ -39,10 +41,29 @@ export class BatchWriter {
     this.more = true;
   }
 
-  /** Writes what is queued now (also before the summary, which must come last). */
-  readonly flush = (): void => {
+  /** Writes what is queued now (before the summary, which must come last); throws what a write threw. */
+  flush(): void {
     if (this.flushing !== undefined) clearImmediate(this.flushing);
     this.flushing = undefined;
+    if (this.error !== undefined) throw this.error;
+    this.write();
+  }
+
+  /**
+   * The end-of-turn write. An encoding error must not escape a setImmediate
+   * (it would end the process): it is kept, and the next attempt() or flush(),
+   * inside the service's loop, throws it (INTERNAL, logged).
+   */
+  private readonly flushSoon = (): void => {
+    this.flushing = undefined;
+    try {
+      this.write();
+    } catch (err) {
+      this.error = err;
+    }
+  };
+
+  private write(): void {
     const batch = this.pending;
     if (batch.length === 0) return;
     this.pending = [];
@@ -54,7 +75,7 @@ export class BatchWriter {
     this.more = this.call.write(bytes, () => {
       this.unsent -= batch.length;
     });
-  };
+  }
 
   /** Drops what is queued (the call failed or was cancelled). */
   dispose(): void {
