@@ -337,7 +337,7 @@ function selfCheckMetrics(registers: Registers): Pick<ProbeObserver, 'summary'> 
 function streamMetrics(registers: Registers): Omit<ProbeObserver, 'attempt' | 'summary'> {
   const eventsSent = new Counter({
     name: 'prober_stream_events_sent_total',
-    help: 'Events (attempts and summaries) written to ProbeStream calls.',
+    help: 'Events (attempts and summaries) written to ProbeStream calls; a batch counts its attempts.',
     registers,
   });
   const backpressureSeconds = new Counter({
