@@ -8,6 +8,7 @@ import { sleep } from './helpers/wait.js';
 import { connect, probeStream, STREAM_WINDOW_BYTES, type ProberConnection } from '../src/client/index.js';
 import { startEmbeddedServer } from '../src/server/server.js';
 import { startTarget, type Target } from './helpers/target.js';
+import { proberFixture } from './helpers/prober.js';
 
 // Window + Node's 16 KiB http2 read buffer over events of >= 60 B, + grpc-js's
 // 16 decoded messages at each end, + the engine's slot. Measured: ~340.
@@ -57,16 +58,9 @@ test('a stalled reader stops the server within a few hundred events', { timeout:
 });
 
 test('a stalled reader stops a batched stream (concurrency 8) too', { timeout: 60_000 }, async (t) => {
-  const target = await startTarget();
-  const server = await startEmbeddedServer();
-  const ours = connect(server.address);
-  t.after(async () => {
-    ours.close();
-    await server.close(1000);
-    await target.close();
-  });
+  const { target, conn } = await proberFixture(t);
   const c = 8;
-  const made = await stalledStream(target, ours, c);
+  const made = await stalledStream(target, conn, c);
   // As above, with grpc-js's 16 messages at each end now batches of up to c
   // attempts, and 2c attempts the server holds before it waits (streamWriteBound).
   const bound = BOUND + 2 * 16 * c + 2 * c;

@@ -20,11 +20,10 @@ import { loadConfigFile, parsePromDuration } from '../src/server/config-file.js'
 import { BUILTIN_NODES } from '../src/server/config-targets.js';
 import { BLACKBOX_MODULES } from '../src/server/modules.js';
 import { startServer, type RunningServer } from '../src/server/server.js';
-import { isConfigError } from '../src/common/errors.js';
 import { DEFAULT_LIMITS } from '../src/probe/index.js';
 import { startTarget, type Target } from './helpers/target.js';
 import { createPki, type Pki } from './helpers/certs.js';
-import { configFiles } from './helpers/config-files.js';
+import { assertRefused, configFiles } from './helpers/config-files.js';
 
 import pb = prober.v1;
 
@@ -242,19 +241,7 @@ it('every config error names the file, the key path and the problem', async () =
     ['mdoules: {}', 'mdoules', /unknown key/],
     ['modules: {a: [', '', /not valid YAML/],
   ];
-  for (const [text, path, problem] of cases) {
-    const file = await configFile(text);
-    assert.throws(
-      () => loadConfigFile(file, DEFAULT_LIMITS),
-      (err: unknown) => {
-        assert.ok(isConfigError(err), text);
-        assert.equal(err.option, '--config');
-        assert.ok(err.message.startsWith(`${file}: ${path ? `${path}: ` : ''}`), `${text}\n -> ${err.message}`);
-        assert.match(err.message, problem, text);
-        return true;
-      },
-    );
-  }
+  await assertRefused(configFile, cases);
   const missing = join(dirname(await configFile('')), 'missing.yml');
   assert.throws(() => loadConfigFile(missing, DEFAULT_LIMITS), /missing\.yml: no such file/);
 });

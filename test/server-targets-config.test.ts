@@ -7,11 +7,10 @@ import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 import { loadConfigFile } from '../src/server/config-file.js';
 import { DEFAULT_TARGET_INTERVAL_MS, MAX_TARGETS, targetLimits } from '../src/server/config-targets.js';
-import { isConfigError } from '../src/common/errors.js';
 import { DEFAULT_LIMITS, validateProbeInput } from '../src/probe/index.js';
 import { run } from '../src/cli/run.js';
 import { testIo } from './helpers/cli-io.js';
-import { configFiles } from './helpers/config-files.js';
+import { assertRefused, configFiles } from './helpers/config-files.js';
 
 const EXAMPLE = fileURLToPath(new URL('../deploy/prober.example.yml', import.meta.url));
 
@@ -146,19 +145,7 @@ it('every target error names the file, the path and the problem', async () => {
     [`targets:\n  - {name: a, ${ok}, labels: {x: {y: 1}}}`, 'targets[0].labels.x', /must be a string/],
     [`targets:\n  - {name: a, ${ok}, labels: {x: "${'v'.repeat(300)}"}}`, 'targets[0].labels.x', /at most 256/],
   ];
-  for (const [text, path, problem] of cases) {
-    const file = await configFile(text);
-    assert.throws(
-      () => loadConfigFile(file, DEFAULT_LIMITS),
-      (err: unknown) => {
-        assert.ok(isConfigError(err), text);
-        assert.equal(err.option, '--config');
-        assert.ok(err.message.startsWith(`${file}: ${path}: `), `${text}\n -> ${err.message}`);
-        assert.match(err.message, problem, text);
-        return true;
-      },
-    );
-  }
+  await assertRefused(configFile, cases);
 });
 
 it(`more than ${MAX_TARGETS} targets are refused`, async () => {
