@@ -359,8 +359,9 @@ export function launchAttempt(a: Attempt): void {
 /** Send the request of a.spec (the first, or a redirect hop). */
 function send(a: Attempt): void {
   const { spec } = a;
-  // A hop to an IP literal is checked like the first request; a hop to a name goes through lookupFor.
-  const denied = literalVerdict(spec);
+  // A hop to an IP literal is checked like the first request (launchAttempt did that one); a
+  // hop to a name goes through lookupFor.
+  const denied = a.hops === undefined ? undefined : literalVerdict(spec);
   if (denied) {
     a.finish(classifyError(denied, a.stage()));
     return;
