@@ -183,7 +183,6 @@ class TargetSeries {
     f.duration.observe(this.labels(state, f.duration, { result }), a.latencyMs / 1000);
     if (a.error) f.failures.inc(this.labels(state, f.failures, { reason: reasonLabel(a.error.reason) }));
     f.lastAttempt.set(this.labels(state, f.lastAttempt), (a.startedAt + a.latencyMs) / 1000);
-    f.interval.set(this.labels(state, f.interval), def.intervalMs / 1000);
     this.show(def, state, blackboxResult(def, spec, a));
   }
 
@@ -239,6 +238,8 @@ class TargetSeries {
     for (const result of ['success', 'failure']) f.attempts.inc(this.labels(s, f.attempts, { result }), 0);
     f.slips.inc(this.labels(s, f.slips), 0);
     f.slipSeconds.inc(this.labels(s, f.slipSeconds), 0);
+    // Fixed per state: a target whose interval changes is removed and made again (its fingerprint).
+    f.interval.set(this.labels(s, f.interval), def.intervalMs / 1000);
     return s;
   }
 
