@@ -149,23 +149,21 @@ function end(start: number): void {
 function duration(field: number, ms: number): void {
   if (!Number.isFinite(ms)) throw new RangeError(`duration must be a finite number of milliseconds, got ${ms}`);
   const totalNs = Math.round(ms * NS_PER_MS);
-  const seconds = Math.trunc(totalNs / NS_PER_S);
-  const nanos = totalNs - seconds * NS_PER_S;
-  const at = begin(field);
-  int64(1, seconds, 'duration seconds');
-  int32(2, nanos, 'duration nanos');
-  end(at);
+  secondsNanos(field, Math.trunc(totalNs / NS_PER_S), totalNs, 'duration seconds', 'duration nanos');
 }
 
 /** google.protobuf.Timestamp as epochMsToTimestamp makes it (nanos 0..999999999). */
 function timestamp(field: number, ms: number): void {
   if (!Number.isFinite(ms)) throw new RangeError(`timestamp must be finite, got ${ms}`);
   const totalNs = Math.round(ms * NS_PER_MS);
-  const seconds = Math.floor(totalNs / NS_PER_S);
-  const nanos = totalNs - seconds * NS_PER_S;
+  secondsNanos(field, Math.floor(totalNs / NS_PER_S), totalNs, 'timestamp seconds', 'timestamp nanos');
+}
+
+/** The {seconds, nanos} message both are, with `seconds` already rounded as each type wants. */
+function secondsNanos(field: number, seconds: number, totalNs: number, secondsName: string, nanosName: string): void {
   const at = begin(field);
-  int64(1, seconds, 'timestamp seconds');
-  int32(2, nanos, 'timestamp nanos');
+  int64(1, seconds, secondsName);
+  int32(2, totalNs - seconds * NS_PER_S, nanosName);
   end(at);
 }
 
